@@ -1,0 +1,50 @@
+// Lint rules, including the one-way dependencies between the engine's layers (STYLE.md):
+// protocol depends on nothing; util on protocol; storage, crypto, archive, state and roles on the
+// layers named below; engine on those; daemon on engine; only the CLI composes everything.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layers = ['protocol', 'util', 'storage', 'crypto', 'archive', 'state', 'roles', 'engine', 'daemon', 'cli'];
+const base = ['protocol', 'util'];
+const allowed = {
+  protocol: [],
+  util: ['protocol'],
+  storage: base,
+  crypto: base,
+  archive: [...base, 'crypto'],
+  state: [...base, 'crypto'],
+  roles: [...base, 'archive'],
+  engine: [...base, 'storage', 'crypto', 'archive', 'state', 'roles'],
+  daemon: [...base, 'engine', 'state'],
+  cli: layers,
+};
+
+const layerRule = (layer) => {
+  const forbidden = layers.filter((other) => other !== layer && !allowed[layer].includes(other));
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: forbidden.map((other) => ({
+            group: [`**/${other}/*`],
+            message: `src/${layer} may not depend on src/${other} (see eslint.config.js for the layer rules).`,
+          })),
+        },
+      ],
+    },
+  };
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'module/**', '.bench/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  ...layers.map(layerRule),
+);

@@ -1,0 +1,34 @@
+/**
+ * The unit a role's data is made of inside a backup: one entry per file, folder or symbolic link,
+ * in the order the role produced them. Role providers produce and consume entries; the archive layer
+ * turns a sequence of entries into a stored file (and back) without knowing what role they came from.
+ */
+import type { Readable } from 'node:stream';
+
+export type EntryType = 'file' | 'directory' | 'symlink';
+
+export interface EntryHeader {
+  /** Relative POSIX path inside the role ('a/b/c.txt'); never absolute, never containing '..'. */
+  path: string;
+  type: EntryType;
+  /** Permission bits (e.g. 0o644). */
+  mode: number;
+  /** Modification time, milliseconds since the epoch. */
+  mtimeMs: number;
+  /** Content length in bytes (files only; 0 otherwise). */
+  size: number;
+  /** Where a symbolic link points, exactly as stored in the link. */
+  linkTarget?: string;
+}
+
+/** An entry to be archived: a file's content is a stream of exactly `size` bytes. */
+export interface ArchiveEntry extends EntryHeader {
+  content?: () => Readable | Promise<Readable>;
+}
+
+/** An entry read back: a file's content stream yields its bytes and fails if their hash does not match. */
+export interface ExtractedEntry extends EntryHeader {
+  content?: Readable;
+  /** SHA-256 (hex) of the file's content as recorded at backup time. */
+  sha256?: string;
+}

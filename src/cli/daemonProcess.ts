@@ -1,0 +1,123 @@
+/** Running, finding, starting and stopping the daemon of a state folder. */
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { DaemonClient } from '../daemon/client.js';
+import { Daemon, DaemonAlreadyRunning } from '../daemon/server.js';
+import { Engine } from '../engine/engine.js';
+import type { DaemonStatus } from '../protocol/objects.js';
+import { StateDir } from '../state/stateDir.js';
+import { systemClock } from '../util/clock.js';
+import { createFileLogger } from '../util/log.js';
+import { defaultEndpoint } from '../util/platform.js';
+import path from 'node:path';
+
+export interface Endpoint {
+  stateDir: string;
+  socket: string;
+  tokenFile: string;
+}
+
+export function endpointOf(stateDir: string): Endpoint {
+  return {
+    stateDir,
+    socket: process.env.AZSBACKUP_SOCKET || defaultEndpoint(stateDir),
+    tokenFile: path.join(stateDir, 'token'),
+  };
+}
+
+/** Runs the daemon in this process until SIGTERM/SIGINT or daemon.shutdown. */
+export async function serve(stateDir: string, location: string): Promise<void> {
+  const state = await StateDir.open(stateDir, location);
+  const log = createFileLogger(state.logDir);
+  const engine = new Engine(state, systemClock, log);
+  const daemon = new Daemon({
+    engine,
+    endpoint: endpointOf(stateDir).socket,
+    token: await state.ensureToken(),
+  });
+  const stopped = daemon.waitUntilStopped();
+  await daemon.start();
+  const stop = () => void daemon.shutdown();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await stopped;
+  await daemon.shutdown();
+  await new Promise<void>((resolve) => log.on('finish', resolve).end());
+}
+
+export { DaemonAlreadyRunning };
+
+/** The daemon's status, or null when nothing answers on the endpoint. */
+export async function queryStatus(endpoint: Endpoint): Promise<DaemonStatus | null> {
+  let client: DaemonClient;
+  try {
+    client = await DaemonClient.connect(endpoint.socket, endpoint.tokenFile);
+  } catch {
+    return null;
+  }
+  try {
+    return await client.call('daemon.status', {});
+  } finally {
+    client.close();
+  }
+}
+
+const STARTUP_TIMEOUT_MS = 20_000;
+
+/**
+ * Starts the daemon for a state folder when none answers: a detached process in its own session,
+ * holding none of our stdio, so that `out=$(pwsh -c …)` returns as soon as the cmdlet does.
+ */
+export async function ensureRunning(endpoint: Endpoint, location: string): Promise<DaemonStatus> {
+  const running = await queryStatus(endpoint);
+  if (running) return running;
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [main, 'serve', '--state-dir', endpoint.stateDir, '--location', location],
+    {
+      detached: true,
+      stdio: 'ignore',
+      windowsHide: true,
+    },
+  );
+  child.unref();
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    await sleep(100);
+    const status = await queryStatus(endpoint);
+    if (status) return status;
+    if (child.exitCode !== null) {
+      const other = await queryStatus(endpoint);
+      if (other) return other;
+      throw new Error(
+        `The daemon exited at start (code ${child.exitCode}); see ${path.join(endpoint.stateDir, 'logs', 'daemon.log')}.`,
+      );
+    }
+  }
+  throw new Error(
+    `The daemon did not answer within ${STARTUP_TIMEOUT_MS / 1000} s; see ${path.join(endpoint.stateDir, 'logs', 'daemon.log')}.`,
+  );
+}
+
+/** Asks the daemon to stop and waits until its process has gone. Returns false if none ran. */
+export async function stopDaemon(endpoint: Endpoint): Promise<boolean> {
+  const status = await queryStatus(endpoint);
+  if (!status) return false;
+  const client = await DaemonClient.connect(endpoint.socket, endpoint.tokenFile);
+  await client.call('daemon.shutdown', {}).catch(() => undefined);
+  client.close();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && processExists(status.pid)) await sleep(50);
+  return true;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Encryption certificates: reading the public .cer an operator supplies (DER or PEM), refusing
+ * anything that carries a private key, and creating a self-signed pair (.cer + .pfx).
+ */
+import { X509Certificate, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import forge from 'node-forge';
+import { AzsError } from '../protocol/errors.js';
+
+export interface PublicCertificate {
+  /** SHA-1 of the DER encoding, 40 upper-case hex digits, as Windows shows thumbprints. */
+  thumbprint: string;
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** The certificate itself in PEM: what the engine keeps to wrap backup keys. */
+  pem: string;
+}
+
+export const MIN_RSA_BITS = 2048;
+
+export function thumbprintOf(der: Buffer): string {
+  return createHash('sha1').update(der).digest('hex').toUpperCase();
+}
+
+/** Parses a certificate from memory; `parameter` names the cmdlet parameter in errors. */
+export function parsePublicCertificate(
+  content: Buffer,
+  source: string,
+  parameter: string,
+): PublicCertificate {
+  const text = content.toString('latin1');
+  if (/-----BEGIN (?:[A-Z ]+ )?PRIVATE KEY-----/.test(text) || looksLikePkcs12(content)) {
+    throw new AzsError(
+      'CertificateHasPrivateKey',
+      `${parameter} '${source}' holds a private key (a .pfx or key file). Give the public certificate only: export it as a .cer file (DER or Base-64) without the private key.`,
+      { parameter, target: source },
+    );
+  }
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(content);
+  } catch {
+    throw new AzsError(
+      'CertificateInvalid',
+      `${parameter} '${source}' is not an X.509 certificate. Give a .cer file in DER or Base-64 (PEM) encoding, for example one written by New-AzsBackupEncryptionCertificate.`,
+      { parameter, target: source },
+    );
+  }
+  const key = certificate.publicKey;
+  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
+    throw new AzsError(
+      'CertificateInvalid',
+      `${parameter} '${source}' must hold an RSA public key of at least ${MIN_RSA_BITS} bits; create one with New-AzsBackupEncryptionCertificate.`,
+      { parameter, target: source },
+    );
+  }
+  return {
+    thumbprint: thumbprintOf(certificate.raw),
+    subject: certificate.subject.replace(/\n/g, ', '),
+    notBefore: new Date(certificate.validFrom),
+    notAfter: new Date(certificate.validTo),
+    pem: certificate.toString(),
+  };
+}
+
+/** A PKCS#12 file is a DER SEQUENCE whose first element is INTEGER 3 (the version). */
+function looksLikePkcs12(content: Buffer): boolean {
+  try {
+    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(content.toString('binary')), false);
+    const first = Array.isArray(asn1.value) ? asn1.value[0] : undefined;
+    return (
+      first !== undefined &&
+      first.type === forge.asn1.Type.INTEGER &&
+      typeof first.value === 'string' &&
+      first.value === '\u0003' &&
+      Array.isArray(asn1.value) &&
+      asn1.value.length >= 2
+    );
+  } catch {
+    return false;
+  }
+}
+
+export async function readPublicCertificate(file: string, parameter: string): Promise<PublicCertificate> {
+  let content: Buffer;
+  try {
+    content = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new AzsError(
+      'CertificateNotFound',
+      code === 'ENOENT'
+        ? `${parameter} '${file}' does not exist. Give the path of the encryption certificate's .cer file.`
+        : `${parameter} '${file}' cannot be read (${code}). Check the path and its permissions.`,
+      { parameter, target: file },
+    );
+  }
+  return parsePublicCertificate(content, file, parameter);
+}
+
+export interface NewCertificateRequest {
+  subject: string;
+  cerPath: string;
+  pfxPath: string;
+  pfxPassword: string;
+  validityYears: number;
+  keySize: number;
+}
+
+/**
+ * Creates a self-signed RSA certificate. The key pair comes from Node's native generator (forge's
+ * pure-JS RSA takes many seconds at 3072 bits); forge builds the certificate and the PKCS#12.
+ */
+export async function createEncryptionCertificate(
+  request: NewCertificateRequest,
+): Promise<PublicCertificate> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: request.keySize });
+  const forgePrivate = forge.pki.privateKeyFromPem(
+    privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+  );
+  const forgePublic = forge.pki.publicKeyFromPem(
+    publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  );
+  const certificate = forge.pki.createCertificate();
+  certificate.publicKey = forgePublic;
+  certificate.serialNumber = `01${randomBytes(15).toString('hex')}`;
+  const now = new Date();
+  certificate.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000);
+  certificate.validity.notAfter = new Date(now.getTime() + request.validityYears * 365.25 * 24 * 3600 * 1000);
+  const attributes = parseDistinguishedName(request.subject);
+  certificate.setSubject(attributes);
+  certificate.setIssuer(attributes);
+  certificate.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', keyEncipherment: true, dataEncipherment: true },
+  ]);
+  certificate.sign(forgePrivate, forge.md.sha256.create());
+  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(certificate)).getBytes(), 'binary');
+  const pkcs12 = forge.pkcs12.toPkcs12Asn1(forgePrivate, [certificate], request.pfxPassword, {
+    algorithm: 'aes256',
+  });
+  const pfx = Buffer.from(forge.asn1.toDer(pkcs12).getBytes(), 'binary');
+  await writeFile(request.cerPath, der, { mode: 0o644 });
+  await writeFile(request.pfxPath, pfx, { mode: 0o600 });
+  return parsePublicCertificate(der, request.cerPath, 'CerPath');
+}
+
+/** "CN=AzureStackBackup, O=Contoso" → forge attributes; refuses attributes forge cannot name. */
+function parseDistinguishedName(subject: string): forge.pki.CertificateField[] {
+  return subject.split(/\s*,\s*/).map((part) => {
+    const match = /^([A-Za-z]+)=(.+)$/.exec(part.trim());
+    if (!match) {
+      throw new AzsError(
+        'InvalidParameter',
+        `Subject '${subject}' is not a distinguished name such as 'CN=AzureStackBackup, O=Contoso'.`,
+        {
+          parameter: 'Subject',
+        },
+      );
+    }
+    return { shortName: match[1]!.toUpperCase(), value: match[2]! };
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * The daemon process: one per state folder (a pid lock), listening on a local socket only (Unix
+ * domain socket mode 0600 in a 0700 folder, or a named pipe), stopping cleanly on SIGTERM/SIGINT.
+ */
+import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { Engine } from '../engine/engine.js';
+import type { DaemonStatus } from '../protocol/objects.js';
+import { writeJsonAtomic } from '../util/atomicFile.js';
+import { endpointIsFile } from '../util/platform.js';
+import { Connection } from './connection.js';
+import { createHandlers, type DaemonControl } from './dispatch.js';
+
+export const VERSION = '0.1.0';
+
+export class DaemonAlreadyRunning extends Error {
+  constructor(readonly pid: number) {
+    super(`A daemon is already running for this state folder (pid ${pid}).`);
+  }
+}
+
+export interface DaemonOptions {
+  engine: Engine;
+  endpoint: string;
+  token: string;
+}
+
+export class Daemon implements DaemonControl {
+  private readonly server: net.Server;
+  private readonly connections = new Set<net.Socket>();
+  private readonly startedAt = new Date();
+  private stopped: Promise<void> | null = null;
+
+  constructor(private readonly options: DaemonOptions) {
+    const { engine, token } = options;
+    const handlers = createHandlers(engine, this);
+    this.server = net.createServer((socket) => {
+      this.connections.add(socket);
+      socket.on('close', () => this.connections.delete(socket));
+      new Connection(socket, {
+        token,
+        handlers,
+        log: engine.log,
+        deploymentId: engine.state.identity.DeploymentId,
+      });
+    });
+  }
+
+  private get runDir(): string {
+    return this.options.engine.state.file('run');
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.runDir, { recursive: true, mode: 0o700 });
+    await this.acquireLock();
+    const { endpoint } = this.options;
+    if (endpointIsFile(endpoint)) {
+      await mkdir(path.dirname(endpoint), { recursive: true, mode: 0o700 });
+      await chmod(path.dirname(endpoint), 0o700);
+      await rm(endpoint, { force: true });
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(endpoint, () => resolve());
+    });
+    if (endpointIsFile(endpoint)) await chmod(endpoint, 0o600);
+    await writeJsonAtomic(path.join(this.runDir, 'daemon.json'), this.status());
+    this.options.engine.log.info('daemon started', { pid: process.pid, endpoint });
+  }
+
+  status(): DaemonStatus {
+    const { identity, root } = this.options.engine.state;
+    return {
+      pid: process.pid,
+      version: VERSION,
+      stateDir: root,
+      socket: this.options.endpoint,
+      deploymentId: identity.DeploymentId,
+      location: identity.Location,
+      startedAt: this.startedAt.toISOString(),
+    };
+  }
+
+  /** Stops listening, ends every connection, removes the socket and the lock. Idempotent. */
+  shutdown(): Promise<void> {
+    this.stopped ??= this.close();
+    return this.stopped;
+  }
+
+  waitUntilStopped(): Promise<void> {
+    return new Promise((resolve) => this.server.once('close', () => resolve()));
+  }
+
+  private async close(): Promise<void> {
+    this.options.engine.log.info('daemon stopping', { pid: process.pid });
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.connections) socket.destroy();
+    await closed;
+    if (endpointIsFile(this.options.endpoint)) await rm(this.options.endpoint, { force: true });
+    await rm(path.join(this.runDir, 'daemon.json'), { force: true });
+    await rm(this.lockFile, { force: true });
+  }
+
+  private get lockFile(): string {
+    return path.join(this.runDir, 'daemon.pid');
+  }
+
+  /** One daemon per state folder: the pid file is created exclusively; a dead owner's is taken over. */
+  private async acquireLock(): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        const handle = await open(this.lockFile, 'wx', 0o600);
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const owner = Number.parseInt(await readFile(this.lockFile, 'utf8').catch(() => ''), 10);
+        if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner))
+          throw new DaemonAlreadyRunning(owner);
+        await rm(this.lockFile, { force: true });
+      }
+    }
+    throw new Error(`Could not take the daemon lock ${this.lockFile}.`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

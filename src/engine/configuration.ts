@@ -1,0 +1,223 @@
+/**
+ * Backup configuration: validation before anything is saved (ranges, the store probe, the
+ * certificate), then one atomic save. Only the settings a caller gives change.
+ */
+import { readPublicCertificate, type PublicCertificate } from '../crypto/certificates.js';
+import { AzsError } from '../protocol/errors.js';
+import type { ParamsOf } from '../protocol/methods.js';
+import type { BackupLocation, ShareTest } from '../protocol/objects.js';
+import type { SavedConfig, StateDir } from '../state/stateDir.js';
+import { openStore } from '../storage/openStore.js';
+import { probeStore } from '../storage/probe.js';
+import type { BackupStore, StoreSettings } from '../storage/store.js';
+import type { Clock } from '../util/clock.js';
+import { formatCapacity } from '../util/format.js';
+import { hasControlCharacters } from '../util/text.js';
+
+export const RANGES = {
+  BackupFrequencyInHours: { min: 4, max: 12 },
+  BackupRetentionPeriodInDays: { min: 2, max: 14 },
+} as const;
+
+/** Certificates expiring sooner than this raise a warning (and the expiry alert). */
+export const CERT_EXPIRY_WARNING_DAYS = 30;
+const DAY_MS = 24 * 3600 * 1000;
+
+export type ConfigChange = ParamsOf<'config.set'>;
+
+export function checkRange(name: keyof typeof RANGES, value: number | undefined): void {
+  if (value === undefined) return;
+  const { min, max } = RANGES[name];
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new AzsError('InvalidRange', `${name} must be between ${min} and ${max} (got ${value}).`, {
+      parameter: name,
+      target: String(value),
+    });
+  }
+}
+
+const USER_NAME =
+  /^(?:[^\\/@\s"[\]:;|=+*?<>]{1,64}\\[^\\/@\s"[\]:;|=+*?<>]{1,104}|[^\\/@\s"[\]:;|=+*?<>]{1,104}(?:@[A-Za-z0-9.-]{1,253})?)$/;
+
+export function checkUserName(userName: string | undefined): void {
+  if (userName === undefined || userName === '') return;
+  if (!USER_NAME.test(userName)) {
+    throw new AzsError(
+      'InvalidParameter',
+      `UserName '${userName}' is not a valid account name. Write it as DOMAIN\\user, user@domain or user.`,
+      {
+        parameter: 'UserName',
+        target: userName,
+      },
+    );
+  }
+}
+
+export function checkStorePath(storePath: string | undefined): void {
+  if (storePath === undefined) return;
+  if (storePath.trim() === '' || hasControlCharacters(storePath)) {
+    throw new AzsError(
+      'InvalidParameter',
+      'Path must be a folder path without control characters, e.g. \\\\server\\share\\folder or /mnt/backups.',
+      {
+        parameter: 'Path',
+      },
+    );
+  }
+}
+
+/** The store settings of a configuration, with the given overrides (Test-AzsBackupShareAccessibility). */
+export async function storeSettingsOf(
+  state: StateDir,
+  config: SavedConfig,
+  override: Partial<StoreSettings> = {},
+): Promise<StoreSettings | null> {
+  const storePath = override.path ?? config.path;
+  if (!storePath) return null;
+  return {
+    path: storePath,
+    userName: override.userName ?? config.userName,
+    password: override.password ?? (await state.openPassword(config)),
+    requireEncryption: override.requireEncryption ?? config.requireEncryption,
+  };
+}
+
+export async function withStore<T>(
+  settings: StoreSettings,
+  action: (store: BackupStore) => Promise<T>,
+): Promise<T> {
+  const store = openStore(settings);
+  try {
+    return await action(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export interface ConfigResult {
+  location: BackupLocation;
+  warnings: string[];
+}
+
+export class ConfigurationService {
+  constructor(
+    private readonly state: StateDir,
+    private readonly clock: Clock,
+  ) {}
+
+  async get(): Promise<ConfigResult> {
+    const config = await this.state.readConfig();
+    return { location: await this.describe(config), warnings: this.certificateWarnings(config) };
+  }
+
+  async set(change: ConfigChange): Promise<ConfigResult> {
+    checkRange('BackupFrequencyInHours', change.BackupFrequencyInHours);
+    checkRange('BackupRetentionPeriodInDays', change.BackupRetentionPeriodInDays);
+    checkUserName(change.UserName);
+    checkStorePath(change.Path);
+    const saved = await this.state.readConfig();
+    const next: SavedConfig = {
+      ...saved,
+      path: change.Path ?? saved.path,
+      userName: change.UserName === undefined ? saved.userName : change.UserName || null,
+      sealedPassword:
+        change.Password === undefined
+          ? saved.sealedPassword
+          : await this.state.sealPassword(change.Password || null),
+      requireEncryption: change.RequireEncryption ?? saved.requireEncryption,
+      backupFrequencyInHours: change.BackupFrequencyInHours ?? saved.backupFrequencyInHours,
+      backupRetentionPeriodInDays: change.BackupRetentionPeriodInDays ?? saved.backupRetentionPeriodInDays,
+      isBackupSchedulerEnabled: change.IsBackupSchedulerEnabled ?? saved.isBackupSchedulerEnabled,
+    };
+    if (change.EncryptionCertPath !== undefined) {
+      next.certificate = this.acceptCertificate(
+        await readPublicCertificate(change.EncryptionCertPath, 'EncryptionCertPath'),
+      );
+    }
+    const storeChanged = ['Path', 'UserName', 'Password', 'RequireEncryption'].some((key) => key in change);
+    if (storeChanged) await this.validateStore(next);
+    await this.state.writeConfig(next);
+    return { location: await this.describe(next), warnings: this.certificateWarnings(next) };
+  }
+
+  async testStore(override: Partial<StoreSettings>): Promise<ShareTest[]> {
+    const settings = await storeSettingsOf(this.state, await this.state.readConfig(), override);
+    if (!settings) {
+      throw new AzsError(
+        'NotConfigured',
+        'No backup store is configured. Give -Path, or configure one with Set-AzsBackupConfiguration -Path.',
+        {
+          parameter: 'Path',
+        },
+      );
+    }
+    checkStorePath(settings.path);
+    return withStore(settings, async (store) => (await probeStore(store)).tests);
+  }
+
+  private async validateStore(config: SavedConfig): Promise<void> {
+    const settings = await storeSettingsOf(this.state, config);
+    if (!settings) return;
+    const report = await withStore(settings, probeStore);
+    if (report.failure) throw report.failure;
+  }
+
+  private acceptCertificate(certificate: PublicCertificate) {
+    if (certificate.notAfter.getTime() <= this.clock.now().getTime()) {
+      throw new AzsError(
+        'CertificateExpired',
+        `The certificate ${certificate.thumbprint} expired on ${certificate.notAfter.toISOString()}. Create a new one (New-AzsBackupEncryptionCertificate) and give its .cer.`,
+        { parameter: 'EncryptionCertPath', target: certificate.thumbprint },
+      );
+    }
+    return {
+      thumbprint: certificate.thumbprint,
+      subject: certificate.subject,
+      notAfter: certificate.notAfter.toISOString(),
+      pem: certificate.pem,
+    };
+  }
+
+  private certificateWarnings(config: SavedConfig): string[] {
+    if (!config.certificate) return [];
+    const remainingDays = (Date.parse(config.certificate.notAfter) - this.clock.now().getTime()) / DAY_MS;
+    if (remainingDays <= 0) {
+      return [
+        `The encryption certificate ${config.certificate.thumbprint} has expired; backups are refused until a new one is set with Set-AzsBackupConfiguration -EncryptionCertPath.`,
+      ];
+    }
+    if (remainingDays <= CERT_EXPIRY_WARNING_DAYS) {
+      return [
+        `The encryption certificate ${config.certificate.thumbprint} expires on ${config.certificate.notAfter} (in ${Math.ceil(remainingDays)} days). Create a new one with New-AzsBackupEncryptionCertificate and set it with Set-AzsBackupConfiguration -EncryptionCertPath.`,
+      ];
+    }
+    return [];
+  }
+
+  private async describe(config: SavedConfig): Promise<BackupLocation> {
+    return {
+      Path: config.path,
+      UserName: config.userName,
+      Password: null,
+      RequireEncryption: config.requireEncryption,
+      EncryptionCertThumbprint: config.certificate?.thumbprint ?? null,
+      EncryptionCertExpiry: config.certificate?.notAfter ?? null,
+      BackupFrequencyInHours: config.backupFrequencyInHours,
+      BackupRetentionPeriodInDays: config.backupRetentionPeriodInDays,
+      IsBackupSchedulerEnabled: config.isBackupSchedulerEnabled,
+      AvailableCapacity: await this.availableCapacity(config),
+      NextBackupTime: null,
+      LastBackupTime: null,
+    };
+  }
+
+  private async availableCapacity(config: SavedConfig): Promise<string | null> {
+    const settings = await storeSettingsOf(this.state, config);
+    if (!settings) return null;
+    try {
+      return formatCapacity((await withStore(settings, (store) => store.capacity())).availableBytes);
+    } catch {
+      return null;
+    }
+  }
+}

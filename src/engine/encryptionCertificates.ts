@@ -1,0 +1,73 @@
+/** New-AzsBackupEncryptionCertificate: a self-signed RSA pair made without any certificate store. */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createEncryptionCertificate } from '../crypto/certificates.js';
+import { AzsError } from '../protocol/errors.js';
+import type { ParamsOf, ResultOf } from '../protocol/methods.js';
+import { hasControlCharacters } from '../util/text.js';
+
+export const MIN_NEW_KEY_BITS = 3072;
+
+export async function newEncryptionCertificate(
+  params: ParamsOf<'certificate.new'>,
+): Promise<ResultOf<'certificate.new'>> {
+  const keySize = params.KeySize ?? MIN_NEW_KEY_BITS;
+  if (keySize < MIN_NEW_KEY_BITS || keySize > 8192 || keySize % 1024 !== 0) {
+    throw new AzsError(
+      'InvalidRange',
+      `KeySize must be a multiple of 1024 between ${MIN_NEW_KEY_BITS} and 8192 (got ${keySize}).`,
+      { parameter: 'KeySize' },
+    );
+  }
+  if (params.ValidityYears > 50) {
+    throw new AzsError(
+      'InvalidRange',
+      `ValidityYears must be between 1 and 50 (got ${params.ValidityYears}).`,
+      { parameter: 'ValidityYears' },
+    );
+  }
+  for (const [parameter, file] of [
+    ['CerPath', params.CerPath],
+    ['PfxPath', params.PfxPath],
+  ] as const) {
+    await checkWritableTarget(parameter, file);
+  }
+  const certificate = await createEncryptionCertificate({
+    subject: params.Subject,
+    cerPath: params.CerPath,
+    pfxPath: params.PfxPath,
+    pfxPassword: params.PfxPassword,
+    validityYears: params.ValidityYears,
+    keySize,
+  });
+  return {
+    Thumbprint: certificate.thumbprint,
+    Subject: certificate.subject,
+    NotAfter: certificate.notAfter.toISOString(),
+    CerPath: params.CerPath,
+    PfxPath: params.PfxPath,
+  };
+}
+
+async function checkWritableTarget(parameter: string, file: string): Promise<void> {
+  if (!path.isAbsolute(file) || hasControlCharacters(file)) {
+    throw new AzsError('InvalidParameter', `${parameter} '${file}' must be an absolute file path.`, {
+      parameter,
+      target: file,
+    });
+  }
+  const folder = await stat(path.dirname(file)).catch(() => null);
+  if (!folder?.isDirectory()) {
+    throw new AzsError(
+      'PathNotFound',
+      `${parameter}: the folder '${path.dirname(file)}' does not exist. Create it first.`,
+      { parameter, target: file },
+    );
+  }
+  if ((await stat(file).catch(() => null))?.isDirectory()) {
+    throw new AzsError('InvalidParameter', `${parameter} '${file}' is a folder; give a file name.`, {
+      parameter,
+      target: file,
+    });
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The RPC contract: every method's name, parameters and result, defined once. The daemon validates
+ * params against these schemas before a handler runs; the PowerShell module's method names come from
+ * the generated `module/Private/AzsProtocol.json`.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { BackupLocation, DaemonStatus, EncryptionCertificate, ShareTest } from './objects.js';
+
+export interface MethodDefinition<P extends TSchema = TSchema, R extends TSchema = TSchema> {
+  description: string;
+  params: P;
+  result: R;
+  /** True for the one method a connection may call before it has authenticated. */
+  beforeAuth?: boolean;
+}
+
+const define = <P extends TSchema, R extends TSchema>(definition: MethodDefinition<P, R>) => definition;
+const NoParams = Type.Object({}, { additionalProperties: false });
+const Secret = Type.String({ maxLength: 1024 });
+const FilePath = Type.String({ minLength: 1, maxLength: 4096 });
+
+export const StoreCredentials = {
+  Path: Type.Optional(Type.String({ maxLength: 4096 })),
+  UserName: Type.Optional(Type.String({ maxLength: 256 })),
+  Password: Type.Optional(Secret),
+  RequireEncryption: Type.Optional(Type.Boolean()),
+};
+
+export const Methods = {
+  'session.authenticate': define({
+    description: 'Presents the per-deployment token; must be the first message on a connection.',
+    params: Type.Object({ token: Type.String({ maxLength: 256 }) }, { additionalProperties: false }),
+    result: Type.Object({ deploymentId: Type.String() }),
+    beforeAuth: true,
+  }),
+  'daemon.status': define({
+    description: 'Identity and health of the running daemon.',
+    params: NoParams,
+    result: DaemonStatus,
+  }),
+  'daemon.shutdown': define({
+    description: 'Stops the daemon after answering.',
+    params: NoParams,
+    result: Type.Object({ stopping: Type.Boolean() }),
+  }),
+  'config.get': define({
+    description: 'The saved backup configuration (defaults before the first one).',
+    params: NoParams,
+    result: Type.Object({ location: BackupLocation, warnings: Type.Array(Type.String()) }),
+  }),
+  'config.set': define({
+    description:
+      'Validates and saves the given settings; settings not given keep their saved values. Nothing is saved when validation fails.',
+    params: Type.Object(
+      {
+        ...StoreCredentials,
+        EncryptionCertPath: Type.Optional(FilePath),
+        BackupFrequencyInHours: Type.Optional(Type.Integer()),
+        BackupRetentionPeriodInDays: Type.Optional(Type.Integer()),
+        IsBackupSchedulerEnabled: Type.Optional(Type.Boolean()),
+      },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ location: BackupLocation, warnings: Type.Array(Type.String()) }),
+  }),
+  'store.test': define({
+    description: 'Checks a store (by default the configured one): reach, authenticate, probe, capacity.',
+    params: Type.Object(StoreCredentials, { additionalProperties: false }),
+    result: Type.Object({ tests: Type.Array(ShareTest) }),
+  }),
+  'certificate.new': define({
+    description:
+      'Creates a self-signed RSA encryption certificate and writes its .cer and password-protected .pfx.',
+    params: Type.Object(
+      {
+        Subject: Type.String({ minLength: 1, maxLength: 1024 }),
+        CerPath: FilePath,
+        PfxPath: FilePath,
+        PfxPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+        ValidityYears: Type.Number({ exclusiveMinimum: 0 }),
+        KeySize: Type.Optional(Type.Integer()),
+      },
+      { additionalProperties: false },
+    ),
+    result: EncryptionCertificate,
+  }),
+};
+
+export type MethodName = keyof typeof Methods;
+export type ParamsOf<M extends MethodName> = Static<(typeof Methods)[M]['params']>;
+export type ResultOf<M extends MethodName> = Static<(typeof Methods)[M]['result']>;
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(Methods, name);
+}

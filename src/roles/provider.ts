@@ -1,0 +1,37 @@
+/**
+ * Infrastructure-role providers: each knows how to take a consistent snapshot of one kind of data
+ * source as a sequence of archive entries, and how to put such a snapshot back.
+ */
+import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
+
+export type ProviderName = 'Directory' | 'Sqlite' | 'PowerShell';
+
+/** A role as registered with the engine and recorded in every backup's manifest. */
+export interface RoleRegistration {
+  Name: string;
+  Provider: ProviderName;
+  /** The folder (Directory), database file (Sqlite), or nothing (PowerShell). */
+  Path: string | null;
+  BackupScript: string | null;
+  RestoreScript: string | null;
+  RegisteredTime: string;
+}
+
+export interface RoleContext {
+  /** A private, empty folder the provider may use for staging; removed by the engine afterwards. */
+  stagingDir: string;
+  signal: AbortSignal;
+}
+
+export interface RoleProvider {
+  readonly name: ProviderName;
+  /** Checks a registration before it is saved (path exists, scripts parse …); throws AzsError. */
+  validate(role: RoleRegistration): Promise<void>;
+  /** The role's data as entries. Must be consistent: a snapshot of one moment as far as the source allows. */
+  snapshot(role: RoleRegistration, context: RoleContext): AsyncIterable<ArchiveEntry>;
+  /**
+   * Puts a verified snapshot back in place of the role's current data, atomically where the source
+   * allows (write beside, then swap), so a failure leaves either the old data or the new, never a mix.
+   */
+  restore(role: RoleRegistration, entries: AsyncIterable<ExtractedEntry>, context: RoleContext): Promise<void>;
+}

@@ -1,0 +1,167 @@
+/** A local (or already-mounted) folder used as the external store. */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AzsError } from '../protocol/errors.js';
+import type { BackupStore, Capacity, SessionInfo, StoreEntry } from './store.js';
+
+export class LocalFolderStore implements BackupStore {
+  constructor(readonly location: string) {}
+
+  private resolve(relativePath: string): string {
+    const full = path.resolve(this.location, ...relativePath.split('/').filter(Boolean));
+    const relative = path.relative(this.location, full);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw new AzsError('InvalidParameter', `The store path '${relativePath}' leaves the store folder.`, {
+        target: relativePath,
+      });
+    }
+    return full;
+  }
+
+  async checkRoot(): Promise<void> {
+    let info: Stats;
+    try {
+      info = await stat(this.location);
+    } catch (error) {
+      throw mapFsError(error, this.location);
+    }
+    if (!info.isDirectory()) {
+      throw new AzsError(
+        'PathNotFound',
+        `The backup store path '${this.location}' is not a folder. Give an existing folder.`,
+        {
+          parameter: 'Path',
+          target: this.location,
+        },
+      );
+    }
+  }
+
+  async mkdir(relativePath: string): Promise<void> {
+    await guard(mkdir(this.resolve(relativePath), { recursive: true }), relativePath);
+  }
+
+  async writeFile(relativePath: string, source: Readable): Promise<number> {
+    const target = this.resolve(relativePath);
+    const temp = `${target}.partial-${randomBytes(4).toString('hex')}`;
+    const sink = createWriteStream(temp, { flags: 'wx' });
+    try {
+      await pipeline(source, sink);
+      const handle = await open(temp, 'r+');
+      await handle.sync().finally(() => handle.close());
+      await rename(temp, target);
+      return sink.bytesWritten;
+    } catch (error) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw error instanceof AzsError ? error : mapFsError(error, relativePath);
+    }
+  }
+
+  async readFile(relativePath: string): Promise<Readable> {
+    const full = this.resolve(relativePath);
+    const handle = await guard(open(full, 'r'), relativePath);
+    return createReadStream('', { fd: handle.fd, autoClose: true, highWaterMark: 1024 * 1024 });
+  }
+
+  async list(relativePath: string): Promise<StoreEntry[]> {
+    const folder = this.resolve(relativePath);
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw mapFsError(error, relativePath);
+    }
+    const entries = await Promise.all(names.map((name) => this.stat(`${relativePath}/${name}`)));
+    return entries.filter((entry): entry is StoreEntry => entry !== null);
+  }
+
+  async stat(relativePath: string): Promise<StoreEntry | null> {
+    try {
+      const info = await stat(this.resolve(relativePath));
+      return {
+        name: path.posix.basename(relativePath),
+        type: info.isDirectory() ? 'directory' : 'file',
+        size: info.size,
+        modified: info.mtime,
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw mapFsError(error, relativePath);
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await guard(rename(this.resolve(from), this.resolve(to)), from);
+  }
+
+  async remove(relativePath: string): Promise<void> {
+    await guard(rm(this.resolve(relativePath), { recursive: true, force: true }), relativePath);
+  }
+
+  async capacity(): Promise<Capacity> {
+    const info = await guard(statfs(this.location), this.location);
+    return { availableBytes: info.bavail * info.bsize, totalBytes: info.blocks * info.bsize };
+  }
+
+  async sessionInfo(): Promise<SessionInfo | null> {
+    return null;
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function guard<T>(operation: Promise<T>, target: string): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw mapFsError(error, target);
+  }
+}
+
+/** Maps a file-system error to the store failure (and so the alert) it stands for. */
+export function mapFsError(error: unknown, target: string): AzsError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+  const detail = `${(error as Error).message ?? error}`;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new AzsError(
+        'PathNotFound',
+        `The backup store path '${target}' does not exist (${code}). Create the folder or correct -Path.`,
+        {
+          parameter: 'Path',
+          target,
+          cause: error,
+        },
+      );
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new AzsError(
+        'StoreAccessDenied',
+        `The backup store '${target}' cannot be written (${code}). Give the daemon's account write access to the folder, or choose another -Path.`,
+        { parameter: 'Path', target, cause: error },
+      );
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new AzsError(
+        'StoreFull',
+        `The backup store is out of space (${code}). Free space on it or lower -BackupRetentionPeriodInDays.`,
+        {
+          target,
+          cause: error,
+        },
+      );
+    default:
+      return new AzsError('StoreFault', `The backup store failed at '${target}': ${detail}`, {
+        target,
+        cause: error,
+      });
+  }
+}

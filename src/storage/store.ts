@@ -1,0 +1,68 @@
+/**
+ * The external store contract. Every backend (local folder, SMB share) implements it; retries,
+ * validation probes and alert mapping are built on top of it, never inside a backend. The one
+ * conformance suite in test/unit/storeConformance.ts runs against every backend.
+ *
+ * Paths are relative to the store's root and use '/' separators whatever the platform. Failures are
+ * AzsErrors whose reason says which alert they belong to: PathNotFound (the root or a parent is
+ * missing), ShareUnreachable (connectivity; transient), AuthenticationFailed, StoreFull,
+ * StoreAccessDenied, StoreFault (anything else).
+ */
+import type { Readable } from 'node:stream';
+
+export interface StoreEntry {
+  name: string;
+  type: 'file' | 'directory';
+  size: number;
+  modified: Date;
+}
+
+export interface Capacity {
+  availableBytes: number;
+  totalBytes: number;
+}
+
+/** What the connection to the store negotiated, for Test-AzsBackupShareAccessibility. */
+export interface SessionInfo {
+  protocol: string;
+  encrypted: boolean;
+  signed: boolean;
+}
+
+export interface BackupStore {
+  /** Where the store is, as the operator wrote it; never holds a secret. */
+  readonly location: string;
+  /** Checks that the root folder exists and can be reached (authenticating where that applies). */
+  checkRoot(): Promise<void>;
+  /** Creates a folder and its missing parents; succeeds when it exists. */
+  mkdir(relativePath: string): Promise<void>;
+  /**
+   * Streams `source` into a file that appears under its name only once complete: the data goes to a
+   * temporary name beside it and is renamed at the end. A failure removes the temporary file where it
+   * can and leaves any earlier file of that name untouched. Returns the bytes written.
+   */
+  writeFile(relativePath: string, source: Readable): Promise<number>;
+  /** A stream of a file's content. Missing file: PathNotFound. */
+  readFile(relativePath: string): Promise<Readable>;
+  /** The entries of a folder; a missing folder has none. */
+  list(relativePath: string): Promise<StoreEntry[]>;
+  /** One entry, or null when nothing has that name. */
+  stat(relativePath: string): Promise<StoreEntry | null>;
+  /** Renames a file or folder; the target must not exist. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file or a whole folder tree; succeeds when nothing has that name. */
+  remove(relativePath: string): Promise<void>;
+  capacity(): Promise<Capacity>;
+  /** Protocol facts of the connection, or null for a store that has no session (a local folder). */
+  sessionInfo(): Promise<SessionInfo | null>;
+  /** Ends any session; the store may not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** Where a store is and how to log on to it: the saved configuration's view of a store. */
+export interface StoreSettings {
+  path: string;
+  userName: string | null;
+  password: string | null;
+  requireEncryption: boolean;
+}

@@ -1,0 +1,49 @@
+/**
+ * The daemon's log: winston, JSON lines, rotated by size. A redaction step removes any field whose
+ * name says it is a secret, so a careless log call cannot leak one.
+ */
+import path from 'node:path';
+import winston from 'winston';
+
+export type Logger = Pick<winston.Logger, 'info' | 'warn' | 'error' | 'debug'>;
+
+const SECRET_KEY = /pass(word)?|token|secret|private|pfx|key$/i;
+const REDACTED = '[redacted]';
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>).map(([key, item]) => [
+      key,
+      SECRET_KEY.test(key) ? REDACTED : redact(item, depth + 1),
+    ]),
+  );
+}
+
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (SECRET_KEY.test(key)) info[key] = REDACTED;
+    else info[key] = redact(info[key]);
+  }
+  return info;
+});
+
+export function createFileLogger(logDir: string): winston.Logger {
+  return winston.createLogger({
+    level: process.env.AZSBACKUP_LOG_LEVEL ?? 'info',
+    format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
+    transports: [
+      new winston.transports.File({
+        filename: path.join(logDir, 'daemon.log'),
+        maxsize: 10 * 1024 * 1024,
+        maxFiles: 5,
+        tailable: true,
+        options: { mode: 0o600 },
+      }),
+    ],
+  });
+}
+
+/** A logger that drops everything: for unit tests of one module. */
+export const silentLogger: Logger = winston.createLogger({ silent: true });
