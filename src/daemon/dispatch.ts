@@ -62,5 +62,21 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
       }),
     }),
     'certificate.new': (params) => newEncryptionCertificate(params),
+    // Being built (issues 3-6): answered with a clear error until their engine services land.
+    'role.register': notYet('role.register'),
+    'role.list': notYet('role.list'),
+    'role.unregister': notYet('role.unregister'),
+    'backup.start': notYet('backup.start'),
+    'backup.list': notYet('backup.list'),
+    'backup.test': notYet('backup.test'),
+    'backup.restore': notYet('backup.restore'),
+    'store.prune': notYet('store.prune'),
+    'alert.list': notYet('alert.list'),
+  };
+}
+
+function notYet(method: MethodName) {
+  return async (): Promise<never> => {
+    throw new AzsError('MethodNotFound', `${method} is not available in this build yet.`);
   };
 }

@@ -4,7 +4,17 @@
  * the generated `module/Private/AzsProtocol.json`.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { BackupLocation, DaemonStatus, EncryptionCertificate, ShareTest } from './objects.js';
+import {
+  Alert,
+  Backup,
+  BackupLocation,
+  BackupTestResult,
+  DaemonStatus,
+  EncryptionCertificate,
+  ProviderName,
+  Role,
+  ShareTest,
+} from './objects.js';
 
 export interface MethodDefinition<P extends TSchema = TSchema, R extends TSchema = TSchema> {
   description: string;
@@ -83,6 +93,96 @@ export const Methods = {
       { additionalProperties: false },
     ),
     result: EncryptionCertificate,
+  }),
+  'role.register': define({
+    description: 'Registers an infrastructure role (a data source backed up with every backup).',
+    params: Type.Object(
+      {
+        Name: Type.String({ minLength: 1, maxLength: 64 }),
+        Provider: ProviderName,
+        Path: Type.Optional(FilePath),
+        BackupScript: Type.Optional(Type.String({ maxLength: 65536 })),
+        RestoreScript: Type.Optional(Type.String({ maxLength: 65536 })),
+      },
+      { additionalProperties: false },
+    ),
+    result: Role,
+  }),
+  'role.list': define({
+    description: 'The registered roles, by name (wildcards allowed).',
+    params: Type.Object(
+      { Name: Type.Optional(Type.String({ maxLength: 256 })) },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ roles: Type.Array(Role) }),
+  }),
+  'role.unregister': define({
+    description: 'Removes a role registration; its data and earlier backups stay.',
+    params: Type.Object(
+      { Name: Type.String({ minLength: 1, maxLength: 64 }) },
+      { additionalProperties: false },
+    ),
+    result: Role,
+  }),
+  'backup.start': define({
+    description:
+      'Starts a backup of every registered role. With Wait the reply comes when it ends, and job.progress notifications come meanwhile; closing the connection then cancels it.',
+    params: Type.Object({ Wait: Type.Boolean() }, { additionalProperties: false }),
+    result: Backup,
+  }),
+  'backup.list': define({
+    description: 'Backups found on the store, newest first.',
+    params: Type.Object(
+      {
+        Name: Type.Optional(Type.String({ maxLength: 256 })),
+        Top: Type.Optional(Type.Integer({ minimum: 0 })),
+        Skip: Type.Optional(Type.Integer({ minimum: 0 })),
+      },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ backups: Type.Array(Backup) }),
+  }),
+  'backup.test': define({
+    description:
+      'Verifies a backup: without a .pfx every stored byte against the manifest; with it every chunk decrypted and every file hash checked.',
+    params: Type.Object(
+      {
+        Name: Type.String({ minLength: 1, maxLength: 256 }),
+        DecryptionCertPath: Type.Optional(FilePath),
+        DecryptionCertPassword: Type.Optional(Secret),
+      },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ results: Type.Array(BackupTestResult) }),
+  }),
+  'backup.restore': define({
+    description:
+      'Verifies, then restores a backup (every role, or RoleName). With Wait the reply comes when it ends.',
+    params: Type.Object(
+      {
+        Name: Type.String({ minLength: 1, maxLength: 256 }),
+        DecryptionCertPath: FilePath,
+        DecryptionCertPassword: Secret,
+        RoleName: Type.Optional(Type.String({ maxLength: 64 })),
+        Wait: Type.Boolean(),
+      },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ BackupId: Type.String(), RestoredRoles: Type.Array(Type.String()) }),
+  }),
+  'store.prune': define({
+    description:
+      'Finds files under MASBackup that belong to no complete backup and removes them (not with DryRun).',
+    params: Type.Object({ DryRun: Type.Boolean() }, { additionalProperties: false }),
+    result: Type.Object({ PathsToDelete: Type.Array(Type.String()) }),
+  }),
+  'alert.list': define({
+    description: 'Alerts, newest first.',
+    params: Type.Object(
+      { State: Type.Optional(Type.Union([Type.Literal('Active'), Type.Literal('Closed')])) },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ alerts: Type.Array(Alert) }),
   }),
 };
 

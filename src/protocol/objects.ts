@@ -50,3 +50,75 @@ export const DaemonStatus = Type.Object({
   startedAt: DateString,
 });
 export type DaemonStatus = Static<typeof DaemonStatus>;
+
+export const BackupStatus = Type.Union(
+  ['Creating', 'Queued', 'Running', 'Succeeded', 'PartialSucceeded', 'Failed', 'Skipped', 'Deleted'].map(
+    (value) => Type.Literal(value),
+  ),
+);
+export type BackupStatus =
+  'Creating' | 'Queued' | 'Running' | 'Succeeded' | 'PartialSucceeded' | 'Failed' | 'Skipped' | 'Deleted';
+
+export const RoleStatus = Type.Object({
+  RoleName: Type.String(),
+  Status: BackupStatus,
+  ErrorMessage: Nullable(Type.String()),
+});
+export type RoleStatus = Static<typeof RoleStatus>;
+
+export const Backup = Type.Object({
+  BackupId: Type.String(),
+  Name: Type.String(),
+  Status: BackupStatus,
+  RoleStatus: Type.Array(RoleStatus),
+  CreatedDateTime: DateString,
+  TimeTakenToCreate: Nullable(Type.String()),
+  BackupDataVersion: Type.String(),
+  DeploymentId: Type.String(),
+  StampVersion: Type.String(),
+  IsCloudRecoveryReady: Type.Boolean(),
+  EncryptionCertThumbprint: Nullable(Type.String()),
+  BackupSizeInKb: Type.Number(),
+  CompressedBackupSizeInKb: Type.Number(),
+  IsAutomaticBackup: Type.Boolean(),
+  CompletelyUploaded: Type.Boolean(),
+});
+export type Backup = Static<typeof Backup>;
+
+export const ProviderName = Type.Union([
+  Type.Literal('Directory'),
+  Type.Literal('Sqlite'),
+  Type.Literal('PowerShell'),
+]);
+
+export const Role = Type.Object({
+  Name: Type.String(),
+  Provider: ProviderName,
+  Path: Nullable(Type.String()),
+  BackupScript: Nullable(Type.String()),
+  RestoreScript: Nullable(Type.String()),
+  RegisteredTime: DateString,
+});
+export type Role = Static<typeof Role>;
+
+export const BackupTestResult = Type.Object({
+  BackupId: Type.String(),
+  RoleName: Type.String(),
+  Status: Type.Union([Type.Literal('Succeeded'), Type.Literal('Failed')]),
+  ErrorMessage: Nullable(Type.String()),
+  File: Nullable(Type.String()),
+});
+export type BackupTestResult = Static<typeof BackupTestResult>;
+
+export const Alert = Type.Object({
+  AlertId: Type.String(),
+  Title: Type.String(),
+  Severity: Type.Union([Type.Literal('Critical'), Type.Literal('Warning')]),
+  State: Type.Union([Type.Literal('Active'), Type.Literal('Closed')]),
+  CreatedTime: DateString,
+  ClosedTime: Nullable(DateString),
+  Description: Type.String(),
+  Remediation: Type.String(),
+  BackupId: Nullable(Type.String()),
+});
+export type Alert = Static<typeof Alert>;
