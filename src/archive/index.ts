@@ -1,0 +1,16 @@
+/**
+ * The archive layer's public face: role data files (write, read, verify), checks of stored files
+ * against the manifest, and the block size new backups record. The manifest lives in manifest.ts and
+ * the entry types in entry.ts.
+ */
+export {
+  writeRoleArchive,
+  readRoleArchive,
+  verifyRoleArchive,
+  type ArchiveSummary,
+  type RoleArchiveOptions,
+  type WriteRoleArchiveOptions,
+  type VerifyResult,
+} from './roleArchive.js';
+export { verifyStoredFile, type StoredFileExpectation } from './storedFile.js';
+export { DEFAULT_BLOCK_SIZE as BLOCK_SIZE } from './roleFileFormat.js';

@@ -1,0 +1,189 @@
+/**
+ * BackupInfo.json, the manifest of one backup (docs/format.md, "The manifest"): the Backup object's
+ * fields, the format version, how the data is encrypted and compressed, and every role with its
+ * registration and stored files. A backup folder without it does not exist. Parsing refuses anything
+ * a damaged or hostile manifest could use to make the engine read or write outside the backup folder.
+ */
+import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { AzsError } from '../protocol/errors.js';
+import { Backup, ProviderName } from '../protocol/objects.js';
+import { hasControlCharacters } from '../util/text.js';
+import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
+
+export const FORMAT_VERSION = 1;
+export const MANIFEST_FILE_NAME = 'BackupInfo.json';
+
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set(
+    'date-time',
+    (value) => /^\d{4}-\d\d-\d\dT/.test(value) && !Number.isNaN(Date.parse(value)),
+  );
+}
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const ByteCount = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const Sha256Hex = Type.String({ pattern: '^[0-9a-fA-F]{64}$' });
+
+/** The shape of roles/provider.ts RoleRegistration, which the archive layer may not import. */
+const ManifestRoleRegistration = Type.Object({
+  Name: Type.String({ minLength: 1 }),
+  Provider: ProviderName,
+  Path: Nullable(Type.String()),
+  BackupScript: Nullable(Type.String()),
+  RestoreScript: Nullable(Type.String()),
+  RegisteredTime: Type.String(),
+});
+export type ManifestRoleRegistration = Static<typeof ManifestRoleRegistration>;
+
+const ManifestFile = Type.Object({
+  /** Relative to the backup folder, '/'-separated, under the role's folder: 'Domain/Domain.azsb'. */
+  Path: Type.String({ minLength: 1 }),
+  Size: ByteCount,
+  /** SHA-256 of the stored bytes, hex. */
+  Sha256: Sha256Hex,
+  /** The id the file's blocks are bound to (see roleArchive.ts). */
+  FileId: Type.String({ minLength: 1, maxLength: 1024 }),
+});
+export type ManifestFile = Static<typeof ManifestFile>;
+
+const ManifestRole = Type.Object({
+  Registration: ManifestRoleRegistration,
+  Files: Type.Array(ManifestFile),
+  Entries: ByteCount,
+  SourceBytes: ByteCount,
+});
+export type ManifestRole = Static<typeof ManifestRole>;
+
+const ManifestEncryption = Type.Object({
+  Algorithm: Type.Literal('AES-256-GCM'),
+  KeyWrap: Type.Literal('RSA-OAEP-SHA256'),
+  /** The backup key, RSA-OAEP(SHA-256)-encrypted to the certificate, base64. */
+  WrappedKey: Type.String({ minLength: 1 }),
+  CertificateThumbprint: Type.String({ pattern: '^[0-9a-fA-F]{40}$' }),
+  BlockSize: Type.Integer({ minimum: MIN_BLOCK_SIZE, maximum: MAX_BLOCK_SIZE }),
+});
+
+const ManifestSchema = Type.Object({
+  ...Backup.properties,
+  FormatVersion: Type.Literal(FORMAT_VERSION),
+  Location: Type.String({ minLength: 1 }),
+  Encryption: ManifestEncryption,
+  Compression: Type.Literal('zstd'),
+  Roles: Type.Array(ManifestRole),
+});
+export type BackupManifest = Static<typeof ManifestSchema>;
+
+const LOWER_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** RSA 2048 to 8192 bits: the wrapped key is as long as the modulus. */
+const WRAPPED_KEY_BYTES = { min: 256, max: 1024 };
+
+/** The manifest as JSON text; refuses (with a plain Error: a bug in the caller) an invalid one. */
+export function serializeManifest(manifest: BackupManifest): string {
+  const problem = manifestProblem(manifest);
+  if (problem) throw new Error(`refusing to write an invalid backup manifest: ${problem}`);
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/** Reads and checks a manifest; `source` names it in messages (e.g. its path on the store). */
+export function parseManifest(text: string, source: string): BackupManifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalid(source, `it is not JSON (${(error as Error).message})`);
+  }
+  const problem = manifestProblem(value);
+  if (problem) throw invalid(source, problem);
+  return value as BackupManifest;
+}
+
+function invalid(source: string, problem: string): AzsError {
+  return new AzsError(
+    'BackupCorrupt',
+    `'${source}' is not a usable backup manifest: ${problem}. This backup cannot be listed, tested or restored; use another backup, and check what writes to the backup store.`,
+    { target: source },
+  );
+}
+
+function manifestProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
+  const version = (value as { FormatVersion?: unknown }).FormatVersion;
+  if (typeof version === 'number' && version !== FORMAT_VERSION) {
+    return `it has format version ${version}, and this version of AzureStackBackup reads version ${FORMAT_VERSION} (use the version that wrote it, or a newer one)`;
+  }
+  const schemaError = Value.Errors(ManifestSchema, value).First();
+  if (schemaError) return `${schemaError.path || 'the document'}: ${schemaError.message}`;
+  return consistencyProblem(value as BackupManifest);
+}
+
+/** What the schema cannot say: identities, the wrapped key, and where every file lies. */
+function consistencyProblem(manifest: BackupManifest): string | null {
+  if (!LOWER_GUID.test(manifest.BackupId)) return 'BackupId is not a lower-case GUID';
+  if (!LOWER_GUID.test(manifest.DeploymentId)) return 'DeploymentId is not a lower-case GUID';
+  if (segmentProblem(manifest.Location))
+    return `Location '${manifest.Location}' ${segmentProblem(manifest.Location)}`;
+  if (manifest.Name !== `${manifest.Location}/${manifest.BackupId}`)
+    return 'Name is not <Location>/<BackupId>';
+  const thumbprint = manifest.EncryptionCertThumbprint;
+  if (
+    thumbprint !== null &&
+    thumbprint.toUpperCase() !== manifest.Encryption.CertificateThumbprint.toUpperCase()
+  ) {
+    return 'EncryptionCertThumbprint differs from Encryption.CertificateThumbprint';
+  }
+  return wrappedKeyProblem(manifest.Encryption.WrappedKey) ?? rolesProblem(manifest.Roles);
+}
+
+function wrappedKeyProblem(wrappedKey: string): string | null {
+  if (!BASE64.test(wrappedKey)) return 'Encryption.WrappedKey is not base64';
+  const bytes = Buffer.from(wrappedKey, 'base64').length;
+  if (bytes < WRAPPED_KEY_BYTES.min || bytes > WRAPPED_KEY_BYTES.max) {
+    return `Encryption.WrappedKey is ${bytes} bytes long, not an RSA-encrypted key`;
+  }
+  return null;
+}
+
+function rolesProblem(roles: ManifestRole[]): string | null {
+  const roleNames = new Set<string>();
+  const paths = new Set<string>();
+  const fileIds = new Set<string>();
+  for (const role of roles) {
+    const name = role.Registration.Name;
+    const nameProblem = segmentProblem(name);
+    if (nameProblem) return `role name '${name}' ${nameProblem}`;
+    if (!claim(roleNames, name.toLowerCase())) return `role '${name}' appears twice`;
+    for (const file of role.Files) {
+      const pathProblem = storedPathProblem(file.Path, name);
+      if (pathProblem) return `file '${file.Path}' of role '${name}' ${pathProblem}`;
+      if (!claim(paths, file.Path.toLowerCase())) return `file '${file.Path}' appears twice`;
+      if (!claim(fileIds, file.FileId)) return `FileId '${file.FileId}' appears twice`;
+    }
+  }
+  return null;
+}
+
+function claim(seen: Set<string>, value: string): boolean {
+  if (seen.has(value)) return false;
+  seen.add(value);
+  return true;
+}
+
+/** Why `name` cannot be one folder name on every platform, or null. */
+function segmentProblem(name: string): string | null {
+  if (name === '' || name === '.' || name === '..') return 'is not a folder name';
+  if (/[/\\:]/.test(name) || hasControlCharacters(name))
+    return 'contains a path separator or a control character';
+  return null;
+}
+
+/** A stored file lies strictly inside its role's folder: '<RoleName>/<segment>/…'. */
+function storedPathProblem(path: string, roleName: string): string | null {
+  const segments = path.split('/');
+  if (segments[0] !== roleName) return `is not under the role's folder '${roleName}/'`;
+  if (segments.length < 2 || segments.some((segment) => segmentProblem(segment) !== null)) {
+    return 'is not a relative path inside the backup folder';
+  }
+  return null;
+}

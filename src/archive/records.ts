@@ -1,0 +1,262 @@
+/**
+ * The record layer of a role file: entries as a plain byte stream (docs/format.md, "Records").
+ * Each entry is a record type byte, a length-prefixed JSON header and, for a file, its content then
+ * the SHA-256 of that content; an end record with the totals closes the stream.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { AzsError } from '../protocol/errors.js';
+import type { ArchiveEntry, EntryHeader, EntryType, ExtractedEntry } from './entry.js';
+import { ByteReader } from './byteReader.js';
+import { SymlinkGuard, entryPathProblem } from './entryPath.js';
+import { damaged } from './roleFileFormat.js';
+
+const RECORD_END = 0;
+const RECORD_ENTRY = 1;
+const RECORD_PREFIX_BYTES = 5;
+const MAX_HEADER_BYTES = 1024 * 1024;
+const HASH_BYTES = 32;
+const ENTRY_TYPES: readonly EntryType[] = ['file', 'directory', 'symlink'];
+
+/** Totals of an archive, counted while writing and checked against the end record when reading. */
+export interface RecordCounts {
+  entries: number;
+  files: number;
+  sourceBytes: number;
+}
+
+function record(type: number, header: object): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(RECORD_PREFIX_BYTES);
+  prefix.writeUInt8(type, 0);
+  prefix.writeUInt32BE(json.length, 1);
+  return Buffer.concat([prefix, json]);
+}
+
+/** Why a header cannot be stored or restored, or null when it is sound. */
+function headerProblem(header: EntryHeader): string | null {
+  const pathProblem = typeof header.path === 'string' ? entryPathProblem(header.path) : 'the path is missing';
+  if (pathProblem) return pathProblem;
+  if (!ENTRY_TYPES.includes(header.type)) return `'${String(header.type)}' is not an entry type`;
+  if (!Number.isInteger(header.mode) || header.mode < 0 || header.mode > 0o7777)
+    return 'the mode is not a permission mask';
+  if (!Number.isFinite(header.mtimeMs)) return 'the modification time is not a number';
+  if (!Number.isSafeInteger(header.size) || header.size < 0) return 'the size is not a byte count';
+  if (header.type !== 'file' && header.size !== 0) return `a ${header.type} has no content but a size`;
+  const isLink = header.type === 'symlink';
+  if (
+    isLink &&
+    (typeof header.linkTarget !== 'string' || header.linkTarget === '' || header.linkTarget.includes('\0'))
+  ) {
+    return 'the symbolic link has no valid target';
+  }
+  if (!isLink && header.linkTarget !== undefined) return `a ${header.type} has a link target`;
+  return null;
+}
+
+/** Only the fields of EntryHeader, in a fixed order: what is stored, and what is given back. */
+function headerOf(source: EntryHeader): EntryHeader {
+  const header: EntryHeader = {
+    path: source.path,
+    type: source.type,
+    mode: source.mode,
+    mtimeMs: source.mtimeMs,
+    size: source.size,
+  };
+  if (source.linkTarget !== undefined) header.linkTarget = source.linkTarget;
+  return header;
+}
+
+function unusable(entry: EntryHeader, detail: string): AzsError {
+  return new AzsError(
+    'RoleFailed',
+    `The role's entry '${String(entry.path)}' cannot be backed up: ${detail}. Run the backup again; if it fails again, check what the role's provider reads there.`,
+    { target: String(entry.path) },
+  );
+}
+
+/** The record byte stream of `entries`, counting them into `counts`. */
+export async function* encodeRecords(
+  entries: AsyncIterable<ArchiveEntry>,
+  counts: RecordCounts,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
+  for await (const entry of entries) {
+    signal?.throwIfAborted();
+    const problem = headerProblem(entry);
+    if (problem) throw unusable(entry, problem);
+    yield record(RECORD_ENTRY, headerOf(entry));
+    counts.entries += 1;
+    if (entry.type === 'file') {
+      yield* fileContent(entry, signal);
+      counts.files += 1;
+      counts.sourceBytes += entry.size;
+    }
+  }
+  yield record(RECORD_END, { ...counts });
+}
+
+/** A file's bytes, exactly `size` of them, then their SHA-256. */
+async function* fileContent(entry: ArchiveEntry, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  let read = 0;
+  if (entry.content) {
+    const stream = await entry.content();
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      read += chunk.length;
+      if (read > entry.size) break;
+      signal?.throwIfAborted();
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+  if (read !== entry.size) {
+    throw unusable(
+      entry,
+      `it changed while it was read (${entry.size} bytes expected, ${read > entry.size ? 'more' : read} read)`,
+    );
+  }
+  yield hash.digest();
+}
+
+/**
+ * Entries back from a record byte stream. Each file's content must be read (or abandoned) before the
+ * next entry is asked for; whatever is left of it is then read and checked here.
+ */
+export async function* decodeRecords(reader: ByteReader, fileId: string): AsyncGenerator<ExtractedEntry> {
+  const guard = new SymlinkGuard();
+  const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
+  for (;;) {
+    const { type, header } = await readRecord(reader, fileId);
+    if (type === RECORD_END) {
+      checkTotals(header, counts, fileId);
+      if (!(await reader.atEnd())) throw damaged(fileId, 'data follows its end record');
+      return;
+    }
+    const entry = checkedHeader(header as EntryHeader, guard);
+    counts.entries += 1;
+    if (entry.type !== 'file') {
+      yield entry;
+      continue;
+    }
+    counts.files += 1;
+    counts.sourceBytes += entry.size;
+    const content = new FileContent(reader, entry);
+    yield Object.assign(entry, { content: content.stream });
+    await content.finish();
+  }
+}
+
+async function readRecord(reader: ByteReader, fileId: string): Promise<{ type: number; header: unknown }> {
+  const prefix = await reader.readExactly(RECORD_PREFIX_BYTES);
+  if (prefix.length < RECORD_PREFIX_BYTES) throw damaged(fileId, 'its entries end without an end record');
+  const type = prefix.readUInt8(0);
+  const length = prefix.readUInt32BE(1);
+  if ((type !== RECORD_ENTRY && type !== RECORD_END) || length > MAX_HEADER_BYTES) {
+    throw damaged(fileId, 'an entry record has an impossible header');
+  }
+  const json = await reader.readExactly(length);
+  try {
+    if (json.length < length) throw new Error('short');
+    const header: unknown = JSON.parse(json.toString('utf8'));
+    if (typeof header !== 'object' || header === null) throw new Error('not an object');
+    return { type, header };
+  } catch {
+    throw damaged(fileId, 'an entry record cannot be read');
+  }
+}
+
+function checkedHeader(raw: EntryHeader, guard: SymlinkGuard): ExtractedEntry {
+  const header = headerOf(raw);
+  const problem = headerProblem(header) ?? guard.problem(header.path);
+  if (problem) throw entryDamaged(String(header.path), `its entry cannot be restored safely: ${problem}`);
+  if (header.type === 'symlink') guard.remember(header.path);
+  return header;
+}
+
+function checkTotals(header: unknown, counts: RecordCounts, fileId: string): void {
+  const totals = header as Partial<RecordCounts>;
+  if (
+    totals.entries !== counts.entries ||
+    totals.files !== counts.files ||
+    totals.sourceBytes !== counts.sourceBytes
+  ) {
+    throw damaged(fileId, 'its end record does not match the entries before it');
+  }
+}
+
+function entryDamaged(path: string, detail: string): AzsError {
+  return new AzsError(
+    'BackupCorrupt',
+    `'${path}' in the backup is damaged: ${detail}. Its data cannot be trusted; restore another backup (Test-AzsBackup checks every backup's files).`,
+    { target: path },
+  );
+}
+
+/**
+ * One file's content as a stream that ends only after the recorded SHA-256 has matched, and fails
+ * with BackupCorrupt (target: the entry's path) when it does not.
+ */
+class FileContent {
+  readonly stream: Readable;
+  private remaining: number;
+  private readonly hash = createHash('sha256');
+  private verified = false;
+  private failure: Error | undefined;
+  private inFlight: Promise<Buffer | null> | undefined;
+
+  constructor(
+    private readonly reader: ByteReader,
+    private readonly entry: ExtractedEntry,
+  ) {
+    this.remaining = entry.size;
+    this.stream = new Readable({ read: () => this.pump() });
+  }
+
+  /** Reads and checks whatever the consumer left unread; throws if the content is damaged. */
+  async finish(): Promise<void> {
+    if (!this.verified && !this.failure) {
+      this.stream.destroy();
+      await this.inFlight?.catch(() => undefined);
+      while (!this.failure && (await this.next().catch(() => null)) !== null);
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  private pump(): void {
+    this.inFlight = this.next();
+    this.inFlight.then(
+      (chunk) => this.stream.push(chunk),
+      (error: Error) => this.stream.destroy(error),
+    );
+  }
+
+  /** The next piece of content, or null once the hash has been checked. */
+  private async next(): Promise<Buffer | null> {
+    try {
+      if (this.remaining > 0) return this.take(await this.reader.readSome(this.remaining));
+      if (!this.verified) await this.verify();
+      return null;
+    } catch (error) {
+      this.failure ??= error as Error;
+      throw error;
+    }
+  }
+
+  private take(chunk: Buffer | null): Buffer {
+    if (!chunk) throw entryDamaged(this.entry.path, 'its content is cut short');
+    this.remaining -= chunk.length;
+    this.hash.update(chunk);
+    return chunk;
+  }
+
+  private async verify(): Promise<void> {
+    const recorded = await this.reader.readExactly(HASH_BYTES);
+    if (recorded.length < HASH_BYTES) throw entryDamaged(this.entry.path, 'its content is cut short');
+    if (!recorded.equals(this.hash.digest())) {
+      throw entryDamaged(this.entry.path, 'its content does not match the SHA-256 recorded at backup time');
+    }
+    this.entry.sha256 = recorded.toString('hex');
+    this.verified = true;
+  }
+}

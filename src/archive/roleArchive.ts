@@ -1,0 +1,143 @@
+/**
+ * A role's data as one stored file, and back (docs/format.md, "Role data files"): entries → records →
+ * blocks → zstd in the worker pool → AES-256-GCM per block → frames. Everything streams: memory stays
+ * bounded by a few blocks whatever the data size.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { AzsError, isAzsError } from '../protocol/errors.js';
+import { ByteReader } from './byteReader.js';
+import { type CompressionPool, sharedCompressionPool } from './compressionPool.js';
+import type { ArchiveEntry, ExtractedEntry } from './entry.js';
+import { type RecordCounts, decodeRecords, encodeRecords } from './records.js';
+import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
+import { openBlocks, sealBlocks, toBlocks } from './sealedBlocks.js';
+
+export interface ArchiveSummary {
+  /** Entries of every type. */
+  entries: number;
+  files: number;
+  /** Content bytes of the files, before compression. */
+  sourceBytes: number;
+  /** Bytes of the stored file. */
+  storedBytes: number;
+  /** SHA-256 of the stored file, lower-case hex: what the manifest records as its Sha256. */
+  sha256: string;
+}
+
+export interface RoleArchiveOptions {
+  /** The backup key (32 bytes). */
+  key: Buffer;
+  /**
+   * Names the stored file inside its backup; it is bound into the encryption, so a file is only
+   * readable under the id it was written with. Use the file's Path from the manifest.
+   */
+  fileId: string;
+  /** Tests and measurements only; the default is the process-wide pool. */
+  pool?: CompressionPool;
+}
+
+export interface WriteRoleArchiveOptions extends RoleArchiveOptions {
+  /** Aborting destroys the stream with a JobCancelled error. */
+  signal?: AbortSignal;
+  /** Plaintext bytes per block; the default suits the 2-core target (see docs/format.md). */
+  blockSize?: number;
+}
+
+/**
+ * Starts turning `entries` into a stored role file. Pipe `stream` into the store; `summary` resolves
+ * once the stream has ended, and rejects with the stream's error otherwise. A file whose content is
+ * not exactly its `size` bytes fails the stream with RoleFailed.
+ */
+export function writeRoleArchive(
+  entries: AsyncIterable<ArchiveEntry>,
+  options: WriteRoleArchiveOptions,
+): { stream: Readable; summary: Promise<ArchiveSummary> } {
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  if (!Number.isInteger(blockSize) || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
+    throw new RangeError(`blockSize must be between ${MIN_BLOCK_SIZE} and ${MAX_BLOCK_SIZE} bytes`);
+  }
+  const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
+  const hash = createHash('sha256');
+  let storedBytes = 0;
+  const { signal } = options;
+  async function* storedChunks(): AsyncGenerator<Buffer> {
+    const records = encodeRecords(entries, counts, signal);
+    const blocks = toBlocks(records, blockSize);
+    const pool = options.pool ?? sharedCompressionPool();
+    try {
+      for await (const chunk of sealBlocks(blocks, blockSize, {
+        key: options.key,
+        fileId: options.fileId,
+        pool,
+      })) {
+        hash.update(chunk);
+        storedBytes += chunk.length;
+        yield chunk;
+      }
+    } catch (error) {
+      throw signal?.aborted ? cancelled(signal) : error;
+    }
+  }
+  const stream = Readable.from(storedChunks(), { objectMode: false });
+  const onAbort = () => stream.destroy(cancelled(signal!));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  stream.once('close', () => signal?.removeEventListener('abort', onAbort));
+  const summary = finished(stream).then(() => ({ ...counts, storedBytes, sha256: hash.digest('hex') }));
+  summary.catch(() => undefined); // the caller may only watch the stream; its error is not lost
+  return { stream, summary };
+}
+
+function cancelled(signal: AbortSignal): AzsError {
+  if (isAzsError(signal.reason)) return signal.reason;
+  return new AzsError(
+    'JobCancelled',
+    'The backup was cancelled before this role was stored. Start it again when ready.',
+  );
+}
+
+/**
+ * The entries of a stored role file, in order, each checked as it is read. Consume a file entry's
+ * `content` before asking for the next entry; content left unread is read and checked then. A file's
+ * content stream ends only after its SHA-256 matched (the entry's `sha256` is set at that moment) and
+ * fails with BackupCorrupt (target: the entry's path) otherwise. Any damage to the stored file —
+ * a changed, missing, reordered, foreign or truncated block, or bytes after the end — fails with
+ * BackupCorrupt (target: the fileId); no byte of an unauthenticated block is ever given out. Entry
+ * paths are checked (relative, no '..', no NUL, not through a stored symbolic link).
+ */
+export function readRoleArchive(
+  stored: Readable,
+  options: RoleArchiveOptions,
+): AsyncIterable<ExtractedEntry> {
+  const pool = options.pool ?? sharedCompressionPool();
+  const plaintext = openBlocks(stored, { key: options.key, fileId: options.fileId, pool });
+  return decodeRecords(new ByteReader(plaintext), options.fileId);
+}
+
+export type VerifyResult = { ok: true } | { ok: false; file: string | null; message: string };
+
+/**
+ * Decrypts and checks a whole stored role file, writing nothing. `file` names the entry whose
+ * content or header was damaged, or is null when the damage is in the stored file's structure.
+ * Errors that are not damage (the store cannot be read) are thrown.
+ */
+export async function verifyRoleArchive(
+  stored: Readable,
+  options: RoleArchiveOptions,
+): Promise<VerifyResult> {
+  try {
+    for await (const entry of readRoleArchive(stored, options)) {
+      if (entry.content) await finished(entry.content.resume());
+    }
+    return { ok: true };
+  } catch (error) {
+    if (!isAzsError(error, 'BackupCorrupt')) throw error;
+    return {
+      ok: false,
+      file: error.target === options.fileId ? null : (error.target ?? null),
+      message: error.message,
+    };
+  }
+}
