@@ -1,0 +1,67 @@
+/** The Directory provider: a folder tree, taken as it is and put back exactly (see treeWalker/treeWriter). */
+import { chmod } from 'node:fs/promises';
+import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
+import { AzsError } from '../protocol/errors.js';
+import type { RoleContext, RoleProvider, RoleRegistration } from './provider.js';
+import { rolePath, statOrUndefined } from './roleFiles.js';
+import { buildBeside } from './swap.js';
+import { walkTree } from './treeWalker.js';
+import { writeTree } from './treeWriter.js';
+
+/** A folder restored where none existed before gets the usual folder mode. */
+const NEW_FOLDER_MODE = 0o755;
+
+export class DirectoryProvider implements RoleProvider {
+  readonly name = 'Directory';
+
+  async validate(role: RoleRegistration): Promise<void> {
+    const folder = rolePath(role);
+    const stats = await statOrUndefined(folder);
+    if (!stats) {
+      throw new AzsError(
+        'PathNotFound',
+        `The folder '${folder}' does not exist. Create it, or give the folder that holds the role's data as -Path.`,
+        {
+          parameter: 'Path',
+          target: folder,
+        },
+      );
+    }
+    if (!stats.isDirectory()) {
+      throw new AzsError(
+        'InvalidParameter',
+        `'${folder}' is not a folder. A Directory role's -Path must be a folder.`,
+        {
+          parameter: 'Path',
+          target: folder,
+        },
+      );
+    }
+  }
+
+  async *snapshot(role: RoleRegistration, _context: RoleContext): AsyncGenerator<ArchiveEntry> {
+    const folder = rolePath(role);
+    if (!(await statOrUndefined(folder))?.isDirectory()) {
+      throw new AzsError(
+        'RoleFailed',
+        `Role '${role.Name}': the folder '${folder}' does not exist. Restore or recreate it, or unregister the role.`,
+        { target: role.Name },
+      );
+    }
+    yield* walkTree(folder);
+  }
+
+  /** Builds the tree beside the folder, then swaps it in; the folder keeps its own mode. */
+  async restore(
+    role: RoleRegistration,
+    entries: AsyncIterable<ExtractedEntry>,
+    _context: RoleContext,
+  ): Promise<void> {
+    const folder = rolePath(role);
+    const mode = (await statOrUndefined(folder))?.mode ?? NEW_FOLDER_MODE;
+    await buildBeside(folder, 'folder', async (temp) => {
+      await writeTree(entries, temp);
+      await chmod(temp, mode & 0o7777);
+    });
+  }
+}
