@@ -1,0 +1,55 @@
+# The daemon's wire objects (src/protocol/objects.ts) as PowerShell objects: a type name
+# AzureStackBackup.<Type> for the format views, dates as UTC DateTime, nested entries typed too.
+# Plain property bags, so they survive remoting and Export-Clixml.
+
+$script:AzsObjectShapes = @{
+    BackupLocation        = @{ Dates = @('EncryptionCertExpiry', 'NextBackupTime', 'LastBackupTime'); Children = @{} }
+    Backup                = @{ Dates = @('CreatedDateTime'); Children = @{ RoleStatus = 'RoleStatus' } }
+    RoleStatus            = @{ Dates = @(); Children = @{} }
+    Role                  = @{ Dates = @('RegisteredTime'); Children = @{} }
+    ShareTest             = @{ Dates = @(); Children = @{} }
+    EncryptionCertificate = @{ Dates = @('NotAfter'); Children = @{} }
+    Alert                 = @{ Dates = @('CreatedTime', 'ClosedTime'); Children = @{} }
+    BackupTestResult      = @{ Dates = @(); Children = @{} }
+    PruneResult           = @{ Dates = @(); Children = @{} }
+}
+
+function ConvertTo-AzsObject {
+    [CmdletBinding()]
+    [OutputType([psobject])]
+    param(
+        [Parameter(Mandatory, ValueFromPipeline)] [psobject] $InputObject,
+        [Parameter(Mandatory)] [ValidateScript({ $script:AzsObjectShapes.ContainsKey($_) })] [string] $Type
+    )
+
+    process {
+        $shape = $script:AzsObjectShapes[$Type]
+        $properties = [ordered]@{}
+        foreach ($property in $InputObject.PSObject.Properties) {
+            $value = $property.Value
+            if ($shape.Dates -contains $property.Name) {
+                $value = ConvertTo-AzsUtcDate -Value $value
+            } elseif ($shape.Children.ContainsKey($property.Name)) {
+                $children = $shape.Children[$property.Name]
+                $value = [object[]]@(foreach ($item in @($value)) {
+                        if ($null -ne $item) { ConvertTo-AzsObject -InputObject $item -Type $children }
+                    })
+            }
+            $properties[$property.Name] = $value
+        }
+        $object = New-Object -TypeName psobject -Property $properties
+        $object.PSObject.TypeNames.Insert(0, "AzureStackBackup.$Type")
+        $object
+    }
+}
+
+function ConvertTo-AzsUtcDate {
+    <# An ISO-8601 UTC string (or a DateTime a JSON parser made of it) as a UTC DateTime; $null stays $null. #>
+    [CmdletBinding()]
+    param([AllowNull()] [object] $Value)
+
+    if ($null -eq $Value -or ($Value -is [string] -and -not $Value)) { return $null }
+    if ($Value -is [datetime]) { return $Value.ToUniversalTime() }
+    $styles = [System.Globalization.DateTimeStyles]::AdjustToUniversal -bor [System.Globalization.DateTimeStyles]::AssumeUniversal
+    [datetime]::Parse([string]$Value, [System.Globalization.CultureInfo]::InvariantCulture, $styles)
+}

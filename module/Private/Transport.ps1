@@ -1,0 +1,152 @@
+# The wire: a Unix domain socket (or a Windows named pipe) carrying JSON-RPC 2.0, one UTF-8 JSON
+# message per line. Script only: .NET's Socket/NamedPipeClientStream, no compiled helper.
+
+$script:AzsPipePrefix = '\\.\pipe\'
+$script:AzsNextRequestId = 0
+
+function Open-AzsStream {
+    [CmdletBinding()]
+    [OutputType([System.IO.Stream])]
+    param([Parameter(Mandatory)] [string] $Endpoint)
+
+    if ($Endpoint.StartsWith($script:AzsPipePrefix, [System.StringComparison]::OrdinalIgnoreCase)) {
+        $pipeName = $Endpoint.Substring($script:AzsPipePrefix.Length)
+        $pipe = New-Object -TypeName System.IO.Pipes.NamedPipeClientStream -ArgumentList '.', $pipeName, ([System.IO.Pipes.PipeDirection]::InOut)
+        try { $pipe.Connect(2000) } catch { $pipe.Dispose(); throw }
+        return $pipe
+    }
+    $socket = New-Object -TypeName System.Net.Sockets.Socket -ArgumentList (
+        [System.Net.Sockets.AddressFamily]::Unix), ([System.Net.Sockets.SocketType]::Stream), ([System.Net.Sockets.ProtocolType]::Unspecified)
+    try {
+        $socket.Connect((New-Object -TypeName System.Net.Sockets.UnixDomainSocketEndPoint -ArgumentList $Endpoint))
+    } catch {
+        $socket.Dispose()
+        throw
+    }
+    New-Object -TypeName System.Net.Sockets.NetworkStream -ArgumentList $socket, $true
+}
+
+function New-AzsConnection {
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $Endpoint)
+
+    $stream = Open-AzsStream -Endpoint $Endpoint
+    $encoding = New-Object -TypeName System.Text.UTF8Encoding -ArgumentList $false
+    $writer = New-Object -TypeName System.IO.StreamWriter -ArgumentList $stream, $encoding
+    $writer.NewLine = "`n"
+    @{
+        Stream = $stream
+        Reader = New-Object -TypeName System.IO.StreamReader -ArgumentList $stream, $encoding, $false
+        Writer = $writer
+    }
+}
+
+function Close-AzsConnection {
+    [CmdletBinding()]
+    param([AllowNull()] [hashtable] $Connection)
+
+    if (-not $Connection) { return }
+    foreach ($part in @($Connection.Writer, $Connection.Reader, $Connection.Stream)) {
+        try { $part.Dispose() } catch { Write-Verbose "Closing the daemon connection: $($_.Exception.Message)" }
+    }
+}
+
+function Read-AzsMessage {
+    <#
+    The next message, or $null when the daemon closed the connection. Waits in short slices so that
+    Ctrl+C stops the cmdlet (closing the connection, which cancels the daemon's work for it).
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [hashtable] $Connection)
+
+    while ($true) {
+        $pending = $Connection.Reader.ReadLineAsync()
+        while (-not $pending.Wait(200)) { }
+        $line = $pending.GetAwaiter().GetResult()
+        if ($null -eq $line) { return $null }
+        if ($line.Trim()) { return ConvertFrom-AzsJson -Json $line }
+    }
+}
+
+function ConvertFrom-AzsJson {
+    <# Parses JSON keeping date strings as strings on every edition (objects convert them knowingly). #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $Json)
+
+    $options = @{}
+    if ((Get-Command -Name ConvertFrom-Json).Parameters.ContainsKey('DateKind')) { $options.DateKind = 'String' }
+    ConvertFrom-Json -InputObject $Json @options
+}
+
+function Invoke-AzsExchange {
+    <#
+    Sends one request and reads until its response, handing job.progress notifications for it to
+    OnProgress. Returns the response message, or $null when the connection closed first.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [hashtable] $Connection,
+        [Parameter(Mandatory)] [string] $Method,
+        [System.Collections.IDictionary] $Params = @{},
+        [scriptblock] $OnProgress
+    )
+
+    $script:AzsNextRequestId++
+    $id = $script:AzsNextRequestId
+    $Connection.Writer.WriteLine((ConvertTo-AzsRequestJson -Id $id -Method $Method -Params $Params))
+    $Connection.Writer.Flush()
+    while ($true) {
+        $message = Read-AzsMessage -Connection $Connection
+        if ($null -eq $message) { return $null }
+        $notification = Get-AzsProperty -InputObject $message -Name 'method'
+        if ($notification) {
+            $update = Get-AzsProperty -InputObject $message -Name 'params'
+            if ($OnProgress -and $notification -eq $script:AzsProtocol.notifications.progress -and
+                (Get-AzsProperty -InputObject $update -Name 'requestId') -eq $id) {
+                & $OnProgress $update
+            }
+            continue
+        }
+        if ((Get-AzsProperty -InputObject $message -Name 'id') -eq $id) { return $message }
+    }
+}
+
+function ConvertTo-AzsRequestJson {
+    <#
+    The request line. A SecureString value becomes plain text only here, inside the JSON written to
+    the socket: the BSTR is zeroed at once and no variable keeps the secret after the call.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)] [long] $Id,
+        [Parameter(Mandatory)] [string] $Method,
+        [System.Collections.IDictionary] $Params = @{}
+    )
+
+    $wireParams = [ordered]@{}
+    foreach ($key in $Params.Keys) {
+        $value = $Params[$key]
+        if ($value -is [System.Security.SecureString]) {
+            $value = ConvertFrom-AzsSecureString -SecureString $value
+        } elseif ($value -is [System.Management.Automation.SwitchParameter]) {
+            $value = $value.IsPresent
+        }
+        $wireParams[$key] = $value
+    }
+    $request = [ordered]@{ jsonrpc = '2.0'; id = $Id; method = $Method; params = $wireParams }
+    ConvertTo-Json -InputObject $request -Compress -Depth 10
+}
+
+function ConvertFrom-AzsSecureString {
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [AllowNull()] [System.Security.SecureString] $SecureString)
+
+    $bstr = [System.Runtime.InteropServices.Marshal]::SecureStringToBSTR($SecureString)
+    try {
+        [System.Runtime.InteropServices.Marshal]::PtrToStringBSTR($bstr)
+    } finally {
+        [System.Runtime.InteropServices.Marshal]::ZeroFreeBSTR($bstr)
+    }
+}

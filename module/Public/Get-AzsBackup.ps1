@@ -1,0 +1,74 @@
+function Get-AzsBackup {
+    <#
+    .SYNOPSIS
+    Gets the backups found on the external store, newest first.
+
+    .DESCRIPTION
+    Lists the backups on the configured store, newest first, with their status, the status of every
+    role, sizes, times and whether they are ready for cloud recovery. Backups are read from the store
+    itself, so a fresh deployment pointed at an existing store sees every backup there.
+
+    A name without wildcards that matches no backup is an error (AzsBackup.BackupNotFound); a
+    wildcard that matches none returns nothing.
+
+    .PARAMETER Name
+    A backup id, or location/id as in the Name property, to get one backup. Wildcards are allowed.
+    Backup objects can be piped in.
+
+    .PARAMETER Top
+    Returns at most this many backups (after Skip).
+
+    .PARAMETER Skip
+    Skips this many of the newest backups.
+
+    .EXAMPLE
+    Get-AzsBackup
+
+    Lists every backup on the store, newest first.
+
+    .EXAMPLE
+    Get-AzsBackup -Top 1 | Select-Object -ExpandProperty RoleStatus
+
+    Shows how every role fared in the newest backup.
+
+    .EXAMPLE
+    Get-AzsBackup -Name 'local/7d4c2b1e-*' | Format-List
+
+    Shows every detail of the backup whose id starts with 7d4c2b1e.
+
+    .INPUTS
+    AzureStackBackup.Backup. You can pipe backups, or objects with a Name or BackupId property, to this cmdlet.
+
+    .OUTPUTS
+    AzureStackBackup.Backup, with RoleStatus entries of type AzureStackBackup.RoleStatus.
+
+    .LINK
+    Start-AzsBackup
+    #>
+    [CmdletBinding()]
+    [OutputType('AzureStackBackup.Backup')]
+    param(
+        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [Alias('BackupId')]
+        [SupportsWildcards()]
+        [string] $Name,
+
+        [int] $Top,
+
+        [int] $Skip
+    )
+
+    process {
+        $request = [ordered]@{}
+        if ($Name) { $request.Name = $Name }
+        if ($PSBoundParameters.ContainsKey('Top')) { $request.Top = $Top }
+        if ($PSBoundParameters.ContainsKey('Skip')) { $request.Skip = $Skip }
+        $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'backup.list' -Params $request
+        $backups = @($answer.backups)
+        foreach ($backup in $backups) { ConvertTo-AzsObject -InputObject $backup -Type 'Backup' }
+        if ($Name -and $backups.Count -eq 0 -and -not [System.Management.Automation.WildcardPattern]::ContainsWildcardCharacters($Name)) {
+            $PSCmdlet.WriteError((New-AzsErrorRecord -Reason 'BackupNotFound' -Target $Name -Parameter 'Name' -Message (
+                        "No backup named '$Name' is on the store. List the backups with Get-AzsBackup.")))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+function Get-AzsBackupConfiguration {
+    <#
+    .SYNOPSIS
+    Gets the backup configuration of the deployment.
+
+    .DESCRIPTION
+    Gets the backup configuration: the external store (Path, UserName, RequireEncryption), the
+    thumbprint and expiry of the encryption certificate, the schedule (BackupFrequencyInHours,
+    BackupRetentionPeriodInDays, IsBackupSchedulerEnabled), the capacity left on the store and the
+    last and next backup times.
+
+    Before the first configuration it returns the defaults with Path set to $null, and no error.
+    Password is always $null: the saved password is never returned. Warnings from the engine (for
+    example a certificate that expires soon) are written to the warning stream.
+
+    The cmdlet starts the AzureStackBackup daemon of the state folder ($env:AZSBACKUP_HOME, or the
+    per-user default) when it is not running.
+
+    .EXAMPLE
+    Get-AzsBackupConfiguration
+
+    Shows the current backup configuration.
+
+    .EXAMPLE
+    (Get-AzsBackupConfiguration).EncryptionCertExpiry - [datetime]::UtcNow
+
+    Shows how long the encryption certificate stays valid.
+
+    .EXAMPLE
+    Get-AzsBackupConfiguration | Set-AzsBackupConfiguration -BackupFrequencyInHours 6
+
+    Saves the current configuration again with a new backup frequency; the other values are kept.
+
+    .INPUTS
+    None. You cannot pipe objects to this cmdlet.
+
+    .OUTPUTS
+    AzureStackBackup.BackupLocation. Path, UserName, Password (always $null), RequireEncryption,
+    EncryptionCertThumbprint, EncryptionCertExpiry, BackupFrequencyInHours,
+    BackupRetentionPeriodInDays, IsBackupSchedulerEnabled, AvailableCapacity, NextBackupTime and
+    LastBackupTime (UTC DateTime or $null).
+
+    .LINK
+    Set-AzsBackupConfiguration
+    #>
+    [CmdletBinding()]
+    [OutputType('AzureStackBackup.BackupLocation')]
+    param()
+
+    $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'config.get'
+    foreach ($warning in @($answer.warnings)) { Write-Warning -Message $warning }
+    ConvertTo-AzsObject -InputObject $answer.location -Type 'BackupLocation'
+}

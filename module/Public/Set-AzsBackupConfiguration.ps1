@@ -1,0 +1,155 @@
+function Set-AzsBackupConfiguration {
+    <#
+    .SYNOPSIS
+    Sets the backup configuration: the external store, its credentials, the encryption certificate and the schedule.
+
+    .DESCRIPTION
+    Validates the given settings and saves them. Only the parameters you give change; every other
+    setting keeps its saved value. Before anything is saved the engine reaches the store,
+    authenticates, writes, reads and deletes a probe file, and reads the certificate and checks its
+    expiry: when any check fails nothing is saved and the error says what failed and how to fix it.
+
+    Out-of-range values fail with the error id AzsBackup.InvalidRange and a message that names both
+    bounds. A certificate that expires within 30 days is saved with a warning; an expired one is
+    refused (AzsBackup.CertificateExpired).
+
+    A BackupLocation object (from Get-AzsBackupConfiguration, or any object with the same property
+    names) can be piped in: its non-null properties are saved, its $null properties keep their saved
+    values, and its Password is always ignored. Parameters given on the command line win over the
+    piped object's properties.
+
+    The password is sent to the local daemon only, and kept there sealed; it is never written in
+    clear text or returned.
+
+    .PARAMETER Path
+    The external store: an SMB share (\\server\share\folder, \\server:4455\share) or a local or
+    mounted folder. The folder must exist. A relative path is resolved against the current location.
+    BackupShare is an alias.
+
+    .PARAMETER UserName
+    The account that reaches the share: DOMAIN\user, user@domain or user. An empty string removes the
+    saved user name.
+
+    .PARAMETER Password
+    The password of UserName, as a SecureString. An empty SecureString removes the saved password.
+
+    .PARAMETER Credential
+    UserName and Password in one PSCredential, as a convenience.
+
+    .PARAMETER EncryptionCertPath
+    The public encryption certificate: a .cer file in DER or Base-64 (PEM) encoding. A file that holds
+    a private key (a .pfx) is refused. A relative path is resolved against the current location.
+
+    .PARAMETER BackupFrequencyInHours
+    Hours between two scheduled backups, from 4 to 12. The default is 12.
+
+    .PARAMETER BackupRetentionPeriodInDays
+    Days a backup is kept on the store, from 2 to 14. The default is 7.
+
+    .PARAMETER IsBackupSchedulerEnabled
+    Switches scheduled backups on; -IsBackupSchedulerEnabled:$false switches them off and keeps the
+    schedule.
+
+    .PARAMETER RequireEncryption
+    Refuses an SMB session without SMB encryption; -RequireEncryption:$false allows one.
+
+    .PARAMETER Backup
+    A BackupLocation, usually piped from Get-AzsBackupConfiguration. Its $null properties and its
+    Password keep the saved values.
+
+    .PARAMETER AsJob
+    Runs the command as a background job and returns the job; its Output holds the BackupLocation.
+
+    .PARAMETER Force
+    Runs without asking for confirmation.
+
+    .PARAMETER WhatIf
+    Shows what would change without saving anything.
+
+    .PARAMETER Confirm
+    Asks for confirmation before saving.
+
+    .EXAMPLE
+    Set-AzsBackupConfiguration -Path '\\fileserver\backups\stamp1' -Credential (Get-Credential 'CONTOSO\backupadmin') -EncryptionCertPath ./backup.cer
+
+    Configures an SMB share as the external store with its account and the encryption certificate.
+
+    .EXAMPLE
+    Set-AzsBackupConfiguration -BackupFrequencyInHours 6 -BackupRetentionPeriodInDays 14
+
+    Backs up every six hours and keeps backups for two weeks; all other settings stay as they are.
+
+    .EXAMPLE
+    Set-AzsBackupConfiguration -IsBackupSchedulerEnabled:$false -Force
+
+    Switches scheduled backups off without asking for confirmation.
+
+    .EXAMPLE
+    Get-AzsBackupConfiguration | Set-AzsBackupConfiguration -WhatIf
+
+    Shows what saving the current configuration again would do.
+
+    .INPUTS
+    AzureStackBackup.BackupLocation. You can pipe a BackupLocation to this cmdlet.
+
+    .OUTPUTS
+    AzureStackBackup.BackupLocation. The saved configuration. With -AsJob, a job.
+
+    .LINK
+    Get-AzsBackupConfiguration
+
+    .LINK
+    New-AzsBackupEncryptionCertificate
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'UserName')]
+    [OutputType('AzureStackBackup.BackupLocation')]
+    param(
+        [Alias('BackupShare')]
+        [string] $Path,
+
+        [Parameter(ParameterSetName = 'UserName')]
+        [string] $UserName,
+
+        [Parameter(ParameterSetName = 'UserName')]
+        [System.Security.SecureString] $Password,
+
+        [Parameter(Mandatory, ParameterSetName = 'Credential')]
+        [System.Management.Automation.PSCredential]
+        [System.Management.Automation.Credential()]
+        $Credential,
+
+        [string] $EncryptionCertPath,
+
+        [int] $BackupFrequencyInHours,
+
+        [int] $BackupRetentionPeriodInDays,
+
+        [switch] $IsBackupSchedulerEnabled,
+
+        [switch] $RequireEncryption,
+
+        [Parameter(ValueFromPipeline)]
+        [psobject] $Backup,
+
+        [switch] $AsJob,
+
+        [switch] $Force
+    )
+
+    process {
+        foreach ($name in @('Path', 'EncryptionCertPath')) {
+            if ($PSBoundParameters.ContainsKey($name)) {
+                $PSBoundParameters[$name] = Resolve-AzsPath -Cmdlet $PSCmdlet -Path $PSBoundParameters[$name]
+            }
+        }
+        $change = Get-AzsConfigurationChange -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        if ($Force) { $ConfirmPreference = 'None' }
+        $target = "backup configuration in '$(Get-AzsStateDirectory)'"
+        if (-not $PSCmdlet.ShouldProcess($target, "Set $(Format-AzsChange -Change $change)")) { return }
+        if ($AsJob) { return Start-AzsCommandJob -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters }
+
+        $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'config.set' -Params $change
+        foreach ($warning in @($answer.warnings)) { Write-Warning -Message $warning }
+        ConvertTo-AzsObject -InputObject $answer.location -Type 'BackupLocation'
+    }
+}

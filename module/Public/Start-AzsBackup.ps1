@@ -1,0 +1,86 @@
+function Start-AzsBackup {
+    <#
+    .SYNOPSIS
+    Starts a backup of every registered infrastructure role.
+
+    .DESCRIPTION
+    Takes one coordinated, full backup of every registered role: each role's data is captured,
+    compressed, encrypted for the configured certificate and exported to the external store.
+    While it waits the cmdlet shows a progress bar per role, and it returns the finished Backup; one
+    failed role gives the Status PartialSucceeded, not a lost backup.
+
+    Only one backup or restore runs at a time: starting a second one fails at once with
+    AzsBackup.BackupAlreadyRunning. Stopping the cmdlet (Ctrl+C) while it waits cancels the backup.
+    With -NoWait the cmdlet returns the running Backup at once and the backup goes on in the daemon;
+    with -AsJob it returns a job whose Output holds the finished Backup.
+
+    .PARAMETER AsJob
+    Runs the backup as a background job and returns the job ($job.Output.BackupId once it completes).
+
+    .PARAMETER NoWait
+    Returns the running Backup at once instead of waiting for the backup to end.
+
+    .PARAMETER Force
+    Starts without asking for confirmation.
+
+    .PARAMETER WhatIf
+    Shows what would happen without starting a backup.
+
+    .PARAMETER Confirm
+    Asks for confirmation before starting the backup.
+
+    .EXAMPLE
+    Start-AzsBackup
+
+    Backs up every registered role, showing progress, and returns the Backup.
+
+    .EXAMPLE
+    $job = Start-AzsBackup -AsJob -Force
+    $job | Wait-Job | Out-Null
+    $job.Output.BackupId
+
+    Runs the backup as a job, as Microsoft's published scripts do, and reads the new backup's id.
+
+    .EXAMPLE
+    Start-AzsBackup -NoWait -Force | Select-Object BackupId, Status
+
+    Starts a backup and returns at once; follow it with Get-AzsBackup.
+
+    .INPUTS
+    None. You cannot pipe objects to this cmdlet.
+
+    .OUTPUTS
+    AzureStackBackup.Backup. With -AsJob, a job.
+
+    .LINK
+    Get-AzsBackup
+
+    .LINK
+    Set-AzsBackupConfiguration
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [OutputType('AzureStackBackup.Backup')]
+    param(
+        [switch] $AsJob,
+
+        [switch] $NoWait,
+
+        [switch] $Force
+    )
+
+    if ($Force) { $ConfirmPreference = 'None' }
+    $target = "deployment in '$(Get-AzsStateDirectory)'"
+    if (-not $PSCmdlet.ShouldProcess($target, 'Start a backup of every registered infrastructure role')) { return }
+    if ($AsJob) { return Start-AzsCommandJob -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters }
+
+    $progressState = New-AzsProgressState -Activity 'Backing up infrastructure roles'
+    try {
+        $backup = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'backup.start' -Params @{ Wait = -not $NoWait } -OnProgress {
+            param($Update)
+            Write-AzsProgress -State $progressState -Update $Update
+        }
+    } finally {
+        Complete-AzsProgress -State $progressState
+    }
+    ConvertTo-AzsObject -InputObject $backup -Type 'Backup'
+}
