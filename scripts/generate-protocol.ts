@@ -1,10 +1,15 @@
 /**
- * Writes module/Private/AzsProtocol.json from src/protocol: the method names and the error table the
- * PowerShell module uses. A unit test checks the committed file is current.
+ * Writes, from src/protocol, the two descriptions other parts read: module/Private/AzsProtocol.json
+ * (method names and the error table, for the PowerShell module) and docs/rpc.md (for people).
+ * A unit test checks both committed files are current.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { protocolDescription } from '../src/protocol/describe.js';
+import { protocolDescription, rpcMarkdown } from '../src/protocol/describe.js';
 
-const target = fileURLToPath(new URL('../../module/Private/AzsProtocol.json', import.meta.url));
-writeFileSync(target, `${JSON.stringify(protocolDescription(), null, 2)}\n`);
+const target = (relative: string) => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
+writeFileSync(
+  target('module/Private/AzsProtocol.json'),
+  `${JSON.stringify(protocolDescription(), null, 2)}\n`,
+);
+writeFileSync(target('docs/rpc.md'), rpcMarkdown());

@@ -7,9 +7,10 @@ import { Daemon, DaemonAlreadyRunning } from '../daemon/server.js';
 import { Engine } from '../engine/engine.js';
 import type { DaemonStatus } from '../protocol/objects.js';
 import { StateDir } from '../state/stateDir.js';
-import { systemClock } from '../util/clock.js';
+import { MovableClock, systemClock } from '../util/clock.js';
 import { createFileLogger } from '../util/log.js';
-import { defaultEndpoint } from '../util/platform.js';
+import { defaultEndpoint, resolveStateDir } from '../util/platform.js';
+import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import path from 'node:path';
 
 export interface Endpoint {
@@ -27,10 +28,10 @@ export function endpointOf(stateDir: string): Endpoint {
 }
 
 /** Runs the daemon in this process until SIGTERM/SIGINT or daemon.shutdown. */
-export async function serve(stateDir: string, location: string): Promise<void> {
+export async function serve(stateDir: string, location: string, testHooks = false): Promise<void> {
   const state = await StateDir.open(stateDir, location);
   const log = createFileLogger(state.logDir);
-  const engine = new Engine(state, systemClock, log);
+  const engine = new Engine(state, testHooks ? new MovableClock() : systemClock, log);
   const daemon = new Daemon({
     engine,
     endpoint: endpointOf(stateDir).socket,
@@ -38,6 +39,7 @@ export async function serve(stateDir: string, location: string): Promise<void> {
   });
   const stopped = daemon.waitUntilStopped();
   await daemon.start();
+  await engine.start();
   const stop = () => void daemon.shutdown();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -69,13 +71,25 @@ const STARTUP_TIMEOUT_MS = 20_000;
  * Starts the daemon for a state folder when none answers: a detached process in its own session,
  * holding none of our stdio, so that `out=$(pwsh -c …)` returns as soon as the cmdlet does.
  */
-export async function ensureRunning(endpoint: Endpoint, location: string): Promise<DaemonStatus> {
+export async function ensureRunning(
+  endpoint: Endpoint,
+  location: string,
+  testHooks = false,
+): Promise<DaemonStatus> {
   const running = await queryStatus(endpoint);
   if (running) return running;
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const child = spawn(
     process.execPath,
-    [main, 'serve', '--state-dir', endpoint.stateDir, '--location', location],
+    [
+      main,
+      'serve',
+      '--state-dir',
+      endpoint.stateDir,
+      '--location',
+      location,
+      ...(testHooks ? ['--test-hooks'] : []),
+    ],
     {
       detached: true,
       stdio: 'ignore',
@@ -119,5 +133,21 @@ function processExists(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Calls one method on the running daemon of a state folder (starting it if needed). */
+export async function callDaemon<M extends MethodName>(
+  stateDirOption: string | undefined,
+  method: M,
+  params: ParamsOf<M>,
+): Promise<ResultOf<M>> {
+  const endpoint = endpointOf(resolveStateDir(stateDirOption));
+  await ensureRunning(endpoint, 'local');
+  const client = await DaemonClient.connect(endpoint.socket, endpoint.tokenFile);
+  try {
+    return await client.call(method, params);
+  } finally {
+    client.close();
   }
 }

@@ -5,15 +5,19 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { AzsError } from '../protocol/errors.js';
 import { resolveStateDir } from '../util/platform.js';
 import {
   DaemonAlreadyRunning,
+  callDaemon,
   endpointOf,
   ensureRunning,
   queryStatus,
   serve,
   stopDaemon,
 } from './daemonProcess.js';
+import { extractBackup } from './extract.js';
+import { readSecret } from './secretInput.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3 } as const;
 
@@ -25,6 +29,16 @@ const withStateDir = <T>(args: Argv<T>) =>
     })
     .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' });
 
+const withDaemonOptions = <T>(args: Argv<T>) =>
+  withStateDir(args)
+    .option('location', { type: 'string', default: 'local', describe: 'Location name of a new deployment' })
+    .option('test-hooks', {
+      type: 'boolean',
+      default: false,
+      hidden: true,
+      describe: 'Movable clock for tests',
+    });
+
 function print(json: boolean, value: object, text: string): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
 }
@@ -34,15 +48,10 @@ await yargs(hideBin(process.argv))
   .command(
     'serve',
     'Run the daemon in the foreground',
-    (args) =>
-      withStateDir(args).option('location', {
-        type: 'string',
-        default: 'local',
-        describe: 'Location name of a new deployment',
-      }),
+    (args) => withDaemonOptions(args),
     async (argv) => {
       try {
-        await serve(resolveStateDir(argv.stateDir), argv.location);
+        await serve(resolveStateDir(argv.stateDir), argv.location, argv.testHooks);
       } catch (error) {
         if (!(error instanceof DaemonAlreadyRunning)) throw error;
         process.stderr.write(`azsbackup: ${error.message} Stop it with 'azsbackup stop' first.\n`);
@@ -53,10 +62,10 @@ await yargs(hideBin(process.argv))
   .command(
     'start',
     'Start the daemon in the background unless one is running; print its endpoint',
-    (args) => withStateDir(args).option('location', { type: 'string', default: 'local' }),
+    (args) => withDaemonOptions(args),
     async (argv) => {
       const endpoint = endpointOf(resolveStateDir(argv.stateDir));
-      const status = await ensureRunning(endpoint, argv.location);
+      const status = await ensureRunning(endpoint, argv.location, argv.testHooks);
       print(
         argv.json,
         { ...endpoint, pid: status.pid, deploymentId: status.deploymentId },
@@ -97,11 +106,67 @@ await yargs(hideBin(process.argv))
       );
     },
   )
+  .command(
+    'jobs',
+    'List the job history (backup, restore, prune), newest first',
+    (args) => withStateDir(args).option('top', { type: 'number', describe: 'Only the newest N jobs' }),
+    async (argv) => {
+      const { jobs } = await callDaemon(
+        argv.stateDir,
+        'job.list',
+        argv.top === undefined ? {} : { Top: argv.top },
+      );
+      const lines = jobs.map(
+        (job) =>
+          `${job.StartTime}  ${job.Kind.padEnd(7)} ${job.Outcome.padEnd(16)} ${job.BackupId ?? ''}${job.ErrorMessage ? `  ${job.ErrorMessage}` : ''}`,
+      );
+      print(argv.json, { jobs }, lines.join('\n') || 'No jobs yet.');
+    },
+  )
+  .command(
+    'extract',
+    'Decrypt a backup folder with the .pfx, without a daemon: each role to <out>/<RoleName>/',
+    (args) =>
+      args
+        .option('backup', {
+          type: 'string',
+          demandOption: true,
+          describe: 'The backup folder (MASBackup/<time>/<id>)',
+        })
+        .option('pfx', { type: 'string', demandOption: true, describe: "The encryption certificate's .pfx" })
+        .option('out', { type: 'string', demandOption: true, describe: 'Folder to write the roles into' })
+        .option('role', { type: 'string', describe: 'Only this role' })
+        .option('password-file', {
+          type: 'string',
+          describe: 'File holding the .pfx password (else AZSBACKUP_PFX_PASSWORD, else a prompt)',
+        })
+        .option('json', { type: 'boolean', default: false }),
+    async (argv) => {
+      const pfxPassword = await readSecret({
+        envVar: 'AZSBACKUP_PFX_PASSWORD',
+        file: argv.passwordFile,
+        prompt: `Password for ${argv.pfx}: `,
+        parameter: 'password',
+      });
+      const roles = await extractBackup(
+        { backupFolder: argv.backup, pfxPath: argv.pfx, pfxPassword, outDir: argv.out, roleName: argv.role },
+        (role) => argv.json || process.stderr.write(`extracting ${role}\n`),
+      );
+      print(
+        argv.json,
+        { roles },
+        roles.map((role) => `${role.RoleName}: ${role.Entries} entries -> ${role.Folder}`).join('\n'),
+      );
+    },
+  )
   .demandCommand(1)
   .strict()
   .fail((message, error, args) => {
     if (error) {
+      const reason = error instanceof AzsError ? error.reason : 'InternalError';
       process.stderr.write(`azsbackup: ${error.message}\n`);
+      if (process.argv.includes('--json'))
+        process.stdout.write(`${JSON.stringify({ error: { reason, message: error.message } })}\n`);
       process.exit(EXIT.failed);
     }
     process.stderr.write(`${args.help()}\n${message}\n`);

@@ -7,6 +7,7 @@ import { AzsError } from '../protocol/errors.js';
 import type { ProgressNotification } from '../protocol/jsonrpc.js';
 import { Methods, type MethodName, type ParamsOf, type ResultOf } from '../protocol/methods.js';
 import type { DaemonStatus } from '../protocol/objects.js';
+import { MovableClock } from '../util/clock.js';
 
 export interface RequestContext {
   /** Aborted when the client's connection closes: long work stops cleanly. */
@@ -52,7 +53,7 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
       return { stopping: true };
     },
     'config.get': () => engine.configuration.get(),
-    'config.set': (params) => engine.configuration.set(params),
+    'config.set': (params) => engine.setConfiguration(params),
     'store.test': async (params) => ({
       tests: await engine.configuration.testStore({
         path: params.Path,
@@ -62,21 +63,51 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
       }),
     }),
     'certificate.new': (params) => newEncryptionCertificate(params),
-    // Being built (issues 3-6): answered with a clear error until their engine services land.
-    'role.register': notYet('role.register'),
-    'role.list': notYet('role.list'),
-    'role.unregister': notYet('role.unregister'),
-    'backup.start': notYet('backup.start'),
-    'backup.list': notYet('backup.list'),
-    'backup.test': notYet('backup.test'),
-    'backup.restore': notYet('backup.restore'),
-    'store.prune': notYet('store.prune'),
-    'alert.list': notYet('alert.list'),
-  };
-}
-
-function notYet(method: MethodName) {
-  return async (): Promise<never> => {
-    throw new AzsError('MethodNotFound', `${method} is not available in this build yet.`);
+    'role.register': (params) => engine.roles.register(params),
+    'role.list': async (params) => ({ roles: await engine.roles.find(params.Name) }),
+    'role.unregister': (params) => engine.roles.unregister(params.Name),
+    'backup.start': async (params, context) => {
+      const waiting = params.Wait ? { progress: context.progress, signal: context.signal } : {};
+      const { backup, done } = await engine.backups.start({ isAutomatic: false, ...waiting });
+      return params.Wait ? done : backup;
+    },
+    'backup.list': async (params) => ({ backups: await engine.listBackups(params) }),
+    'backup.test': async ({ Name, DecryptionCertPath, DecryptionCertPassword }) => {
+      const decryption = DecryptionCertPath
+        ? { DecryptionCertPath, DecryptionCertPassword: DecryptionCertPassword ?? '' }
+        : null;
+      return {
+        results: await engine.withConfiguredStore((store) => engine.recovery.test(store, Name, decryption)),
+      };
+    },
+    'backup.restore': async ({ Wait, ...request }, context) => {
+      const restore = engine.withConfiguredStore((store) =>
+        engine.recovery.restore(
+          store,
+          request,
+          Wait ? context.progress : () => undefined,
+          Wait ? context.signal : new AbortController().signal,
+        ),
+      );
+      if (Wait) return restore;
+      restore.catch((error: unknown) =>
+        engine.log.error('restore failed', { error: String((error as Error).message ?? error) }),
+      );
+      return { BackupId: request.Name, RestoredRoles: [] };
+    },
+    'store.prune': (params) => engine.prune(params.DryRun),
+    'job.list': async (params) => {
+      const jobs = await engine.history.list();
+      return { jobs: params.Top === undefined ? jobs : jobs.slice(0, params.Top) };
+    },
+    'test.advanceClock': async (params) => {
+      if (!(engine.clock instanceof MovableClock))
+        throw new AzsError('MethodNotFound', "There is no method 'test.advanceClock'.");
+      const now = engine.clock.advance(params.Hours * 3600 * 1000);
+      await engine.scheduler.tick();
+      await engine.housekeeping.evaluateConditions();
+      return { now: now.toISOString() };
+    },
+    'alert.list': async (params) => ({ alerts: await engine.alerts.list(params.State) }),
   };
 }

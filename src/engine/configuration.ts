@@ -99,10 +99,16 @@ export interface ConfigResult {
   warnings: string[];
 }
 
+/** Schedule times shown with the configuration; the scheduler and the job history know them. */
+export type ScheduleTimes = (
+  config: SavedConfig,
+) => Promise<Pick<BackupLocation, 'NextBackupTime' | 'LastBackupTime'>>;
+
 export class ConfigurationService {
   constructor(
     private readonly state: StateDir,
     private readonly clock: Clock,
+    private readonly scheduleTimes: ScheduleTimes,
   ) {}
 
   async get(): Promise<ConfigResult> {
@@ -110,7 +116,8 @@ export class ConfigurationService {
     return { location: await this.describe(config), warnings: this.certificateWarnings(config) };
   }
 
-  async set(change: ConfigChange): Promise<ConfigResult> {
+  /** Validates and saves; returns the saved configuration and the warnings to show. */
+  async set(change: ConfigChange): Promise<{ config: SavedConfig; warnings: string[] }> {
     checkRange('BackupFrequencyInHours', change.BackupFrequencyInHours);
     checkRange('BackupRetentionPeriodInDays', change.BackupRetentionPeriodInDays);
     checkUserName(change.UserName);
@@ -137,7 +144,7 @@ export class ConfigurationService {
     const storeChanged = ['Path', 'UserName', 'Password', 'RequireEncryption'].some((key) => key in change);
     if (storeChanged) await this.validateStore(next);
     await this.state.writeConfig(next);
-    return { location: await this.describe(next), warnings: this.certificateWarnings(next) };
+    return { config: next, warnings: this.certificateWarnings(next) };
   }
 
   async testStore(override: Partial<StoreSettings>): Promise<ShareTest[]> {
@@ -206,8 +213,7 @@ export class ConfigurationService {
       BackupRetentionPeriodInDays: config.backupRetentionPeriodInDays,
       IsBackupSchedulerEnabled: config.isBackupSchedulerEnabled,
       AvailableCapacity: await this.availableCapacity(config),
-      NextBackupTime: null,
-      LastBackupTime: null,
+      ...(await this.scheduleTimes(config)),
     };
   }
 

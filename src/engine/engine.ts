@@ -1,17 +1,177 @@
 /** The engine: every service of one deployment, composed over its state folder. */
-import type { StateDir } from '../state/stateDir.js';
+import { randomUUID } from 'node:crypto';
+import { AzsError } from '../protocol/errors.js';
+import type { Backup } from '../protocol/objects.js';
+import { JobHistory } from '../state/jobHistory.js';
+import type { SavedConfig, StateDir } from '../state/stateDir.js';
+import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { ConfigurationService } from './configuration.js';
+import { AlertService } from './alerts.js';
+import { failureKindOf } from './alertRules.js';
+import { BackupService } from './backupJob.js';
+import { BackupCatalog, backupOf, matchesName } from './catalog.js';
+import {
+  ConfigurationService,
+  storeSettingsOf,
+  withStore,
+  type ConfigChange,
+  type ConfigResult,
+} from './configuration.js';
+import { ExclusiveJobs } from './exclusive.js';
+import { Housekeeping } from './housekeeping.js';
+import { displayPath, findOrphans } from './prune.js';
+import { RecoveryService } from './recovery.js';
+import { RoleService } from './roles.js';
+import { Scheduler } from './scheduler.js';
 
 export class Engine {
   readonly configuration: ConfigurationService;
+  readonly roles: RoleService;
+  readonly history: JobHistory;
+  readonly catalog: BackupCatalog;
+  readonly jobs = new ExclusiveJobs();
+  readonly alerts: AlertService;
+  readonly housekeeping: Housekeeping;
+  readonly backups: BackupService;
+  readonly scheduler: Scheduler;
+  readonly recovery: RecoveryService;
 
   constructor(
     readonly state: StateDir,
     readonly clock: Clock,
     readonly log: Logger,
   ) {
-    this.configuration = new ConfigurationService(state, clock);
+    this.configuration = new ConfigurationService(state, clock, (config) => this.scheduleTimes(config));
+    this.roles = new RoleService(state, clock);
+    this.history = new JobHistory(state);
+    this.catalog = new BackupCatalog(log);
+    this.alerts = new AlertService(state, clock, log);
+    this.housekeeping = new Housekeeping({ state, clock, log, alerts: this.alerts, catalog: this.catalog });
+    this.backups = new BackupService({
+      state,
+      clock,
+      log,
+      roles: this.roles,
+      history: this.history,
+      jobs: this.jobs,
+      onFinished: (job, error) => this.housekeeping.afterBackup(job, error),
+    });
+    this.recovery = new RecoveryService({
+      state,
+      clock,
+      log,
+      roles: this.roles,
+      catalog: this.catalog,
+      history: this.history,
+      jobs: this.jobs,
+    });
+    this.scheduler = new Scheduler({
+      state,
+      clock,
+      log,
+      history: this.history,
+      jobs: this.jobs,
+      backups: this.backups,
+      onStartFailure: (error) => this.automaticStartFailed(error),
+    });
+  }
+
+  /** Start-up: jobs a crashed daemon left Running are recorded as Failed; the scheduler starts. */
+  async start(): Promise<void> {
+    for (const job of await this.history.failInterrupted(this.clock.now())) {
+      this.log.warn('job interrupted by a daemon stop recorded as Failed', {
+        jobId: job.JobId,
+        kind: job.Kind,
+      });
+    }
+    this.scheduler.start();
+    await this.housekeeping
+      .evaluateConditions()
+      .catch((error: unknown) => this.log.warn('condition check failed', { error: String(error) }));
+  }
+
+  stop(): void {
+    this.scheduler.stop();
+    this.jobs.abortAll();
+  }
+
+  async setConfiguration(change: ConfigChange): Promise<ConfigResult> {
+    const { config, warnings } = await this.configuration.set(change);
+    await this.scheduler.onConfigChanged(config);
+    await this.housekeeping.evaluateConditions();
+    return { location: (await this.configuration.get()).location, warnings };
+  }
+
+  /** Runs `action` against the configured store. */
+  async withConfiguredStore<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
+    const settings = await storeSettingsOf(this.state, await this.state.readConfig());
+    if (!settings) {
+      throw new AzsError(
+        'NotConfigured',
+        'No backup store is configured. Run Set-AzsBackupConfiguration -Path <share or folder> first.',
+        {
+          parameter: 'Path',
+        },
+      );
+    }
+    return withStore(settings, action);
+  }
+
+  /** Get-AzsBackup: the store's backups (and the running one), newest first, filtered and paged. */
+  async listBackups(options: { Name?: string; Top?: number; Skip?: number }): Promise<Backup[]> {
+    const stored = await this.withConfiguredStore((store) => this.catalog.list(store));
+    const running = this.backups.runningAsBackup();
+    const all = [...(running ? [running] : []), ...stored.map((backup) => backupOf(backup.manifest))];
+    const named = options.Name ? all.filter((backup) => matchesName(backup, options.Name!)) : all;
+    const skipped = named.slice(options.Skip ?? 0);
+    return options.Top === undefined ? skipped : skipped.slice(0, options.Top);
+  }
+
+  /** Invoke-AzsPruneBackupLocationExternalStore: orphans under MASBackup, removed unless a dry run. */
+  async prune(dryRun: boolean): Promise<{ PathsToDelete: string[] }> {
+    const started = this.clock.now().toISOString();
+    const orphans = await this.withConfiguredStore(async (store) => {
+      const found = await findOrphans(store, this.catalog, this.jobs.current?.backupId ?? null);
+      if (!dryRun) for (const orphan of found) await store.remove(orphan);
+      return found.map((orphan) => displayPath(store, orphan));
+    });
+    this.log.info(dryRun ? 'prune dry run' : 'pruned', { paths: orphans });
+    if (!dryRun) {
+      await this.history.save({
+        JobId: randomUUID(),
+        Kind: 'Prune',
+        BackupId: null,
+        IsAutomatic: false,
+        StartTime: started,
+        EndTime: this.clock.now().toISOString(),
+        Outcome: 'Succeeded',
+        ErrorMessage: null,
+        Roles: [],
+      });
+    }
+    return { PathsToDelete: orphans };
+  }
+
+  private async scheduleTimes(config: SavedConfig) {
+    const lastSuccess = (await this.history.list()).find(
+      (job) => job.Kind === 'Backup' && (job.Outcome === 'Succeeded' || job.Outcome === 'PartialSucceeded'),
+    );
+    return {
+      NextBackupTime: await this.scheduler.nextBackupTime(config),
+      LastBackupTime: lastSuccess?.StartTime ?? null,
+    };
+  }
+
+  private async automaticStartFailed(error: unknown): Promise<void> {
+    this.log.warn('scheduled backup could not start', { error: String((error as Error).message ?? error) });
+    if (
+      error instanceof AzsError &&
+      error.reason !== 'BackupAlreadyRunning' &&
+      error.reason !== 'CertificateExpired'
+    ) {
+      await this.alerts.raise(failureKindOf(error.reason), error.message);
+    }
+    await this.housekeeping.evaluateConditions();
   }
 }

@@ -1,6 +1,6 @@
-/** A machine-readable description of the protocol, for the PowerShell side and docs. */
+/** Machine- and human-readable descriptions of the protocol, generated from its one definition. */
 import { ErrorTable } from './errors.js';
-import { Notifications } from './jsonrpc.js';
+import { JSONRPC_VERSION, MAX_MESSAGE_BYTES, Notifications } from './jsonrpc.js';
 import { Methods } from './methods.js';
 
 export function protocolDescription() {
@@ -16,4 +16,67 @@ export function protocolDescription() {
       ]),
     ),
   };
+}
+
+function paramsOf(schema: {
+  properties?: Record<string, { type?: string; anyOf?: unknown[] }>;
+  required?: string[];
+}): string {
+  const entries = Object.entries(schema.properties ?? {});
+  if (!entries.length) return '—';
+  const required = new Set(schema.required ?? []);
+  return entries
+    .map(
+      ([name, property]) =>
+        `\`${name}\`${required.has(name) ? '' : '?'}: ${property.type ?? (property.anyOf ? 'union' : 'object')}`,
+    )
+    .join(', ');
+}
+
+export function rpcMarkdown(): string {
+  const methods = Object.entries(Methods)
+    .map(
+      ([name, definition]) =>
+        `| \`${name}\` | ${paramsOf(definition.params as never)} | ${definition.description} |`,
+    )
+    .join('\n');
+  const errors = Object.entries(ErrorTable)
+    .map(
+      ([reason, entry]) => `| ${entry.code} | \`${reason}\` | \`AzsBackup.${reason}\` | ${entry.category} |`,
+    )
+    .join('\n');
+  return `# The daemon's RPC contract
+
+Generated from \`src/protocol\` by \`npm run build\`; do not edit by hand.
+
+## Transport
+- JSON-RPC ${JSONRPC_VERSION}, one JSON message per line (UTF-8, \`\\n\`-terminated), at most ${MAX_MESSAGE_BYTES} bytes a
+  line; a longer line is answered with \`MessageTooLarge\` and the connection is closed.
+- A Unix domain socket (mode 0600 in a 0700 folder; \`<state>/run/daemon.sock\`, or
+  \`/tmp/azsbackup-<uid>/<hash>.sock\` when that path is too long) or, on Windows, the named pipe
+  \`\\\\.\\pipe\\azsbackup-<hash>\`. Never TCP.
+- The first request on a connection must be \`session.authenticate\` with the token from
+  \`<state>/token\`; any other request before it is answered with \`Unauthorized\` and the connection
+  is closed, as is one that presents a wrong token.
+- Parameters are validated against each method's schema before it runs (\`InvalidParameter\`, naming
+  the parameter). Secrets (passwords) travel only inside this owner-only socket and are never logged.
+
+## Methods
+| Method | Params (\`?\` optional) | Description |
+|---|---|---|
+${methods}
+
+## Notifications
+- \`${Notifications.progress}\` — \`{ requestId, activity, status, percentComplete, roleName? }\`, sent on the
+  connection of a long request (\`backup.start\` or \`backup.restore\` with \`Wait\`) while it runs.
+  Closing that connection cancels the job.
+
+## Errors
+Every error has \`data: { reason, parameter?, target? }\`. The PowerShell module turns \`reason\` into the
+error id \`AzsBackup.<reason>\` and the category below.
+
+| Code | Reason | PowerShell error id | ErrorCategory |
+|---|---|---|---|
+${errors}
+`;
 }

@@ -11,6 +11,7 @@ import {
   BackupTestResult,
   DaemonStatus,
   EncryptionCertificate,
+  Job,
   ProviderName,
   Role,
   ShareTest,
@@ -175,6 +176,23 @@ export const Methods = {
       'Finds files under MASBackup that belong to no complete backup and removes them (not with DryRun).',
     params: Type.Object({ DryRun: Type.Boolean() }, { additionalProperties: false }),
     result: Type.Object({ PathsToDelete: Type.Array(Type.String()) }),
+  }),
+  'job.list': define({
+    description: 'The job history (backup, restore, prune), newest first.',
+    params: Type.Object(
+      { Top: Type.Optional(Type.Integer({ minimum: 0 })) },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ jobs: Type.Array(Job) }),
+  }),
+  'test.advanceClock': define({
+    description:
+      'Moves the daemon clock forward and runs the scheduler. Exists only in a daemon started with --test-hooks (tests); elsewhere it answers MethodNotFound.',
+    params: Type.Object(
+      { Hours: Type.Number({ minimum: 0, maximum: 24 * 365 }) },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ now: Type.String() }),
   }),
   'alert.list': define({
     description: 'Alerts, newest first.',

@@ -122,3 +122,23 @@ export const Alert = Type.Object({
   BackupId: Nullable(Type.String()),
 });
 export type Alert = Static<typeof Alert>;
+
+export const Job = Type.Object({
+  JobId: Type.String(),
+  Kind: Type.Union([Type.Literal('Backup'), Type.Literal('Restore'), Type.Literal('Prune')]),
+  BackupId: Nullable(Type.String()),
+  IsAutomatic: Type.Boolean(),
+  StartTime: DateString,
+  EndTime: Nullable(DateString),
+  Outcome: Type.Union([
+    Type.Literal('Running'),
+    Type.Literal('Succeeded'),
+    Type.Literal('PartialSucceeded'),
+    Type.Literal('Failed'),
+    Type.Literal('Skipped'),
+    Type.Literal('Cancelled'),
+  ]),
+  ErrorMessage: Nullable(Type.String()),
+  Roles: Type.Array(RoleStatus),
+});
+export type Job = Static<typeof Job>;

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench -- [--size 1GiB] [--store local|smb] [--runs 2] [--json]`
+ *
+ * Generates infrastructure-like data, then alternates (warm page cache) a full backup through
+ * Start-AzsBackup in real pwsh with the reference pipeline `tar -cf - | zstd -3 -T0 | openssl enc
+ * -aes-256-ctr` on the same tree, and reports source MB/s of both, their ratio, the daemon's peak
+ * memory and the compressed size. With --json the last line is one JSON object (SPEC §7).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import {
+  createConfigFolder,
+  createDomainDatabase,
+  createImageFile,
+  createResourceManagerDatabase,
+  createSecretFolder,
+} from './sampleData.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
+const MB = 1_000_000;
+
+const argv = await yargs(hideBin(process.argv))
+  .option('size', { type: 'string', default: '1GiB', describe: 'Data size: <n>MB|GB|MiB|GiB' })
+  .option('store', { choices: ['local', 'smb'] as const, default: 'local' as const })
+  .option('runs', { type: 'number', default: 2, describe: 'Timed runs of each side' })
+  .option('json', { type: 'boolean', default: false })
+  .strict()
+  .parseAsync();
+
+function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(MB|GB|MiB|GiB)$/i.exec(text.trim());
+  if (!match) throw new Error(`--size '${text}' must look like 512MB, 2GB, 512MiB or 1GiB`);
+  const unit = { mb: 1e6, gb: 1e9, mib: 2 ** 20, gib: 2 ** 30 }[
+    match[2]!.toLowerCase() as 'mb' | 'gb' | 'mib' | 'gib'
+  ];
+  return Math.round(Number(match[1]) * unit);
+}
+
+const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
+
+function treeBytes(folder: string): number {
+  let total = 0;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const full = path.join(folder, entry.name);
+    if (entry.isDirectory()) total += treeBytes(full);
+    else if (entry.isFile()) total += statSync(full).size;
+  }
+  return total;
+}
+
+/** Data mix: 10% SQLite, 15% random secrets, 10% small JSON/XML files, 65% large images with zero runs. */
+async function generate(folder: string, bytes: number): Promise<void> {
+  if (existsSync(path.join(folder, '.complete'))) return;
+  rmSync(folder, { recursive: true, force: true });
+  log(`generating ${(bytes / MB).toFixed(0)} MB of sample data in ${folder}`);
+  for (const role of ['Domain', 'WAS', 'KeyVaultDataPlane', 'ECE', 'Images'])
+    mkdirSync(path.join(folder, role), { recursive: true });
+  createDomainDatabase(
+    path.join(folder, 'Domain', 'Domain.db'),
+    Math.max(1000, Math.round((bytes * 0.07) / 250)),
+  );
+  createResourceManagerDatabase(
+    path.join(folder, 'WAS', 'WAS.db'),
+    Math.max(1000, Math.round((bytes * 0.03) / 250)),
+  );
+  const secretBytes = 32 * 1024;
+  createSecretFolder(
+    path.join(folder, 'KeyVaultDataPlane'),
+    8,
+    Math.max(1, Math.round((bytes * 0.15) / secretBytes / 8)),
+    secretBytes,
+  );
+  createConfigFolder(path.join(folder, 'ECE'), Math.max(100, Math.round((bytes * 0.1) / 300)));
+  const images = 4;
+  for (let index = 0; index < images; index += 1)
+    await createImageFile(
+      path.join(folder, 'Images', `disk-${index}.vhd`),
+      Math.round((bytes * 0.65) / images),
+    );
+  writeFileSync(path.join(folder, '.complete'), '');
+}
+
+function pwsh(script: string, env: Record<string, string>): string {
+  const result = spawnSync(
+    'bash',
+    [path.join(repo, 'scripts', 'pwsh.sh'), '-NonInteractive', '-Command', script],
+    {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      maxBuffer: 64 * MB,
+    },
+  );
+  if (result.status !== 0)
+    throw new Error(`pwsh failed (${result.status}): ${result.stderr || result.stdout}`);
+  return result.stdout;
+}
+
+function timePipeline(data: string, out: string): number {
+  const key = randomBytes(32).toString('hex');
+  const iv = randomBytes(16).toString('hex');
+  const started = process.hrtime.bigint();
+  execFileSync('bash', [
+    '-c',
+    `set -o pipefail; tar -cf - -C "$1" --exclude=.complete . | zstd -3 -T0 -q | openssl enc -aes-256-ctr -K ${key} -iv ${iv} > "$2"`,
+    'bench',
+    data,
+    out,
+  ]);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+const bytes = parseSize(argv.size);
+const work = path.join(repo, '.bench');
+const data = path.join(work, `data-${bytes}`);
+const state = path.join(work, 'state');
+const store = path.join(work, 'store');
+await generate(data, bytes);
+const sourceBytes = treeBytes(data);
+if (argv.store === 'smb')
+  throw new Error('--store smb: see the SMB section of docs/storage.md (run after the SMB store lands)');
+
+spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
+for (const folder of [state, store]) rmSync(folder, { recursive: true, force: true });
+mkdirSync(store, { recursive: true });
+const env = { AZSBACKUP_HOME: state, BENCH_DATA: data, BENCH_STORE: store, BENCH_CERTS: work };
+log('configuring a bench deployment');
+pwsh(
+  `$ErrorActionPreference='Stop'; Import-Module '${repo}/AzureStackBackup.psd1';
+   $p = [securestring]::new(); foreach ($c in [guid]::NewGuid().ToString().ToCharArray()) { $p.AppendChar($c) }
+   $cert = New-AzsBackupEncryptionCertificate -CerPath "$env:BENCH_CERTS/bench.cer" -PfxPath "$env:BENCH_CERTS/bench.pfx" -PfxPassword $p
+   $null = Set-AzsBackupConfiguration -Path $env:BENCH_STORE -EncryptionCertPath $cert.CerPath
+   $null = Register-AzsInfrastructureRole -Name Domain -Provider Sqlite -Path "$env:BENCH_DATA/Domain/Domain.db"
+   $null = Register-AzsInfrastructureRole -Name WAS -Provider Sqlite -Path "$env:BENCH_DATA/WAS/WAS.db"
+   foreach ($n in 'KeyVaultDataPlane','ECE','Images') { $null = Register-AzsInfrastructureRole -Name $n -Provider Directory -Path "$env:BENCH_DATA/$n" }`,
+  env,
+);
+const daemonPid = (
+  JSON.parse(
+    execFileSync(process.execPath, [cli, 'status', '--json', '--state-dir', state], { encoding: 'utf8' }),
+  ) as { pid: number }
+).pid;
+
+log('warming the page cache');
+execFileSync('bash', ['-c', 'tar -cf - -C "$1" . > /dev/null', 'bench', data]);
+const pipelineSeconds: number[] = [];
+const engineSeconds: number[] = [];
+let compressedBytes = 0;
+for (let run = 0; run < argv.runs; run += 1) {
+  pipelineSeconds.push(timePipeline(data, path.join(work, 'pipeline.out')));
+  log(`pipeline run ${run + 1}: ${(sourceBytes / MB / pipelineSeconds.at(-1)!).toFixed(1)} MB/s`);
+  const output = pwsh(
+    `$ErrorActionPreference='Stop'; Import-Module '${repo}/AzureStackBackup.psd1'; $null = Get-AzsBackupConfiguration
+     $b = $null; $t = Measure-Command { $b = Start-AzsBackup -Force }
+     if ($b.Status -ne 'Succeeded') { throw "backup status $($b.Status)" }
+     "$($t.TotalSeconds) $($b.CompressedBackupSizeInKb)"`,
+    env,
+  ).trim();
+  const [seconds, compressedKb] = output.split(/\s+/).slice(-2).map(Number);
+  engineSeconds.push(seconds!);
+  compressedBytes = compressedKb! * 1024;
+  log(`engine run ${run + 1}: ${(sourceBytes / MB / seconds!).toFixed(1)} MB/s`);
+}
+const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${daemonPid}/status`, 'utf8'))?.[1] ?? 0);
+spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
+rmSync(path.join(work, 'pipeline.out'), { force: true });
+
+const best = (values: number[]) => Math.min(...values);
+const result = {
+  source_bytes: sourceBytes,
+  engine_mbps: Number((sourceBytes / MB / best(engineSeconds)).toFixed(1)),
+  pipeline_mbps: Number((sourceBytes / MB / best(pipelineSeconds)).toFixed(1)),
+  ratio: 0,
+  daemon_peak_rss_mb: Number((peakRssKb / 1024).toFixed(1)),
+  compressed_bytes: compressedBytes,
+};
+result.ratio = Number((result.engine_mbps / result.pipeline_mbps).toFixed(2));
+process.stdout.write(
+  `source ${(sourceBytes / MB).toFixed(0)} MB | engine ${result.engine_mbps} MB/s | pipeline ${result.pipeline_mbps} MB/s | ratio ${result.ratio} | daemon peak RSS ${result.daemon_peak_rss_mb} MB | compressed ${(compressedBytes / MB).toFixed(1)} MB\n`,
+);
+if (argv.json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,0 +1,104 @@
+/**
+ * The alert catalogue: every alert the engine raises, with its severity and the remediation that
+ * tells the operator what to check and which cmdlet to run. Failure alerts open on a failed job and
+ * close on the next successful backup; condition alerts follow a condition and close when it ends.
+ */
+import type { ErrorReason } from '../protocol/errors.js';
+
+export type AlertKind =
+  | 'StoreOutOfCapacity'
+  | 'StoreConnectivity'
+  | 'StorePathFault'
+  | 'StoreAuthentication'
+  | 'GeneralFault'
+  | 'CertificateExpiring'
+  | 'CertificateExpired'
+  | 'SchedulerDisabled'
+  | 'StoreAlmostFull';
+
+export interface AlertRule {
+  title: string;
+  severity: 'Critical' | 'Warning';
+  type: 'failure' | 'condition';
+  remediation: string;
+}
+
+const RETRY = 'Then run Start-AzsBackup; the alert closes when a backup succeeds.';
+
+export const ALERT_RULES: Record<AlertKind, AlertRule> = {
+  StoreOutOfCapacity: {
+    title: 'Infrastructure backup failed: the external store is out of capacity',
+    severity: 'Critical',
+    type: 'failure',
+    remediation: `Free space on the external store, move backups to a larger one (Set-AzsBackupConfiguration -Path), or lower -BackupRetentionPeriodInDays. ${RETRY}`,
+  },
+  StoreConnectivity: {
+    title: 'Infrastructure backup failed: connectivity problem with the external store',
+    severity: 'Critical',
+    type: 'failure',
+    remediation: `Check that the file server is running and reachable from this host (name resolution, port, firewall); Test-AzsBackupShareAccessibility shows which step fails. ${RETRY}`,
+  },
+  StorePathFault: {
+    title: 'Infrastructure backup failed: fault in the external store path',
+    severity: 'Critical',
+    type: 'failure',
+    remediation: `Check that the share and folder configured as -Path exist (Get-AzsBackupConfiguration shows it); recreate them or set the right one with Set-AzsBackupConfiguration -Path. ${RETRY}`,
+  },
+  StoreAuthentication: {
+    title: 'Infrastructure backup failed: authentication problem with the external store',
+    severity: 'Critical',
+    type: 'failure',
+    remediation: `Check the backup account: enabled, not locked, password not expired, and allowed on the share. Update it with Set-AzsBackupConfiguration -UserName -Password. ${RETRY}`,
+  },
+  GeneralFault: {
+    title: 'Infrastructure backup failed: general fault',
+    severity: 'Critical',
+    type: 'failure',
+    remediation: `Read the description and the per-role errors (Get-AzsBackup, azsbackup jobs --json); fix the cause, then run Start-AzsBackup. The alert closes when a backup succeeds.`,
+  },
+  CertificateExpiring: {
+    title: 'The backup encryption certificate expires soon',
+    severity: 'Warning',
+    type: 'condition',
+    remediation:
+      'Create a new certificate with New-AzsBackupEncryptionCertificate (keep its .pfx safe: old backups still need the old .pfx) and set it with Set-AzsBackupConfiguration -EncryptionCertPath.',
+  },
+  CertificateExpired: {
+    title: 'The backup encryption certificate has expired: backups are refused',
+    severity: 'Critical',
+    type: 'condition',
+    remediation:
+      'Create a new certificate with New-AzsBackupEncryptionCertificate and set it with Set-AzsBackupConfiguration -EncryptionCertPath; then run Start-AzsBackup. Keep the old .pfx to restore older backups.',
+  },
+  SchedulerDisabled: {
+    title: 'Automatic backups are disabled',
+    severity: 'Warning',
+    type: 'condition',
+    remediation:
+      'Enable the scheduler with Set-AzsBackupConfiguration -IsBackupSchedulerEnabled, or run Start-AzsBackup regularly yourself.',
+  },
+  StoreAlmostFull: {
+    title: 'The external store is almost full',
+    severity: 'Warning',
+    type: 'condition',
+    remediation:
+      'Free space on the external store or move to a larger one (Set-AzsBackupConfiguration -Path); lowering -BackupRetentionPeriodInDays also makes room at the next backup.',
+  },
+};
+
+/** The failure alert a failed job raises, by the reason of its error. */
+export function failureKindOf(reason: ErrorReason): AlertKind {
+  switch (reason) {
+    case 'StoreFull':
+      return 'StoreOutOfCapacity';
+    case 'ShareUnreachable':
+      return 'StoreConnectivity';
+    case 'PathNotFound':
+    case 'StoreAccessDenied':
+      return 'StorePathFault';
+    case 'AuthenticationFailed':
+      return 'StoreAuthentication';
+    default:
+      return 'GeneralFault';
+  }
+}

@@ -1,0 +1,96 @@
+/** The alert lifecycle: opened once per condition, updated while it lasts, closed when it ends; kept in alerts.json. */
+import { randomUUID } from 'node:crypto';
+import type { Alert } from '../protocol/objects.js';
+import type { StateDir } from '../state/stateDir.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { ALERT_RULES, type AlertKind } from './alertRules.js';
+
+interface StoredAlert extends Alert {
+  Kind: AlertKind;
+}
+
+export class AlertService {
+  /** Alert changes are serialised: each reads, changes and writes alerts.json whole. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly state: StateDir,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  async list(state?: 'Active' | 'Closed'): Promise<Alert[]> {
+    const alerts = await this.read();
+    return alerts
+      .filter((alert) => !state || alert.State === state)
+      .sort((a, b) => b.CreatedTime.localeCompare(a.CreatedTime))
+      .map(({ Kind: _kind, ...alert }) => alert);
+  }
+
+  /** Opens the alert of `kind` (or refreshes the open one) with this description. */
+  raise(kind: AlertKind, description: string, backupId: string | null = null): Promise<void> {
+    return this.change((alerts) => {
+      const open = alerts.find((alert) => alert.Kind === kind && alert.State === 'Active');
+      if (open) {
+        open.Description = description;
+        open.BackupId = backupId ?? open.BackupId;
+        return;
+      }
+      const rule = ALERT_RULES[kind];
+      alerts.push({
+        Kind: kind,
+        AlertId: randomUUID(),
+        Title: rule.title,
+        Severity: rule.severity,
+        State: 'Active',
+        CreatedTime: this.clock.now().toISOString(),
+        ClosedTime: null,
+        Description: description,
+        Remediation: rule.remediation,
+        BackupId: backupId,
+      });
+      this.log.warn('alert raised', { kind, description, backupId });
+    });
+  }
+
+  /** Closes the open alerts of the given kinds. */
+  close(kinds: AlertKind[]): Promise<void> {
+    return this.change((alerts) => {
+      for (const alert of alerts) {
+        if (alert.State !== 'Active' || !kinds.includes(alert.Kind)) continue;
+        alert.State = 'Closed';
+        alert.ClosedTime = this.clock.now().toISOString();
+        this.log.info('alert closed', { kind: alert.Kind, alertId: alert.AlertId });
+      }
+    });
+  }
+
+  /** Raises or closes a condition alert as the condition holds or not. */
+  async setCondition(kind: AlertKind, description: string | null): Promise<void> {
+    if (description) await this.raise(kind, description);
+    else await this.close([kind]);
+  }
+
+  closeFailures(): Promise<void> {
+    return this.close(
+      (Object.keys(ALERT_RULES) as AlertKind[]).filter((kind) => ALERT_RULES[kind].type === 'failure'),
+    );
+  }
+
+  private read(): Promise<StoredAlert[]> {
+    return readJsonIfExists<StoredAlert[]>(this.state.file('alerts.json')).then((alerts) => alerts ?? []);
+  }
+
+  private change(mutate: (alerts: StoredAlert[]) => void): Promise<void> {
+    const next = this.queue.then(async () => {
+      const alerts = await this.read();
+      const before = JSON.stringify(alerts);
+      mutate(alerts);
+      if (JSON.stringify(alerts) !== before) await writeJsonAtomic(this.state.file('alerts.json'), alerts);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}

@@ -1,0 +1,451 @@
+/**
+ * The backup job: every registered role snapshotted, compressed and encrypted into the store under
+ * one fresh key, each stored file read back and checked, and the manifest written last — so a backup
+ * is visible only once complete and verified. A role that fails is recorded (PartialSucceeded); a
+ * store that fails ends the job and leaves earlier backups untouched.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { ArchiveEntry } from '../archive/entry.js';
+import { FORMAT_VERSION, serializeManifest, type BackupManifest } from '../archive/manifest.js';
+import { BLOCK_SIZE, verifyStoredFile, writeRoleArchive } from '../archive/index.js';
+import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
+import { AzsError, isAzsError } from '../protocol/errors.js';
+import type { ProgressNotification } from '../protocol/jsonrpc.js';
+import type { Backup, Role, RoleStatus } from '../protocol/objects.js';
+import { providerFor } from '../roles/index.js';
+import type { JobHistory, JobRecord } from '../state/jobHistory.js';
+import type { SavedCertificate, StateDir } from '../state/stateDir.js';
+import type { BackupStore } from '../storage/store.js';
+import type { Clock } from '../util/clock.js';
+import { formatIsoDuration } from '../util/format.js';
+import type { Logger } from '../util/log.js';
+import { storeSettingsOf, withStore } from './configuration.js';
+import type { ExclusiveJobs } from './exclusive.js';
+import { removeIfEmpty } from './housekeeping.js';
+import { MANIFEST_NAME, backupFolder, roleFile } from './layout.js';
+import type { RoleService } from './roles.js';
+
+export const STAMP_VERSION = '0.1.0';
+export const BACKUP_DATA_VERSION = '1.0.0';
+/** Roles backed up at once: enough to overlap one role's I/O with another's compression. */
+const ROLE_PARALLELISM = 2;
+const PROGRESS_INTERVAL_MS = 500;
+
+export type ProgressSink = (update: Omit<ProgressNotification, 'requestId'>) => void;
+
+export interface BackupRequest {
+  isAutomatic: boolean;
+  progress?: ProgressSink;
+  /** Aborting cancels the job (the waiting client went away). */
+  signal?: AbortSignal;
+}
+
+interface RoleOutcome {
+  status: RoleStatus;
+  files: BackupManifest['Roles'][number]['Files'];
+  entries: number;
+  sourceBytes: number;
+}
+
+export interface BackupServiceDeps {
+  state: StateDir;
+  clock: Clock;
+  log: Logger;
+  roles: RoleService;
+  history: JobHistory;
+  jobs: ExclusiveJobs;
+  /** Called after every backup that ends, successful or not (alerts, retention, schedule). */
+  onFinished?: (job: JobRecord, error: AzsError | null) => Promise<void>;
+}
+
+export class BackupService {
+  private running: Backup | null = null;
+
+  constructor(private readonly deps: BackupServiceDeps) {}
+
+  /**
+   * Starts a backup. Returns the Running backup at once and a promise of the finished one, which
+   * rejects with an AzsError when the job fails as a whole.
+   */
+  async start(request: BackupRequest): Promise<{ backup: Backup; done: Promise<Backup> }> {
+    const { state, clock, jobs } = this.deps;
+    const config = await state.readConfig();
+    const settings = await storeSettingsOf(state, config);
+    if (!settings)
+      throw new AzsError(
+        'NotConfigured',
+        'No backup store is configured. Run Set-AzsBackupConfiguration -Path <share or folder> first.',
+        { parameter: 'Path' },
+      );
+    const certificate = this.usableCertificate(config.certificate);
+    const roles = await this.deps.roles.list();
+    if (!roles.length)
+      throw new AzsError(
+        'NotConfigured',
+        'No infrastructure roles are registered. Register them with Register-AzsInfrastructureRole first.',
+      );
+    const backupId = randomUUID();
+    const claim = jobs.claim('Backup', backupId);
+    const created = clock.now();
+    const backup = this.initialBackup(backupId, created, certificate.thumbprint, request.isAutomatic, roles);
+    this.running = backup;
+    const job: JobRecord = {
+      JobId: backupId,
+      Kind: 'Backup',
+      BackupId: backupId,
+      IsAutomatic: request.isAutomatic,
+      StartTime: created.toISOString(),
+      EndTime: null,
+      Outcome: 'Running',
+      ErrorMessage: null,
+      Roles: backup.RoleStatus,
+    };
+    const signal = request.signal
+      ? AbortSignal.any([request.signal, claim.abort.signal])
+      : claim.abort.signal;
+    const done = this.deps.history
+      .save(job)
+      .then(() =>
+        withStore(settings, (store) => this.run(store, backup, roles, certificate, signal, request.progress)),
+      )
+      .then(
+        (finished) => this.finish(job, finished, null),
+        (error: unknown) => this.finish(job, { ...backup, Status: 'Failed' }, asAzsError(error)),
+      )
+      .finally(() => {
+        this.running = null;
+        jobs.release(claim);
+      });
+    done.catch(() => undefined);
+    return { backup, done };
+  }
+
+  private usableCertificate(certificate: SavedCertificate | null): SavedCertificate {
+    if (!certificate) {
+      throw new AzsError(
+        'NotConfigured',
+        'No encryption certificate is configured. Run Set-AzsBackupConfiguration -EncryptionCertPath <.cer> first.',
+        {
+          parameter: 'EncryptionCertPath',
+        },
+      );
+    }
+    if (Date.parse(certificate.notAfter) <= this.deps.clock.now().getTime()) {
+      throw new AzsError(
+        'CertificateExpired',
+        `The encryption certificate ${certificate.thumbprint} expired on ${certificate.notAfter}; backups are refused until a new one is set. Create one with New-AzsBackupEncryptionCertificate and set it with Set-AzsBackupConfiguration -EncryptionCertPath.`,
+        { target: certificate.thumbprint },
+      );
+    }
+    return certificate;
+  }
+
+  private initialBackup(
+    backupId: string,
+    created: Date,
+    thumbprint: string,
+    isAutomatic: boolean,
+    roles: Role[],
+  ): Backup {
+    const { identity } = this.deps.state;
+    return {
+      BackupId: backupId,
+      Name: `${identity.Location}/${backupId}`,
+      Status: 'Running',
+      RoleStatus: roles.map((role) => ({ RoleName: role.Name, Status: 'Queued', ErrorMessage: null })),
+      CreatedDateTime: created.toISOString(),
+      TimeTakenToCreate: null,
+      BackupDataVersion: BACKUP_DATA_VERSION,
+      DeploymentId: identity.DeploymentId,
+      StampVersion: STAMP_VERSION,
+      IsCloudRecoveryReady: false,
+      EncryptionCertThumbprint: thumbprint,
+      BackupSizeInKb: 0,
+      CompressedBackupSizeInKb: 0,
+      IsAutomaticBackup: isAutomatic,
+      CompletelyUploaded: false,
+    };
+  }
+
+  private async run(
+    store: BackupStore,
+    backup: Backup,
+    roles: Role[],
+    certificate: SavedCertificate,
+    signal: AbortSignal,
+    progress: ProgressSink = () => undefined,
+  ): Promise<Backup> {
+    const created = new Date(backup.CreatedDateTime);
+    const folder = backupFolder(created, backup.BackupId);
+    const key = generateBackupKey();
+    try {
+      await store.checkRoot();
+      await store.mkdir(folder);
+      const tracker = new ProgressTracker(roles, progress);
+      const outcomes = await mapLimited(roles, ROLE_PARALLELISM, (role, index) =>
+        this.backupRole(store, folder, role, key, signal, (status, bytes) => {
+          backup.RoleStatus[index] = status;
+          tracker.update(role.Name, status, bytes);
+        }),
+      );
+      signal.throwIfAborted();
+      const finished = this.completed(backup, outcomes);
+      if (finished.Status === 'Failed') {
+        throw new AzsError(
+          'BackupFailed',
+          `Every role failed: ${outcomes.map((outcome) => `${outcome.status.RoleName}: ${outcome.status.ErrorMessage}`).join('; ')}`,
+          {
+            target: backup.BackupId,
+          },
+        );
+      }
+      const manifest = this.manifestOf(finished, roles, outcomes, certificate, wrapKey(key, certificate.pem));
+      await store.writeFile(`${folder}/${MANIFEST_NAME}`, Readable.from([serializeManifest(manifest)]));
+      return finished;
+    } catch (error) {
+      await store.remove(folder).catch(() => undefined);
+      await removeIfEmpty(store, folder.slice(0, folder.lastIndexOf('/')));
+      throw signal.aborted && !isAzsError(error)
+        ? new AzsError('JobCancelled', `Backup ${backup.BackupId} was cancelled; nothing of it was kept.`)
+        : error;
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  private async backupRole(
+    store: BackupStore,
+    folder: string,
+    role: Role,
+    key: Buffer,
+    signal: AbortSignal,
+    report: (status: RoleStatus, sourceBytes: number) => void,
+  ): Promise<RoleOutcome> {
+    const stagingDir = path.join(this.deps.state.file('staging'), path.basename(folder), role.Name);
+    await mkdir(stagingDir, { recursive: true, mode: 0o700 });
+    const relative = roleFile(role.Name);
+    let sourceBytes = 0;
+    report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, 0);
+    try {
+      signal.throwIfAborted();
+      const entries = countBytes(
+        providerFor(role.Provider).snapshot(role, { stagingDir, signal }),
+        (bytes) => {
+          sourceBytes += bytes;
+          report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, sourceBytes);
+        },
+      );
+      const archive = writeRoleArchive(entries, {
+        key,
+        fileId: `${path.basename(folder)}/${role.Name}`,
+        signal,
+      });
+      await store.mkdir(`${folder}/${role.Name}`);
+      const [, summary] = await Promise.all([
+        store.writeFile(`${folder}/${relative}`, archive.stream),
+        archive.summary,
+      ]);
+      const problem = await verifyStoredFile(await store.readFile(`${folder}/${relative}`), {
+        Size: summary.storedBytes,
+        Sha256: summary.sha256,
+      });
+      if (problem)
+        throw new AzsError(
+          'StoreFault',
+          `The stored copy of role ${role.Name} does not match what was written: ${problem}`,
+        );
+      const status: RoleStatus = { RoleName: role.Name, Status: 'Succeeded', ErrorMessage: null };
+      report(status, summary.sourceBytes);
+      return {
+        status,
+        files: [
+          {
+            Path: relative,
+            Size: summary.storedBytes,
+            Sha256: summary.sha256,
+            FileId: `${path.basename(folder)}/${role.Name}`,
+          },
+        ],
+        entries: summary.entries,
+        sourceBytes: summary.sourceBytes,
+      };
+    } catch (error) {
+      if (isStoreFailure(error) || signal.aborted) throw error;
+      const message = (error as Error).message ?? String(error);
+      this.deps.log.warn('role backup failed', { role: role.Name, error: message });
+      await store.remove(`${folder}/${role.Name}`).catch(() => undefined);
+      const status: RoleStatus = { RoleName: role.Name, Status: 'Failed', ErrorMessage: message };
+      report(status, sourceBytes);
+      return { status, files: [], entries: 0, sourceBytes: 0 };
+    } finally {
+      await rm(stagingDir, { recursive: true, force: true });
+    }
+  }
+
+  private completed(backup: Backup, outcomes: RoleOutcome[]): Backup {
+    const succeeded = outcomes.filter((outcome) => outcome.status.Status === 'Succeeded').length;
+    const status =
+      succeeded === outcomes.length ? 'Succeeded' : succeeded === 0 ? 'Failed' : 'PartialSucceeded';
+    const sourceBytes = outcomes.reduce((sum, outcome) => sum + outcome.sourceBytes, 0);
+    const storedBytes = outcomes.reduce(
+      (sum, outcome) => sum + outcome.files.reduce((total, file) => total + file.Size, 0),
+      0,
+    );
+    return {
+      ...backup,
+      Status: status,
+      RoleStatus: outcomes.map((outcome) => outcome.status),
+      TimeTakenToCreate: formatIsoDuration(
+        this.deps.clock.now().getTime() - Date.parse(backup.CreatedDateTime),
+      ),
+      IsCloudRecoveryReady: status === 'Succeeded',
+      BackupSizeInKb: Math.ceil(sourceBytes / 1024),
+      CompressedBackupSizeInKb: Math.ceil(storedBytes / 1024),
+      CompletelyUploaded: true,
+    };
+  }
+
+  private manifestOf(
+    backup: Backup,
+    roles: Role[],
+    outcomes: RoleOutcome[],
+    certificate: SavedCertificate,
+    wrappedKey: string,
+  ): BackupManifest {
+    return {
+      ...backup,
+      FormatVersion: FORMAT_VERSION,
+      Location: this.deps.state.identity.Location,
+      Encryption: {
+        Algorithm: 'AES-256-GCM',
+        KeyWrap: 'RSA-OAEP-SHA256',
+        WrappedKey: wrappedKey,
+        CertificateThumbprint: certificate.thumbprint,
+        BlockSize: BLOCK_SIZE,
+      },
+      Compression: 'zstd',
+      Roles: roles.map((role, index) => ({
+        Registration: role,
+        Files: outcomes[index]!.files,
+        Entries: outcomes[index]!.entries,
+        SourceBytes: outcomes[index]!.sourceBytes,
+      })),
+    };
+  }
+
+  private async finish(job: JobRecord, backup: Backup, error: AzsError | null): Promise<Backup> {
+    const finished: JobRecord = {
+      ...job,
+      EndTime: this.deps.clock.now().toISOString(),
+      Outcome: error
+        ? error.reason === 'JobCancelled'
+          ? 'Cancelled'
+          : 'Failed'
+        : (backup.Status as JobRecord['Outcome']),
+      ErrorMessage: error?.message ?? null,
+      Roles: backup.RoleStatus,
+    };
+    await this.deps.history.save(finished);
+    this.deps.log.info('backup finished', {
+      backupId: job.BackupId,
+      outcome: finished.Outcome,
+      error: finished.ErrorMessage,
+    });
+    await this.deps
+      .onFinished?.(finished, error)
+      .catch((hookError: unknown) =>
+        this.deps.log.error('post-backup step failed', { backupId: job.BackupId, error: String(hookError) }),
+      );
+    if (error) throw error;
+    return backup;
+  }
+
+  /** A listing entry for the running backup, if any, for Get-AzsBackup. */
+  runningAsBackup(): Backup | null {
+    return this.running ? { ...this.running, RoleStatus: [...this.running.RoleStatus] } : null;
+  }
+}
+
+const STORE_REASONS = new Set([
+  'PathNotFound',
+  'ShareUnreachable',
+  'AuthenticationFailed',
+  'StoreFull',
+  'StoreAccessDenied',
+  'StoreFault',
+]);
+
+/** Store failures end the whole job (no role can succeed); anything else is that role's failure. */
+function isStoreFailure(error: unknown): boolean {
+  return error instanceof AzsError && STORE_REASONS.has(error.reason);
+}
+
+function asAzsError(error: unknown): AzsError {
+  if (error instanceof AzsError) return error;
+  return new AzsError('BackupFailed', `The backup failed: ${(error as Error)?.message ?? error}`, {
+    cause: error,
+  });
+}
+
+/** Passes entries through, reporting each file's size as it goes by. */
+async function* countBytes(
+  entries: AsyncIterable<ArchiveEntry>,
+  onBytes: (bytes: number) => void,
+): AsyncIterable<ArchiveEntry> {
+  for await (const entry of entries) {
+    yield entry;
+    if (entry.size) onBytes(entry.size);
+  }
+}
+
+/** Runs `action` over items with at most `limit` at once, keeping the results in order. */
+async function mapLimited<T, R>(
+  items: T[],
+  limit: number,
+  action: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await action(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Turns role updates into progress records, at most one every PROGRESS_INTERVAL_MS while bytes flow. */
+class ProgressTracker {
+  private lastSent = 0;
+  private readonly done = new Set<string>();
+
+  constructor(
+    private readonly roles: Role[],
+    private readonly sink: ProgressSink,
+  ) {}
+
+  update(roleName: string, status: RoleStatus, sourceBytes: number): void {
+    const finished = status.Status === 'Succeeded' || status.Status === 'Failed';
+    if (finished) this.done.add(roleName);
+    const now = Date.now();
+    if (
+      !finished &&
+      status.Status === 'Running' &&
+      sourceBytes > 0 &&
+      now - this.lastSent < PROGRESS_INTERVAL_MS
+    )
+      return;
+    this.lastSent = now;
+    this.sink({
+      activity: 'Backing up infrastructure roles',
+      status: `${roleName}: ${status.Status}${sourceBytes ? `, ${(sourceBytes / 1048576).toFixed(1)} MB read` : ''} (${this.done.size} of ${this.roles.length} roles done)`,
+      percentComplete: Math.floor((100 * this.done.size) / this.roles.length),
+      roleName,
+    });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * What follows a backup and a configuration change: retention on the store, failure alerts opened or
+ * closed, and the condition alerts (certificate, scheduler, free space) brought up to date.
+ */
+import { AzsError } from '../protocol/errors.js';
+import type { JobRecord } from '../state/jobHistory.js';
+import type { SavedConfig, StateDir } from '../state/stateDir.js';
+import type { BackupStore } from '../storage/store.js';
+import type { Clock } from '../util/clock.js';
+import { formatCapacity } from '../util/format.js';
+import type { Logger } from '../util/log.js';
+import { failureKindOf } from './alertRules.js';
+import type { AlertService } from './alerts.js';
+import type { BackupCatalog } from './catalog.js';
+import { CERT_EXPIRY_WARNING_DAYS, storeSettingsOf, withStore } from './configuration.js';
+import { BACKUP_ROOT } from './layout.js';
+import { applyRetention } from './retention.js';
+
+const DAY_MS = 24 * 3600 * 1000;
+/** Errors that are the caller's doing, not a fault of the backup infrastructure: no alert. */
+const NOT_ALERTED = new Set(['JobCancelled', 'BackupAlreadyRunning', 'NotConfigured', 'CertificateExpired']);
+
+export interface HousekeepingDeps {
+  state: StateDir;
+  clock: Clock;
+  log: Logger;
+  alerts: AlertService;
+  catalog: BackupCatalog;
+}
+
+export class Housekeeping {
+  constructor(private readonly deps: HousekeepingDeps) {}
+
+  async afterBackup(job: JobRecord, error: AzsError | null): Promise<void> {
+    if (error) {
+      if (!NOT_ALERTED.has(error.reason))
+        await this.deps.alerts.raise(failureKindOf(error.reason), error.message, job.BackupId);
+    } else {
+      await this.deps.alerts.closeFailures();
+      await this.withStore((store) => this.applyRetention(store));
+    }
+    await this.evaluateConditions();
+  }
+
+  /** Deletes the backups retention no longer keeps; returns the folders removed. */
+  async applyRetention(store: BackupStore): Promise<string[]> {
+    const config = await this.deps.state.readConfig();
+    const backups = (await this.deps.catalog.list(store)).map((stored) => ({
+      ...stored.manifest,
+      folder: stored.folder,
+    }));
+    const decision = applyRetention(backups, config.backupRetentionPeriodInDays, this.deps.clock.now());
+    const removed: string[] = [];
+    for (const { backup, reason } of decision.remove) {
+      await store.remove(backup.folder);
+      this.deps.catalog.forget(backup.folder);
+      await removeIfEmpty(store, backup.folder.slice(0, backup.folder.lastIndexOf('/')));
+      this.deps.log.info('backup deleted by retention', { backupId: backup.BackupId, reason });
+      removed.push(backup.folder);
+    }
+    return removed;
+  }
+
+  /** Brings every condition alert up to date with the configuration and the store. */
+  async evaluateConditions(): Promise<void> {
+    const config = await this.deps.state.readConfig();
+    const { alerts } = this.deps;
+    const [expiring, expired] = this.certificateConditions(config);
+    await alerts.setCondition('CertificateExpiring', expiring);
+    await alerts.setCondition('CertificateExpired', expired);
+    await alerts.setCondition(
+      'SchedulerDisabled',
+      config.path && !config.isBackupSchedulerEnabled
+        ? 'Backup is configured, but the scheduler is off: no automatic backups are taken.'
+        : null,
+    );
+    await alerts.setCondition('StoreAlmostFull', await this.almostFull(config));
+  }
+
+  private certificateConditions(config: SavedConfig): [string | null, string | null] {
+    const certificate = config.certificate;
+    if (!certificate) return [null, null];
+    const remainingDays = (Date.parse(certificate.notAfter) - this.deps.clock.now().getTime()) / DAY_MS;
+    if (remainingDays <= 0)
+      return [
+        null,
+        `The encryption certificate ${certificate.thumbprint} expired on ${certificate.notAfter}; backups are refused.`,
+      ];
+    if (remainingDays <= CERT_EXPIRY_WARNING_DAYS) {
+      return [
+        `The encryption certificate ${certificate.thumbprint} expires on ${certificate.notAfter}, in ${Math.ceil(remainingDays)} days.`,
+        null,
+      ];
+    }
+    return [null, null];
+  }
+
+  /** Almost full: less room than two more backups of the newest one's size need. */
+  private async almostFull(config: SavedConfig): Promise<string | null> {
+    if (!config.path) return null;
+    try {
+      return await this.withStore(async (store) => {
+        const newest = (await this.deps.catalog.list(store))[0];
+        if (!newest) return null;
+        const needed = 2 * newest.manifest.CompressedBackupSizeInKb * 1024;
+        const { availableBytes } = await store.capacity();
+        if (availableBytes >= needed) return null;
+        return `The external store has ${formatCapacity(availableBytes)} free, less than the ${formatCapacity(needed)} two more backups of the last size need.`;
+      });
+    } catch (error) {
+      this.deps.log.warn('free-space check failed', { error: String((error as Error).message ?? error) });
+      return null;
+    }
+  }
+
+  private async withStore<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
+    const settings = await storeSettingsOf(this.deps.state, await this.deps.state.readConfig());
+    if (!settings) throw new AzsError('NotConfigured', 'No backup store is configured.');
+    return withStore(settings, action);
+  }
+}
+
+export async function removeIfEmpty(store: BackupStore, folder: string): Promise<void> {
+  if (folder === BACKUP_ROOT || !folder.startsWith(`${BACKUP_ROOT}/`)) return;
+  const left = await store.list(folder).catch(() => null);
+  if (left && left.length === 0) await store.remove(folder).catch(() => undefined);
+}

@@ -1,0 +1,124 @@
+/** Register-, Get-, Unregister-AzsInfrastructureRole: validated registrations kept in the state folder. */
+import path from 'node:path';
+import { AzsError } from '../protocol/errors.js';
+import type { ParamsOf } from '../protocol/methods.js';
+import type { Role } from '../protocol/objects.js';
+import { providerFor } from '../roles/index.js';
+import { readRoles, writeRoles, type SavedRole } from '../state/roleStore.js';
+import type { StateDir } from '../state/stateDir.js';
+import type { Clock } from '../util/clock.js';
+import { wildcardToRegExp } from '../util/wildcard.js';
+
+/** Role names become folder names on the store: letters, digits, '.', '-', '_'. */
+const ROLE_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
+
+export function checkRoleName(name: string, parameter = 'Name'): void {
+  if (!ROLE_NAME.test(name)) {
+    throw new AzsError(
+      'InvalidParameter',
+      `${parameter} '${name}' is not a valid role name: use 1 to 64 letters, digits, '.', '-' or '_', starting with a letter.`,
+      { parameter, target: name },
+    );
+  }
+}
+
+export class RoleService {
+  constructor(
+    private readonly state: StateDir,
+    private readonly clock: Clock,
+  ) {}
+
+  list(): Promise<SavedRole[]> {
+    return readRoles(this.state);
+  }
+
+  async find(pattern?: string): Promise<Role[]> {
+    const roles = await this.list();
+    if (!pattern) return roles;
+    const match = wildcardToRegExp(pattern);
+    return roles.filter((role) => match.test(role.Name));
+  }
+
+  async register(params: ParamsOf<'role.register'>): Promise<Role> {
+    checkRoleName(params.Name);
+    const roles = await this.list();
+    if (roles.some((role) => role.Name.toLowerCase() === params.Name.toLowerCase())) {
+      throw new AzsError(
+        'RoleAlreadyExists',
+        `A role named '${params.Name}' is already registered. Unregister it first or choose another -Name.`,
+        {
+          parameter: 'Name',
+          target: params.Name,
+        },
+      );
+    }
+    const role = this.registrationOf(params);
+    await providerFor(role.Provider).validate(role);
+    await writeRoles(this.state, [...roles, role]);
+    return role;
+  }
+
+  /** Adds roles recorded in a backup that this deployment does not have (cloud recovery). */
+  async adopt(recorded: SavedRole[]): Promise<void> {
+    const roles = await this.list();
+    const known = new Set(roles.map((role) => role.Name.toLowerCase()));
+    const missing = recorded.filter((role) => !known.has(role.Name.toLowerCase()));
+    if (missing.length) await writeRoles(this.state, [...roles, ...missing]);
+  }
+
+  async unregister(name: string): Promise<Role> {
+    const roles = await this.list();
+    const role = roles.find((candidate) => candidate.Name.toLowerCase() === name.toLowerCase());
+    if (!role) {
+      throw new AzsError(
+        'RoleNotFound',
+        `No role named '${name}' is registered. Get-AzsInfrastructureRole lists the registered roles.`,
+        {
+          parameter: 'Name',
+          target: name,
+        },
+      );
+    }
+    await writeRoles(
+      this.state,
+      roles.filter((candidate) => candidate !== role),
+    );
+    return role;
+  }
+
+  private registrationOf(params: ParamsOf<'role.register'>): SavedRole {
+    const needsPath = params.Provider !== 'PowerShell';
+    if (needsPath && !params.Path) {
+      throw new AzsError(
+        'InvalidParameter',
+        `A ${params.Provider} role needs -Path: the ${params.Provider === 'Sqlite' ? 'database file' : 'folder'} to back up.`,
+        {
+          parameter: 'Path',
+        },
+      );
+    }
+    if (needsPath && !path.isAbsolute(params.Path!)) {
+      throw new AzsError('InvalidParameter', `-Path '${params.Path}' must be an absolute path.`, {
+        parameter: 'Path',
+        target: params.Path,
+      });
+    }
+    if (!needsPath && (!params.BackupScript || !params.RestoreScript)) {
+      throw new AzsError(
+        'InvalidParameter',
+        'A PowerShell role needs both -BackupScript and -RestoreScript.',
+        {
+          parameter: params.BackupScript ? 'RestoreScript' : 'BackupScript',
+        },
+      );
+    }
+    return {
+      Name: params.Name,
+      Provider: params.Provider,
+      Path: needsPath ? path.resolve(params.Path!) : null,
+      BackupScript: needsPath ? null : params.BackupScript!,
+      RestoreScript: needsPath ? null : params.RestoreScript!,
+      RegisteredTime: this.clock.now().toISOString(),
+    };
+  }
+}

@@ -1,0 +1,63 @@
+/** Starts a real daemon on a temporary state folder for a test, and stops it afterwards. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DaemonClient } from '../../src/daemon/client.js';
+import type { MethodName, ParamsOf, ResultOf } from '../../src/protocol/methods.js';
+import { cliMain } from './pwsh.js';
+
+export interface TestDaemon {
+  stateDir: string;
+  pid: number;
+  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
+  connect(): Promise<DaemonClient>;
+  restart(): void;
+  stop(): void;
+}
+
+function start(stateDir: string, testHooks: boolean): { pid: number; socket: string; tokenFile: string } {
+  const output = execFileSync(
+    process.execPath,
+    [cliMain, 'start', '--json', '--state-dir', stateDir, ...(testHooks ? ['--test-hooks'] : [])],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return JSON.parse(output);
+}
+
+export function startDaemon(options: { stateDir?: string; testHooks?: boolean } = {}): TestDaemon {
+  const stateDir = options.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'azs-state-'));
+  let endpoint = start(stateDir, options.testHooks ?? false);
+  const daemon: TestDaemon = {
+    stateDir,
+    get pid() {
+      return endpoint.pid;
+    },
+    connect: () => DaemonClient.connect(endpoint.socket, endpoint.tokenFile),
+    async call(method, params) {
+      const client = await daemon.connect();
+      try {
+        return await client.call(method, params);
+      } finally {
+        client.close();
+      }
+    },
+    restart() {
+      endpoint = start(stateDir, options.testHooks ?? false);
+    },
+    stop() {
+      spawnSync(process.execPath, [cliMain, 'stop', '--state-dir', stateDir], { stdio: 'ignore' });
+    },
+  };
+  return daemon;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `azs-${prefix}-`));
+}
+
+export function removeDir(folder: string): void {
+  rmSync(folder, { recursive: true, force: true });
+}
