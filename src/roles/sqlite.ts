@@ -1,0 +1,242 @@
+/**
+ * The Sqlite provider: a live database copied with SQLite's online backup API.
+ *
+ * The copy runs inside one read transaction that this connection opens first (bounded by the busy
+ * timeout), and copies every page in a single backup step. Holding the read transaction means the
+ * step needs no lock of its own and sees one moment of the database: in WAL mode writers go on
+ * (their commits land after our snapshot), in rollback-journal mode they wait for it. A stepwise copy
+ * would restart every time another connection writes and could run forever under a busy writer.
+ */
+import { chmod, open, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createWriteStream } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
+import { AzsError } from '../protocol/errors.js';
+import type { RoleProvider, RoleRegistration, RoleContext } from './provider.js';
+import { rolePath, statOrUndefined } from './roleFiles.js';
+import { buildBeside } from './swap.js';
+import { fileEntry } from './treeWalker.js';
+
+export interface SqliteProviderOptions {
+  /** How long to wait for a writer's lock before the snapshot (or restore) gives up. */
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 60_000;
+/** The largest page count backup_step accepts: everything in one step. */
+const ALL_PAGES = 0x7fffffff;
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+/** Files SQLite keeps beside a database; a stale one beside a new database would be replayed into it. */
+const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
+
+export class SqliteProvider implements RoleProvider {
+  readonly name = 'Sqlite';
+  private readonly busyTimeoutMs: number;
+
+  constructor(options: SqliteProviderOptions = {}) {
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  }
+
+  async validate(role: RoleRegistration): Promise<void> {
+    const file = rolePath(role);
+    const stats = await statOrUndefined(file);
+    if (!stats?.isFile()) {
+      throw new AzsError(
+        'PathNotFound',
+        `The database file '${file}' does not exist. Give the role's SQLite database file as -Path.`,
+        {
+          parameter: 'Path',
+          target: file,
+        },
+      );
+    }
+    if (!(await hasSqliteHeader(file))) {
+      throw new AzsError(
+        'InvalidParameter',
+        `'${file}' is not a SQLite database. Give the role's SQLite database file as -Path.`,
+        {
+          parameter: 'Path',
+          target: file,
+        },
+      );
+    }
+  }
+
+  /** One file entry named after the database file (e.g. `Domain.db`), copied into the staging folder. */
+  async *snapshot(role: RoleRegistration, context: RoleContext): AsyncGenerator<ArchiveEntry> {
+    const source = rolePath(role);
+    const stats = await statOrUndefined(source);
+    if (!stats?.isFile()) {
+      throw roleFailed(
+        role,
+        `the database file '${source}' does not exist. Restore or recreate it, or unregister the role.`,
+      );
+    }
+    const copy = path.join(context.stagingDir, path.basename(source));
+    await this.copyDatabase(role, source, copy);
+    await chmod(copy, stats.mode & 0o7777);
+    yield* fileEntry(copy, path.basename(source));
+  }
+
+  /**
+   * Writes the database beside the target, checks it, retires the target's journal files and
+   * renames it into place. The target may not exist yet (fresh deployment, extract).
+   */
+  async restore(
+    role: RoleRegistration,
+    entries: AsyncIterable<ExtractedEntry>,
+    _context: RoleContext,
+  ): Promise<void> {
+    const target = rolePath(role);
+    await buildBeside(target, 'file', async (temp) => {
+      const mode = await writeSingleFile(entries, temp);
+      checkIntegrity(temp);
+      await removeCompanions(temp);
+      await this.retireCompanions(role, target);
+      await chmod(temp, mode);
+    });
+  }
+
+  private async copyDatabase(role: RoleRegistration, source: string, copy: string): Promise<void> {
+    const db = new Database(source, { fileMustExist: true, timeout: this.busyTimeoutMs });
+    try {
+      this.beginReadTransaction(role, db);
+      let steps = 0;
+      await db.backup(copy, {
+        progress: () => {
+          // better-sqlite3 reports after a first, empty step; a second report means the one-step copy did not finish.
+          steps += 1;
+          if (steps > 1)
+            throw roleFailed(role, 'the database copy did not complete in one step. Run the backup again.');
+          return ALL_PAGES;
+        },
+      });
+      db.exec('COMMIT');
+    } finally {
+      db.close();
+    }
+  }
+
+  /** BEGIN is deferred: the first read takes the read lock (or WAL snapshot), waiting at most the busy timeout. */
+  private beginReadTransaction(role: RoleRegistration, db: Database.Database): void {
+    db.exec('BEGIN');
+    try {
+      db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      throw roleFailed(
+        role,
+        `the database '${db.name}' stayed locked by a writer for more than ${Math.round(this.busyTimeoutMs / 1000)} s. ` +
+          'Shorten the writer’s transactions or run the backup when it is quieter.',
+      );
+    }
+  }
+
+  /**
+   * Before a new database takes the target's name, the target's WAL is checkpointed into it (so the
+   * old database is complete on its own should anything fail from here) and its companion files are
+   * removed. A database another process still has open cannot be replaced safely.
+   */
+  private async retireCompanions(role: RoleRegistration, target: string): Promise<void> {
+    if (!(await statOrUndefined(target))) return;
+    try {
+      const db = new Database(target, { fileMustExist: true, timeout: this.busyTimeoutMs });
+      try {
+        // A first read rolls back a hot journal left by a crashed writer, so the old file is whole.
+        db.prepare('SELECT count(*) FROM sqlite_schema').get();
+        const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+        if (result?.busy) throw inUse(role, target);
+      } finally {
+        db.close();
+      }
+    } catch (error) {
+      if (isBusy(error)) throw inUse(role, target);
+      // A damaged or foreign target has nothing worth checkpointing: it is being replaced anyway.
+      if (!isSqliteError(error)) throw error;
+    }
+    await removeCompanions(target);
+  }
+}
+
+/** The one file a Sqlite snapshot holds, written to `file`; returns its mode. */
+async function writeSingleFile(entries: AsyncIterable<ExtractedEntry>, file: string): Promise<number> {
+  let mode: number | undefined;
+  for await (const entry of entries) {
+    if (entry.type !== 'file' || mode !== undefined || !entry.content) {
+      throw new AzsError(
+        'BackupCorrupt',
+        `The backup cannot be restored: a Sqlite role's data must be one database file, but it holds '${entry.path}' (${entry.type}) as well. Restore another backup.`,
+        { target: entry.path },
+      );
+    }
+    const sink = createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true });
+    await pipeline(entry.content, sink);
+    mode = entry.mode & 0o7777;
+  }
+  if (mode === undefined) {
+    throw new AzsError(
+      'BackupCorrupt',
+      'The backup cannot be restored: the Sqlite role holds no database file. Restore another backup.',
+    );
+  }
+  return mode;
+}
+
+function checkIntegrity(file: string): void {
+  let verdict: string;
+  try {
+    const db = new Database(file, { fileMustExist: true });
+    try {
+      verdict = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
+        .map((row) => row.integrity_check)
+        .join('; ');
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    if (!isSqliteError(error)) throw error;
+    verdict = (error as Error).message;
+  }
+  if (verdict !== 'ok') {
+    throw new AzsError(
+      'BackupCorrupt',
+      `The restored database failed SQLite's integrity check (${verdict}); the current database was left as it was. Restore another backup.`,
+    );
+  }
+}
+
+async function removeCompanions(file: string): Promise<void> {
+  for (const suffix of COMPANION_SUFFIXES) await rm(`${file}${suffix}`, { force: true });
+}
+
+async function hasSqliteHeader(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(SQLITE_HEADER.length);
+    const { bytesRead } = await handle.read(header, 0, header.length, 0);
+    return bytesRead === header.length && header.equals(SQLITE_HEADER);
+  } finally {
+    await handle.close();
+  }
+}
+
+function isSqliteError(error: unknown): boolean {
+  return error instanceof Database.SqliteError;
+}
+
+function isBusy(error: unknown): boolean {
+  return isSqliteError(error) && /^SQLITE_(BUSY|LOCKED)/.test((error as { code: string }).code);
+}
+
+function inUse(role: RoleRegistration, target: string): AzsError {
+  return roleFailed(
+    role,
+    `the database '${target}' is open in another process. Stop the role's service, then restore again.`,
+  );
+}
+
+function roleFailed(role: RoleRegistration, what: string): AzsError {
+  return new AzsError('RoleFailed', `Role '${role.Name}': ${what}`, { target: role.Name });
+}
