@@ -1,0 +1,160 @@
+/**
+ * Runs Samba's `smbclient` for the SMB store: one child process per operation, its arguments built
+ * from the connection settings, the password passed only through the child's PASSWD environment
+ * variable, and a kill timer so that no call outlives a dead server or a stalled transfer.
+ *
+ * Why smbclient and not libsmbclient in an addon: see docs/storage.md ("SMB engine").
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { isIP } from 'node:net';
+import type { SmbLocation, SmbLogon } from './smbPath.js';
+
+/** Everything needed to start smbclient against one share. */
+export interface SmbConnection {
+  location: SmbLocation;
+  logon: SmbLogon | null;
+  password: string | null;
+  requireEncryption: boolean;
+  /**
+   * Seconds smbclient waits for one SMB request (`-t`). The kill timer allows a little more, and a
+   * stream is killed once it has made no progress for that long.
+   */
+  timeoutSeconds: number;
+  /** The smbclient program; 'smbclient' (from PATH) unless a test or an operator says otherwise. */
+  program: string;
+}
+
+/** What one finished smbclient run printed and how it ended. */
+export interface SmbRun {
+  /** stdout and stderr together (for a download, stderr only: stdout is the data). */
+  output: string;
+  exitCode: number | null;
+  /** True when the kill timer stopped the child: the server did not answer in time. */
+  timedOut: boolean;
+}
+
+const OUTPUT_LIMIT = 64 * 1024;
+
+/** smbclient's arguments for a connection; holds no secret (the password goes by environment). */
+export function smbclientArgs(connection: SmbConnection, extra: string[]): string[] {
+  const { location, logon } = connection;
+  const ipv6 = isIP(location.host) === 6;
+  const args = [
+    ipv6 ? `//[${location.host}]/${location.share}` : `//${location.host}/${location.share}`,
+    // The system's smb.conf must not change what we negotiate; every option we rely on is below.
+    '--configfile=/dev/null',
+    '--max-protocol=SMB3',
+    '--option=client min protocol=SMB3_00',
+    '--use-kerberos=off',
+    `--timeout=${connection.timeoutSeconds}`,
+    ...(connection.requireEncryption
+      ? ['--client-protection=encrypt']
+      : ['--option=client smb encrypt=desired', '--option=client signing=desired']),
+  ];
+  // An address is given with -I so that smbclient does not try to resolve it as a NetBIOS name.
+  if (isIP(location.host)) args.push(`--ip-address=${location.host}`);
+  if (location.port !== null) args.push(`--port=${location.port}`);
+  // Starting in the store's root makes smbclient stop before any command when the root is missing.
+  if (location.folder.length > 0) args.push(`--directory=${location.folder.join('\\')}`);
+  if (logon) {
+    args.push(`--user=${logon.user}`);
+    if (logon.domain) args.push(`--workgroup=${logon.domain}`);
+  } else {
+    args.push('--no-pass');
+  }
+  return [...args, ...extra];
+}
+
+/**
+ * The child's whole environment: nothing inherited that smbclient would read as credentials (USER,
+ * PASSWD_FD, PASSWD_FILE), UTC so listed times parse, and PASSWD when there is a password.
+ */
+export function smbclientEnv(connection: SmbConnection): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', LC_ALL: 'C' };
+  if (process.env.HOME) env.HOME = process.env.HOME;
+  if (connection.password !== null) env.PASSWD = connection.password;
+  return env;
+}
+
+/**
+ * Double-quotes a path relative to the store's root for smbclient's command language (the names were
+ * checked by nameProblem: no '"', no ';').
+ */
+export function quoteRemote(components: string[]): string {
+  return `"${components.join('\\')}"`;
+}
+
+/** Starts smbclient with `commands` (joined with ';') and the given stdio for stdin and stdout. */
+export function startSmbclient(
+  connection: SmbConnection,
+  commands: string[],
+  options: { stdin: 'pipe' | 'ignore'; debugLevel?: number; quietMessages?: boolean },
+): ChildProcess {
+  const extra = [
+    ...(options.debugLevel ? [`--debuglevel=${options.debugLevel}`] : []),
+    // -E: messages to stderr, so that a download's stdout carries nothing but the file.
+    ...(options.quietMessages ? ['-E'] : []),
+    '--command',
+    commands.join('; '),
+  ];
+  return spawn(connection.program, smbclientArgs(connection, extra), {
+    env: smbclientEnv(connection),
+    stdio: [options.stdin, 'pipe', 'pipe'],
+  });
+}
+
+/** Resolves with the child's exit code (null when a signal ended it); a spawn failure rejects. */
+export function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+}
+
+/** Accumulates the named output streams (bounded: only the tail matters for a message). */
+export function collectOutput(child: ChildProcess, streams: Array<'stdout' | 'stderr'>): () => string {
+  let text = '';
+  for (const name of streams) {
+    child[name]?.setEncoding('utf8');
+    child[name]?.on('data', (chunk: string) => {
+      text = (text + chunk).slice(-OUTPUT_LIMIT);
+    });
+  }
+  return () => text;
+}
+
+/**
+ * Kills a child that made no progress for `limitMs`. `touch()` records progress; a caller whose
+ * child is idle for a good reason (its consumer is not reading) passes `isWaitingOnUs`.
+ */
+export class Watchdog {
+  fired = false;
+  private last = Date.now();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly limitMs: number,
+    private readonly isWaitingOnUs: () => boolean = () => false,
+  ) {
+    this.timer = setInterval(() => this.check(), Math.min(1000, limitMs));
+    this.timer.unref();
+  }
+
+  touch(): void {
+    this.last = Date.now();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private check(): void {
+    if (this.isWaitingOnUs()) this.touch();
+    if (Date.now() - this.last < this.limitMs || this.child.exitCode !== null) return;
+    this.fired = true;
+    this.stop();
+    this.child.kill('SIGKILL');
+  }
+}
