@@ -19,7 +19,8 @@ function Start-AzsCommandJob {
     $job = {
         param($Manifest, $CommandName, $Arguments)
         Import-Module -Name $Manifest
-        & $CommandName @Arguments
+        # Rethrown, a terminating error ends the job as Failed, with the error in its Error stream.
+        try { & $CommandName @Arguments } catch { throw $_ }
     }
     $jobArguments = @($script:AzsManifestPath, $command.Name, $arguments)
     if (Get-Command -Name 'Start-ThreadJob' -ErrorAction SilentlyContinue) {

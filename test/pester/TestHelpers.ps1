@@ -1,0 +1,89 @@
+# Shared by the *.Tests.ps1 files: a private state folder (AZSBACKUP_HOME) per test, whose daemon
+# is stopped and whose files are removed at the end; certificates and other fixtures.
+
+$script:RepoRoot = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../..'))
+$script:ManifestPath = Join-Path $script:RepoRoot 'AzureStackBackup.psd1'
+$script:CliPath = Join-Path $script:RepoRoot 'dist/src/cli/main.js'
+
+function New-TestFolder {
+    $folder = Join-Path ([System.IO.Path]::GetTempPath()) ('azs-pester-' + [guid]::NewGuid().ToString('N').Substring(0, 12))
+    (New-Item -ItemType Directory -Path $folder).FullName
+}
+
+function New-TestHome {
+    <# A new, empty state folder for this test; the first cmdlet starts its daemon. #>
+    $folder = New-TestFolder
+    $env:AZSBACKUP_HOME = $folder
+    Remove-Item -Path Env:AZSBACKUP_SOCKET -ErrorAction SilentlyContinue
+    $folder
+}
+
+function Stop-TestDaemon([string] $StateDirectory) {
+    & node $script:CliPath stop --json --state-dir $StateDirectory | Out-Null
+}
+
+function Remove-TestHome([string] $StateDirectory) {
+    Stop-TestDaemon -StateDirectory $StateDirectory
+    Remove-Item -Path Env:AZSBACKUP_HOME -ErrorAction SilentlyContinue
+    Remove-Item -Path Env:AZSBACKUP_SOCKET -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $StateDirectory -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+function Get-TestDaemonStatus([string] $StateDirectory) {
+    & node $script:CliPath status --json --state-dir $StateDirectory | ConvertFrom-Json
+}
+
+function Get-ConfigurationJson {
+    <# The saved configuration as text, to compare before and after a failed change. #>
+    Get-AzsBackupConfiguration | Select-Object -Property * -ExcludeProperty AvailableCapacity | ConvertTo-Json -Compress
+}
+
+function New-TestCertificate {
+    <# A public certificate (PEM .cer) and its key, made with openssl; -Days sets its validity. #>
+    param([Parameter(Mandatory)] [string] $Folder, [int] $Days = 365, [string] $Name = 'test')
+    $cer = Join-Path $Folder "$Name.cer"
+    $key = Join-Path $Folder "$Name.key"
+    & openssl req -x509 -newkey rsa:3072 -nodes -keyout $key -out $cer -days $Days -subj "/CN=$Name" 2>$null
+    if ($LASTEXITCODE -ne 0) { throw "openssl could not create a test certificate in $Folder" }
+    $cer
+}
+
+function New-ExpiredTestCertificate {
+    <#
+    A PEM certificate that expired yesterday. This openssl (3.0) has no -not_before/-not_after, so
+    node-forge (a dependency of the engine) signs one with the validity in the past.
+    #>
+    param([Parameter(Mandatory)] [string] $Folder)
+    $cer = Join-Path $Folder 'expired.cer'
+    $script = @'
+const forge = require('node-forge');
+const { generateKeyPairSync } = require('node:crypto');
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+const cert = forge.pki.createCertificate();
+cert.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }));
+cert.serialNumber = '01';
+const day = 24 * 3600 * 1000;
+cert.validity.notBefore = new Date(Date.now() - 30 * day);
+cert.validity.notAfter = new Date(Date.now() - day);
+cert.setSubject([{ shortName: 'CN', value: 'expired' }]);
+cert.setIssuer([{ shortName: 'CN', value: 'expired' }]);
+cert.sign(forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' })), forge.md.sha256.create());
+require('node:fs').writeFileSync(process.argv[1], forge.pki.certificateToPem(cert));
+'@
+    Push-Location -LiteralPath $script:RepoRoot
+    try { & node -e $script $cer } finally { Pop-Location }
+    if ($LASTEXITCODE -ne 0) { throw 'node could not create the expired test certificate' }
+    $cer
+}
+
+function Invoke-NewPwsh {
+    <# Runs a command in a new pwsh process (same environment, through scripts/pwsh.sh) and returns its output lines. #>
+    param([Parameter(Mandatory)] [string] $Command)
+    & bash (Join-Path $script:RepoRoot 'scripts/pwsh.sh') -NonInteractive -Command $Command
+}
+
+function Get-FilesContaining {
+    <# Files under Folder whose bytes contain Text (UTF-8), like grep -rl. #>
+    param([Parameter(Mandatory)] [string] $Folder, [Parameter(Mandatory)] [string] $Text)
+    & grep -rlaF -- $Text $Folder
+}
