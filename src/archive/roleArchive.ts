@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import { ByteReader } from './byteReader.js';
-import { type CompressionPool, sharedCompressionPool } from './compressionPool.js';
+import { type BlockPool, sharedBlockPool } from './blockPool.js';
 import type { ArchiveEntry, ExtractedEntry } from './entry.js';
 import { type RecordCounts, decodeRecords, encodeRecords } from './records.js';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
@@ -35,7 +35,7 @@ export interface RoleArchiveOptions {
    */
   fileId: string;
   /** Tests and measurements only; the default is the process-wide pool. */
-  pool?: CompressionPool;
+  pool?: BlockPool;
 }
 
 export interface WriteRoleArchiveOptions extends RoleArchiveOptions {
@@ -65,7 +65,7 @@ export function writeRoleArchive(
   async function* storedChunks(): AsyncGenerator<Buffer> {
     const records = encodeRecords(entries, counts, signal);
     const blocks = toBlocks(records, blockSize);
-    const pool = options.pool ?? sharedCompressionPool();
+    const pool = options.pool ?? sharedBlockPool();
     try {
       for await (const chunk of sealBlocks(blocks, blockSize, {
         key: options.key,
@@ -111,7 +111,7 @@ export function readRoleArchive(
   stored: Readable,
   options: RoleArchiveOptions,
 ): AsyncIterable<ExtractedEntry> {
-  const pool = options.pool ?? sharedCompressionPool();
+  const pool = options.pool ?? sharedBlockPool();
   const plaintext = openBlocks(stored, { key: options.key, fileId: options.fileId, pool });
   return decodeRecords(new ByteReader(plaintext), options.fileId);
 }

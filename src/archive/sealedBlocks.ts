@@ -1,24 +1,18 @@
 /**
- * The block layer of a role file: a byte stream cut into blocks, each compressed in the worker pool
- * (kept raw when that does not shrink it) and then encrypted in order on the calling thread; and
- * back. A few blocks are in flight at a time so both cores work while memory stays bounded.
+ * The block layer of a role file: a byte stream cut into blocks, each sealed (compressed, then
+ * encrypted) in the worker pool, and the frames put back in order; and the reverse. A few blocks are
+ * in flight at a time, so both cores work while memory stays bounded.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  CHUNK_TAG_BYTES,
-  FILE_SALT_BYTES,
-  deriveFileKey,
-  openChunk,
-  sealChunk,
-} from '../crypto/chunkCipher.js';
+import { CHUNK_TAG_BYTES, FILE_SALT_BYTES, deriveFileKey } from '../crypto/chunkCipher.js';
+import { BlockDamaged } from './blockCodec.js';
+import type { BlockPool } from './blockPool.js';
 import { ByteReader } from './byteReader.js';
-import type { CompressedBlock, CompressionPool } from './compressionPool.js';
 import {
   FILE_HEADER_BYTES,
   FRAME_HEADER_BYTES,
   damaged,
   encodeFileHeader,
-  encodeFrameHeader,
   parseFileHeader,
   parseFrameHeader,
 } from './roleFileFormat.js';
@@ -26,11 +20,17 @@ import {
 export interface BlockOptions {
   key: Buffer;
   fileId: string;
-  pool: CompressionPool;
+  pool: BlockPool;
+}
+
+export interface PlainBlock {
+  data: Buffer;
+  /** The file's last block: sealed as such, so that a file cut short after any block is detected. */
+  final: boolean;
 }
 
 /** Blocks waiting for or in the pool, per archive: two per thread keeps every thread fed. */
-function inFlightLimit(pool: CompressionPool): number {
+function inFlightLimit(pool: BlockPool): number {
   return pool.size * 2;
 }
 
@@ -40,32 +40,42 @@ function settledLater<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** Cuts a stream of chunks into fresh buffers of `blockSize` bytes (the last one shorter). */
-export async function* toBlocks(chunks: AsyncIterable<Buffer>, blockSize: number): AsyncGenerator<Buffer> {
+/**
+ * Cuts a stream of chunks into fresh buffers of `blockSize` bytes (the last one shorter, possibly
+ * empty). A full block is held back until more data shows whether it is the last one.
+ */
+export async function* toBlocks(
+  chunks: AsyncIterable<Buffer>,
+  blockSize: number,
+): AsyncGenerator<PlainBlock> {
   let block = Buffer.allocUnsafeSlow(blockSize);
   let filled = 0;
+  let heldBack: Buffer | null = null;
   for await (const chunk of chunks) {
     for (let offset = 0; offset < chunk.length;) {
+      if (heldBack) yield { data: heldBack, final: false };
+      heldBack = null;
       const copied = chunk.copy(block, filled, offset);
       filled += copied;
       offset += copied;
       if (filled === blockSize) {
-        yield block;
+        heldBack = block;
         block = Buffer.allocUnsafeSlow(blockSize);
         filled = 0;
       }
     }
   }
-  if (filled > 0) yield block.subarray(0, filled);
+  if (heldBack && filled === 0) {
+    yield { data: heldBack, final: true };
+    return;
+  }
+  if (heldBack) yield { data: heldBack, final: false };
+  yield { data: block.subarray(0, filled), final: true };
 }
 
-interface PlainBlock extends CompressedBlock {
-  plainLength: number;
-}
-
-/** File header, then each block as frame header, ciphertext and tag. Always ends with a final block. */
+/** The stored file: its header, then each block's frame, in order. */
 export async function* sealBlocks(
-  blocks: AsyncIterable<Buffer>,
+  blocks: AsyncIterable<PlainBlock>,
   blockSize: number,
   options: BlockOptions,
 ): AsyncGenerator<Buffer> {
@@ -73,32 +83,13 @@ export async function* sealBlocks(
   const fileHeader = encodeFileHeader({ blockSize, salt });
   const fileKey = deriveFileKey(options.key, salt, options.fileId);
   yield fileHeader;
-
+  const pending: Promise<Buffer>[] = [];
   let index = 0;
-  const seal = (block: PlainBlock, final: boolean): Buffer[] => {
-    const frameHeader = encodeFrameHeader({
-      compressed: block.compressed,
-      final,
-      payloadLength: block.data.length,
-      plainLength: block.plainLength,
-    });
-    const aad = Buffer.concat([fileHeader, frameHeader]);
-    const { ciphertext, tag } = sealChunk(fileKey, { index: index++, final, aad }, block.data);
-    return [frameHeader, ciphertext, tag];
-  };
-
-  const pending: Promise<PlainBlock>[] = [];
-  for await (const block of blocks) {
-    const plainLength = block.length; // read before the pool takes the buffer over
-    pending.push(settledLater(options.pool.compress(block).then((result) => ({ ...result, plainLength }))));
-    if (pending.length > inFlightLimit(options.pool)) yield* seal(await pending.shift()!, false);
+  for await (const { data, final } of blocks) {
+    pending.push(settledLater(options.pool.seal({ fileKey, fileHeader, index: index++, final, data })));
+    if (pending.length > inFlightLimit(options.pool)) yield await pending.shift()!;
   }
-  if (pending.length === 0)
-    pending.push(Promise.resolve({ data: Buffer.alloc(0), compressed: false, plainLength: 0 }));
-  while (pending.length > 0) {
-    const block = await pending.shift()!;
-    yield* seal(block, pending.length === 0);
-  }
+  while (pending.length > 0) yield await pending.shift()!;
 }
 
 /**
@@ -125,27 +116,8 @@ export async function* openBlocks(
       if (body.length < frame.payloadLength + CHUNK_TAG_BYTES)
         throw damaged(fileId, `it ends inside block ${index}`);
       final = frame.final;
-      const aad = Buffer.concat([fileHeader, frameHeader]);
-      const position = { index, final, aad };
-      const plaintext = openChunk(
-        fileKey,
-        position,
-        body.subarray(0, frame.payloadLength),
-        body.subarray(frame.payloadLength),
-      );
-      if (!plaintext) {
-        throw damaged(
-          fileId,
-          `block ${index} fails authentication (it was changed, moved, or comes from another file or backup)`,
-        );
-      }
-      pending.push(
-        settledLater(
-          frame.compressed
-            ? decompress(plaintext, frame.plainLength, index, options)
-            : Promise.resolve(plaintext),
-        ),
-      );
+      const opened = pool.open({ fileKey, fileHeader, index, final, frame, frameHeader, body });
+      pending.push(settledLater(opened.catch((error: Error) => Promise.reject(asDamage(error, fileId)))));
       if (pending.length > inFlightLimit(pool)) yield await pending.shift()!;
     }
     if (!(await reader.atEnd())) throw damaged(fileId, 'bytes follow its last block');
@@ -153,6 +125,10 @@ export async function* openBlocks(
   } finally {
     await reader.close();
   }
+}
+
+function asDamage(error: Error, fileId: string): Error {
+  return error instanceof BlockDamaged ? damaged(fileId, error.message) : error;
 }
 
 function endedEarly(fileId: string, index: number, headerBytes: number): Error {
@@ -163,12 +139,4 @@ function endedEarly(fileId: string, index: number, headerBytes: number): Error {
       ? 'it holds no block'
       : `it ends after block ${index - 1}, which is not its last block (the file was cut short or blocks were removed)`,
   );
-}
-
-async function decompress(data: Buffer, size: number, index: number, options: BlockOptions): Promise<Buffer> {
-  try {
-    return await options.pool.decompress(data, size);
-  } catch (error) {
-    throw damaged(options.fileId, `block ${index} does not decompress (${(error as Error).message})`);
-  }
 }

@@ -1,31 +1,19 @@
 /**
- * A small pool of worker threads running zstd on independent blocks, so compression uses every core
- * while the main thread reads, hashes and encrypts. Callers keep the order themselves (they await
- * their jobs in submission order) and bound how many blocks they have in flight; the pool only
+ * A small pool of worker threads that seal and open blocks (zstd + AES-256-GCM), so that every core
+ * works while the main thread reads, parses and hashes. Callers keep the order themselves (they
+ * await their jobs in submission order) and bound how many blocks they have in flight; the pool only
  * spreads jobs over its threads. Threads start on first use and stop after a while without work, so
  * an idle daemon holds none; a busy pool keeps the process alive, an idle one does not.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { BlockDamaged, type OpenRequest, type SealRequest } from './blockCodec.js';
+import { type WorkerReply, type WorkerRequest, transferable } from './blockMessages.js';
 
-export const COMPRESSION_LEVEL = 3;
 const IDLE_STOP_MS = 30_000;
 
-export type WorkerRequest =
-  | { id: number; op: 'compress'; data: Uint8Array; level: number }
-  | { id: number; op: 'decompress'; data: Uint8Array; size: number };
-
-export type WorkerReply =
-  { id: number; data: Uint8Array; compressed: boolean } | { id: number; error: string };
-
-export interface CompressedBlock {
-  /** zstd frame, or the block itself when compression would not shrink it. */
-  data: Buffer;
-  compressed: boolean;
-}
-
 interface Job {
-  resolve(reply: { data: Buffer; compressed: boolean }): void;
+  resolve(data: Buffer): void;
   reject(error: Error): void;
 }
 
@@ -34,23 +22,20 @@ class PoolThread {
   private readonly worker: Worker;
 
   constructor(onExit: (thread: PoolThread) => void) {
-    this.worker = new Worker(new URL('./compressionWorker.js', import.meta.url));
+    this.worker = new Worker(new URL('./blockWorker.js', import.meta.url));
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
     this.worker.on('error', (error) => this.failAll(error));
     this.worker.on('exit', (code) => {
-      this.failAll(new Error(`compression worker stopped (exit code ${code})`));
+      this.failAll(new Error(`a block worker thread stopped (exit code ${code})`));
       onExit(this);
     });
   }
 
-  run(request: WorkerRequest, job: Job): void {
+  run(request: WorkerRequest, transfer: ArrayBuffer[], job: Job): void {
     if (this.jobs.size === 0) this.worker.ref();
     this.jobs.set(request.id, job);
-    this.worker.postMessage(
-      request,
-      ownsWholeBuffer(request.data) ? [request.data.buffer as ArrayBuffer] : [],
-    );
+    this.worker.postMessage(request, transfer);
   }
 
   stop(): Promise<number> {
@@ -61,8 +46,9 @@ class PoolThread {
     const job = this.jobs.get(reply.id);
     if (!job) return;
     this.finish(reply.id);
-    if ('error' in reply) job.reject(new Error(reply.error));
-    else job.resolve({ data: toBuffer(reply.data), compressed: reply.compressed });
+    if ('data' in reply)
+      job.resolve(Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength));
+    else job.reject(reply.damaged ? new BlockDamaged(reply.error) : new Error(reply.error));
   }
 
   private finish(id: number): void {
@@ -78,35 +64,22 @@ class PoolThread {
   }
 }
 
-/** A buffer can be handed over (transferred) without a copy only if no one else shares its memory. */
-function ownsWholeBuffer(data: Uint8Array): boolean {
-  return (
-    data.buffer instanceof ArrayBuffer &&
-    data.byteOffset === 0 &&
-    data.byteLength === data.buffer.byteLength &&
-    data.byteLength > 4096 // smaller Buffers may live in Node's shared allocation pool
-  );
-}
-
-function toBuffer(data: Uint8Array): Buffer {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-export class CompressionPool {
+export class BlockPool {
   private readonly threads: PoolThread[] = [];
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly size: number = defaultPoolSize()) {}
 
-  /** Compresses one block. The pool takes the buffer over: the caller must not use it afterwards. */
-  compress(block: Buffer): Promise<CompressedBlock> {
-    return this.submit({ id: this.nextId++, op: 'compress', data: block, level: COMPRESSION_LEVEL });
+  /** The block's frame. The pool takes `request.data` over: the caller must not touch it afterwards. */
+  seal(request: SealRequest): Promise<Buffer> {
+    return this.submit({ ...request, op: 'seal', id: this.nextId++ }, transferable(request.data));
   }
 
-  /** Decompresses one zstd frame that must yield exactly `size` bytes; takes the buffer over. */
-  async decompress(frame: Buffer, size: number): Promise<Buffer> {
-    return (await this.submit({ id: this.nextId++, op: 'decompress', data: frame, size })).data;
+  /** The block's plaintext; rejects with BlockDamaged when it does not authenticate or decompress. */
+  open(request: OpenRequest): Promise<Buffer> {
+    // The body belongs to the stream it was read from: it is copied, never taken over.
+    return this.submit({ ...request, op: 'open', id: this.nextId++ }, []);
   }
 
   /** Stops every thread; the pool starts new ones if used again. */
@@ -115,14 +88,14 @@ export class CompressionPool {
     await Promise.all(this.threads.splice(0).map((thread) => thread.stop()));
   }
 
-  private submit(request: WorkerRequest): Promise<CompressedBlock> {
+  private submit(request: WorkerRequest, transfer: ArrayBuffer[]): Promise<Buffer> {
     clearTimeout(this.idleTimer);
     const thread = this.leastBusyThread();
-    return new Promise<CompressedBlock>((resolve, reject) => {
-      thread.run(request, {
-        resolve: (result) => {
+    return new Promise<Buffer>((resolve, reject) => {
+      thread.run(request, transfer, {
+        resolve: (data) => {
           this.scheduleIdleStop();
-          resolve(result);
+          resolve(data);
         },
         reject: (error) => {
           this.scheduleIdleStop();
@@ -156,15 +129,15 @@ export class CompressionPool {
   }
 }
 
-/** One thread per core: on the 2-core target the main thread's crypto fits beside two zstd threads. */
+/** One thread per core (measured with scripts/measure-archive.ts; see docs/format.md). */
 export function defaultPoolSize(): number {
   return Math.max(1, availableParallelism());
 }
 
-let shared: CompressionPool | undefined;
+let shared: BlockPool | undefined;
 
 /** The process-wide pool every archive uses unless given its own. */
-export function sharedCompressionPool(): CompressionPool {
-  shared ??= new CompressionPool();
+export function sharedBlockPool(): BlockPool {
+  shared ??= new BlockPool();
   return shared;
 }

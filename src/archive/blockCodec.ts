@@ -1,0 +1,101 @@
+/**
+ * One block of a role file, both ways: compress (kept raw when that does not shrink it) then
+ * encrypt into a frame; authenticate, decrypt, then decompress. Pure functions of their inputs,
+ * run in the worker threads so that both cores compress and encrypt.
+ */
+import zstd from 'zstd-napi/binding.js';
+import { openChunk, sealChunk } from '../crypto/chunkCipher.js';
+import { type FrameHeader, encodeFrameHeader } from './roleFileFormat.js';
+
+export const COMPRESSION_LEVEL = 3;
+
+/** Where a block belongs: the file's key and header, its index, and whether it is the last one. */
+export interface BlockPosition {
+  fileKey: Uint8Array;
+  fileHeader: Uint8Array;
+  index: number;
+  final: boolean;
+}
+
+export interface SealRequest extends BlockPosition {
+  data: Uint8Array;
+}
+
+export interface OpenRequest extends BlockPosition {
+  frame: FrameHeader;
+  frameHeader: Uint8Array;
+  /** Ciphertext then the 16-byte tag. */
+  body: Uint8Array;
+}
+
+/** A block that fails to open: the message says how, for the operator's error. */
+export class BlockDamaged extends Error {}
+
+export class BlockCodec {
+  private readonly compressor = new zstd.CCtx();
+  private readonly decompressor = new zstd.DCtx();
+
+  /** The block's frame: frame header, ciphertext, tag. */
+  seal(request: SealRequest): Buffer {
+    const { payload, compressed } = this.compress(request.data);
+    const frameHeader = encodeFrameHeader({
+      compressed,
+      final: request.final,
+      payloadLength: payload.length,
+      plainLength: request.data.length,
+    });
+    const { ciphertext, tag } = sealChunk(
+      Buffer.from(request.fileKey),
+      positionOf(request, frameHeader),
+      payload,
+    );
+    return Buffer.concat([frameHeader, ciphertext, tag]);
+  }
+
+  /** The block's plaintext, released only after it authenticated. */
+  open(request: OpenRequest): Buffer {
+    const { frame, body } = request;
+    const plaintext = openChunk(
+      Buffer.from(request.fileKey),
+      positionOf(request, request.frameHeader),
+      body.subarray(0, frame.payloadLength),
+      body.subarray(frame.payloadLength),
+    );
+    if (!plaintext) {
+      throw new BlockDamaged(
+        `block ${request.index} fails authentication (it was changed, moved, or comes from another file or backup)`,
+      );
+    }
+    return frame.compressed ? this.decompress(plaintext, frame.plainLength, request.index) : plaintext;
+  }
+
+  private compress(data: Uint8Array): { payload: Uint8Array; compressed: boolean } {
+    const output = Buffer.allocUnsafeSlow(zstd.compressBound(data.length));
+    const length = this.compressor.compress(output, data, COMPRESSION_LEVEL);
+    // Data that does not shrink is stored as it is: reading it back then costs no decompression.
+    return length < data.length
+      ? { payload: output.subarray(0, length), compressed: true }
+      : { payload: data, compressed: false };
+  }
+
+  private decompress(frame: Buffer, size: number, index: number): Buffer {
+    const output = Buffer.allocUnsafeSlow(size);
+    let length: number;
+    try {
+      length = this.decompressor.decompress(output, frame);
+    } catch (error) {
+      throw new BlockDamaged(`block ${index} does not decompress (${(error as Error).message})`);
+    }
+    if (length !== size)
+      throw new BlockDamaged(`block ${index} decompresses to ${length} bytes, not ${size}`);
+    return output;
+  }
+}
+
+function positionOf(position: BlockPosition, frameHeader: Uint8Array) {
+  return {
+    index: position.index,
+    final: position.final,
+    aad: Buffer.concat([position.fileHeader, frameHeader]),
+  };
+}

@@ -1,0 +1,20 @@
+/** What the main thread and the block workers send each other. */
+import type { OpenRequest, SealRequest } from './blockCodec.js';
+
+export type WorkerRequest =
+  ({ op: 'seal' } & SealRequest & { id: number }) | ({ op: 'open' } & OpenRequest & { id: number });
+
+export type WorkerReply = { id: number; data: Uint8Array } | { id: number; error: string; damaged: boolean };
+
+/**
+ * The buffers to hand over without a copy: only memory nobody else shares. Small Buffers may live in
+ * Node's shared allocation pool, and handing that over would pull it from under other Buffers.
+ */
+export function transferable(data: Uint8Array): ArrayBuffer[] {
+  const whole =
+    data.buffer instanceof ArrayBuffer &&
+    data.byteOffset === 0 &&
+    data.byteLength === data.buffer.byteLength &&
+    data.byteLength > Buffer.poolSize;
+  return whole ? [data.buffer as ArrayBuffer] : [];
+}
