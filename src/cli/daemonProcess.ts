@@ -31,7 +31,19 @@ export function endpointOf(stateDir: string): Endpoint {
 export async function serve(stateDir: string, location: string, testHooks = false): Promise<void> {
   const state = await StateDir.open(stateDir, location);
   const log = createFileLogger(state.logDir);
-  const engine = new Engine(state, testHooks ? new MovableClock() : systemClock, log);
+  // A daemon holds no terminal: what would have gone to stderr goes to its log instead.
+  process.on('unhandledRejection', (error) =>
+    log.error('unhandled rejection', { error: String((error as Error)?.stack ?? error) }),
+  );
+  process.on('uncaughtException', (error) => {
+    log.error('uncaught exception; the daemon stops', { error: String(error.stack ?? error) });
+    log.on('finish', () => process.exit(1)).end();
+  });
+  const engine = new Engine(
+    state,
+    testHooks ? await MovableClock.load(state.file('test-clock.json')) : systemClock,
+    log,
+  );
   const daemon = new Daemon({
     engine,
     endpoint: endpointOf(stateDir).socket,

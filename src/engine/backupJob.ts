@@ -244,10 +244,10 @@ export class BackupService {
         signal,
       });
       await store.mkdir(`${folder}/${role.Name}`);
-      const [, summary] = await Promise.all([
+      const summary = await settleUpload(
         store.writeFile(`${folder}/${relative}`, archive.stream),
         archive.summary,
-      ]);
+      );
       const problem = await verifyStoredFile(await store.readFile(`${folder}/${relative}`), {
         Size: summary.storedBytes,
         Sha256: summary.sha256,
@@ -388,6 +388,18 @@ function asAzsError(error: unknown): AzsError {
   return new AzsError('BackupFailed', `The backup failed: ${(error as Error)?.message ?? error}`, {
     cause: error,
   });
+}
+
+/**
+ * Waits for both sides of an upload. A store failure wins over the source's (a full share also breaks
+ * the source stream, and the store's error is the one that says what happened).
+ */
+async function settleUpload<T>(upload: Promise<number>, summary: Promise<T>): Promise<T> {
+  const [written, summarized] = await Promise.allSettled([upload, summary]);
+  if (written.status === 'rejected' && isStoreFailure(written.reason)) throw written.reason;
+  if (summarized.status === 'rejected') throw summarized.reason;
+  if (written.status === 'rejected') throw written.reason;
+  return summarized.value;
 }
 
 /** Passes entries through, reporting each file's size as it goes by. */

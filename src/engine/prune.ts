@@ -6,7 +6,7 @@
  */
 import type { BackupStore } from '../storage/store.js';
 import type { BackupCatalog } from './catalog.js';
-import { BACKUP_ROOT, GUID, MANIFEST_NAME, TIMESTAMP_FOLDER } from './layout.js';
+import { BACKUP_ROOT, MANIFEST_NAME, TIMESTAMP_FOLDER } from './layout.js';
 
 export async function findOrphans(
   store: BackupStore,
@@ -22,24 +22,29 @@ export async function findOrphans(
       continue;
     }
     const children = await store.list(stampPath);
-    if (!children.length) orphans.push(stampPath);
+    const inside: string[] = [];
+    let keepsSomething = false;
     for (const child of children) {
       const folder = `${stampPath}/${child.name}`;
-      if (child.type === 'directory' && GUID.test(child.name) && child.name === runningBackupId) continue;
+      if (child.name === runningBackupId) {
+        keepsSomething = true;
+        continue;
+      }
       const manifest = complete.get(folder);
-      if (!manifest) orphans.push(folder);
-      else
-        orphans.push(
-          ...(await unlistedFiles(
-            store,
-            folder,
-            new Set([
-              MANIFEST_NAME,
-              ...manifest.Roles.flatMap((role) => role.Files.map((file) => file.Path)),
-            ]),
-          )),
-        );
+      if (!manifest) {
+        inside.push(folder);
+        continue;
+      }
+      keepsSomething = true;
+      const listed = new Set([
+        MANIFEST_NAME,
+        ...manifest.Roles.flatMap((role) => role.Files.map((file) => file.Path)),
+      ]);
+      inside.push(...(await unlistedFiles(store, folder, listed)));
     }
+    // A timestamp folder holding nothing worth keeping goes whole.
+    if (keepsSomething) orphans.push(...inside);
+    else orphans.push(stampPath);
   }
   return orphans;
 }

@@ -1,6 +1,6 @@
 /** A local (or already-mounted) folder used as the external store. */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
@@ -50,6 +50,11 @@ export class LocalFolderStore implements BackupStore {
     const target = this.resolve(relativePath);
     const temp = `${target}.partial-${randomBytes(4).toString('hex')}`;
     const sink = createWriteStream(temp, { flags: 'wx' });
+    // Whose failure is it? A failing sink makes pipeline destroy the source with the sink's error too.
+    let sourceError: unknown;
+    let sinkFailed = false;
+    source.once('error', (error) => (sourceError ??= error));
+    sink.once('error', () => (sinkFailed = true));
     try {
       await pipeline(source, sink);
       const handle = await open(temp, 'r+');
@@ -58,14 +63,16 @@ export class LocalFolderStore implements BackupStore {
       return sink.bytesWritten;
     } catch (error) {
       await rm(temp, { force: true }).catch(() => undefined);
+      if (sourceError !== undefined && !sinkFailed) throw sourceError;
       throw error instanceof AzsError ? error : mapFsError(error, relativePath);
     }
   }
 
   async readFile(relativePath: string): Promise<Readable> {
     const full = this.resolve(relativePath);
+    // Opened here so a missing file fails now, as the contract says; the stream owns the handle.
     const handle = await guard(open(full, 'r'), relativePath);
-    return createReadStream('', { fd: handle.fd, autoClose: true, highWaterMark: 1024 * 1024 });
+    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
   }
 
   async list(relativePath: string): Promise<StoreEntry[]> {

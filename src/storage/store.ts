@@ -39,7 +39,8 @@ export interface BackupStore {
   /**
    * Streams `source` into a file that appears under its name only once complete: the data goes to a
    * temporary name beside it and is renamed at the end. A failure removes the temporary file where it
-   * can and leaves any earlier file of that name untouched. Returns the bytes written.
+   * can and leaves any earlier file of that name untouched. Returns the bytes written. When `source`
+   * itself fails, that error is passed on as it is (it is not the store's fault, so not mapped).
    */
   writeFile(relativePath: string, source: Readable): Promise<number>;
   /** A stream of a file's content. Missing file: PathNotFound. */

@@ -1,3 +1,5 @@
+import { readJsonIfExists, writeJsonAtomic } from './atomicFile.js';
+
 /** Time as the engine sees it: injected, so tests can move it. */
 export interface Clock {
   now(): Date;
@@ -7,17 +9,27 @@ export const systemClock: Clock = { now: () => new Date() };
 
 /**
  * The system clock plus an offset that tests move forward (daemon started with --test-hooks; the
- * hook is an RPC method, so it needs the deployment token like every other).
+ * hook is an RPC method, so it needs the deployment token like every other). The offset is kept in
+ * a file so that a restarted daemon goes on at the moved time (downtime tests).
  */
 export class MovableClock implements Clock {
-  private offsetMs = 0;
+  private constructor(
+    private readonly file: string,
+    private offsetMs: number,
+  ) {}
+
+  static async load(file: string): Promise<MovableClock> {
+    const saved = await readJsonIfExists<{ offsetMs: number }>(file);
+    return new MovableClock(file, saved?.offsetMs ?? 0);
+  }
 
   now(): Date {
     return new Date(Date.now() + this.offsetMs);
   }
 
-  advance(milliseconds: number): Date {
+  async advance(milliseconds: number): Promise<Date> {
     this.offsetMs += milliseconds;
+    await writeJsonAtomic(this.file, { offsetMs: this.offsetMs });
     return this.now();
   }
 }

@@ -61,3 +61,14 @@ export function tempDir(prefix: string): string {
 export function removeDir(folder: string): void {
   rmSync(folder, { recursive: true, force: true });
 }
+
+/** Waits until the daemon has no Running job (scheduled backups run in the background). */
+export async function waitForIdle(daemon: TestDaemon, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { jobs } = await daemon.call('job.list', {});
+    if (!jobs.some((job) => job.Outcome === 'Running')) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('a job was still running after the timeout');
+}
