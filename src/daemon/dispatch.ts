@@ -103,7 +103,7 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
     'test.advanceClock': async (params) => {
       if (!(engine.clock instanceof MovableClock))
         throw new AzsError('MethodNotFound', "There is no method 'test.advanceClock'.");
-      const now = engine.clock.advance(params.Hours * 3600 * 1000);
+      const now = await engine.clock.advance(params.Hours * 3600 * 1000);
       await engine.scheduler.tick();
       await engine.housekeeping.evaluateConditions();
       return { now: now.toISOString() };
