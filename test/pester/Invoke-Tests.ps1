@@ -16,13 +16,19 @@ if (-not (Test-Path -LiteralPath $pesterManifest)) {
 Import-Module -Name $pesterManifest -Force
 
 $configuration = New-PesterConfiguration
-$configuration.Run.Path = $Path
+$configuration.Run.Path = @($Path | ForEach-Object { $_ -split ',' })
 $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $configuration.Output.RenderMode = 'Plaintext'
-$result = Invoke-Pester -Configuration $configuration
-
-$failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-Write-Host "Pester: $($result.PassedCount) passed, $failed failed"
+try {
+    $result = Invoke-Pester -Configuration $configuration
+    $passed = $result.PassedCount
+    $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+} catch {
+    Write-Host "Pester could not run: $_"
+    $passed = 0
+    $failed = 1
+}
+Write-Host "Pester: $passed passed, $failed failed"
 if ($failed -gt 0) { exit 1 }
 exit 0
