@@ -2,6 +2,8 @@
 import path from 'node:path';
 import { AzsError } from '../protocol/errors.js';
 import { LocalFolderStore } from './localStore.js';
+import { RetryingStore } from './smbRetry.js';
+import { SmbStore } from './smbStore.js';
 import type { BackupStore, StoreSettings } from './store.js';
 
 /** `\\server\share\...` or `//server/share/...`: an SMB share reached by the engine itself. */
@@ -10,15 +12,9 @@ export function isSharePath(storePath: string): boolean {
 }
 
 export function openStore(settings: StoreSettings): BackupStore {
-  if (isSharePath(settings.path)) {
-    throw new AzsError(
-      'InvalidParameter',
-      `SMB share paths such as '${settings.path}' are not supported by this build yet; give a local or mounted folder.`,
-      {
-        parameter: 'Path',
-        target: settings.path,
-      },
-    );
+  // On Windows the OS's own SMB client reads a UNC path as a folder (docs/storage.md).
+  if (isSharePath(settings.path) && process.platform !== 'win32') {
+    return new RetryingStore(new SmbStore(settings));
   }
   if (!path.isAbsolute(settings.path)) {
     throw new AzsError(

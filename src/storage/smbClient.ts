@@ -30,6 +30,8 @@ export interface SmbRun {
   /** stdout and stderr together (for a download, stderr only: stdout is the data). */
   output: string;
   exitCode: number | null;
+  /** The signal that ended the child, when one did (SIGPIPE: the server's connection broke). */
+  signal: NodeJS.Signals | null;
   /** True when the kill timer stopped the child: the server did not answer in time. */
   timedOut: boolean;
 }
@@ -104,11 +106,14 @@ export function startSmbclient(
   });
 }
 
-/** Resolves with the child's exit code (null when a signal ended it); a spawn failure rejects. */
-export function exitOf(child: ChildProcess): Promise<number | null> {
+/** Waits for the child to end and reports how; a spawn failure (no smbclient) rejects. */
+export function finished(child: ChildProcess, output: () => string, watchdog: Watchdog): Promise<SmbRun> {
   return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
+    child.once('error', (error) => (watchdog.stop(), reject(error)));
+    child.once('close', (exitCode, signal) => {
+      watchdog.stop();
+      resolve({ output: output(), exitCode, signal, timedOut: watchdog.fired });
+    });
   });
 }
 

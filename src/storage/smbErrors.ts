@@ -51,7 +51,7 @@ const PRIORITY: ErrorReason[] = [
   'StoreFault',
 ];
 
-/** Statuses that stop a connection before any command runs: name resolution and protocol failures. */
+/** Failures before any command runs, which print a status no table row explains. */
 const CONNECT_FAILURE = /do_connect: Connection to .* failed|Unable to resolve|resolve_name/;
 const NEGOTIATION_FAILURE = /protocol negotiation failed/;
 const ENCRYPTION_FAILURE =
@@ -145,16 +145,15 @@ function faultWithoutReason(
   context: SmbFailureContext,
   options: { target: string },
 ): AzsError {
-  const detail = lastLines(output) || 'smbclient stopped without saying why';
+  const detail = telltaleLine(output);
+  if (CONNECT_FAILURE.test(output)) return unreachable(detail, context, options);
   if (NEGOTIATION_FAILURE.test(output)) {
-    if (CONNECT_FAILURE.test(output)) return unreachable(detail, context, options);
     return new AzsError(
       'StoreFault',
       `The server '${context.host}' did not agree on SMB 3.0 or later (${detail}). Enable SMB 3 on the file server; older dialects are refused.`,
       options,
     );
   }
-  if (CONNECT_FAILURE.test(output)) return unreachable(detail, context, options);
   if (context.requireEncryption && ENCRYPTION_FAILURE.test(output)) {
     return new AzsError(
       'StoreFault',
@@ -177,12 +176,17 @@ function unreachable(detail: string, context: SmbFailureContext, options: { targ
   );
 }
 
-/** The last few meaningful lines of smbclient's output, joined for a message. */
-function lastLines(output: string): string {
-  return output
+/**
+ * The line of smbclient's output that says what failed (debug output around it is noise), or the
+ * last line when none does.
+ */
+function telltaleLine(output: string): string {
+  const lines = output
     .split('\n')
     .map((line) => line.trim())
-    .filter(Boolean)
-    .slice(-3)
-    .join(' / ');
+    .filter(Boolean);
+  const telling = lines.filter((line) =>
+    /NT_STATUS_|fail|error|does not exist|denied|not support/i.test(line),
+  );
+  return telling.at(-1) ?? lines.at(-1) ?? 'smbclient stopped without saying why';
 }

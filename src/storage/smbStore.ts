@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { AzsError } from '../protocol/errors.js';
 import {
   collectOutput,
-  exitOf,
+  finished,
   quoteRemote,
   startSmbclient,
   Watchdog,
@@ -100,12 +100,8 @@ export class SmbStore implements BackupStore {
     return new Promise((resolve, reject) => {
       let handedOver = false;
       child.stdout!.once('data', () => ((handedOver = true), resolve(data)));
-      exitOf(child).then((exitCode) => {
-        watchdog.stop();
-        const failure = this.failureOf(
-          { output: messages(), exitCode, timedOut: watchdog.fired },
-          relativePath,
-        );
+      finished(child, messages, watchdog).then((run) => {
+        const failure = this.failureOf(run, relativePath);
         if (handedOver) return failure ? data.destroy(failure) : data.end();
         handedOver = true;
         if (failure) return reject(failure);
@@ -180,6 +176,10 @@ export class SmbStore implements BackupStore {
     const child = this.start([`put - ${quoteRemote(remote)}`], { stdin: 'pipe' });
     const output = collectOutput(child, ['stdout', 'stderr']);
     const stdin = child.stdin!;
+    // Whichever stream fails first is where the failure began; pipeline then destroys the others.
+    let origin: 'source' | 'child' | null = null;
+    source.once('error', () => (origin ??= 'source'));
+    stdin.once('error', () => (origin ??= 'child'));
     const watchdog = this.watchdog(child, () => !stdin.writableFinished && stdin.writableLength === 0);
     let written = 0;
     const counter = new Transform({
@@ -193,13 +193,13 @@ export class SmbStore implements BackupStore {
       () => null,
       (error: unknown) => error,
     );
-    if (pipeFailure) child.kill('SIGKILL');
-    const exitCode = await exitOf(child);
-    watchdog.stop();
-    const run = { output: output(), exitCode, timedOut: watchdog.fired };
-    const failure = this.failureOf(run, target, [], pipeFailure !== null);
+    const sourceBroke = pipeFailure !== null && origin !== 'child';
+    if (sourceBroke) child.kill('SIGKILL');
+    const run = await finished(child, output, watchdog);
+    const failure = this.failureOf(run, target, [], sourceBroke);
     if (failure) throw failure;
-    if (pipeFailure) throw sourceFailure(pipeFailure, target);
+    if (sourceBroke) throw sourceFailure(pipeFailure, target);
+    if (pipeFailure) throw smbFailure(null, run.output, this.failureContext(target));
     return written;
   }
 
@@ -225,9 +225,7 @@ export class SmbStore implements BackupStore {
     const child = this.start(commands, { stdin: 'ignore', debugLevel });
     const output = collectOutput(child, ['stdout', 'stderr']);
     const watchdog = this.watchdog(child, () => false);
-    const exitCode = await exitOf(child);
-    watchdog.stop();
-    const run = { output: output(), exitCode, timedOut: watchdog.fired };
+    const run = await finished(child, output, watchdog);
     const failure = this.failureOf(run, target, tolerated);
     if (failure) throw failure;
     return run.output;
@@ -246,7 +244,8 @@ export class SmbStore implements BackupStore {
 
   /**
    * The failure a finished run stands for, or null. Statuses decide (smbclient exits 0 after some
-   * failures); a non-zero exit without one is a fault unless we killed the child ourselves.
+   * failures); a non-zero exit without one is a fault unless we killed the child ourselves, and
+   * SIGPIPE means its connection to the server broke.
    */
   private failureOf(
     run: SmbRun,
@@ -259,6 +258,13 @@ export class SmbStore implements BackupStore {
       return new AzsError(
         'ShareUnreachable',
         `The file server '${context.host}' did not answer within ${this.connection.timeoutSeconds + KILL_GRACE_SECONDS} seconds. Check that it is running and reachable from this host, then retry.`,
+        { target: target || this.location },
+      );
+    }
+    if (run.signal === 'SIGPIPE' && !killedByUs) {
+      return new AzsError(
+        'ShareUnreachable',
+        `The file server '${context.host}' dropped the connection during the transfer of '${target}'. Check that it is running and reachable from this host, then retry.`,
         { target: target || this.location },
       );
     }

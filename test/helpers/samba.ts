@@ -90,6 +90,15 @@ export class SambaServer {
     this.process = null;
   }
 
+  /** Stops every smbd process in its tracks: connections stay open and nothing answers. */
+  freeze(): void {
+    if (this.process) signalGroup(this.process, 'SIGSTOP');
+  }
+
+  thaw(): void {
+    if (this.process) signalGroup(this.process, 'SIGCONT');
+  }
+
   /** Starts smbd (again) on the same port and waits until it accepts connections. */
   async launch(): Promise<void> {
     const log = openSync(path.join(this.root, 'smbd.out'), 'a');
