@@ -1,0 +1,202 @@
+/** Role data files: what goes in comes out, byte for byte, with real zstd and real AES-256-GCM. */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { describe, it } from 'node:test';
+import type { ArchiveEntry } from '../../src/archive/entry.js';
+import {
+  readRoleArchive,
+  verifyRoleArchive,
+  verifyStoredFile,
+  writeRoleArchive,
+} from '../../src/archive/index.js';
+import { isAzsError } from '../../src/protocol/errors.js';
+import {
+  FILE_ID,
+  compressible,
+  directory,
+  file,
+  iterate,
+  key,
+  readAll,
+  splitFrames,
+  symlink,
+  writeToBuffer,
+} from './archiveFixtures.js';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+function headerOf(entry: ArchiveEntry) {
+  const { path, type, mode, mtimeMs, size, linkTarget } = entry;
+  return linkTarget === undefined
+    ? { path, type, mode, mtimeMs, size }
+    : { path, type, mode, mtimeMs, size, linkTarget };
+}
+
+describe('role archive round trip', () => {
+  const big = compressible(50 * 1000 * 1000);
+  const random = randomBytes(3 * 1024 * 1024 + 17);
+  const longPath = Array.from({ length: 30 }, (_, index) => `segment-${index}-${'x'.repeat(120)}`).join('/');
+  const contents = new Map<string, Buffer>([
+    ['empty.txt', Buffer.alloc(0)],
+    ['données/日本語/emoji-😀.txt', Buffer.from('unicode ✓\n')],
+    [longPath, Buffer.from('deep')],
+    ['big/fifty-megabytes.bin', big],
+    ['big/random.bin', random],
+    ['odd name with spaces & \\backslash', Buffer.from('odd')],
+  ]);
+  const entries: ArchiveEntry[] = [
+    directory('empty-folder'),
+    directory('données', 0o700),
+    file('empty.txt', Buffer.alloc(0), 0o600),
+    { path: 'empty-no-content', type: 'file', mode: 0o644, mtimeMs: 0, size: 0 },
+    file('données/日本語/emoji-😀.txt', contents.get('données/日本語/emoji-😀.txt')!),
+    file(longPath, contents.get(longPath)!),
+    symlink('link-relative', '../outside/is/just/text'),
+    symlink('link-absolute', '/etc/hostname'),
+    file('big/fifty-megabytes.bin', big, 0o640),
+    file('big/random.bin', random, 0o755),
+    file('odd name with spaces & \\backslash', contents.get('odd name with spaces & \\backslash')!),
+  ];
+
+  it('gives back every entry, its metadata and its exact content', async () => {
+    const { stored, summary } = await writeToBuffer(entries);
+    const { entries: read, error } = await readAll(stored);
+    assert.equal(error, undefined);
+    assert.deepEqual(
+      read.map(({ data: _data, sha256: _sha, ...header }) => header),
+      entries.map(headerOf),
+    );
+    for (const entry of read.filter((item) => item.type === 'file')) {
+      const expected = contents.get(entry.path) ?? Buffer.alloc(0);
+      assert.ok(entry.data!.equals(expected), `content of ${entry.path}`);
+      assert.equal(entry.sha256, sha256(expected), `recorded hash of ${entry.path}`);
+    }
+    assert.equal(summary.entries, entries.length);
+    assert.equal(summary.files, 7);
+    assert.equal(
+      summary.sourceBytes,
+      [...contents.values()].reduce((total, data) => total + data.length, 0),
+    );
+    assert.equal(summary.storedBytes, stored.length);
+    assert.equal(summary.sha256, sha256(stored));
+    assert.ok(summary.storedBytes < summary.sourceBytes / 3, 'compressible data is compressed');
+  });
+
+  it('stores data that does not compress as it is, and compresses data that does', async () => {
+    const blockSize = 256 * 1024;
+    const raw = await writeToBuffer([file('random.bin', randomBytes(2 * 1024 * 1024))], { blockSize });
+    const encodings = splitFrames(raw.stored).frames.map((frame) => frame[0]);
+    // Every full block of random data is raw (0); only the last, holding the small end record, may shrink.
+    assert.deepEqual(encodings.slice(0, -1), Array(encodings.length - 1).fill(0));
+    assert.ok(raw.stored.length - raw.summary.sourceBytes < 2048, 'raw storage adds only framing');
+    const packed = await writeToBuffer([file('text.bin', compressible(2 * 1024 * 1024))], { blockSize });
+    assert.ok(splitFrames(packed.stored).frames.every((frame) => frame[0] === 1));
+  });
+
+  it('writes a fresh salt every time: the same data never gives the same bytes', async () => {
+    const first = await writeToBuffer([file('a', Buffer.from('same'))]);
+    const second = await writeToBuffer([file('a', Buffer.from('same'))]);
+    assert.notEqual(first.summary.sha256, second.summary.sha256);
+  });
+
+  it('writes a valid file for a role with no entries', async () => {
+    const { stored, summary } = await writeToBuffer([]);
+    assert.deepEqual(
+      { ...summary, sha256: undefined, storedBytes: undefined },
+      {
+        entries: 0,
+        files: 0,
+        sourceBytes: 0,
+        sha256: undefined,
+        storedBytes: undefined,
+      },
+    );
+    assert.deepEqual(await readAll(stored), { entries: [] });
+  });
+
+  it('drains and checks the content of entries the consumer skips', async () => {
+    const { stored } = await writeToBuffer(
+      [file('a.bin', randomBytes(300_000)), file('b.txt', Buffer.from('after'))],
+      {
+        blockSize: 65_536,
+      },
+    );
+    const seen: string[] = [];
+    let last: Buffer | undefined;
+    for await (const entry of readRoleArchive(Readable.from([stored]), { key, fileId: FILE_ID })) {
+      seen.push(entry.path);
+      if (entry.path === 'a.bin') {
+        entry.content!.read(1); // starts reading, then abandons it
+        continue;
+      }
+      const parts: Buffer[] = [];
+      for await (const part of entry.content!) parts.push(part as Buffer);
+      last = Buffer.concat(parts);
+    }
+    assert.deepEqual(seen, ['a.bin', 'b.txt']);
+    assert.equal(last?.toString(), 'after');
+  });
+
+  it('verifies a sound file without the consumer reading anything', async () => {
+    const { stored } = await writeToBuffer(entries.slice(0, 8));
+    assert.deepEqual(await verifyRoleArchive(Readable.from([stored]), { key, fileId: FILE_ID }), {
+      ok: true,
+    });
+  });
+
+  it('checks a stored file against its manifest size and SHA-256 without the key', async () => {
+    const { stored, summary } = await writeToBuffer([file('a', Buffer.from('data'))]);
+    const expected = { Size: summary.storedBytes, Sha256: summary.sha256 };
+    assert.equal(await verifyStoredFile(Readable.from([stored]), expected), null);
+    assert.match((await verifyStoredFile(Readable.from([stored.subarray(1)]), expected))!, /bytes long/);
+    const changed = Buffer.from(stored);
+    changed[changed.length - 1]! ^= 1;
+    assert.match((await verifyStoredFile(Readable.from([changed]), expected))!, /SHA-256 differs/);
+  });
+});
+
+describe('role archive writer refusals', () => {
+  async function writeFails(entries: ArchiveEntry[], signal?: AbortSignal) {
+    const { stream, summary } = writeRoleArchive(iterate(entries), { key, fileId: FILE_ID, signal });
+    await assert.rejects(finished(stream.resume()));
+    return summary.then(
+      () => assert.fail('summary resolved for a failed archive'),
+      (error: unknown) => error,
+    );
+  }
+
+  it('fails with RoleFailed when a file is not the size it announced', async () => {
+    const longer = { ...file('grew.log', Buffer.from('0123456789')), size: 4 };
+    const error = await writeFails([longer]);
+    assert.ok(isAzsError(error, 'RoleFailed'));
+    assert.equal(error.target, 'grew.log');
+    const shorter = { ...file('shrank.log', Buffer.from('01')), size: 4 };
+    assert.ok(isAzsError(await writeFails([shorter]), 'RoleFailed'));
+  });
+
+  it('refuses an entry path that could escape the role folder', async () => {
+    for (const path of ['../escape', '/absolute', 'a/../../b', 'a//b', 'C:/windows', 'nul\0byte', '']) {
+      const error = await writeFails([file(path, Buffer.from('x'))]);
+      assert.ok(isAzsError(error, 'RoleFailed'), `path ${JSON.stringify(path)}`);
+    }
+  });
+
+  it('stops with JobCancelled when the job is cancelled', async () => {
+    const controller = new AbortController();
+    async function* endless(): AsyncGenerator<ArchiveEntry> {
+      for (let index = 0; ; index += 1) {
+        if (index === 20) controller.abort();
+        yield file(`f${index}`, randomBytes(100_000));
+      }
+    }
+    const { stream, summary } = writeRoleArchive(endless(), {
+      key,
+      fileId: FILE_ID,
+      signal: controller.signal,
+    });
+    await assert.rejects(finished(stream.resume()), (error: unknown) => isAzsError(error, 'JobCancelled'));
+    await assert.rejects(summary, (error: unknown) => isAzsError(error, 'JobCancelled'));
+  });
+});
