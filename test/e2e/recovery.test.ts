@@ -1,0 +1,309 @@
+/**
+ * Cloud recovery on real daemons: a fresh deployment finds another's backups on the store and
+ * restores them with the .pfx; verification refuses corrupted data before touching any role.
+ */
+import assert from 'node:assert/strict';
+import {
+  existsSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { RpcError } from '../../src/daemon/client.js';
+import { removeDir, startDaemon, tempDir } from '../helpers/daemon.js';
+import { createDeployment, PFX_PASSWORD } from '../helpers/deployment.js';
+import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
+
+function rejectsWith(reason: string, pattern?: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof RpcError, String(error));
+    assert.equal(error.data?.reason, reason, error.message);
+    if (pattern) assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+function roleFile(store: string, backupId: string, role: string): string {
+  const root = path.join(store, 'MASBackup');
+  const stamp = readdirSync(root).find((name) => existsSync(path.join(root, name, backupId)))!;
+  return path.join(root, stamp, backupId, role, `${role}.azsb`);
+}
+
+function flipByte(file: string, offset: number): void {
+  const fd = openSync(file, 'r+');
+  const byte = Buffer.alloc(1);
+  readSync(fd, byte, 0, 1, offset);
+  byte[0] = byte[0]! ^ 0xff;
+  writeSync(fd, byte, 0, 1, offset);
+  closeSync(fd);
+}
+
+describe('cloud recovery', () => {
+  test('the drill: deployment A is destroyed, deployment B finds its backup and restores every role exactly', async () => {
+    const a = startDaemon();
+    const deployment = await createDeployment(a);
+    const before = {
+      folder: withoutTimes(await describeTree(deployment.folder)),
+      scripted: withoutTimes(await describeTree(deployment.scripted)),
+    };
+    const rows = (
+      new Database(deployment.database, { readonly: true })
+        .prepare('SELECT count(*) AS n FROM subscriptions')
+        .get() as { n: number }
+    ).n;
+    const backup = await a.call('backup.start', { Wait: true });
+    assert.equal(backup.Status, 'Succeeded');
+    const { deploymentId } = await a
+      .call('daemon.status', {})
+      .then((status) => ({ deploymentId: status.deploymentId }));
+    a.stop();
+    removeDir(a.stateDir);
+    for (const data of [deployment.folder, deployment.scripted, deployment.database])
+      rmSync(data, { recursive: true, force: true });
+
+    const b = startDaemon();
+    try {
+      await b.call('config.set', { Path: deployment.store });
+      const found = (await b.call('backup.list', {})).backups;
+      assert.equal(found.length, 1);
+      assert.equal(found[0]!.DeploymentId, deploymentId);
+      assert.notEqual((await b.call('daemon.status', {})).deploymentId, deploymentId);
+      const result = await b.call('backup.restore', {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        Wait: true,
+      });
+      assert.deepEqual(result.RestoredRoles.sort(), ['CA', 'ECE', 'WAS']);
+      assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), before.folder);
+      assert.deepEqual(withoutTimes(await describeTree(deployment.scripted)), before.scripted);
+      const db = new Database(deployment.database, { readonly: true });
+      assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      assert.equal((db.prepare('SELECT count(*) AS n FROM subscriptions').get() as { n: number }).n, rows);
+      db.close();
+      assert.deepEqual((await b.call('role.list', {})).roles.map((role) => role.Name).sort(), [
+        'CA',
+        'ECE',
+        'WAS',
+      ]);
+    } finally {
+      b.stop();
+      [b.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('-RoleName restores one role and leaves the others untouched', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    try {
+      const backup = await daemon.call('backup.start', { Wait: true });
+      const original = withoutTimes(await describeTree(deployment.folder));
+      rmSync(path.join(deployment.folder, 'nested'), { recursive: true });
+      writeFileSync(path.join(deployment.scripted, 'changed-after-backup.txt'), 'new');
+      const scriptedNow = withoutTimes(await describeTree(deployment.scripted));
+      await daemon.call('backup.restore', {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        RoleName: 'CA',
+        Wait: true,
+      });
+      assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), original);
+      assert.deepEqual(withoutTimes(await describeTree(deployment.scripted)), scriptedNow);
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('a corrupted backup: Test-AzsBackup names the role and file; restore refuses before touching any role', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    try {
+      const backup = await daemon.call('backup.start', { Wait: true });
+      const clean = await daemon.call('backup.test', {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+      });
+      assert.deepEqual(
+        clean.results.map((result) => result.Status),
+        ['Succeeded', 'Succeeded', 'Succeeded'],
+      );
+      flipByte(roleFile(deployment.store, backup.BackupId, 'CA'), 4000);
+      writeFileSync(path.join(deployment.folder, 'live-change.txt'), 'live data must stay');
+      const live = withoutTimes(await describeTree(deployment.folder));
+      for (const decryption of [
+        {},
+        { DecryptionCertPath: deployment.pfxPath, DecryptionCertPassword: PFX_PASSWORD },
+      ]) {
+        const { results } = await daemon.call('backup.test', { Name: backup.BackupId, ...decryption });
+        const ca = results.find((result) => result.RoleName === 'CA')!;
+        assert.equal(ca.Status, 'Failed');
+        assert.match(ca.File ?? '', /CA\/CA\.azsb/);
+        assert.ok(
+          results
+            .filter((result) => result.RoleName !== 'CA')
+            .every((result) => result.Status === 'Succeeded'),
+        );
+      }
+      await assert.rejects(
+        daemon.call('backup.restore', {
+          Name: backup.BackupId,
+          DecryptionCertPath: deployment.pfxPath,
+          DecryptionCertPassword: PFX_PASSWORD,
+          Wait: true,
+        }),
+        rejectsWith('BackupCorrupt', /CA/),
+      );
+      assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), live);
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('wrong .pfx, wrong password, missing .pfx, unknown id, a backup with no manifest: each a clear error', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    const other = tempDir('other');
+    try {
+      const backup = await daemon.call('backup.start', { Wait: true });
+      await daemon.call('certificate.new', {
+        Subject: 'CN=Other',
+        CerPath: path.join(other, 'o.cer'),
+        PfxPath: path.join(other, 'o.pfx'),
+        PfxPassword: PFX_PASSWORD,
+        ValidityYears: 1,
+      });
+      const restore = (overrides: Record<string, string>) =>
+        daemon.call('backup.restore', {
+          Name: backup.BackupId,
+          DecryptionCertPath: deployment.pfxPath,
+          DecryptionCertPassword: PFX_PASSWORD,
+          Wait: true,
+          ...overrides,
+        });
+      await assert.rejects(
+        restore({ DecryptionCertPath: path.join(other, 'o.pfx') }),
+        rejectsWith('DecryptionCertificateMismatch', new RegExp(backup.EncryptionCertThumbprint!)),
+      );
+      await assert.rejects(
+        restore({ DecryptionCertPassword: 'wrong' }),
+        rejectsWith('DecryptionFailed', /DecryptionCertPassword/),
+      );
+      await assert.rejects(
+        restore({ DecryptionCertPath: path.join(other, 'missing.pfx') }),
+        rejectsWith('CertificateNotFound', /DecryptionCertPath/),
+      );
+      await assert.rejects(
+        restore({ Name: '00000000-0000-4000-8000-000000000000' }),
+        rejectsWith('BackupNotFound'),
+      );
+      rmSync(
+        path.join(
+          path.dirname(path.dirname(roleFile(deployment.store, backup.BackupId, 'CA'))),
+          'BackupInfo.json',
+        ),
+      );
+      await assert.rejects(restore({}), rejectsWith('BackupNotFound'));
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root, other].forEach(removeDir);
+    }
+  });
+
+  test('certificate rotation: backups under cert 1 and cert 2 each restore with their own .pfx only', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    const second = tempDir('cert2');
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      const first = await daemon.call('backup.start', { Wait: true });
+      const cert2 = await daemon.call('certificate.new', {
+        Subject: 'CN=Second',
+        CerPath: path.join(second, '2.cer'),
+        PfxPath: path.join(second, '2.pfx'),
+        PfxPassword: PFX_PASSWORD,
+        ValidityYears: 1,
+      });
+      await daemon.call('config.set', { EncryptionCertPath: cert2.CerPath });
+      const next = await daemon.call('backup.start', { Wait: true });
+      assert.equal(next.EncryptionCertThumbprint, cert2.Thumbprint);
+      assert.notEqual(first.EncryptionCertThumbprint, cert2.Thumbprint);
+      const test = (name: string, pfx: string) =>
+        daemon.call('backup.test', {
+          Name: name,
+          DecryptionCertPath: pfx,
+          DecryptionCertPassword: PFX_PASSWORD,
+        });
+      assert.ok(
+        (await test(first.BackupId, deployment.pfxPath)).results.every(
+          (result) => result.Status === 'Succeeded',
+        ),
+      );
+      assert.ok(
+        (await test(next.BackupId, cert2.PfxPath)).results.every((result) => result.Status === 'Succeeded'),
+      );
+      await assert.rejects(
+        test(first.BackupId, cert2.PfxPath),
+        rejectsWith('DecryptionCertificateMismatch', new RegExp(first.EncryptionCertThumbprint!)),
+      );
+      await assert.rejects(
+        test(next.BackupId, deployment.pfxPath),
+        rejectsWith('DecryptionCertificateMismatch', new RegExp(cert2.Thumbprint)),
+      );
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root, second].forEach(removeDir);
+    }
+  });
+
+  test('kill -9 during a restore: rerunning it completes, and no role is left half old, half new', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      for (let index = 0; index < 300; index += 1)
+        writeFileSync(path.join(deployment.folder, `bulk-${index}.bin`), Buffer.alloc(100_000, index));
+      const backup = await daemon.call('backup.start', { Wait: true });
+      const original = withoutTimes(await describeTree(deployment.folder));
+      rmSync(deployment.folder, { recursive: true });
+      const started = daemon.call('backup.restore', {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        Wait: true,
+      });
+      started.catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      process.kill(daemon.pid, 'SIGKILL');
+      if (existsSync(deployment.folder))
+        assert.deepEqual(
+          withoutTimes(await describeTree(deployment.folder)),
+          original,
+          'a role is either untouched or complete',
+        );
+      daemon.restart();
+      await daemon.call('backup.restore', {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        Wait: true,
+      });
+      assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), original);
+      const siblings = readdirSync(path.dirname(deployment.folder)).filter((name) => name.startsWith('CA.'));
+      assert.deepEqual(siblings, [], `leftovers beside the role: ${siblings}`);
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+});
