@@ -32,7 +32,7 @@ $roles = @(
         Name          = 'ECE'
         Provider      = 'PowerShell'
         BackupScript  = [scriptblock]::Create("Copy-Item -Path (Join-Path '$ece' '*') -Destination `$StagingPath -Recurse")
-        RestoreScript = [scriptblock]::Create("Copy-Item -Path (Join-Path `$StagingPath '*') -Destination '$ece' -Recurse -Force")
+        RestoreScript = [scriptblock]::Create("`$null = New-Item -ItemType Directory -Force -Path '$ece'; Copy-Item -Path (Join-Path `$StagingPath '*') -Destination '$ece' -Recurse -Force")
     }
 )
 foreach ($role in $roles) { $null = Register-AzsInfrastructureRole @role }

@@ -9,7 +9,7 @@ import type { DaemonStatus } from '../protocol/objects.js';
 import { StateDir } from '../state/stateDir.js';
 import { MovableClock, systemClock } from '../util/clock.js';
 import { createFileLogger } from '../util/log.js';
-import { defaultEndpoint, resolveStateDir } from '../util/platform.js';
+import { defaultEndpoint, isProcessAlive, resolveStateDir } from '../util/platform.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import path from 'node:path';
 
@@ -135,17 +135,8 @@ export async function stopDaemon(endpoint: Endpoint): Promise<boolean> {
   await client.call('daemon.shutdown', {}).catch(() => undefined);
   client.close();
   const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline && processExists(status.pid)) await sleep(50);
+  while (Date.now() < deadline && isProcessAlive(status.pid)) await sleep(50);
   return true;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Calls one method on the running daemon of a state folder (starting it if needed). */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Engine } from '../engine/engine.js';
 import type { DaemonStatus } from '../protocol/objects.js';
 import { writeJsonAtomic } from '../util/atomicFile.js';
-import { endpointIsFile } from '../util/platform.js';
+import { endpointIsFile, isProcessAlive } from '../util/platform.js';
 import { Connection } from './connection.js';
 import { createHandlers, type DaemonControl } from './dispatch.js';
 
@@ -118,20 +118,11 @@ export class Daemon implements DaemonControl {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const owner = Number.parseInt(await readFile(this.lockFile, 'utf8').catch(() => ''), 10);
-        if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner))
+        if (Number.isInteger(owner) && owner !== process.pid && isProcessAlive(owner))
           throw new DaemonAlreadyRunning(owner);
         await rm(this.lockFile, { force: true });
       }
     }
     throw new Error(`Could not take the daemon lock ${this.lockFile}.`);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const isWindows = process.platform === 'win32';
@@ -44,4 +45,23 @@ export function shortSocketDir(): string {
 /** True when the endpoint is a filesystem socket whose folder we must create and protect. */
 export function endpointIsFile(endpoint: string): boolean {
   return !endpoint.startsWith('\\\\.\\pipe\\');
+}
+
+/**
+ * Whether a process runs. A killed daemon whose parent never reaps it stays a zombie, which still
+ * answers signal 0; on Linux its /proc state tells it apart.
+ */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -97,7 +97,7 @@ export async function createDeployment(
     Name: 'ECE',
     Provider: 'PowerShell',
     BackupScript: `${sleep}${fail}Copy-Item -Path (Join-Path '${deployment.scripted}' '*') -Destination $StagingPath -Recurse`,
-    RestoreScript: `Copy-Item -Path (Join-Path $StagingPath '*') -Destination '${deployment.scripted}' -Recurse -Force`,
+    RestoreScript: `$null = New-Item -ItemType Directory -Force -Path '${deployment.scripted}'; Copy-Item -Path (Join-Path $StagingPath '*') -Destination '${deployment.scripted}' -Recurse -Force`,
   });
   return deployment;
 }
