@@ -114,8 +114,18 @@ function manifestProblem(value: unknown): string | null {
     return `it has format version ${version}, and this version of AzureStackBackup reads version ${FORMAT_VERSION} (use the version that wrote it, or a newer one)`;
   }
   const schemaError = Value.Errors(ManifestSchema, value).First();
-  if (schemaError) return `${schemaError.path || 'the document'}: ${schemaError.message}`;
+  if (schemaError) return `${fieldName(schemaError.path)}: ${schemaError.message.toLowerCase()}`;
   return consistencyProblem(value as BackupManifest);
+}
+
+/** '/Roles/0/Files/0/Sha256' → 'Roles[0].Files[0].Sha256', as an operator reads a JSON field. */
+function fieldName(pointer: string): string {
+  return (
+    pointer
+      .slice(1)
+      .replace(/\/(\d+)/g, '[$1]')
+      .replace(/\//g, '.') || 'the document'
+  );
 }
 
 /** What the schema cannot say: identities, the wrapped key, and where every file lies. */

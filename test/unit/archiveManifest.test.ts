@@ -1,0 +1,282 @@
+/** BackupInfo.json: a sound manifest round-trips; a damaged or hostile one is refused with the reason. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import {
+  FORMAT_VERSION,
+  parseManifest,
+  serializeManifest,
+  type BackupManifest,
+} from '../../src/archive/manifest.js';
+import { isAzsError } from '../../src/protocol/errors.js';
+
+const BACKUP_ID = '3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b';
+const THUMBPRINT = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
+const SOURCE = 'MASBackup/20261126T120000Z/3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b/BackupInfo.json';
+
+function sound(): BackupManifest {
+  return {
+    BackupId: BACKUP_ID,
+    Name: `local/${BACKUP_ID}`,
+    Status: 'Succeeded',
+    RoleStatus: [
+      { RoleName: 'Domain', Status: 'Succeeded', ErrorMessage: null },
+      { RoleName: 'ECE', Status: 'Succeeded', ErrorMessage: null },
+    ],
+    CreatedDateTime: '2026-11-26T12:00:00.000Z',
+    TimeTakenToCreate: 'PT1M2.5S',
+    BackupDataVersion: '1.0.0',
+    DeploymentId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+    StampVersion: '0.1.0',
+    IsCloudRecoveryReady: true,
+    EncryptionCertThumbprint: THUMBPRINT,
+    BackupSizeInKb: 2048,
+    CompressedBackupSizeInKb: 512,
+    IsAutomaticBackup: false,
+    CompletelyUploaded: true,
+    FormatVersion: FORMAT_VERSION,
+    Location: 'local',
+    Encryption: {
+      Algorithm: 'AES-256-GCM',
+      KeyWrap: 'RSA-OAEP-SHA256',
+      WrappedKey: randomBytes(384).toString('base64'),
+      CertificateThumbprint: THUMBPRINT,
+      BlockSize: 4 * 1024 * 1024,
+    },
+    Compression: 'zstd',
+    Roles: [
+      {
+        Registration: {
+          Name: 'Domain',
+          Provider: 'Sqlite',
+          Path: '/var/lib/identity/domain.db',
+          BackupScript: null,
+          RestoreScript: null,
+          RegisteredTime: '2026-11-01T08:00:00.000Z',
+        },
+        Files: [
+          {
+            Path: 'Domain/Domain.azsb',
+            Size: 123_456,
+            Sha256: 'ab'.repeat(32),
+            FileId: 'Domain/Domain.azsb',
+          },
+        ],
+        Entries: 1,
+        SourceBytes: 1_048_576,
+      },
+      {
+        Registration: {
+          Name: 'ECE',
+          Provider: 'PowerShell',
+          Path: null,
+          BackupScript: 'param($Staging) Copy-Item /etc/ece $Staging',
+          RestoreScript: 'param($Staging) Copy-Item $Staging/* /etc/ece',
+          RegisteredTime: '2026-11-01T08:00:00.000Z',
+        },
+        Files: [{ Path: 'ECE/ECE.azsb', Size: 0, Sha256: 'CD'.repeat(32), FileId: 'ECE/ECE.azsb' }],
+        Entries: 0,
+        SourceBytes: 0,
+      },
+    ],
+  };
+}
+
+function refused(text: string, expected: RegExp): void {
+  assert.throws(
+    () => parseManifest(text, SOURCE),
+    (error: unknown) => {
+      assert.ok(isAzsError(error, 'BackupCorrupt'), String(error));
+      assert.equal(error.target, SOURCE);
+      assert.match(error.message, expected);
+      return true;
+    },
+  );
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- these tests break the typed shape on purpose
+type Untyped = Record<string, any>;
+
+/** A sound manifest with one change applied. */
+function changed(change: (manifest: Untyped) => void): string {
+  const manifest = sound() as unknown as Untyped;
+  change(manifest);
+  return JSON.stringify(manifest);
+}
+
+describe('backup manifest', () => {
+  it('round-trips a sound manifest', () => {
+    const manifest = sound();
+    const text = serializeManifest(manifest);
+    assert.ok(text.endsWith('\n'));
+    assert.deepEqual(parseManifest(text, SOURCE), manifest);
+  });
+
+  it('refuses text that is not a JSON object', () => {
+    refused('{"BackupId":', /not JSON/);
+    refused('[]', /not a JSON object/);
+    refused('null', /not a JSON object/);
+  });
+
+  it('refuses another format version, saying which one it reads', () => {
+    refused(
+      changed((m) => (m.FormatVersion = 2)),
+      /format version 2.*reads version 1/,
+    );
+    refused(
+      changed((m) => delete m.FormatVersion),
+      /FormatVersion/,
+    );
+  });
+
+  it('refuses a manifest with a field missing or of the wrong type', () => {
+    refused(
+      changed((m) => delete m.BackupId),
+      /BackupId/,
+    );
+    refused(
+      changed((m) => delete m.Encryption.WrappedKey),
+      /WrappedKey/,
+    );
+    refused(
+      changed((m) => delete m.Roles[0].Files[0].Sha256),
+      /Sha256/,
+    );
+    refused(
+      changed((m) => (m.Roles[0].Registration.Provider = 'Tape')),
+      /Provider/,
+    );
+    refused(
+      changed((m) => (m.Compression = 'gzip')),
+      /Compression/,
+    );
+    refused(
+      changed((m) => (m.Encryption.Algorithm = 'AES-128-CBC')),
+      /Algorithm/,
+    );
+    refused(
+      changed((m) => (m.CreatedDateTime = 'yesterday')),
+      /CreatedDateTime/,
+    );
+  });
+
+  it('refuses a wrapped key that is not base64 or not an RSA ciphertext', () => {
+    refused(
+      changed((m) => (m.Encryption.WrappedKey = 'not base64!')),
+      /not base64/,
+    );
+    refused(
+      changed((m) => (m.Encryption.WrappedKey = randomBytes(16).toString('base64'))),
+      /16 bytes/,
+    );
+  });
+
+  it('refuses stored files outside the backup folder or outside their role folder', () => {
+    const hostile = [
+      '../Domain.azsb',
+      '/etc/passwd',
+      'Domain/../../etc/passwd',
+      'Domain/../ECE/ECE.azsb',
+      'ECE/ECE.azsb',
+      'Domain',
+      'Domain/',
+      'Domain//x.azsb',
+      'Domain\\..\\..\\x',
+      'BackupInfo.json',
+      'Domain/a\u0000b',
+      'C:/Domain/x',
+    ];
+    for (const path of hostile)
+      refused(
+        changed((m) => (m.Roles[0].Files[0].Path = path)),
+        /file '/,
+      );
+  });
+
+  it('refuses role names that are not one folder name', () => {
+    for (const name of ['..', '.', '', 'a/b', 'a\\b', 'C:']) {
+      refused(
+        changed((m) => {
+          m.Roles[0].Registration.Name = name;
+          m.Roles[0].Files[0].Path = `${name}/x.azsb`;
+        }),
+        /role name|Name/,
+      );
+    }
+  });
+
+  it('refuses absurd sizes and hashes that are not hex', () => {
+    for (const size of [-1, 2 ** 53, 1.5, '12', null]) {
+      refused(
+        changed((m) => (m.Roles[0].Files[0].Size = size)),
+        /Size/,
+      );
+    }
+    refused(
+      changed((m) => (m.Roles[0].SourceBytes = 2 ** 60)),
+      /SourceBytes/,
+    );
+    for (const hash of ['xyz', 'ab'.repeat(31), 'g'.repeat(64), 'ab'.repeat(33)]) {
+      refused(
+        changed((m) => (m.Roles[0].Files[0].Sha256 = hash)),
+        /Sha256/,
+      );
+    }
+    refused(
+      changed((m) => (m.Encryption.BlockSize = 0)),
+      /BlockSize/,
+    );
+    refused(
+      changed((m) => (m.Encryption.BlockSize = 2 ** 40)),
+      /BlockSize/,
+    );
+  });
+
+  it('refuses identities that do not agree', () => {
+    refused(
+      changed((m) => (m.BackupId = m.BackupId.toUpperCase())),
+      /BackupId/,
+    );
+    refused(
+      changed((m) => (m.BackupId = '../../x')),
+      /BackupId/,
+    );
+    refused(
+      changed((m) => (m.Name = 'elsewhere/x')),
+      /Name/,
+    );
+    refused(
+      changed((m) => (m.Location = '../up')),
+      /Location/,
+    );
+    refused(
+      changed((m) => (m.Encryption.CertificateThumbprint = 'XYZ')),
+      /CertificateThumbprint/,
+    );
+    refused(
+      changed((m) => (m.EncryptionCertThumbprint = 'B'.repeat(40))),
+      /EncryptionCertThumbprint/,
+    );
+  });
+
+  it('refuses a role or a stored file listed twice', () => {
+    refused(
+      changed((m) => m.Roles.push(m.Roles[0])),
+      /twice/,
+    );
+    refused(
+      changed((m) => m.Roles[0].Files.push({ ...m.Roles[0].Files[0], FileId: 'other' })),
+      /twice/,
+    );
+    refused(
+      changed((m) => m.Roles[0].Files.push({ ...m.Roles[0].Files[0], Path: 'Domain/b.azsb' })),
+      /FileId.*twice/,
+    );
+  });
+
+  it('will not write an invalid manifest', () => {
+    const manifest = sound();
+    manifest.Roles[0]!.Files[0]!.Path = '../escape';
+    assert.throws(() => serializeManifest(manifest), /invalid backup manifest/);
+  });
+});
