@@ -1,4 +1,5 @@
-# job.progress notifications as Write-Progress: one bar for the job (Id 1) and one per role under it.
+# job.progress notifications as Write-Progress: the job's bar (Id 1: activity, status, overall
+# percentage) and, under it, one bar per role named in the notifications.
 
 function New-AzsProgressState {
     [CmdletBinding()]
@@ -15,24 +16,19 @@ function Write-AzsProgress {
         [Parameter(Mandatory)] [psobject] $Update
     )
 
+    $activity = [string](Get-AzsProperty -InputObject $Update -Name 'activity')
+    if ($activity) { $State.Activity = $activity }
+    $status = [string](Get-AzsProperty -InputObject $Update -Name 'status')
+    if (-not $status) { $status = 'Running' }
     $percent = Get-AzsProperty -InputObject $Update -Name 'percentComplete'
     if ($null -eq $percent) { $percent = -1 }
-    $progress = @{
-        Activity        = [string](Get-AzsProperty -InputObject $Update -Name 'activity')
-        Status          = [string](Get-AzsProperty -InputObject $Update -Name 'status')
-        PercentComplete = [int][System.Math]::Max(-1, [System.Math]::Min(100, [double]$percent))
-        Id              = 1
-    }
-    if (-not $progress.Activity) { $progress.Activity = $State.Activity }
-    if (-not $progress.Status) { $progress.Status = 'Running' }
+    $percent = [int][System.Math]::Max(-1, [System.Math]::Min(100, [double]$percent))
+    Write-Progress -Id 1 -Activity $State.Activity -Status $status -PercentComplete $percent
+
     $roleName = [string](Get-AzsProperty -InputObject $Update -Name 'roleName')
-    if ($roleName) {
-        if (-not $State.RoleIds.Contains($roleName)) { $State.RoleIds[$roleName] = $State.RoleIds.Count + 2 }
-        $progress.Id = $State.RoleIds[$roleName]
-        $progress.ParentId = 1
-        $progress.Activity = $roleName
-    }
-    Write-Progress @progress
+    if (-not $roleName) { return }
+    if (-not $State.RoleIds.Contains($roleName)) { $State.RoleIds[$roleName] = $State.RoleIds.Count + 2 }
+    Write-Progress -Id $State.RoleIds[$roleName] -ParentId 1 -Activity $roleName -Status $status
 }
 
 function Complete-AzsProgress {

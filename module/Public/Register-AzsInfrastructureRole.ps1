@@ -92,8 +92,8 @@ function Register-AzsInfrastructureRole {
     process {
         $request = [ordered]@{ Name = $Name; Provider = $Provider }
         if ($Path) { $request.Path = Resolve-AzsPath -Cmdlet $PSCmdlet -Path $Path }
-        if ($BackupScript) { $request.BackupScript = $BackupScript.ToString() }
-        if ($RestoreScript) { $request.RestoreScript = $RestoreScript.ToString() }
+        if ($PSBoundParameters.ContainsKey('BackupScript')) { $request.BackupScript = $BackupScript.ToString() }
+        if ($PSBoundParameters.ContainsKey('RestoreScript')) { $request.RestoreScript = $RestoreScript.ToString() }
         $what = "Register the $Provider role"
         if ($request.Contains('Path')) { $what += " of '$($request.Path)'" }
         if (-not $PSCmdlet.ShouldProcess($Name, $what)) { return }
