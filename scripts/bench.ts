@@ -54,7 +54,7 @@ function treeBytes(folder: string): number {
   return total;
 }
 
-/** Data mix: 10% SQLite, 15% random secrets, 10% small JSON/XML files, 65% large images with zero runs. */
+/** Data mix: 10% SQLite, 15% random 32 KB secrets, 10% JSON/XML files of a few KB, 65% large images with zero runs. */
 async function generate(folder: string, bytes: number): Promise<void> {
   if (existsSync(path.join(folder, '.complete'))) return;
   rmSync(folder, { recursive: true, force: true });
@@ -76,7 +76,7 @@ async function generate(folder: string, bytes: number): Promise<void> {
     Math.max(1, Math.round((bytes * 0.15) / secretBytes / 8)),
     secretBytes,
   );
-  createConfigFolder(path.join(folder, 'ECE'), Math.max(100, Math.round((bytes * 0.1) / 300)));
+  createConfigFolder(path.join(folder, 'ECE'), Math.max(100, Math.round((bytes * 0.1) / 4000)));
   const images = 4;
   for (let index = 0; index < images; index += 1)
     await createImageFile(

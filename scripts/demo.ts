@@ -44,7 +44,7 @@ async function createSampleDeployment(): Promise<void> {
       keySize: 2048,
     });
   }
-  createConfigFolder(path.join(data, 'ECE'), 400);
+  createConfigFolder(path.join(data, 'ECE'), 200);
   mkdirSync(path.join(workspace, 'store'), { recursive: true });
   mkdirSync(path.join(workspace, 'certs'), { recursive: true });
 }

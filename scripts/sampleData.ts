@@ -113,25 +113,35 @@ export function createSecretFolder(
   return bytes;
 }
 
-/** Many small configuration files, JSON and XML, as deployment services keep them. */
+/**
+ * Many small configuration files, JSON and XML, as deployment services keep them: a few KB each
+ * (settings of one service on one node), so `bytes / 4 KB` files for a given size.
+ */
 export function createConfigFolder(folder: string, files: number): number {
   let bytes = 0;
   mkdirSync(folder, { recursive: true });
   for (let index = 0; index < files; index += 1) {
-    const sub = path.join(folder, `node-${index % 16}`);
+    const sub = path.join(folder, `node-${index % 16}`, `service-${index % 40}`);
     mkdirSync(sub, { recursive: true });
-    const json = JSON.stringify(
-      {
-        id: randomUUID(),
-        role: `role-${index % 40}`,
-        settings: { endpoint: `https://svc${index}.azurestack.local`, retries: index % 7, enabled: true },
-        tags: ['infra', 'ece', `n${index}`],
-      },
-      null,
-      2,
-    );
-    const xml = `<?xml version="1.0"?>\n<Configuration Id="${randomUUID()}">\n  <Setting Name="Timeout" Value="${index % 300}"/>\n  <Setting Name="Node" Value="node-${index % 16}"/>\n</Configuration>\n`;
-    const content = index % 2 ? json : xml;
+    const settings = Array.from({ length: 12 + (index % 24) }, (_, item) => ({
+      name: `Setting${item}`,
+      value: `https://svc${index}-${item}.azurestack.local:${30000 + item}`,
+      secretRef: randomUUID(),
+      retries: item % 7,
+    }));
+    const content =
+      index % 2
+        ? JSON.stringify(
+            { id: randomUUID(), role: `role-${index % 40}`, node: `node-${index % 16}`, settings },
+            null,
+            2,
+          )
+        : `<?xml version="1.0"?>\n<Configuration Id="${randomUUID()}">\n${settings
+            .map(
+              (setting) =>
+                `  <Setting Name="${setting.name}" Value="${setting.value}" SecretRef="${setting.secretRef}" Retries="${setting.retries}"/>`,
+            )
+            .join('\n')}\n</Configuration>\n`;
     writeFileSync(path.join(sub, `config-${index}.${index % 2 ? 'json' : 'xml'}`), content);
     bytes += Buffer.byteLength(content);
   }
