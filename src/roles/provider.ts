@@ -33,5 +33,9 @@ export interface RoleProvider {
    * Puts a verified snapshot back in place of the role's current data, atomically where the source
    * allows (write beside, then swap), so a failure leaves either the old data or the new, never a mix.
    */
-  restore(role: RoleRegistration, entries: AsyncIterable<ExtractedEntry>, context: RoleContext): Promise<void>;
+  restore(
+    role: RoleRegistration,
+    entries: AsyncIterable<ExtractedEntry>,
+    context: RoleContext,
+  ): Promise<void>;
 }

@@ -13,6 +13,7 @@ import { PowerShell } from 'node-powershell';
 import { AzsError } from '../protocol/errors.js';
 
 const RESULT_MARKER = 'AZSBACKUP-RESULT:';
+const PID_MARKER = 'AZSBACKUP-PID:';
 const executableName = process.platform === 'win32' ? 'pwsh.exe' : 'pwsh';
 const dotnetName = process.platform === 'win32' ? 'dotnet.exe' : 'dotnet';
 
@@ -83,10 +84,12 @@ export async function runPwsh<T>(statements: string[], options: PwshRunOptions):
     spawnOptions: { env: pwshEnvironment(), cwd: options.cwd },
     throwOnInvocationError: false,
   });
-  const stop = stopWhenDue(shell, options);
+  const engine = watchEnginePid(shell);
+  const stop = stopWhenDue(shell, engine, options);
   try {
     // pwsh exiting mid-command (the script called `exit`) fails the invocation: that is "no result".
-    const invocation = shell.invoke(statements.join('; ')).catch(() => undefined);
+    const command = [`[Console]::Out.WriteLine('${PID_MARKER}' + $PID)`, ...statements].join('; ');
+    const invocation = shell.invoke(command).catch(() => undefined);
     const result = await Promise.race([invocation, stop.stopped]);
     return parseResult<T>(result?.stdout?.toString('utf8') ?? '');
   } finally {
@@ -95,20 +98,40 @@ export async function runPwsh<T>(statements: string[], options: PwshRunOptions):
   }
 }
 
-/** A promise that rejects (after killing pwsh) when the time is up or the job is cancelled. */
+/**
+ * The PID of the process that runs PowerShell, as it reports it. A tool-installed pwsh is a launcher
+ * that starts `dotnet pwsh.dll` as its child, so killing the launcher alone would leave the script running.
+ */
+function watchEnginePid(shell: PowerShell): { pid?: number } {
+  const engine: { pid?: number } = {};
+  let seen = '';
+  const onData = (chunk: string | Buffer): void => {
+    seen += chunk.toString();
+    const match = new RegExp(`${PID_MARKER}(\\d+)`).exec(seen);
+    if (match) engine.pid = Number(match[1]);
+    // The marker is the command's first output; past that, there is nothing more to look for.
+    if (match || seen.length > 65_536) shell.streams.stdout.off('data', onData);
+  };
+  shell.streams.stdout.on('data', onData);
+  return engine;
+}
+
+/** A promise that rejects (after killing PowerShell) when the time is up or the job is cancelled. */
 function stopWhenDue(
   shell: PowerShell,
+  engine: { pid?: number },
   options: PwshRunOptions,
 ): { stopped: Promise<never>; cancel: () => void } {
   let cancel = (): void => undefined;
   const stopped = new Promise<never>((_resolve, reject) => {
-    const kill = (error: AzsError): void => {
+    const kill = async (error: AzsError): Promise<void> => {
+      if (engine.pid) killQuietly(engine.pid);
+      await shell.dispose('SIGKILL').catch(() => undefined);
       reject(error);
-      void shell.dispose('SIGKILL').catch(() => undefined);
     };
-    const timer = setTimeout(() => kill(timedOut(options)), options.timeoutMs);
+    const timer = setTimeout(() => void kill(timedOut(options)), options.timeoutMs);
     const onAbort = (): void =>
-      kill(new AzsError('JobCancelled', `${options.what} was stopped because the job was cancelled.`));
+      void kill(new AzsError('JobCancelled', `${options.what} was stopped because the job was cancelled.`));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     cancel = () => {
       clearTimeout(timer);
@@ -117,6 +140,14 @@ function stopWhenDue(
   });
   stopped.catch(() => undefined);
   return { stopped, cancel };
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
 }
 
 function timedOut(options: PwshRunOptions): AzsError {
@@ -134,5 +165,7 @@ function parseResult<T>(stdout: string): T | undefined {
     .split(/\r?\n/)
     .reverse()
     .find((candidate) => candidate.includes(RESULT_MARKER));
-  return line === undefined ? undefined : (JSON.parse(line.slice(line.indexOf(RESULT_MARKER) + RESULT_MARKER.length)) as T);
+  return line === undefined
+    ? undefined
+    : (JSON.parse(line.slice(line.indexOf(RESULT_MARKER) + RESULT_MARKER.length)) as T);
 }

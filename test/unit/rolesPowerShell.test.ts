@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { isAzsError } from '../../src/protocol/errors.js';
+import { PowerShellProvider, providerFor } from '../../src/roles/index.js';
+import type { RoleRegistration } from '../../src/roles/provider.js';
+import { collect, replay } from '../helpers/roleEntries.js';
+
+const provider = new PowerShellProvider();
+const PWSH_BOUND = { timeout: 120_000 };
+
+function role(BackupScript: string, RestoreScript = 'return'): RoleRegistration {
+  return {
+    Name: 'KeyVault',
+    Provider: 'PowerShell',
+    Path: null,
+    BackupScript,
+    RestoreScript,
+    RegisteredTime: '',
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A single-quoted PowerShell string literal. */
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+describe('PowerShell provider', () => {
+  let work: string;
+  let counter = 0;
+  const staging = async () => {
+    const folder = path.join(work, `staging-${(counter += 1)}`);
+    await mkdir(folder);
+    return { stagingDir: folder, signal: new AbortController().signal };
+  };
+
+  before(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'azs-roles-pwsh-'));
+  });
+  after(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('is what providerFor gives for PowerShell', () => {
+    assert.ok(providerFor('PowerShell') instanceof PowerShellProvider);
+  });
+
+  it('stores what the backup script stages and gives it back to the restore script', PWSH_BOUND, async () => {
+    const restored = path.join(work, 'restored');
+    const backupScript = [
+      "Set-Content -LiteralPath (Join-Path $StagingPath 'vault.json') -Value '{\"secrets\": 3}' -NoNewline",
+      "$folder = New-Item -ItemType Directory -Path (Join-Path $StagingPath 'certs ünï')",
+      "Set-Content -LiteralPath (Join-Path $folder 'ca.pem') -Value 'PEM' -NoNewline",
+      "Write-Output 'output is ignored'",
+      "Write-Host 'host text is ignored'",
+    ].join('\n');
+    const restoreScript = [
+      'param($StagingPath)',
+      `Copy-Item -Recurse -LiteralPath $StagingPath -Destination ${literal(restored)}`,
+    ].join('\n');
+    const registration = role(backupScript, restoreScript);
+    const entries = await collect(provider.snapshot(registration, await staging()));
+    assert.deepEqual(
+      entries.map((entry) => [entry.path, entry.type]),
+      [
+        ['certs ünï', 'directory'],
+        ['certs ünï/ca.pem', 'file'],
+        ['vault.json', 'file'],
+      ],
+    );
+    await provider.restore(registration, replay(entries), await staging());
+    assert.equal(await readFile(path.join(restored, 'vault.json'), 'utf8'), '{"secrets": 3}');
+    assert.equal(await readFile(path.join(restored, 'certs ünï', 'ca.pem'), 'utf8'), 'PEM');
+  });
+
+  it('fails the role with the message of a script that throws', PWSH_BOUND, async () => {
+    await assert.rejects(
+      provider.snapshot(role("throw 'vault is sealed'"), await staging()).next(),
+      (error) => {
+        assert.ok(isAzsError(error, 'RoleFailed'));
+        assert.equal(error.message, "Role 'KeyVault': backup script failed: vault is sealed");
+        return true;
+      },
+    );
+  });
+
+  it('fails the role on a non-terminating error or a native command that fails', PWSH_BOUND, async () => {
+    const written = role("Write-Error 'one key could not be read'; 'went on'");
+    await assert.rejects(
+      provider.snapshot(written, await staging()).next(),
+      (error) =>
+        isAzsError(error, 'RoleFailed') &&
+        /backup script failed: one key could not be read$/.test(error.message),
+    );
+    const native = role("sh -c 'echo only a warning >&2'; sh -c 'exit 3'");
+    await assert.rejects(
+      provider.snapshot(native, await staging()).next(),
+      (error) =>
+        isAzsError(error, 'RoleFailed') && /backup script failed: .*exit code: 3/.test(error.message),
+    );
+  });
+
+  it('fails the role when the restore script fails, after staging the files', PWSH_BOUND, async () => {
+    const registration = role(
+      'return',
+      "if (Test-Path (Join-Path $StagingPath 'a.txt')) { throw 'staged file seen' }",
+    );
+    const entries = replay([
+      { path: 'a.txt', type: 'file', mode: 0o644, mtimeMs: Date.now(), size: 1, data: Buffer.from('a') },
+    ]);
+    await assert.rejects(provider.restore(registration, entries, await staging()), {
+      message: "Role 'KeyVault': restore script failed: staged file seen",
+    });
+  });
+
+  it('stops a script that runs past its time limit', PWSH_BOUND, async () => {
+    const pidFile = path.join(work, 'sleeper.pid');
+    const hasty = new PowerShellProvider({ scriptTimeoutMs: 5_000 });
+    const sleeper = role(
+      `Set-Content -LiteralPath ${literal(pidFile)} -Value $PID; Start-Sleep -Seconds 600`,
+    );
+    await assert.rejects(
+      hasty.snapshot(sleeper, await staging()).next(),
+      (error) =>
+        isAzsError(error, 'RoleFailed') && /did not finish within 5 s and was stopped/.test(error.message),
+    );
+    // The script's own process (not only pwsh's launcher) is killed; wait for the system to reap it.
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    while (isAlive(pid)) await sleep(50);
+  });
+
+  it('fails the role when the script leaves PowerShell with exit', PWSH_BOUND, async () => {
+    await assert.rejects(
+      provider.snapshot(role('exit 0'), await staging()).next(),
+      (error) => isAzsError(error, 'RoleFailed') && /'return', not 'exit'/.test(error.message),
+    );
+  });
+
+  it('validates that both scripts parse', PWSH_BOUND, async () => {
+    await provider.validate(
+      role('Get-ChildItem $StagingPath', 'param($StagingPath) Write-Output $StagingPath'),
+    );
+    await assert.rejects(provider.validate(role('if ($true) {')), (error) => {
+      assert.ok(isAzsError(error, 'InvalidParameter'));
+      assert.equal(error.parameter, 'BackupScript');
+      assert.match(error.message, /-BackupScript does not parse: line 1: Missing closing '}'/);
+      return true;
+    });
+    await assert.rejects(
+      provider.validate(role('return', 'foreach ($x in ) { }')),
+      (error) => isAzsError(error, 'InvalidParameter') && error.parameter === 'RestoreScript',
+    );
+    await assert.rejects(provider.validate(role('return', '  ')), (error) =>
+      isAzsError(error, 'InvalidParameter'),
+    );
+  });
+});
