@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,10 +24,10 @@ function role(BackupScript: string, RestoreScript = 'return'): RoleRegistration 
   };
 }
 
+/** Running, and not merely a zombie waiting for init to reap it (Linux). */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -134,9 +135,21 @@ describe('PowerShell provider', () => {
       (error) =>
         isAzsError(error, 'RoleFailed') && /did not finish within 5 s and was stopped/.test(error.message),
     );
-    // The script's own process (not only pwsh's launcher) is killed; wait for the system to reap it.
+    // The script's own process is killed, not only pwsh's launcher (a dotnet tool starts it as a child).
     const pid = Number(await readFile(pidFile, 'utf8'));
     while (isAlive(pid)) await sleep(50);
+  });
+
+  it('stops a script when the job is cancelled', PWSH_BOUND, async () => {
+    const started = path.join(work, 'started');
+    const controller = new AbortController();
+    const context = { ...(await staging()), signal: controller.signal };
+    const run = provider
+      .snapshot(role(`New-Item ${literal(started)}; Start-Sleep -Seconds 600`), context)
+      .next();
+    while (!existsSync(started)) await sleep(50);
+    controller.abort();
+    await assert.rejects(run, (error) => isAzsError(error, 'JobCancelled'));
   });
 
   it('fails the role when the script leaves PowerShell with exit', PWSH_BOUND, async () => {
