@@ -1,7 +1,10 @@
 /**
  * One block of a role file, both ways: compress (kept raw when that does not shrink it) then
- * encrypt into a frame; authenticate, decrypt, then decompress. Pure functions of their inputs,
- * run in the worker threads so that both cores compress and encrypt.
+ * encrypt into a frame; authenticate, decrypt, then decompress. Run in the worker threads so that
+ * both cores compress and encrypt. Every large buffer a call allocates is returned to the caller
+ * (as a result or as scratch), so a worker keeps no garbage of its own: its heap would only be
+ * collected under its own memory pressure, and a few workers each holding tens of megabytes of
+ * dead buffers would break the daemon's memory bound.
  */
 import zstd from 'zstd-napi/binding.js';
 import { openChunk, sealChunk } from '../crypto/chunkCipher.js';
@@ -34,9 +37,11 @@ export class BlockDamaged extends Error {}
 export class BlockCodec {
   private readonly compressor = new zstd.CCtx();
   private readonly decompressor = new zstd.DCtx();
+  /** Reused for every block: compressed data lives here only until it is encrypted. */
+  private compressed = Buffer.alloc(0);
 
-  /** The block's frame: frame header, ciphertext, tag. */
-  seal(request: SealRequest): Buffer {
+  /** The block's frame as its three parts: frame header, ciphertext, tag. */
+  seal(request: SealRequest): Buffer[] {
     const { payload, compressed } = this.compress(request.data);
     const frameHeader = encodeFrameHeader({
       compressed,
@@ -49,11 +54,11 @@ export class BlockCodec {
       positionOf(request, frameHeader),
       payload,
     );
-    return Buffer.concat([frameHeader, ciphertext, tag]);
+    return [frameHeader, ciphertext, tag];
   }
 
-  /** The block's plaintext, released only after it authenticated. */
-  open(request: OpenRequest): Buffer {
+  /** The block's plaintext, released only after it authenticated, and the decrypted zstd frame if any. */
+  open(request: OpenRequest): { plaintext: Buffer; scratch: Buffer | null } {
     const { frame, body } = request;
     const plaintext = openChunk(
       Buffer.from(request.fileKey),
@@ -66,11 +71,14 @@ export class BlockCodec {
         `block ${request.index} fails authentication (it was changed, moved, or comes from another file or backup)`,
       );
     }
-    return frame.compressed ? this.decompress(plaintext, frame.plainLength, request.index) : plaintext;
+    if (!frame.compressed) return { plaintext, scratch: null };
+    return { plaintext: this.decompress(plaintext, frame.plainLength, request.index), scratch: plaintext };
   }
 
   private compress(data: Uint8Array): { payload: Uint8Array; compressed: boolean } {
-    const output = Buffer.allocUnsafeSlow(zstd.compressBound(data.length));
+    const bound = zstd.compressBound(data.length);
+    if (this.compressed.length < bound) this.compressed = Buffer.allocUnsafeSlow(bound);
+    const output = this.compressed;
     const length = this.compressor.compress(output, data, COMPRESSION_LEVEL);
     // Data that does not shrink is stored as it is: reading it back then costs no decompression.
     return length < data.length

@@ -4,17 +4,26 @@ import type { OpenRequest, SealRequest } from './blockCodec.js';
 export type WorkerRequest =
   ({ op: 'seal' } & SealRequest & { id: number }) | ({ op: 'open' } & OpenRequest & { id: number });
 
-export type WorkerReply = { id: number; data: Uint8Array } | { id: number; error: string; damaged: boolean };
+/**
+ * `data` is the result (a frame's three parts, or a block's plaintext); `spare` are the other large
+ * buffers the job used, handed back so that the main thread reuses or collects them.
+ */
+export type WorkerReply =
+  { id: number; data: Uint8Array[]; spare: Uint8Array[] } | { id: number; error: string; damaged: boolean };
 
 /**
  * The buffers to hand over without a copy: only memory nobody else shares. Small Buffers may live in
  * Node's shared allocation pool, and handing that over would pull it from under other Buffers.
  */
-export function transferable(data: Uint8Array): ArrayBuffer[] {
-  const whole =
-    data.buffer instanceof ArrayBuffer &&
-    data.byteOffset === 0 &&
-    data.byteLength === data.buffer.byteLength &&
-    data.byteLength > Buffer.poolSize;
-  return whole ? [data.buffer as ArrayBuffer] : [];
+export function transferable(...buffers: Uint8Array[]): ArrayBuffer[] {
+  const owned = new Set<ArrayBuffer>();
+  for (const data of buffers) {
+    const whole =
+      data.buffer instanceof ArrayBuffer &&
+      data.byteOffset === 0 &&
+      data.byteLength === data.buffer.byteLength &&
+      data.byteLength > Buffer.poolSize;
+    if (whole) owned.add(data.buffer as ArrayBuffer);
+  }
+  return [...owned];
 }

@@ -12,17 +12,25 @@ import { type WorkerReply, type WorkerRequest, transferable } from './blockMessa
 
 const IDLE_STOP_MS = 30_000;
 
+interface JobResult {
+  data: Buffer[];
+  spare: Buffer[];
+}
+
 interface Job {
-  resolve(data: Buffer): void;
+  resolve(result: JobResult): void;
   reject(error: Error): void;
 }
+
+const asBuffer = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 class PoolThread {
   readonly jobs = new Map<number, Job>();
   private readonly worker: Worker;
 
   constructor(onExit: (thread: PoolThread) => void) {
-    this.worker = new Worker(new URL('./blockWorker.js', import.meta.url));
+    // No inherited node options: the worker only runs blockWorker.js, whatever started the process.
+    this.worker = new Worker(new URL('./blockWorker.js', import.meta.url), { execArgv: [] });
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
     this.worker.on('error', (error) => this.failAll(error));
@@ -46,8 +54,7 @@ class PoolThread {
     const job = this.jobs.get(reply.id);
     if (!job) return;
     this.finish(reply.id);
-    if ('data' in reply)
-      job.resolve(Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength));
+    if ('data' in reply) job.resolve({ data: reply.data.map(asBuffer), spare: reply.spare.map(asBuffer) });
     else job.reject(reply.damaged ? new BlockDamaged(reply.error) : new Error(reply.error));
   }
 
@@ -71,15 +78,28 @@ export class BlockPool {
 
   constructor(readonly size: number = defaultPoolSize()) {}
 
-  /** The block's frame. The pool takes `request.data` over: the caller must not touch it afterwards. */
-  seal(request: SealRequest): Promise<Buffer> {
-    return this.submit({ ...request, op: 'seal', id: this.nextId++ }, transferable(request.data));
+  /**
+   * The block's frame, in three parts. The pool takes `request.data` over and hands it back as
+   * `reusable` (when it could travel without a copy) for the caller's next block.
+   */
+  async seal(request: SealRequest): Promise<{ frame: Buffer[]; reusable: Buffer | undefined }> {
+    const result = await this.submit(
+      { ...request, op: 'seal', id: this.nextId++ },
+      transferable(request.data),
+    );
+    return { frame: result.data, reusable: result.spare[0] };
   }
 
-  /** The block's plaintext; rejects with BlockDamaged when it does not authenticate or decompress. */
-  open(request: OpenRequest): Promise<Buffer> {
-    // The body belongs to the stream it was read from: it is copied, never taken over.
-    return this.submit({ ...request, op: 'open', id: this.nextId++ }, []);
+  /**
+   * The block's plaintext; rejects with BlockDamaged when it does not authenticate or decompress.
+   * The pool takes `request.body` over: pass a buffer nobody else holds.
+   */
+  async open(request: OpenRequest): Promise<Buffer> {
+    const result = await this.submit(
+      { ...request, op: 'open', id: this.nextId++ },
+      transferable(request.body),
+    );
+    return result.data[0]!;
   }
 
   /** Stops every thread; the pool starts new ones if used again. */
@@ -88,14 +108,14 @@ export class BlockPool {
     await Promise.all(this.threads.splice(0).map((thread) => thread.stop()));
   }
 
-  private submit(request: WorkerRequest, transfer: ArrayBuffer[]): Promise<Buffer> {
+  private submit(request: WorkerRequest, transfer: ArrayBuffer[]): Promise<JobResult> {
     clearTimeout(this.idleTimer);
     const thread = this.leastBusyThread();
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<JobResult>((resolve, reject) => {
       thread.run(request, transfer, {
-        resolve: (data) => {
+        resolve: (result) => {
           this.scheduleIdleStop();
-          resolve(data);
+          resolve(result);
         },
         reject: (error) => {
           this.scheduleIdleStop();

@@ -1,6 +1,7 @@
 /**
  * A block worker thread: seals and opens blocks (zstd + AES-256-GCM, see blockCodec.ts) one at a
- * time, for the pool in blockPool.ts that decides how many wait in line.
+ * time, for the pool in blockPool.ts that decides how many wait in line. Every large buffer goes
+ * back to the main thread with the reply (see blockCodec.ts for why).
  */
 import { parentPort } from 'node:worker_threads';
 import { BlockCodec, BlockDamaged } from './blockCodec.js';
@@ -10,8 +11,9 @@ const codec = new BlockCodec();
 
 function reply(request: WorkerRequest): WorkerReply {
   try {
-    const data = request.op === 'seal' ? codec.seal(request) : codec.open(request);
-    return { id: request.id, data };
+    if (request.op === 'seal') return { id: request.id, data: codec.seal(request), spare: [request.data] };
+    const { plaintext, scratch } = codec.open(request);
+    return { id: request.id, data: [plaintext], spare: scratch ? [request.body, scratch] : [request.body] };
   } catch (error) {
     return { id: request.id, error: (error as Error).message, damaged: error instanceof BlockDamaged };
   }
@@ -19,5 +21,5 @@ function reply(request: WorkerRequest): WorkerReply {
 
 parentPort!.on('message', (request: WorkerRequest) => {
   const answer = reply(request);
-  parentPort!.postMessage(answer, 'data' in answer ? transferable(answer.data) : []);
+  parentPort!.postMessage(answer, 'data' in answer ? transferable(...answer.data, ...answer.spare) : []);
 });

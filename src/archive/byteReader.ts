@@ -25,15 +25,13 @@ export class ByteReader {
   async readExactly(length: number): Promise<Buffer> {
     if (length === 0) return EMPTY;
     if (this.current.length >= length) return (await this.readSome(length))!;
-    const parts: Buffer[] = [];
-    let missing = length;
-    while (missing > 0) {
-      const part = await this.readSome(missing);
-      if (!part) break;
-      parts.push(part);
-      missing -= part.length;
-    }
+    const parts = await this.readParts(length);
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** Like readExactly, but always in a fresh buffer that shares memory with nothing else. */
+  async readCopy(length: number): Promise<Buffer> {
+    return Buffer.concat(await this.readParts(length));
   }
 
   /** True when no byte is left. */
@@ -48,6 +46,17 @@ export class ByteReader {
       this.ended = true;
       await this.source.return?.();
     }
+  }
+
+  private async readParts(length: number): Promise<Buffer[]> {
+    const parts: Buffer[] = [];
+    for (let missing = length; missing > 0;) {
+      const part = await this.readSome(missing);
+      if (!part) break;
+      parts.push(part);
+      missing -= part.length;
+    }
+    return parts;
   }
 
   /** Makes sure some bytes are buffered; false at the end of the source. */

@@ -12,7 +12,7 @@ import { type BlockPool, sharedBlockPool } from './blockPool.js';
 import type { ArchiveEntry, ExtractedEntry } from './entry.js';
 import { type RecordCounts, decodeRecords, encodeRecords } from './records.js';
 import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
-import { openBlocks, sealBlocks, toBlocks } from './sealedBlocks.js';
+import { BlockBuffers, openBlocks, sealBlocks, toBlocks } from './sealedBlocks.js';
 
 export interface ArchiveSummary {
   /** Entries of every type. */
@@ -64,10 +64,11 @@ export function writeRoleArchive(
   const { signal } = options;
   async function* storedChunks(): AsyncGenerator<Buffer> {
     const records = encodeRecords(entries, counts, signal);
-    const blocks = toBlocks(records, blockSize);
+    const buffers = new BlockBuffers(blockSize);
+    const blocks = toBlocks(records, buffers);
     const pool = options.pool ?? sharedBlockPool();
     try {
-      for await (const chunk of sealBlocks(blocks, blockSize, {
+      for await (const chunk of sealBlocks(blocks, buffers, {
         key: options.key,
         fileId: options.fileId,
         pool,

@@ -13,7 +13,7 @@ export const FRAME_HEADER_BYTES = 12;
 export const MIN_BLOCK_SIZE = 64 * 1024;
 export const MAX_BLOCK_SIZE = 16 * 1024 * 1024;
 /** Measured with scripts/measure-archive.ts on the 2-core target; see docs/format.md. */
-export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
+export const DEFAULT_BLOCK_SIZE = 2 * 1024 * 1024;
 
 const ENCODING_RAW = 0;
 const ENCODING_ZSTD = 1;

@@ -40,15 +40,31 @@ function settledLater<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/** Block-sized buffers, reused once the pool hands them back: the writer makes almost no garbage. */
+export class BlockBuffers {
+  private readonly free: Buffer[] = [];
+
+  constructor(readonly blockSize: number) {}
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.blockSize);
+  }
+
+  give(buffer: Buffer | undefined): void {
+    if (buffer?.length === this.blockSize) this.free.push(buffer);
+  }
+}
+
 /**
- * Cuts a stream of chunks into fresh buffers of `blockSize` bytes (the last one shorter, possibly
+ * Cuts a stream of chunks into blocks of `buffers.blockSize` bytes (the last one shorter, possibly
  * empty). A full block is held back until more data shows whether it is the last one.
  */
 export async function* toBlocks(
   chunks: AsyncIterable<Buffer>,
-  blockSize: number,
+  buffers: BlockBuffers,
 ): AsyncGenerator<PlainBlock> {
-  let block = Buffer.allocUnsafeSlow(blockSize);
+  const { blockSize } = buffers;
+  let block = buffers.take();
   let filled = 0;
   let heldBack: Buffer | null = null;
   for await (const chunk of chunks) {
@@ -60,7 +76,7 @@ export async function* toBlocks(
       offset += copied;
       if (filled === blockSize) {
         heldBack = block;
-        block = Buffer.allocUnsafeSlow(blockSize);
+        block = buffers.take();
         filled = 0;
       }
     }
@@ -76,20 +92,25 @@ export async function* toBlocks(
 /** The stored file: its header, then each block's frame, in order. */
 export async function* sealBlocks(
   blocks: AsyncIterable<PlainBlock>,
-  blockSize: number,
+  buffers: BlockBuffers,
   options: BlockOptions,
 ): AsyncGenerator<Buffer> {
   const salt = randomBytes(FILE_SALT_BYTES);
-  const fileHeader = encodeFileHeader({ blockSize, salt });
+  const fileHeader = encodeFileHeader({ blockSize: buffers.blockSize, salt });
   const fileKey = deriveFileKey(options.key, salt, options.fileId);
   yield fileHeader;
-  const pending: Promise<Buffer>[] = [];
+  const pending: Promise<Buffer[]>[] = [];
   let index = 0;
-  for await (const { data, final } of blocks) {
-    pending.push(settledLater(options.pool.seal({ fileKey, fileHeader, index: index++, final, data })));
-    if (pending.length > inFlightLimit(options.pool)) yield await pending.shift()!;
+  const seal = async (block: PlainBlock, position: number) => {
+    const { frame, reusable } = await options.pool.seal({ fileKey, fileHeader, index: position, ...block });
+    buffers.give(reusable);
+    return frame;
+  };
+  for await (const block of blocks) {
+    pending.push(settledLater(seal(block, index++)));
+    if (pending.length > inFlightLimit(options.pool)) yield* await pending.shift()!;
   }
-  while (pending.length > 0) yield await pending.shift()!;
+  while (pending.length > 0) yield* await pending.shift()!;
 }
 
 /**
@@ -112,7 +133,7 @@ export async function* openBlocks(
       const frameHeader = await reader.readExactly(FRAME_HEADER_BYTES);
       if (frameHeader.length < FRAME_HEADER_BYTES) throw endedEarly(fileId, index, frameHeader.length);
       const frame = parseFrameHeader(frameHeader, blockSize, fileId, index);
-      const body = await reader.readExactly(frame.payloadLength + CHUNK_TAG_BYTES);
+      const body = await reader.readCopy(frame.payloadLength + CHUNK_TAG_BYTES); // the pool takes it over
       if (body.length < frame.payloadLength + CHUNK_TAG_BYTES)
         throw damaged(fileId, `it ends inside block ${index}`);
       final = frame.final;

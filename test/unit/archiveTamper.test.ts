@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { sharedBlockPool } from '../../src/archive/blockPool.js';
 import { verifyRoleArchive } from '../../src/archive/index.js';
-import { sealBlocks, toBlocks } from '../../src/archive/sealedBlocks.js';
+import { BlockBuffers, sealBlocks, toBlocks } from '../../src/archive/sealedBlocks.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import {
   FILE_ID,
@@ -164,8 +164,9 @@ function endRecord(totals: { entries: number; files: number; sourceBytes: number
 
 async function sealRecords(...records: Buffer[]): Promise<Buffer> {
   const parts: Buffer[] = [];
-  const blocks = toBlocks(iterate([Buffer.concat(records)]), BLOCK);
-  for await (const part of sealBlocks(blocks, BLOCK, { key, fileId: FILE_ID, pool: sharedBlockPool() }))
+  const buffers = new BlockBuffers(BLOCK);
+  const blocks = toBlocks(iterate([Buffer.concat(records)]), buffers);
+  for await (const part of sealBlocks(blocks, buffers, { key, fileId: FILE_ID, pool: sharedBlockPool() }))
     parts.push(part);
   return Buffer.concat(parts);
 }
