@@ -124,6 +124,14 @@ async function* fileContent(entry: ArchiveEntry, signal?: AbortSignal): AsyncGen
  * next entry is asked for; whatever is left of it is then read and checked here.
  */
 export async function* decodeRecords(reader: ByteReader, fileId: string): AsyncGenerator<ExtractedEntry> {
+  try {
+    yield* decodeEntries(reader, fileId);
+  } finally {
+    await reader.close(); // a consumer that stops early closes the stored stream too
+  }
+}
+
+async function* decodeEntries(reader: ByteReader, fileId: string): AsyncGenerator<ExtractedEntry> {
   const guard = new SymlinkGuard();
   const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
   for (;;) {

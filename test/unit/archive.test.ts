@@ -139,6 +139,16 @@ describe('role archive round trip', () => {
     assert.equal(last?.toString(), 'after');
   });
 
+  it('closes the stored stream when the consumer stops early', async () => {
+    const { stored } = await writeToBuffer([file('a', Buffer.from('1')), file('b', Buffer.from('2'))]);
+    const source = Readable.from([stored]);
+    for await (const entry of readRoleArchive(source, { key, fileId: FILE_ID })) {
+      assert.equal(entry.path, 'a');
+      break;
+    }
+    assert.equal(source.destroyed, true);
+  });
+
   it('verifies a sound file without the consumer reading anything', async () => {
     const { stored } = await writeToBuffer(entries.slice(0, 8));
     assert.deepEqual(await verifyRoleArchive(Readable.from([stored]), { key, fileId: FILE_ID }), {
