@@ -7,10 +7,10 @@
  * (their commits land after our snapshot), in rollback-journal mode they wait for it. A stepwise copy
  * would restart every time another connection writes and could run forever under a busy writer.
  */
+import { createWriteStream } from 'node:fs';
 import { chmod, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createWriteStream } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
