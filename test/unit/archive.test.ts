@@ -20,6 +20,7 @@ import {
   iterate,
   key,
   readAll,
+  splitEvery,
   splitFrames,
   symlink,
   writeToBuffer,
@@ -140,8 +141,8 @@ describe('role archive round trip', () => {
   });
 
   it('closes the stored stream when the consumer stops early', async () => {
-    const { stored } = await writeToBuffer([file('a', Buffer.from('1')), file('b', Buffer.from('2'))]);
-    const source = Readable.from([stored]);
+    const { stored } = await writeToBuffer([file('a', Buffer.from('1')), file('b', randomBytes(30_000_000))]);
+    const source = Readable.from(splitEvery(stored, 65_536));
     for await (const entry of readRoleArchive(source, { key, fileId: FILE_ID })) {
       assert.equal(entry.path, 'a');
       break;
