@@ -39,6 +39,7 @@ const NOT_FOUND = [
 ];
 const KILL_GRACE_SECONDS = 5;
 const READ_BUFFER_BYTES = 1024 * 1024;
+const BLOCK_BYTES = 1024 * 1024;
 
 export class SmbStore implements BackupStore {
   readonly location: string;
@@ -181,15 +182,8 @@ export class SmbStore implements BackupStore {
     source.once('error', () => (origin ??= 'source'));
     stdin.once('error', () => (origin ??= 'child'));
     const watchdog = this.watchdog(child, () => !stdin.writableFinished && stdin.writableLength === 0);
-    let written = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        written += chunk.length;
-        watchdog.touch();
-        done(null, chunk);
-      },
-    });
-    const pipeFailure = await pipeline(source, counter, stdin).then(
+    const blocks = new Blocks(() => watchdog.touch());
+    const pipeFailure = await pipeline(source, blocks, stdin).then(
       () => null,
       (error: unknown) => error,
     );
@@ -200,7 +194,7 @@ export class SmbStore implements BackupStore {
     if (failure) throw failure;
     if (sourceBroke) throw sourceFailure(pipeFailure, target);
     if (pipeFailure) throw smbFailure(null, run.output, this.failureContext(target));
-    return written;
+    return blocks.bytes;
   }
 
   /** Nothing is renamed into place unless the share holds every byte that was sent. */
@@ -292,6 +286,43 @@ export class SmbStore implements BackupStore {
   private scrub(text: string): string {
     const { password } = this.connection;
     return password ? text.split(password).join('***') : text;
+  }
+}
+
+/**
+ * Gathers a source's chunks into blocks of at least BLOCK_BYTES and counts them. smbclient reads
+ * its stdin in SMB-write-sized pieces (8 MiB), and fewer, larger writes into the pipe nearly double
+ * the upload rate of a stream of 64 KiB chunks (docs/storage.md, "SMB engine").
+ */
+class Blocks extends Transform {
+  bytes = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly onBlock: () => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes >= BLOCK_BYTES) this.release();
+    done();
+  }
+
+  override _flush(done: (error?: Error | null) => void): void {
+    if (this.pendingBytes > 0) this.release();
+    done();
+  }
+
+  private release(): void {
+    const block =
+      this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    this.bytes += block.length;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.onBlock();
+    this.push(block);
   }
 }
 
