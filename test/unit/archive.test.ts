@@ -1,6 +1,7 @@
 /** Role data files: what goes in comes out, byte for byte, with real zstd and real AES-256-GCM. */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { decompress as zstdDecompress } from 'zstd-napi';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { describe, it } from 'node:test';
@@ -165,6 +166,66 @@ describe('role archive round trip', () => {
     const changed = Buffer.from(stored);
     changed[changed.length - 1]! ^= 1;
     assert.match((await verifyStoredFile(Readable.from([changed]), expected))!, /SHA-256 differs/);
+  });
+});
+
+describe('role archive format as documented', () => {
+  /** Reads a role file with nothing but docs/format.md, Node's crypto and zstd: no archive code. */
+  function readByTheDocs(stored: Buffer, backupKey: Buffer, fileId: string): Buffer {
+    const fileHeader = stored.subarray(0, 32);
+    assert.equal(fileHeader.subarray(0, 8).toString('ascii'), 'AZSBROLE');
+    assert.equal(fileHeader[8], 1);
+    const info = Buffer.concat([Buffer.from('AzureStackBackup chunk key v1\0'), Buffer.from(fileId, 'utf8')]);
+    const fileKey = Buffer.from(hkdfSync('sha256', backupKey, fileHeader.subarray(16, 32), info, 32));
+    const plaintext: Buffer[] = [];
+    let final = false;
+    for (let offset = 32, index = 0; !final; index += 1) {
+      const frameHeader = stored.subarray(offset, offset + 12);
+      final = frameHeader[1] === 1;
+      const payloadLength = frameHeader.readUInt32BE(4);
+      const nonce = Buffer.from(
+        `${index.toString(16).padStart(16, '0')}${final ? '00000001' : '00000000'}`,
+        'hex',
+      );
+      const decipher = createDecipheriv('aes-256-gcm', fileKey, nonce);
+      decipher.setAAD(Buffer.concat([fileHeader, frameHeader]));
+      decipher.setAuthTag(stored.subarray(offset + 12 + payloadLength, offset + 12 + payloadLength + 16));
+      const payload = Buffer.concat([
+        decipher.update(stored.subarray(offset + 12, offset + 12 + payloadLength)),
+        decipher.final(),
+      ]);
+      plaintext.push(frameHeader[0] === 1 ? zstdDecompress(payload) : payload);
+      assert.equal(plaintext.at(-1)!.length, frameHeader.readUInt32BE(8));
+      offset += 12 + payloadLength + 16;
+      if (final) assert.equal(offset, stored.length);
+    }
+    return Buffer.concat(plaintext);
+  }
+
+  it('can be read with nothing but docs/format.md', async () => {
+    const content = compressible(300_000);
+    const { stored } = await writeToBuffer([directory('d'), file('d/f.txt', content)], { blockSize: 65_536 });
+    const records = readByTheDocs(stored, key, FILE_ID);
+    let offset = 0;
+    const next = () => {
+      const type = records[offset]!;
+      const length = records.readUInt32BE(offset + 1);
+      const header = JSON.parse(records.subarray(offset + 5, offset + 5 + length).toString('utf8'));
+      offset += 5 + length;
+      return { type, header };
+    };
+    assert.deepEqual(next(), {
+      type: 1,
+      header: { path: 'd', type: 'directory', mode: 0o755, mtimeMs: 1_600_000_000_000, size: 0 },
+    });
+    const fileRecord = next();
+    assert.equal(fileRecord.header.size, content.length);
+    assert.ok(records.subarray(offset, offset + content.length).equals(content));
+    offset += content.length;
+    assert.equal(records.subarray(offset, offset + 32).toString('hex'), sha256(content));
+    offset += 32;
+    assert.deepEqual(next(), { type: 0, header: { entries: 2, files: 1, sourceBytes: content.length } });
+    assert.equal(offset, records.length);
   });
 });
 
