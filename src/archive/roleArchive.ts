@@ -1,5 +1,5 @@
 /**
- * A role's data as one stored file, and back (docs/format.md, "Role data files"): entries → records →
+ * A role's data as one stored file, and back (docs/format.md, "Role files"): entries → records →
  * blocks → zstd in the worker pool → AES-256-GCM per block → frames. Everything streams: memory stays
  * bounded by a few blocks whatever the data size.
  */
@@ -31,7 +31,7 @@ export interface RoleArchiveOptions {
   key: Buffer;
   /**
    * Names the stored file inside its backup; it is bound into the encryption, so a file is only
-   * readable under the id it was written with. Use the file's Path from the manifest.
+   * readable under the id it was written with. The manifest records it as the file's FileId.
    */
   fileId: string;
   /** Tests and measurements only; the default is the process-wide pool. */

@@ -1,5 +1,5 @@
 /**
- * The fixed-size parts of a stored role file (docs/format.md, "Role data files"): the file header
+ * The fixed-size parts of a stored role file (docs/format.md, "Role files"): the file header
  * and each block's frame header. Both travel in clear and are authenticated with every block.
  */
 import { AzsError } from '../protocol/errors.js';
