@@ -36,7 +36,8 @@ export interface SmbRun {
   timedOut: boolean;
 }
 
-const OUTPUT_LIMIT = 64 * 1024;
+/** What a transfer's messages may occupy: only their end matters for an error message. */
+const MESSAGE_LIMIT = 64 * 1024;
 
 /** smbclient's arguments for a connection; holds no secret (the password goes by environment). */
 export function smbclientArgs(connection: SmbConnection, extra: string[]): string[] {
@@ -117,13 +118,21 @@ export function finished(child: ChildProcess, output: () => string, watchdog: Wa
   });
 }
 
-/** Accumulates the named output streams (bounded: only the tail matters for a message). */
-export function collectOutput(child: ChildProcess, streams: Array<'stdout' | 'stderr'>): () => string {
+/**
+ * Accumulates the named output streams. A listing is kept whole (`limit` Infinity: its size follows
+ * the folder's entries); a transfer's messages keep only their last `limit` characters.
+ */
+export function collectOutput(
+  child: ChildProcess,
+  streams: Array<'stdout' | 'stderr'>,
+  limit = MESSAGE_LIMIT,
+): () => string {
   let text = '';
   for (const name of streams) {
     child[name]?.setEncoding('utf8');
     child[name]?.on('data', (chunk: string) => {
-      text = (text + chunk).slice(-OUTPUT_LIMIT);
+      text += chunk;
+      if (text.length > limit) text = text.slice(-limit);
     });
   }
   return () => text;

@@ -217,7 +217,7 @@ export class SmbStore implements BackupStore {
     debugLevel?: number,
   ): Promise<string> {
     const child = this.start(commands, { stdin: 'ignore', debugLevel });
-    const output = collectOutput(child, ['stdout', 'stderr']);
+    const output = collectOutput(child, ['stdout', 'stderr'], Infinity);
     const watchdog = this.watchdog(child, () => false);
     const run = await finished(child, output, watchdog);
     const failure = this.failureOf(run, target, tolerated);

@@ -4,7 +4,8 @@
  * the password travels. The contract itself is in storeConformance-smb.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isAzsError } from '../../src/protocol/errors.js';
@@ -139,6 +140,16 @@ describe('SMB store faults on a running server', () => {
   it('reaches the server by IPv6 address with a port', async () => {
     const store = storeOn(server, { path: `\\\\[::1]:${server.port}\\backup` });
     await store.checkRoot();
+  });
+
+  it('lists a folder whose listing is far longer than a message buffer', async () => {
+    const folder = path.join(server.sharePath('backup'), 'many');
+    await mkdir(folder);
+    const names = Array.from({ length: 1500 }, (_, index) => `entry-${String(index).padStart(5, '0')}.bin`);
+    for (const name of names) await writeFile(path.join(folder, name), '');
+    const listed = (await storeOn(server).list('many')).map((entry) => entry.name).sort();
+    assert.deepEqual(listed, names);
+    await rm(folder, { recursive: true }); // made by root here, so not the share user's to delete
   });
 
   it('rejects names that smbclient cannot carry', async () => {
