@@ -19,7 +19,13 @@ function New-TestHome {
 }
 
 function Stop-TestDaemon([string] $StateDirectory) {
-    & node $script:CliPath stop --json --state-dir $StateDirectory | Out-Null
+    <# azsbackup stop; should the CLI itself fail, the daemon is ended by the pid in its lock file. #>
+    $lock = Join-Path $StateDirectory 'run/daemon.pid'
+    $daemonPid = if (Test-Path -LiteralPath $lock) { [int](Get-Content -Raw -LiteralPath $lock) } else { 0 }
+    & node $script:CliPath stop --json --state-dir $StateDirectory 2>$null | Out-Null
+    if ($daemonPid -and (Get-Process -Id $daemonPid -ErrorAction SilentlyContinue)) {
+        Stop-Process -Id $daemonPid -Force -ErrorAction SilentlyContinue
+    }
 }
 
 function Remove-TestHome([string] $StateDirectory) {
