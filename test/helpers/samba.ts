@@ -5,10 +5,10 @@
  * protocol bounds. smbd runs in its own session (setsid: it signals its whole process group when it
  * stops) and is stopped by that group's id; dispose() also removes the user, mounts and folders.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -52,6 +52,7 @@ export class SambaServer {
     const root = await mkdtemp(path.join(os.tmpdir(), 'azs-samba-'));
     const shares = options.shares ?? [{ name: 'backup' }];
     const server = new SambaServer(root, await freePort(), shares);
+    process.once('exit', server.cleanUpAtExit);
     try {
       await server.prepare(options.global ?? {});
       await server.launch();
@@ -112,11 +113,23 @@ export class SambaServer {
   }
 
   async dispose(): Promise<void> {
+    process.off('exit', this.cleanUpAtExit);
     await this.stop('SIGKILL');
     for (const mount of this.mounts) await run('umount', ['-l', mount]).catch(() => undefined);
     await run('userdel', [this.user]).catch(() => undefined);
     await rm(this.root, { recursive: true, force: true });
   }
+
+  /**
+   * If the test process ends without dispose() (an uncaught error), nothing may outlive it: 'exit'
+   * handlers must be synchronous, hence the *Sync calls.
+   */
+  private readonly cleanUpAtExit = (): void => {
+    if (this.process) signalGroup(this.process, 'SIGKILL');
+    for (const mount of this.mounts) spawnSync('umount', ['-l', mount]);
+    spawnSync('userdel', [this.user]);
+    rmSync(this.root, { recursive: true, force: true });
+  };
 
   private async prepare(global: Record<string, string>): Promise<void> {
     for (const folder of ['lock', 'state', 'cache', 'pid', 'private', 'ncalrpc', 'log', 'shares']) {
