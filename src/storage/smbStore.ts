@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { PassThrough, Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AzsError } from '../protocol/errors.js';
+import { AzsError, isAzsError } from '../protocol/errors.js';
 import {
   collectOutput,
   finished,
@@ -84,7 +84,11 @@ export class SmbStore implements BackupStore {
       await this.run([`rename ${quoteRemote(temp)} ${quoteRemote(parts)} -f`], relativePath);
       return written;
     } catch (error) {
-      await this.run([`del ${quoteRemote(temp)}`], relativePath, NOT_FOUND).catch(() => undefined);
+      // A server that is gone cannot delete anything (and would hold us for another timeout);
+      // prune removes the leftover later.
+      if (!isAzsError(error, 'ShareUnreachable')) {
+        await this.run([`del ${quoteRemote(temp)}`], relativePath, NOT_FOUND).catch(() => undefined);
+      }
       throw error;
     }
   }
