@@ -81,6 +81,17 @@ Describe 'Backups' {
             $failure.Exception.Message | Should -Match $running.BackupId
         }
 
+        It 'cancels the backup when the waiting cmdlet is stopped' {
+            Register-AzsInfrastructureRole -Name 'Slow' -Provider PowerShell -BackupScript { Start-Sleep -Seconds 60 } -RestoreScript { 'nothing to restore' } | Out-Null
+            $job = Start-AzsBackup -AsJob -Force
+            $history = { (& node $script:CliPath jobs --json --state-dir $stateDirectory | ConvertFrom-Json).jobs }
+            for ($attempt = 0; $attempt -lt 300 -and -not @(& $history | Where-Object Outcome -eq 'Running'); $attempt++) { Start-Sleep -Milliseconds 200 }
+            $job | Stop-Job
+            $job | Remove-Job -Force
+            for ($attempt = 0; $attempt -lt 300 -and @(& $history | Where-Object Outcome -eq 'Running'); $attempt++) { Start-Sleep -Milliseconds 200 }
+            @(& $history)[0].Outcome | Should -Be 'Cancelled'
+        }
+
         It 'starts nothing with -WhatIf' {
             Start-AzsBackup -WhatIf | Should -BeNullOrEmpty
             Get-AzsBackup | Should -BeNullOrEmpty
