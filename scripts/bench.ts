@@ -2,9 +2,11 @@
  * `npm run bench -- [--size 1GiB] [--store local|smb] [--runs 2] [--json]`
  *
  * Generates infrastructure-like data, then alternates (warm page cache) a full backup through
- * Start-AzsBackup in real pwsh with the reference pipeline `tar -cf - | zstd -3 -T0 | openssl enc
- * -aes-256-ctr` on the same tree, and reports source MB/s of both, their ratio, the daemon's peak
- * memory and the compressed size. With --json the last line is one JSON object (SPEC §7).
+ * Start-AzsBackup in real pwsh with a reference on the same data, and reports source MB/s of both,
+ * their ratio, the daemon's peak memory and the compressed size. The reference is, for a local store,
+ * `tar -cf - | zstd -3 -T0 | openssl enc -aes-256-ctr`; for an SMB store (a private loopback Samba),
+ * `smbclient put` of a file of the stored backup's size. With --json the last line is one JSON
+ * object (SPEC §7).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -115,6 +117,56 @@ function timePipeline(data: string, out: string): number {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/** Where the bench backs up to, and the plain tool its throughput is compared with there. */
+interface BenchStore {
+  env: Record<string, string>;
+  configure: string;
+  /** Seconds the reference takes for the same amount of data (source tree or stored size). */
+  reference(compressedBytes: number): Promise<number>;
+  referenceName: string;
+  dispose(): Promise<void>;
+}
+
+async function localStore(folder: string, data: string): Promise<BenchStore> {
+  mkdirSync(folder, { recursive: true });
+  return {
+    env: { BENCH_STORE: folder },
+    configure: 'Set-AzsBackupConfiguration -Path $env:BENCH_STORE',
+    referenceName: 'tar | zstd -3 -T0 | openssl enc -aes-256-ctr',
+    reference: async () => timePipeline(data, path.join(work, 'pipeline.out')),
+    dispose: async () => rmSync(path.join(work, 'pipeline.out'), { force: true }),
+  };
+}
+
+/** A private loopback Samba server; the reference is `smbclient put` of a file of the stored size. */
+async function smbStore(): Promise<BenchStore> {
+  const { SambaServer } = await import('../test/helpers/samba.js');
+  const server = await SambaServer.start();
+  mkdirSync(path.join(server.sharePath('backup'), 'bench'), { recursive: true });
+  execFileSync('chmod', ['-R', 'a+rwX', server.sharePath('backup')]);
+  const sample = path.join(work, 'smb-reference.bin');
+  return {
+    env: {
+      BENCH_STORE: server.uncPath('backup', 'bench'),
+      BENCH_USER: server.user,
+      BENCH_PASSWORD: server.password,
+    },
+    configure:
+      'Set-AzsBackupConfiguration -Path $env:BENCH_STORE -UserName $env:BENCH_USER -Password (ConvertTo-SecureString $env:BENCH_PASSWORD -AsPlainText -Force)',
+    referenceName: 'smbclient put (stored size, encrypted session)',
+    reference: async (compressed) => {
+      writeFileSync(sample, randomBytes(Math.max(1, compressed)));
+      const started = process.hrtime.bigint();
+      await server.smbclient('encrypt', `put "${sample}" reference.bin`);
+      return Number(process.hrtime.bigint() - started) / 1e9;
+    },
+    dispose: async () => {
+      rmSync(sample, { force: true });
+      await server.dispose();
+    },
+  };
+}
+
 const bytes = parseSize(argv.size);
 const work = path.join(repo, '.bench');
 const data = path.join(work, `data-${bytes}`);
@@ -122,19 +174,17 @@ const state = path.join(work, 'state');
 const store = path.join(work, 'store');
 await generate(data, bytes);
 const sourceBytes = treeBytes(data);
-if (argv.store === 'smb')
-  throw new Error('--store smb: see the SMB section of docs/storage.md (run after the SMB store lands)');
 
 spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
 for (const folder of [state, store]) rmSync(folder, { recursive: true, force: true });
-mkdirSync(store, { recursive: true });
-const env = { AZSBACKUP_HOME: state, BENCH_DATA: data, BENCH_STORE: store, BENCH_CERTS: work };
+const target = argv.store === 'smb' ? await smbStore() : await localStore(store, data);
+const env = { AZSBACKUP_HOME: state, BENCH_DATA: data, BENCH_CERTS: work, ...target.env };
 log('configuring a bench deployment');
 pwsh(
   `$ErrorActionPreference='Stop'; Import-Module '${repo}/AzureStackBackup.psd1';
    $p = [securestring]::new(); foreach ($c in [guid]::NewGuid().ToString().ToCharArray()) { $p.AppendChar($c) }
    $cert = New-AzsBackupEncryptionCertificate -CerPath "$env:BENCH_CERTS/bench.cer" -PfxPath "$env:BENCH_CERTS/bench.pfx" -PfxPassword $p
-   $null = Set-AzsBackupConfiguration -Path $env:BENCH_STORE -EncryptionCertPath $cert.CerPath
+   $null = ${target.configure} -EncryptionCertPath $cert.CerPath
    $null = Register-AzsInfrastructureRole -Name Domain -Provider Sqlite -Path "$env:BENCH_DATA/Domain/Domain.db"
    $null = Register-AzsInfrastructureRole -Name WAS -Provider Sqlite -Path "$env:BENCH_DATA/WAS/WAS.db"
    foreach ($n in 'KeyVaultDataPlane','ECE','Images') { $null = Register-AzsInfrastructureRole -Name $n -Provider Directory -Path "$env:BENCH_DATA/$n" }`,
@@ -152,8 +202,6 @@ const pipelineSeconds: number[] = [];
 const engineSeconds: number[] = [];
 let compressedBytes = 0;
 for (let run = 0; run < argv.runs; run += 1) {
-  pipelineSeconds.push(timePipeline(data, path.join(work, 'pipeline.out')));
-  log(`pipeline run ${run + 1}: ${(sourceBytes / MB / pipelineSeconds.at(-1)!).toFixed(1)} MB/s`);
   const output = pwsh(
     `$ErrorActionPreference='Stop'; Import-Module '${repo}/AzureStackBackup.psd1'; $null = Get-AzsBackupConfiguration
      $b = $null; $t = Measure-Command { $b = Start-AzsBackup -Force }
@@ -165,13 +213,19 @@ for (let run = 0; run < argv.runs; run += 1) {
   engineSeconds.push(seconds!);
   compressedBytes = compressedKb! * 1024;
   log(`engine run ${run + 1}: ${(sourceBytes / MB / seconds!).toFixed(1)} MB/s`);
+  pipelineSeconds.push(await target.reference(compressedBytes));
+  log(
+    `${target.referenceName} run ${run + 1}: ${(sourceBytes / MB / pipelineSeconds.at(-1)!).toFixed(1)} MB/s of source`,
+  );
 }
 const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${daemonPid}/status`, 'utf8'))?.[1] ?? 0);
 spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
-rmSync(path.join(work, 'pipeline.out'), { force: true });
+await target.dispose();
 
 const best = (values: number[]) => Math.min(...values);
 const result = {
+  store: argv.store,
+  reference: target.referenceName,
   source_bytes: sourceBytes,
   engine_mbps: Number((sourceBytes / MB / best(engineSeconds)).toFixed(1)),
   pipeline_mbps: Number((sourceBytes / MB / best(pipelineSeconds)).toFixed(1)),
@@ -181,6 +235,6 @@ const result = {
 };
 result.ratio = Number((result.engine_mbps / result.pipeline_mbps).toFixed(2));
 process.stdout.write(
-  `source ${(sourceBytes / MB).toFixed(0)} MB | engine ${result.engine_mbps} MB/s | pipeline ${result.pipeline_mbps} MB/s | ratio ${result.ratio} | daemon peak RSS ${result.daemon_peak_rss_mb} MB | compressed ${(compressedBytes / MB).toFixed(1)} MB\n`,
+  `source ${(sourceBytes / MB).toFixed(0)} MB to ${argv.store} | engine ${result.engine_mbps} MB/s | ${target.referenceName} ${result.pipeline_mbps} MB/s | ratio ${result.ratio} | daemon peak RSS ${result.daemon_peak_rss_mb} MB | compressed ${(compressedBytes / MB).toFixed(1)} MB\n`,
 );
 if (argv.json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -8,7 +8,6 @@
  * alternating the two so the page cache treats them alike. Prints MB/s (10^6 bytes/s) of both and
  * their ratio; with --json the last line is one JSON object.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,9 +18,8 @@ import { pipeline } from 'node:stream/promises';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { SmbStore } from '../src/storage/smbStore.js';
-import { SambaServer } from '../test/helpers/samba.js';
+import { SambaServer, type Protection } from '../test/helpers/samba.js';
 
-type Protection = 'encrypt' | 'sign';
 const MB = 1_000_000;
 
 const argv = await yargs(hideBin(process.argv))
@@ -68,30 +66,6 @@ async function timed(action: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-/** Plain smbclient with the given protection; the password by environment, as the store does. */
-function smbclient(server: SambaServer, protection: Protection, command: string): Promise<void> {
-  const args = [
-    '//127.0.0.1/backup',
-    `--port=${server.port}`,
-    '--configfile=/dev/null',
-    '--max-protocol=SMB3',
-    `--client-protection=${protection}`,
-    `--user=${server.user}`,
-    '-c',
-    command,
-  ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('smbclient', args, {
-      env: { PATH: process.env.PATH, PASSWD: server.password },
-      stdio: 'ignore',
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve() : reject(new Error(`smbclient '${command}' exited ${code}`)),
-    );
-  });
-}
-
 interface Figures {
   protection: Protection;
   upload_store_mbps: number;
@@ -124,7 +98,7 @@ async function measure(protection: Protection, file: string, bytes: number, runs
     for (let run = 1; run <= runs; run += 1) {
       best.plainUp = Math.min(
         best.plainUp,
-        await timed(() => smbclient(server, protection, `put "${file}" plain.bin`)),
+        await timed(() => server.smbclient(protection, `put "${file}" plain.bin`)),
       );
       best.storeUp = Math.min(
         best.storeUp,
@@ -134,7 +108,7 @@ async function measure(protection: Protection, file: string, bytes: number, runs
       );
       best.plainDown = Math.min(
         best.plainDown,
-        await timed(() => smbclient(server, protection, 'get plain.bin /dev/null')),
+        await timed(() => server.smbclient(protection, 'get plain.bin /dev/null')),
       );
       best.storeDown = Math.min(
         best.storeDown,

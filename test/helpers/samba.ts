@@ -32,6 +32,8 @@ export interface SambaOptions {
   global?: Record<string, string>;
 }
 
+export type Protection = 'encrypt' | 'sign';
+
 const START_TIMEOUT_MS = 20_000;
 
 export class SambaServer {
@@ -75,6 +77,33 @@ export class SambaServer {
   /** The store path an operator would type: `\\127.0.0.1:<port>\<share>\<folder...>`. */
   uncPath(share: string, ...folder: string[]): string {
     return ['', '', `127.0.0.1:${this.port}`, share, ...folder].join('\\');
+  }
+
+  /**
+   * Plain smbclient against the `backup` share with the given protection, the password by
+   * environment as the store passes it: the reference the SMB measurements compare with.
+   */
+  smbclient(protection: Protection, command: string): Promise<void> {
+    const args = [
+      '//127.0.0.1/backup',
+      `--port=${this.port}`,
+      '--configfile=/dev/null',
+      '--max-protocol=SMB3',
+      `--client-protection=${protection}`,
+      `--user=${this.user}`,
+      '-c',
+      command,
+    ];
+    return new Promise((resolve, reject) => {
+      const child = spawn('smbclient', args, {
+        env: { PATH: process.env.PATH, PASSWD: this.password },
+        stdio: 'ignore',
+      });
+      child.on('error', reject);
+      child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`smbclient '${command}' exited ${code}`)),
+      );
+    });
   }
 
   /** Stops smbd and everything it forked; the server can be started again with launch(). */
