@@ -30,8 +30,8 @@ import type { RoleService } from './roles.js';
 
 export const STAMP_VERSION = '0.1.0';
 export const BACKUP_DATA_VERSION = '1.0.0';
-/** Roles backed up at once: enough to overlap one role's I/O with another's compression. */
-const ROLE_PARALLELISM = 2;
+/** Roles backed up at once: enough to overlap one role's file I/O with the others' compression. */
+const ROLE_PARALLELISM = 3;
 const PROGRESS_INTERVAL_MS = 500;
 
 export type ProgressSink = (update: Omit<ProgressNotification, 'requestId'>) => void;
@@ -229,6 +229,7 @@ export class BackupService {
     const relative = roleFile(role.Name);
     let sourceBytes = 0;
     report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, 0);
+    const started = Date.now();
     try {
       signal.throwIfAborted();
       const entries = countBytes(
@@ -248,9 +249,19 @@ export class BackupService {
         store.writeFile(`${folder}/${relative}`, archive.stream),
         archive.summary,
       );
+      const uploadedAt = Date.now();
       const problem = await verifyStoredFile(await store.readFile(`${folder}/${relative}`), {
         Size: summary.storedBytes,
         Sha256: summary.sha256,
+      });
+      this.deps.log.info('role backed up', {
+        backupId: path.basename(folder),
+        role: role.Name,
+        entries: summary.entries,
+        sourceBytes: summary.sourceBytes,
+        storedBytes: summary.storedBytes,
+        uploadSeconds: (uploadedAt - started) / 1000,
+        verifySeconds: (Date.now() - uploadedAt) / 1000,
       });
       if (problem)
         throw new AzsError(
