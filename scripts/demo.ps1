@@ -8,6 +8,8 @@ param(
     [string] $Workspace
 )
 $ErrorActionPreference = 'Stop'
+# Plain text when the output goes to a file or a pipe (CI logs), colours in a terminal.
+if ([Console]::IsOutputRedirected -and $PSVersionTable.PSVersion.Major -ge 7) { $PSStyle.OutputRendering = 'PlainText' }
 Import-Module (Join-Path (Split-Path $PSScriptRoot -Parent) 'AzureStackBackup.psd1') -Force
 
 $data = Join-Path $Workspace 'data'
