@@ -17,6 +17,7 @@ import {
   stopDaemon,
 } from './daemonProcess.js';
 import { extractBackup } from './extract.js';
+import { DEFAULT_UNIT_DIR, installService, uninstallService } from './service.js';
 import { readSecret } from './secretInput.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3 } as const;
@@ -103,6 +104,33 @@ await yargs(hideBin(process.argv))
         argv.json,
         { stopped },
         stopped ? 'Daemon stopped.' : `No daemon was running for ${endpoint.stateDir}.`,
+      );
+    },
+  )
+  .command(
+    'service <action>',
+    'Install or remove the system service that keeps the daemon running across reboots',
+    (args) =>
+      withStateDir(args)
+        .positional('action', { choices: ['install', 'uninstall'] as const, demandOption: true })
+        .option('unit-dir', {
+          type: 'string',
+          default: DEFAULT_UNIT_DIR,
+          describe: 'Where the systemd unit goes',
+        }),
+    async (argv) => {
+      const stateDir = resolveStateDir(argv.stateDir);
+      const result =
+        argv.action === 'install'
+          ? await installService(stateDir, argv.unitDir)
+          : await uninstallService(stateDir);
+      const todo = result.todo.length
+        ? `\nsystemd is not running here; run: ${result.todo.join(' && ')}`
+        : '';
+      print(
+        argv.json,
+        result,
+        `${argv.action === 'install' ? 'Installed' : 'Removed'} ${result.unit ?? 'nothing'}${todo}`,
       );
     },
   )

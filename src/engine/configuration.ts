@@ -113,7 +113,19 @@ export class ConfigurationService {
 
   async get(): Promise<ConfigResult> {
     const config = await this.state.readConfig();
-    return { location: await this.describe(config), warnings: this.certificateWarnings(config) };
+    return {
+      location: await this.describe(config),
+      warnings: [...this.certificateWarnings(config), ...(await this.keepAliveWarnings(config))],
+    };
+  }
+
+  /** Scheduled backups need a daemon that outlives the session and the reboot (SPEC §6). */
+  private async keepAliveWarnings(config: SavedConfig): Promise<string[]> {
+    if (!config.path || !config.certificate || !config.isBackupSchedulerEnabled) return [];
+    if (await this.state.readServiceRecord()) return [];
+    return [
+      "The scheduler is on, but nothing keeps the AzureStackBackup daemon running across logoffs and reboots; scheduled backups stop with it. Run 'azsbackup service install' (see docs/cli.md).",
+    ];
   }
 
   /** Validates and saves; returns the saved configuration and the warnings to show. */

@@ -9,6 +9,13 @@ import path from 'node:path';
 import { newSecretKey, openSecret, sealSecret } from '../crypto/secretBox.js';
 import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../util/atomicFile.js';
 
+/** Written by `azsbackup service install`: what keeps this deployment's daemon running. */
+export const SERVICE_RECORD = 'service.json';
+
+export interface ServiceRecord {
+  unit: string;
+}
+
 export interface DeploymentIdentity {
   DeploymentId: string;
   Location: string;
@@ -87,6 +94,10 @@ export class StateDir {
     const token = randomBytes(32).toString('hex');
     await writeFileAtomic(this.tokenFile, token);
     return token;
+  }
+
+  async readServiceRecord(): Promise<ServiceRecord | undefined> {
+    return readJsonIfExists<ServiceRecord>(this.file(SERVICE_RECORD));
   }
 
   async readConfig(): Promise<SavedConfig> {

@@ -1,0 +1,76 @@
+/**
+ * `azsbackup service install|uninstall`: keeps the daemon running across reboots, so scheduled
+ * backups happen. On Linux a systemd unit; on Windows a service created with sc.exe (documented in
+ * docs/platforms.md, not tested here). The unit's location is recorded in the state folder, which
+ * is how Get-AzsBackupConfiguration knows whether anything keeps the daemon alive.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SERVICE_RECORD, type ServiceRecord } from '../state/stateDir.js';
+import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
+import { isWindows } from '../util/platform.js';
+
+export const DEFAULT_UNIT_DIR = '/etc/systemd/system';
+
+export function unitName(stateDir: string): string {
+  return `azsbackup-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}.service`;
+}
+
+export function unitText(stateDir: string): string {
+  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  return `[Unit]
+Description=AzureStackBackup daemon for ${stateDir}
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=${process.execPath} ${main} serve --state-dir ${stateDir}
+Restart=on-failure
+RestartSec=5
+Environment=AZSBACKUP_HOME=${stateDir}
+${process.env.DOTNET_ROOT ? `Environment=DOTNET_ROOT=${process.env.DOTNET_ROOT}\n` : ''}Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}
+UMask=0077
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/** Runs systemctl when systemd runs this machine; says what to run otherwise. */
+function systemctl(args: string[]): string | null {
+  const result = spawnSync('systemctl', args, { encoding: 'utf8' });
+  if (result.error || result.status !== 0) return `systemctl ${args.join(' ')}`;
+  return null;
+}
+
+export async function installService(
+  stateDir: string,
+  unitDir = DEFAULT_UNIT_DIR,
+): Promise<{ unit: string; todo: string[] }> {
+  if (isWindows)
+    throw new Error('On Windows create the service as docs/platforms.md shows (sc.exe create …).');
+  const unit = path.join(unitDir, unitName(stateDir));
+  await mkdir(unitDir, { recursive: true });
+  await writeFile(unit, unitText(stateDir), { mode: 0o644 });
+  await writeJsonAtomic(path.join(stateDir, SERVICE_RECORD), { unit } satisfies ServiceRecord);
+  const todo = [systemctl(['daemon-reload']), systemctl(['enable', '--now', path.basename(unit)])].filter(
+    (step): step is string => step !== null,
+  );
+  return { unit, todo };
+}
+
+export async function uninstallService(stateDir: string): Promise<{ unit: string | null; todo: string[] }> {
+  const record = await readJsonIfExists<ServiceRecord>(path.join(stateDir, SERVICE_RECORD));
+  if (!record) return { unit: null, todo: [] };
+  const todo = [systemctl(['disable', '--now', path.basename(record.unit)])].filter(
+    (step): step is string => step !== null,
+  );
+  await rm(record.unit, { force: true });
+  await rm(path.join(stateDir, SERVICE_RECORD), { force: true });
+  const reload = systemctl(['daemon-reload']);
+  return { unit: record.unit, todo: reload ? [...todo, reload] : todo };
+}

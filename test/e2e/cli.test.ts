@@ -1,0 +1,105 @@
+/** The azsbackup command line as scripts use it: exit codes, --json output, the service unit. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { removeDir, startDaemon, tempDir } from '../helpers/daemon.js';
+import { createDeployment } from '../helpers/deployment.js';
+import { cliMain } from '../helpers/pwsh.js';
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [cliMain, ...args], { encoding: 'utf8' });
+}
+
+test('status exits 3 when no daemon runs and 0 when one does; stop stops it', () => {
+  const stateDir = tempDir('cli-state');
+  try {
+    const before = cli('status', '--json', '--state-dir', stateDir);
+    assert.equal(before.status, 3);
+    assert.equal(JSON.parse(before.stdout).running, false);
+    const daemon = startDaemon({ stateDir });
+    const running = cli('status', '--json', '--state-dir', stateDir);
+    assert.equal(running.status, 0);
+    assert.equal(JSON.parse(running.stdout).pid, daemon.pid);
+    assert.equal(
+      cli('serve', '--state-dir', stateDir).status,
+      1,
+      'a second daemon for the same state folder is refused',
+    );
+    assert.deepEqual(JSON.parse(cli('stop', '--json', '--state-dir', stateDir).stdout), { stopped: true });
+    assert.equal(cli('status', '--state-dir', stateDir).status, 3);
+  } finally {
+    removeDir(stateDir);
+  }
+});
+
+test('usage errors exit 2; failures exit 1 with a JSON error', () => {
+  assert.equal(cli('no-such-command').status, 2);
+  assert.equal(cli('extract', '--backup', '/x').status, 2, 'missing --pfx and --out');
+  const out = tempDir('cli-out');
+  try {
+    const failed = spawnSync(
+      process.execPath,
+      [cliMain, 'extract', '--backup', '/nonexistent', '--pfx', '/nonexistent.pfx', '--out', out, '--json'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, AZSBACKUP_PFX_PASSWORD: 'x' },
+      },
+    );
+    assert.equal(failed.status, 1);
+    assert.equal(JSON.parse(failed.stdout).error.reason, 'BackupNotFound');
+    assert.match(failed.stderr, /BackupInfo\.json/);
+  } finally {
+    removeDir(out);
+  }
+});
+
+test('jobs --json lists the job history with per-role outcomes', async () => {
+  const daemon = startDaemon();
+  const deployment = await createDeployment(daemon);
+  try {
+    await daemon.call('role.unregister', { Name: 'ECE' });
+    const backup = await daemon.call('backup.start', { Wait: true });
+    const listed = cli('jobs', '--json', '--state-dir', daemon.stateDir);
+    assert.equal(listed.status, 0, listed.stderr);
+    const [job] = JSON.parse(listed.stdout).jobs;
+    assert.equal(job.BackupId, backup.BackupId);
+    assert.equal(job.Kind, 'Backup');
+    assert.equal(job.Outcome, 'Succeeded');
+    assert.deepEqual(job.Roles.map((role: { RoleName: string }) => role.RoleName).sort(), ['CA', 'WAS']);
+  } finally {
+    daemon.stop();
+    [daemon.stateDir, deployment.root].forEach(removeDir);
+  }
+});
+
+test('service install writes a unit for the state folder and silences the keep-alive warning; uninstall removes it', async () => {
+  const daemon = startDaemon();
+  const deployment = await createDeployment(daemon);
+  const units = tempDir('units');
+  try {
+    const warnings = async () => (await daemon.call('config.get', {})).warnings.join(' ');
+    assert.match(await warnings(), /azsbackup service install/);
+    const installed = cli(
+      'service',
+      'install',
+      '--json',
+      '--state-dir',
+      daemon.stateDir,
+      '--unit-dir',
+      units,
+    );
+    assert.equal(installed.status, 0, installed.stderr);
+    const { unit } = JSON.parse(installed.stdout) as { unit: string };
+    assert.equal(path.dirname(unit), units);
+    assert.match(readFileSync(unit, 'utf8'), new RegExp(`serve --state-dir ${daemon.stateDir}`));
+    assert.doesNotMatch(await warnings(), /azsbackup service install/);
+    assert.equal(cli('service', 'uninstall', '--state-dir', daemon.stateDir).status, 0);
+    assert.equal(existsSync(unit), false);
+    assert.match(await warnings(), /azsbackup service install/);
+  } finally {
+    daemon.stop();
+    [daemon.stateDir, deployment.root, units].forEach(removeDir);
+  }
+});
