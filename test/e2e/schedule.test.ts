@@ -3,6 +3,7 @@
  * (--test-hooks), with real faults on the store folder.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -208,6 +209,36 @@ describe('alerts from real faults', () => {
       await daemon.call('config.set', { Path: deployment.store });
       await succeedsAndCloses(/out of capacity/);
     } finally {
+      unmount(small);
+      removeDir(small);
+    }
+  });
+
+  test('store almost full (less room than two more backups need): warning raised, closed when space is freed', async () => {
+    const small = tempDir('almost-full');
+    mountTmpfs(small, '4m');
+    try {
+      await daemon.call('config.set', { Path: small });
+      const first = await daemon.call('backup.start', { Wait: true });
+      const backupBytes = first.CompressedBackupSizeInKb * 1024;
+      const free = Number(
+        /\d+/.exec(
+          spawnSync('df', ['-B1', '--output=avail', small], { encoding: 'utf8' }).stdout.split('\n')[1]!,
+        )![0],
+      );
+      writeFileSync(
+        path.join(small, 'filler'),
+        Buffer.alloc(Math.max(0, free - Math.round(1.5 * backupBytes))),
+      );
+      await daemon.call('backup.start', { Wait: true });
+      const alert = (await activeAlerts(daemon)).find((candidate) => /almost full/.test(candidate.Title));
+      assert.ok(alert, 'no almost-full alert');
+      assert.match(alert.Description, /two more backups/);
+      rmSync(path.join(small, 'filler'));
+      await daemon.call('config.set', { Path: small });
+      assert.ok(!(await activeAlerts(daemon)).some((candidate) => /almost full/.test(candidate.Title)));
+    } finally {
+      await daemon.call('config.set', { Path: deployment.store });
       unmount(small);
       removeDir(small);
     }
