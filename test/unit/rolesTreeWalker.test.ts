@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import type { ArchiveEntry } from '../../src/archive/entry.js';
+import { isAzsError } from '../../src/protocol/errors.js';
+import { WHOLE_READ_LIMIT, walkTree } from '../../src/roles/treeWalker.js';
+import { collect, describeTree, type TreeRecord } from '../helpers/roleEntries.js';
+
+/** The walk in describeTree's terms, so it can be compared with an independent listing. */
+async function walkedRecords(root: string): Promise<TreeRecord[]> {
+  return (await collect(walkTree(root))).map((entry) => ({
+    path: entry.path,
+    type: entry.type,
+    mode: entry.mode,
+    mtimeMs: entry.mtimeMs,
+    data:
+      entry.type === 'file'
+        ? createHash('sha256')
+            .update(entry.data ?? Buffer.alloc(0))
+            .digest('hex')
+        : (entry.linkTarget ?? ''),
+  }));
+}
+
+function openDescriptors(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/** Descriptors are closed by callbacks; give them a few turns of the event loop, then compare. */
+async function descriptorsSettleAt(expected: number): Promise<number> {
+  for (let attempt = 0; attempt < 50 && openDescriptors() !== expected; attempt += 1) await sleep(20);
+  return openDescriptors();
+}
+
+/** A sysfs folder of readable attributes: fstat says 4096 bytes, a read gives fewer. */
+function sysfsFolder(): string | undefined {
+  const candidates = ['/sys/kernel/mm/transparent_hugepage', '/sys/kernel/mm/ksm', '/sys/power'];
+  return candidates.find((folder) => existsSync(folder) && statSync(folder).isDirectory());
+}
+
+describe('Tree walker', () => {
+  let work: string;
+
+  before(async () => {
+    work = await mkdtemp(path.join(os.tmpdir(), 'azs-roles-walker-'));
+  });
+  after(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('keeps the sorted, parents-first order and every byte across many small and large files', async () => {
+    const root = path.join(work, 'many');
+    for (let folder = 0; folder < 6; folder += 1) {
+      const dir = path.join(root, `f${folder}`, folder % 2 ? 'nested' : '');
+      await mkdir(dir, { recursive: true });
+      for (let file = 0; file < 150; file += 1) {
+        const size = file % 50 === 7 ? WHOLE_READ_LIMIT + file : file === 3 ? WHOLE_READ_LIMIT : file * 37;
+        await writeFile(path.join(dir, `${(file * 7919) % 1000}.json`), Buffer.alloc(size, file + folder));
+      }
+      await symlink(`../f${folder}`, path.join(dir, `link-${folder}`));
+      await mkdir(path.join(dir, 'empty'));
+      await utimes(path.join(dir, 'empty'), new Date(2020, 1, 1), new Date(2020, 1, 2));
+    }
+    const walked = await walkedRecords(root);
+    assert.equal(walked.filter((record) => record.type === 'file').length, 900);
+    assert.deepEqual(walked, await describeTree(root));
+  });
+
+  it('fails a file that gives fewer bytes than its fstat said', async (context) => {
+    const folder = sysfsFolder();
+    if (!folder) return context.skip('no sysfs on this machine');
+    await assert.rejects(
+      collect(walkTree(folder)),
+      (error) => isAzsError(error, 'RoleFailed') && /shrank from 4096 to \d+ bytes/.test(error.message),
+    );
+  });
+
+  it('does not follow a file that became a link after its folder was listed', async () => {
+    const folder = path.join(work, 'swapped');
+    await mkdir(folder);
+    const secret = path.join(work, 'secret.txt');
+    await writeFile(secret, 'not part of the role');
+    await writeFile(path.join(folder, 'a'), 'first');
+    await writeFile(path.join(folder, 'b'), 'original');
+    const entries = walkTree(folder);
+    assert.equal(((await entries.next()).value as ArchiveEntry).path, 'a');
+    await unlink(path.join(folder, 'b'));
+    await symlink(secret, path.join(folder, 'b'));
+    const rest = await collect(entries);
+    assert.deepEqual(
+      rest.map(({ path: entryPath, type, linkTarget }) => ({ path: entryPath, type, linkTarget })),
+      [{ path: 'b', type: 'symlink', linkTarget: secret }],
+    );
+  });
+
+  it(
+    'leaves FIFOs out without blocking, also one that replaced a file after listing',
+    { timeout: 10_000 },
+    async () => {
+      const folder = path.join(work, 'fifos');
+      await mkdir(folder);
+      execFileSync('mkfifo', [path.join(folder, 'listed-fifo')]);
+      await writeFile(path.join(folder, 'a'), 'first');
+      await writeFile(path.join(folder, 'b'), 'becomes a fifo');
+      await writeFile(path.join(folder, 'c'), 'last');
+      const entries = walkTree(folder);
+      assert.equal(((await entries.next()).value as ArchiveEntry).path, 'a');
+      await unlink(path.join(folder, 'b'));
+      execFileSync('mkfifo', [path.join(folder, 'b')]);
+      const rest = await collect(entries);
+      assert.deepEqual(
+        rest.map((entry) => [entry.path, entry.data?.toString()]),
+        [['c', 'last']],
+      );
+    },
+  );
+
+  it('closes every descriptor: content read, skipped, or its stream destroyed unread', async () => {
+    const folder = path.join(work, 'descriptors');
+    await mkdir(folder);
+    const large = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    for (const name of ['1-read', '2-skipped', '3-destroyed', '4-read'])
+      await writeFile(path.join(folder, name), large);
+    await writeFile(path.join(folder, '5-small'), 'small');
+    const before = openDescriptors();
+    const chunkSizes: number[] = [];
+    for await (const entry of walkTree(folder)) {
+      if (entry.path.endsWith('-skipped')) continue;
+      const content = await entry.content!();
+      if (entry.path.endsWith('-destroyed')) {
+        content.destroy();
+        await once(content, 'close');
+        continue;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of content) chunks.push(chunk as Buffer);
+      chunkSizes.push(...chunks.map((chunk) => chunk.length));
+      if (entry.size > WHOLE_READ_LIMIT) assert.deepEqual(Buffer.concat(chunks), large);
+    }
+    assert.equal(await descriptorsSettleAt(before), before);
+    assert.ok(
+      Math.max(...chunkSizes) <= 1024 * 1024,
+      `a large file streams in bounded chunks: ${Math.max(...chunkSizes)}`,
+    );
+  });
+
+  it('closes the descriptor of a large file when the consumer stops iterating', async () => {
+    const folder = path.join(work, 'stops');
+    await mkdir(folder);
+    await writeFile(path.join(folder, 'large'), Buffer.alloc(WHOLE_READ_LIMIT + 1));
+    await writeFile(path.join(folder, 'next'), 'x');
+    const before = openDescriptors();
+    for await (const entry of walkTree(folder)) {
+      assert.equal(entry.path, 'large');
+      break;
+    }
+    assert.equal(await descriptorsSettleAt(before), before);
+  });
+});
