@@ -1,0 +1,266 @@
+/**
+ * Scenario 1, crash anywhere: kill -9 of the daemon at random points of a backup, of retention (at
+ * the end of a backup, after the clock has moved past the retention period), of prune and of a
+ * restore. After each kill the daemon restarts on the same state folder, and every committed backup
+ * that retention has no right to delete must still be listed, pass Test-AzsBackup with the .pfx and
+ * extract byte for byte; every listed backup must be one of those (no half-written backup listed);
+ * a killed restore leaves each role's data either as it was or as the backup has it.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { applyRetention } from '../../src/engine/retention.js';
+import { isProcessAlive } from '../../src/util/platform.js';
+import { removeDir, startDaemon, type TestDaemon } from '../../test/helpers/daemon.js';
+import { createDeployment, PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
+import {
+  Cleanup,
+  digestsOf,
+  directoryRole,
+  errorMessage,
+  listedIds,
+  random,
+  sleep,
+  sqliteRole,
+  Tally,
+  verifyCommitted,
+  within,
+  type Committed,
+  type RoleCheck,
+  type SuiteOptions,
+  type VerifyTarget,
+} from './common.js';
+
+const RETENTION_DAYS = 2;
+/** The clock moves this far before each operation, so retention always has something to delete. */
+const HOURS_BETWEEN_OPERATIONS = 12;
+const OPERATIONS = ['backup', 'retention', 'prune', 'restore'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+interface Durations {
+  backup: number;
+  retention: number;
+  prune: number;
+  restore: number;
+}
+
+class CrashRun {
+  readonly committed: Committed[] = [];
+  readonly roles: RoleCheck[];
+  readonly target: VerifyTarget;
+  readonly leftovers: string[] = [];
+
+  constructor(
+    readonly daemon: TestDaemon,
+    readonly deployment: Deployment,
+    readonly tally: Tally,
+    readonly options: SuiteOptions,
+  ) {
+    this.roles = [
+      directoryRole('CA', deployment.folder),
+      sqliteRole('WAS', deployment.database),
+      directoryRole('ECE', deployment.scripted),
+    ];
+    this.target = { daemon, pfxPath: deployment.pfxPath, storeFolder: deployment.store, roles: this.roles };
+  }
+
+  /** A backup run to its end (no kill): committed when it succeeds. */
+  async backupToEnd(): Promise<number> {
+    const digests = await digestsOf(this.roles);
+    const started = Date.now();
+    const backup = await within(this.daemon.call('backup.start', { Wait: true }), 300_000, 'backup');
+    const elapsed = Date.now() - started;
+    if (this.tally.check(backup.Status === 'Succeeded', `backup ${backup.BackupId} ended ${backup.Status}`))
+      this.commit({ backupId: backup.BackupId, created: backup.CreatedDateTime, ready: true, digests });
+    return elapsed;
+  }
+
+  commit(backup: Committed): void {
+    this.committed.push(backup);
+    this.tally.committed += 1;
+  }
+
+  async measure(): Promise<Durations> {
+    const backup = await this.backupToEnd();
+    await this.advance(RETENTION_DAYS * 24 + 1);
+    const retention = await this.backupToEnd();
+    makeOrphans(this.deployment.store, 40);
+    let started = Date.now();
+    await this.daemon.call('store.prune', { DryRun: false });
+    const prune = Date.now() - started;
+    started = Date.now();
+    await this.daemon.call('backup.restore', {
+      Name: this.committed.at(-1)!.backupId,
+      DecryptionCertPath: this.deployment.pfxPath,
+      DecryptionCertPassword: PFX_PASSWORD,
+      Wait: true,
+    });
+    const restore = Date.now() - started;
+    return { backup, retention, prune, restore };
+  }
+
+  async advance(hours: number): Promise<Date> {
+    return new Date((await this.daemon.call('test.advanceClock', { Hours: hours })).now);
+  }
+
+  /** Starts the operation, waits a random part of its typical duration, and kills the daemon. */
+  async crashDuring(operation: Operation, durations: Durations, point: number): Promise<void> {
+    await this.advance(HOURS_BETWEEN_OPERATIONS);
+    if (operation === 'restore')
+      writeFileSync(path.join(this.deployment.folder, `changed-after-backup-${point}.txt`), randomBytes(64));
+    const before = await digestsOf(this.roles);
+    const started = await this.start(operation);
+    const delay =
+      operation === 'retention'
+        ? random(0.6, 1.1) * durations.retention
+        : random(0, 1) * durations[operation];
+    await sleep(delay);
+    await this.kill();
+    this.tally.injected += 1;
+    this.options.log(`crash: ${operation} killed after ${Math.round(delay)} ms (point ${point + 1})`);
+    await this.restart();
+    if (started.backupId) await this.adoptIfListed(started.backupId, before);
+    if (started.restoring) await this.checkRestoredRoles(before, started.restoring);
+    await this.checkStore();
+  }
+
+  private async start(operation: Operation): Promise<{ backupId?: string; restoring?: Committed }> {
+    const ignore = () => undefined;
+    switch (operation) {
+      case 'backup':
+      case 'retention':
+        return { backupId: (await this.daemon.call('backup.start', { Wait: false })).BackupId };
+      case 'prune':
+        makeOrphans(this.deployment.store, 40);
+        this.daemon.call('store.prune', { DryRun: false }).catch(ignore);
+        return {};
+      case 'restore': {
+        const restoring = this.committed.at(-1)!;
+        this.daemon
+          .call('backup.restore', {
+            Name: restoring.backupId,
+            DecryptionCertPath: this.deployment.pfxPath,
+            DecryptionCertPassword: PFX_PASSWORD,
+            Wait: false,
+          })
+          .catch(ignore);
+        return { restoring };
+      }
+    }
+  }
+
+  private async kill(): Promise<void> {
+    const pid = this.daemon.pid;
+    process.kill(pid, 'SIGKILL');
+    while (isProcessAlive(pid)) await sleep(10);
+  }
+
+  private async restart(): Promise<void> {
+    try {
+      this.daemon.restart();
+      await within(this.daemon.call('daemon.status', {}), 30_000, 'daemon.status');
+    } catch (error) {
+      this.tally.fail(`the daemon did not come back on its state folder: ${errorMessage(error)}`);
+      throw error;
+    }
+  }
+
+  /** A backup the kill came too late to stop is listed: it must then be whole, and is committed. */
+  private async adoptIfListed(backupId: string, digests: Committed['digests']): Promise<void> {
+    const listed = (await this.daemon.call('backup.list', { Name: backupId })).backups[0];
+    if (!listed) return;
+    const backup = { backupId, created: listed.CreatedDateTime, ready: listed.IsCloudRecoveryReady, digests };
+    const problem = await verifyCommitted(this.target, backup);
+    if (problem) this.tally.lose(`a backup listed after a kill is not whole: ${problem}`);
+    else this.commit(backup);
+  }
+
+  /** Each role's data after a killed restore: as it was before, or as the backup has it. */
+  private async checkRestoredRoles(before: Committed['digests'], restoring: Committed): Promise<void> {
+    const after = await digestsOf(this.roles).catch(() => ({}) as Committed['digests']);
+    for (const role of this.roles) {
+      const now = after[role.name];
+      if (now !== before[role.name] && now !== restoring.digests[role.name])
+        this.tally.lose(`role ${role.name} is neither its old data nor the backup's after a killed restore`);
+    }
+    const beside = readdirSync(path.dirname(this.deployment.folder)).filter((name) =>
+      /\.(restore|old)-[0-9a-f]{12}$/.test(name),
+    );
+    this.leftovers.push(...beside);
+  }
+
+  /** Every listed backup is committed, every committed one retention keeps is listed and whole. */
+  async checkStore(): Promise<void> {
+    const listed = new Set(await listedIds(this.daemon));
+    const known = new Set(this.committed.map((backup) => backup.backupId));
+    for (const id of listed)
+      if (!known.has(id)) this.tally.lose(`backup ${id} is listed but was never committed (half-written?)`);
+    const now = await this.advance(0);
+    const removable = new Set(
+      applyRetention(
+        this.committed.map((backup) => ({
+          BackupId: backup.backupId,
+          CreatedDateTime: backup.created,
+          IsCloudRecoveryReady: backup.ready,
+        })),
+        RETENTION_DAYS,
+        now,
+      ).remove.map(({ backup }) => backup.BackupId),
+    );
+    for (const backup of [...this.committed]) {
+      if (!listed.has(backup.backupId)) {
+        if (!removable.has(backup.backupId))
+          this.tally.lose(`committed backup ${backup.backupId} is gone, and retention keeps it`);
+        this.committed.splice(this.committed.indexOf(backup), 1);
+        continue;
+      }
+      const problem = await verifyCommitted(this.target, backup);
+      if (problem) this.tally.lose(problem);
+      else this.tally.verified += 1;
+    }
+  }
+}
+
+/** What killed jobs leave behind: folders without a manifest, and a temporary upload file. */
+function makeOrphans(store: string, files: number): void {
+  const folder = path.join(store, 'MASBackup', '20200101T000000Z', randomUUID(), 'CA');
+  mkdirSync(folder, { recursive: true });
+  for (let index = 0; index < files; index += 1)
+    writeFileSync(path.join(folder, `part-${index}.azsb.partial-${index}`), randomBytes(4096));
+}
+
+export async function crashAnywhere(options: SuiteOptions): Promise<Tally> {
+  const tally = new Tally('1. kill -9 anywhere');
+  const cleanup = new Cleanup();
+  const points = options.short ? 6 : 32;
+  try {
+    const daemon = startDaemon({ testHooks: true });
+    cleanup.add(() => removeDir(daemon.stateDir));
+    cleanup.add(() => daemon.stop());
+    const deployment = await createDeployment(daemon);
+    cleanup.add(() => removeDir(deployment.root));
+    // Enough incompressible data that the upload, not pwsh's start, is most of a backup.
+    writeFileSync(path.join(deployment.folder, 'bulk.bin'), randomBytes(24 * 1024 * 1024));
+    await daemon.call('config.set', {
+      BackupRetentionPeriodInDays: RETENTION_DAYS,
+      IsBackupSchedulerEnabled: false,
+    });
+    const run = new CrashRun(daemon, deployment, tally, options);
+    const durations = await run.measure();
+    options.log(`crash: typical durations (ms) ${JSON.stringify(durations)}`);
+    await run.checkStore();
+    for (let point = 0; point < points; point += 1) {
+      tally.runs += 1;
+      await run.crashDuring(OPERATIONS[point % OPERATIONS.length]!, durations, point);
+    }
+    if (run.leftovers.length)
+      options.log(
+        `crash: restore left ${run.leftovers.length} sibling folder(s): ${run.leftovers.join(', ')}`,
+      );
+  } catch (error) {
+    tally.fail(`scenario stopped: ${errorMessage(error)}`);
+  } finally {
+    await cleanup.run();
+  }
+  return tally;
+}
