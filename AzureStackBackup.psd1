@@ -12,12 +12,16 @@
     FormatsToProcess     = @('module/AzureStackBackup.Format.ps1xml')
     FunctionsToExport    = @(
         'Get-AzsBackup'
+        'Get-AzsBackupAlert'
         'Get-AzsBackupConfiguration'
         'Get-AzsInfrastructureRole'
+        'Invoke-AzsPruneBackupLocationExternalStore'
         'New-AzsBackupEncryptionCertificate'
         'Register-AzsInfrastructureRole'
+        'Restore-AzsBackup'
         'Set-AzsBackupConfiguration'
         'Start-AzsBackup'
+        'Test-AzsBackup'
         'Test-AzsBackupShareAccessibility'
         'Unregister-AzsInfrastructureRole'
     )

@@ -1,10 +1,12 @@
 # ErrorRecords: the daemon's failures come with a reason from the error table in AzsProtocol.json
 # (generated from src/protocol/errors.ts); the client adds the few failures only it can see.
 
-# Failures the module itself detects: the daemon cannot be reached, or it answered nonsense.
+# Failures the module itself detects: the daemon cannot be reached, it answered nonsense, or a
+# confirmation is needed that a non-interactive host cannot ask for.
 $script:AzsClientErrors = @{
-    DaemonUnavailable = 'ConnectionError'
-    ProtocolViolation = 'ProtocolError'
+    DaemonUnavailable    = 'ConnectionError'
+    ProtocolViolation    = 'ProtocolError'
+    ConfirmationRequired = 'InvalidOperation'
 }
 
 # The .NET exception type behind each ErrorCategory, so that `catch [System.ArgumentException]` works.

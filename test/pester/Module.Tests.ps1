@@ -20,18 +20,25 @@ BeforeAll {
 
     # Each cmdlet's own parameters (common ones excluded): changing one is a breaking change.
     $lockedParameters = @{
-        'Get-AzsBackup'                      = 'Name', 'Skip', 'Top'
-        'Get-AzsBackupConfiguration'         = @()
-        'Get-AzsInfrastructureRole'          = 'Name'
-        'New-AzsBackupEncryptionCertificate' = 'CerPath', 'Confirm', 'PfxPassword', 'PfxPath', 'Subject', 'ValidityYears', 'WhatIf'
-        'Register-AzsInfrastructureRole'     = 'BackupScript', 'Confirm', 'Name', 'Path', 'Provider', 'RestoreScript', 'WhatIf'
-        'Set-AzsBackupConfiguration'         = 'AsJob', 'Backup', 'BackupFrequencyInHours', 'BackupRetentionPeriodInDays', 'Confirm', 'Credential',
+        'Get-AzsBackup'                              = 'Name', 'Skip', 'Top'
+        'Get-AzsBackupAlert'                         = 'State'
+        'Get-AzsBackupConfiguration'                 = @()
+        'Get-AzsInfrastructureRole'                  = 'Name'
+        'Invoke-AzsPruneBackupLocationExternalStore' = 'Confirm', 'OperationType', 'WhatIf'
+        'New-AzsBackupEncryptionCertificate'         = 'CerPath', 'Confirm', 'PfxPassword', 'PfxPath', 'Subject', 'ValidityYears', 'WhatIf'
+        'Register-AzsInfrastructureRole'             = 'BackupScript', 'Confirm', 'Name', 'Path', 'Provider', 'RestoreScript', 'WhatIf'
+        'Restore-AzsBackup'                          = 'AsJob', 'Confirm', 'DecryptionCertPassword', 'DecryptionCertPath', 'Force', 'InputObject',
+        'Name', 'NoWait', 'PassThru', 'RoleName', 'WhatIf'
+        'Set-AzsBackupConfiguration'                 = 'AsJob', 'Backup', 'BackupFrequencyInHours', 'BackupRetentionPeriodInDays', 'Confirm', 'Credential',
         'EncryptionCertPath', 'Force', 'IsBackupSchedulerEnabled', 'Password', 'Path', 'RequireEncryption', 'UserName', 'WhatIf'
-        'Start-AzsBackup'                    = 'AsJob', 'Confirm', 'Force', 'NoWait', 'WhatIf'
-        'Test-AzsBackupShareAccessibility'   = 'Password', 'Path', 'RequireEncryption', 'UserName'
-        'Unregister-AzsInfrastructureRole'   = 'Confirm', 'Name', 'PassThru', 'WhatIf'
+        'Start-AzsBackup'                            = 'AsJob', 'Confirm', 'Force', 'NoWait', 'WhatIf'
+        'Test-AzsBackup'                             = 'DecryptionCertPassword', 'DecryptionCertPath', 'ErrorOnFailure', 'Name'
+        'Test-AzsBackupShareAccessibility'           = 'Password', 'Path', 'RequireEncryption', 'UserName'
+        'Unregister-AzsInfrastructureRole'           = 'Confirm', 'Name', 'PassThru', 'WhatIf'
     }
     $changesState = '^(Set|Start|Restore|Register|Unregister|Invoke|New)-'
+    # SPEC §2: ConfirmImpact Medium for every state-changing cmdlet, High for the one that overwrites live data.
+    $confirmImpact = @{ 'Restore-AzsBackup' = 'High' }
 }
 
 Describe 'The module manifest' {
@@ -124,12 +131,14 @@ Describe '<Name>' -ForEach $commandCases {
         $ownParameters | Should -Be @($lockedParameters[$Name] | Sort-Object)
     }
 
-    It 'supports ShouldProcess (ConfirmImpact Medium) exactly when it changes state' {
+    It 'supports ShouldProcess (ConfirmImpact Medium, High for Restore-) exactly when it changes state' {
         $changes = $Name -match $changesState
         $command.Parameters.ContainsKey('WhatIf') | Should -Be $changes
         if ($changes) {
             $attribute = $command.ScriptBlock.Attributes | Where-Object { $_ -is [System.Management.Automation.CmdletBindingAttribute] }
-            $attribute.ConfirmImpact | Should -Be 'Medium'
+            $expected = 'Medium'
+            if ($confirmImpact.ContainsKey($Name)) { $expected = $confirmImpact[$Name] }
+            $attribute.ConfirmImpact | Should -Be $expected
         }
     }
 
