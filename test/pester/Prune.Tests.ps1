@@ -1,0 +1,77 @@
+# Invoke-AzsPruneBackupLocationExternalStore against a real daemon and a local store holding real
+# backups and hand-made leftovers of failed jobs.
+
+Describe 'Invoke-AzsPruneBackupLocationExternalStore' {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+        . (Join-Path $PSScriptRoot 'DeploymentHelpers.ps1')
+        Import-Module -Name $script:ManifestPath -Force
+        $fixtures = New-TestFolder
+        $certificate = New-TestCertificate -Folder $fixtures
+    }
+
+    AfterAll {
+        Remove-Item -LiteralPath $fixtures -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    BeforeEach {
+        $deployment = New-TestDeployment -CerPath $certificate
+        $backup = Start-AzsBackup -Force
+        $root = Join-Path $deployment.Store 'MASBackup'
+        $backupFolder = (Get-Item -Path (Join-Path $root "*/$($backup.BackupId)")).FullName
+        # A backup folder with no manifest, alone in an old timestamp folder: the folder goes whole.
+        $oldStamp = Join-Path $root '20200101T000000Z'
+        $orphan = Join-Path $oldStamp ([guid]::NewGuid().ToString())
+        New-Item -ItemType Directory -Path (Join-Path $orphan 'CA') | Out-Null
+        Set-Content -LiteralPath (Join-Path $orphan 'CA/CA.azsb') -Value 'partial upload'
+        # A partial upload beside the files of a complete backup.
+        $stray = Join-Path $backupFolder 'CA/CA.azsb.partial-1234'
+        Set-Content -LiteralPath $stray -Value 'temp'
+        $expected = @($oldStamp, $stray) | Sort-Object
+    }
+
+    AfterEach {
+        Remove-TestHome -StateDirectory $deployment.StateDirectory
+    }
+
+    It 'lists the orphans with -OperationType DryRun and removes nothing' {
+        $before = Get-FolderDigest -Folder $deployment.Store -WithTimes
+        $result = Invoke-AzsPruneBackupLocationExternalStore -OperationType DryRun
+        $result.PSObject.TypeNames[0] | Should -Be 'AzureStackBackup.PruneResult'
+        @($result.PathsToDelete | Sort-Object) | Should -Be $expected
+        Test-Path -LiteralPath (Join-Path $orphan 'CA/CA.azsb') | Should -BeTrue
+        Get-FolderDigest -Folder $deployment.Store -WithTimes | Should -Be $before
+    }
+
+    It 'removes the orphans by default, keeps every complete backup whole, and finds nothing the second time' {
+        $result = Invoke-AzsPruneBackupLocationExternalStore
+        @($result.PathsToDelete | Sort-Object) | Should -Be $expected
+        Test-Path -LiteralPath $oldStamp | Should -BeFalse
+        Test-Path -LiteralPath $stray | Should -BeFalse
+        (Get-AzsBackup).BackupId | Should -Be $backup.BackupId
+        @(Test-AzsBackup -Name $backup.BackupId).Status | Should -Be @('Succeeded', 'Succeeded')
+        $again = Invoke-AzsPruneBackupLocationExternalStore -OperationType DryRun
+        $again.PathsToDelete.Count | Should -Be 0
+    }
+
+    It 'returns PathsToDelete as an array of strings even for one path, and shows each path in the list view' {
+        Remove-Item -LiteralPath $stray
+        $result = Invoke-AzsPruneBackupLocationExternalStore -OperationType DryRun
+        , $result.PathsToDelete | Should -BeOfType [string[]]
+        $result.PathsToDelete | Should -Be @($oldStamp)
+        ($result | Format-List | Out-String) | Should -Match ([regex]::Escape($oldStamp))
+    }
+
+    It 'removes nothing with -WhatIf' {
+        $before = Get-FolderDigest -Folder $deployment.Store -WithTimes
+        Invoke-AzsPruneBackupLocationExternalStore -WhatIf | Should -BeNullOrEmpty
+        Get-FolderDigest -Folder $deployment.Store -WithTimes | Should -Be $before
+    }
+
+    It 'fails with AzsBackup.NotConfigured when no store is configured' {
+        Remove-TestHome -StateDirectory $deployment.StateDirectory
+        $deployment.StateDirectory = New-TestHome
+        { Invoke-AzsPruneBackupLocationExternalStore -OperationType DryRun } |
+            Should -Throw -ErrorId 'AzsBackup.NotConfigured,Invoke-AzsPruneBackupLocationExternalStore'
+    }
+}
