@@ -4,7 +4,7 @@ import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
 import type { RoleContext, RoleProvider, RoleRegistration } from './provider.js';
 import { rolePath, statOrUndefined } from './roleFiles.js';
-import { buildBeside } from './swap.js';
+import { buildBeside, previousDataAside } from './swap.js';
 import { walkTree } from './treeWalker.js';
 import { writeTree } from './treeWriter.js';
 
@@ -42,6 +42,8 @@ export class DirectoryProvider implements RoleProvider {
   async *snapshot(role: RoleRegistration, _context: RoleContext): AsyncGenerator<ArchiveEntry> {
     const folder = rolePath(role);
     if (!(await statOrUndefined(folder))?.isDirectory()) {
+      const [aside] = await previousDataAside(folder);
+      if (aside) throw interruptedRestore(role, folder, aside);
       throw new AzsError(
         'RoleFailed',
         `Role '${role.Name}': the folder '${folder}' does not exist. Restore or recreate it, or unregister the role.`,
@@ -51,17 +53,33 @@ export class DirectoryProvider implements RoleProvider {
     yield* walkTree(folder);
   }
 
-  /** Builds the tree beside the folder, then swaps it in; the folder keeps its own mode. */
+  /**
+   * Builds the tree beside the folder, then swaps it in; the folder keeps its own mode (read once an
+   * interrupted restore's previous data is back in place).
+   */
   async restore(
     role: RoleRegistration,
     entries: AsyncIterable<ExtractedEntry>,
     _context: RoleContext,
   ): Promise<void> {
     const folder = rolePath(role);
-    const mode = (await statOrUndefined(folder))?.mode ?? NEW_FOLDER_MODE;
     await buildBeside(folder, 'folder', async (temp) => {
+      const mode = (await statOrUndefined(folder))?.mode ?? NEW_FOLDER_MODE;
       await writeTree(entries, temp);
       await chmod(temp, mode & 0o7777);
     });
   }
+}
+
+/**
+ * The folder is missing because a restore was killed between its two renames: backing up nothing
+ * would hide that, so the role fails and names where its data is.
+ */
+function interruptedRestore(role: RoleRegistration, folder: string, aside: string): AzsError {
+  return new AzsError(
+    'RoleFailed',
+    `Role '${role.Name}': the folder '${folder}' is missing because a restore was interrupted; '${aside}' holds the data from before that restore. ` +
+      `Run the restore of this role again to finish it, or rename '${aside}' to '${folder}' to keep the earlier data; then run the backup again.`,
+    { target: role.Name },
+  );
 }

@@ -82,7 +82,8 @@ export class SqliteProvider implements RoleProvider {
 
   /**
    * Writes the database beside the target, checks it, retires the target's journal files and
-   * renames it into place. The target may not exist yet (fresh deployment, extract).
+   * renames it into place. The target may not exist yet (fresh deployment, extract). Copies left by
+   * an interrupted restore (`<file>.restore-<hex>` and their journal files) are removed first.
    */
   async restore(
     role: RoleRegistration,
@@ -90,13 +91,18 @@ export class SqliteProvider implements RoleProvider {
     _context: RoleContext,
   ): Promise<void> {
     const target = rolePath(role);
-    await buildBeside(target, 'file', async (temp) => {
-      const mode = await writeSingleFile(entries, temp);
-      checkIntegrity(temp);
-      await removeCompanions(temp);
-      await this.retireCompanions(role, target);
-      await chmod(temp, mode);
-    });
+    await buildBeside(
+      target,
+      'file',
+      async (temp) => {
+        const mode = await writeSingleFile(entries, temp);
+        checkIntegrity(temp);
+        await removeCompanions(temp);
+        await this.retireCompanions(role, target);
+        await chmod(temp, mode);
+      },
+      COMPANION_SUFFIXES,
+    );
   }
 
   private async copyDatabase(role: RoleRegistration, source: string, copy: string): Promise<void> {

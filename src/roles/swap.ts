@@ -1,14 +1,103 @@
 /**
  * Write beside, then swap: a restore builds the new data under a sibling name and only then moves it
  * into place, so a failure while building leaves the current data untouched.
+ *
+ * A restore killed midway (kill -9, power loss) leaves siblings behind: `<target>.restore-<hex>` (the
+ * half-built new data, plus a database's journal files), or `<target>.old-<hex>` (the previous data,
+ * moved aside by the swap's first rename; if the kill came before the second rename, the target itself
+ * is missing). The next restore of the same target clears them before it starts (clearInterruptedSwap):
+ * the half-built data is removed, and previous data whose target is missing is put back first, so the
+ * restore proceeds from the state before the interrupted one. A backup in that state fails instead of
+ * backing up nothing (the providers name the `.old-` sibling, see previousDataAside).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { AzsError } from '../protocol/errors.js';
+
+type SiblingPurpose = 'restore' | 'old';
+const SIBLING_RANDOM_BYTES = 6;
+const RANDOM_HEX_LENGTH = SIBLING_RANDOM_BYTES * 2;
 
 /** `<target>.<purpose>-<random>`: beside the target, so the final rename never crosses a file system. */
-export function siblingPath(target: string, purpose: 'restore' | 'old'): string {
-  return `${target}.${purpose}-${randomBytes(6).toString('hex')}`;
+export function siblingPath(target: string, purpose: SiblingPurpose): string {
+  return `${target}.${purpose}-${randomBytes(SIBLING_RANDOM_BYTES).toString('hex')}`;
+}
+
+/**
+ * Whether `name` is a sibling this module made for `target` (`<basename>.<purpose>-<12 hex>`), or one
+ * of `suffixes` appended to such a name. Nothing else beside the target is ever touched.
+ */
+function isSibling(
+  target: string,
+  purpose: SiblingPurpose,
+  name: string,
+  suffixes: readonly string[] = [],
+): boolean {
+  const prefix = `${path.basename(target)}.${purpose}-`;
+  if (!name.startsWith(prefix)) return false;
+  const random = name.slice(prefix.length, prefix.length + RANDOM_HEX_LENGTH);
+  const suffix = name.slice(prefix.length + RANDOM_HEX_LENGTH);
+  return (
+    /^[0-9a-f]+$/.test(random) && random.length === RANDOM_HEX_LENGTH && ['', ...suffixes].includes(suffix)
+  );
+}
+
+async function siblingsOf(
+  target: string,
+  purpose: SiblingPurpose,
+  suffixes?: readonly string[],
+): Promise<string[]> {
+  const folder = path.dirname(target);
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names
+    .filter((name) => isSibling(target, purpose, name, suffixes))
+    .sort()
+    .map((name) => path.join(folder, name));
+}
+
+/**
+ * The `.old-` siblings holding the previous data of a target that is missing: what a restore killed
+ * between the swap's two renames leaves. Empty when the target exists or nothing was left.
+ */
+export async function previousDataAside(target: string): Promise<string[]> {
+  if (await exists(target)) return [];
+  return siblingsOf(target, 'old');
+}
+
+/**
+ * Clears what an interrupted restore of `target` left beside it (see the module comment).
+ * `companionSuffixes` names files the build may leave beside its temporary copy (a database's journal).
+ */
+export async function clearInterruptedSwap(
+  target: string,
+  companionSuffixes: readonly string[] = [],
+): Promise<void> {
+  for (const temp of await siblingsOf(target, 'restore', companionSuffixes)) await removeTree(temp);
+  const olds = await siblingsOf(target, 'old');
+  if (olds.length === 0) return;
+  if (!(await exists(target))) {
+    if (olds.length > 1) throw ambiguousPreviousData(target, olds);
+    await rename(olds[0]!, target);
+    await syncFolder(path.dirname(target));
+    return;
+  }
+  for (const old of olds) await removeTree(old);
+}
+
+function ambiguousPreviousData(target: string, olds: string[]): AzsError {
+  return new AzsError(
+    'RoleFailed',
+    `'${target}' is missing and several folders hold earlier data of it: ${olds.map((old) => `'${old}'`).join(', ')}. ` +
+      `Rename the one to keep to '${target}' and delete the others, then run the restore again.`,
+    { target },
+  );
 }
 
 /** Creates the target's parent folders (a fresh deployment has none yet). */
@@ -17,20 +106,23 @@ export async function ensureParent(target: string): Promise<void> {
 }
 
 /**
- * Runs `build(temp)` on a fresh sibling path, then puts `temp` (a folder, or a file) in place of
- * `target`. When `build` fails, the sibling is removed and the target is not touched.
+ * Clears an interrupted restore's leftovers, runs `build(temp)` on a fresh sibling path, then puts
+ * `temp` (a folder, or a file) in place of `target`. When `build` fails, the sibling is removed and the
+ * target is not touched. `companionSuffixes` as for clearInterruptedSwap.
  */
 export async function buildBeside(
   target: string,
   kind: 'folder' | 'file',
   build: (temp: string) => Promise<void>,
+  companionSuffixes: readonly string[] = [],
 ): Promise<void> {
   await ensureParent(target);
+  await clearInterruptedSwap(target, companionSuffixes);
   const temp = siblingPath(target, 'restore');
   try {
     await build(temp);
   } catch (error) {
-    await rm(temp, { recursive: true, force: true });
+    await removeTree(temp);
     throw error;
   }
   if (kind === 'folder') await replaceFolder(temp, target);
@@ -59,11 +151,43 @@ async function replaceFolder(temp: string, target: string): Promise<void> {
     await rename(temp, target);
   } catch (error) {
     if (hadCurrent) await rename(old, target);
-    await rm(temp, { recursive: true, force: true });
+    await removeTree(temp);
     throw error;
   }
   await syncFolder(path.dirname(target));
-  if (hadCurrent) await rm(old, { recursive: true, force: true });
+  if (hadCurrent) await removeTree(old);
+}
+
+async function exists(target: string): Promise<boolean> {
+  try {
+    await lstat(target);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/**
+ * Removes a tree of ours, even one holding read-only folders (a restored tree keeps its folders'
+ * modes, and a user who is not root cannot delete inside a folder without write permission).
+ */
+async function removeTree(tree: string): Promise<void> {
+  try {
+    await rm(tree, { recursive: true, force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') throw error;
+    await makeFoldersWritable(tree);
+    await rm(tree, { recursive: true, force: true });
+  }
+}
+
+async function makeFoldersWritable(folder: string): Promise<void> {
+  const stats = await lstat(folder);
+  if (!stats.isDirectory()) return;
+  await chmod(folder, 0o700);
+  for (const name of await readdir(folder)) await makeFoldersWritable(path.join(folder, name));
 }
 
 async function renameIfExists(from: string, to: string): Promise<boolean> {
