@@ -31,8 +31,10 @@ async function main(): Promise<void> {
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   process.stdout.write(`${renderTable(tallies)}\n`);
   process.stdout.write(`(${argv.short ? 'short' : 'long'} form, ${minutes} min)\n`);
-  for (const tally of tallies)
+  for (const tally of tallies) {
     for (const problem of tally.problems) process.stdout.write(`${tally.scenario}: ${problem}\n`);
+    for (const note of tally.notes) process.stdout.write(`${tally.scenario}: note: ${note}\n`);
+  }
   const summary = summaryLine(tallies);
   process.stdout.write(`${summary.line}\n`);
   process.exitCode = summary.ok ? 0 : 1;

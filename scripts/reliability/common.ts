@@ -3,15 +3,15 @@
  * stack that runs even when a scenario fails, and the checks that say whether a committed backup is
  * still whole — verified by the daemon with the .pfx and extracted byte for byte by `azsbackup extract`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { TestDaemon } from '../../test/helpers/daemon.js';
 import { removeDir, tempDir } from '../../test/helpers/daemon.js';
 import { PFX_PASSWORD } from '../../test/helpers/deployment.js';
-import { cliMain } from '../../test/helpers/pwsh.js';
+import { cliMain, repoRoot } from '../../test/helpers/pwsh.js';
 import { describeTree, withoutTimes } from '../../test/helpers/roleEntries.js';
 
 export interface SuiteOptions {
@@ -28,8 +28,14 @@ export class Tally {
   lost = 0;
   leaked = 0;
   readonly problems: string[] = [];
+  /** Findings that do not fail the scenario but belong in the report (gaps, leftovers). */
+  readonly notes: string[] = [];
 
   constructor(readonly scenario: string) {}
+
+  note(what: string): void {
+    if (!this.notes.includes(what)) this.notes.push(what);
+  }
 
   /** Data that a committed backup or a restore should have kept and did not. */
   lose(what: string): void {
@@ -272,4 +278,38 @@ export function random(min: number, max: number): number {
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A certificate and a local-folder store under `root`, configured on the daemon; no roles yet. */
+export async function configureLocalStore(
+  daemon: TestDaemon,
+  root: string,
+): Promise<{ store: string; cerPath: string; pfxPath: string }> {
+  const paths = {
+    store: path.join(root, 'store'),
+    cerPath: path.join(root, 'backup.cer'),
+    pfxPath: path.join(root, 'backup.pfx'),
+  };
+  mkdirSync(paths.store, { recursive: true });
+  await daemon.call('certificate.new', {
+    Subject: 'CN=AzureStackBackup Reliability',
+    CerPath: paths.cerPath,
+    PfxPath: paths.pfxPath,
+    PfxPassword: PFX_PASSWORD,
+    ValidityYears: 1,
+  });
+  await daemon.call('config.set', { Path: paths.store, EncryptionCertPath: paths.cerPath });
+  return paths;
+}
+
+/** A node script of this repository's dist/ in a child process that holds none of our stdio but stdout. */
+export function startHelper(script: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', script), ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready`)));
+    child.stdout!.once('data', () => resolve(child));
+  });
 }

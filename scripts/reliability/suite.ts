@@ -1,9 +1,13 @@
 /** The scenarios in order, the table they make, and the closing line. */
 import { crashAnywhere } from './crash.js';
 import { Tally, type SuiteOptions } from './common.js';
+import { storeFaults } from './storeFaults.js';
+import { dataUnderLoad } from './load.js';
 
 export const SCENARIOS = {
   crash: crashAnywhere,
+  store: storeFaults,
+  load: dataUnderLoad,
 } satisfies Record<string, (options: SuiteOptions) => Promise<Tally>>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
