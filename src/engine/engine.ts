@@ -1,5 +1,6 @@
 /** The engine: every service of one deployment, composed over its state folder. */
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { AzsError } from '../protocol/errors.js';
 import type { Backup } from '../protocol/objects.js';
 import { JobHistory } from '../state/jobHistory.js';
@@ -77,8 +78,10 @@ export class Engine {
     });
   }
 
-  /** Start-up: jobs a crashed daemon left Running are recorded as Failed; the scheduler starts. */
+  /** Start-up: a crashed daemon's leftovers are cleared and its Running jobs recorded as Failed; the scheduler starts. */
   async start(): Promise<void> {
+    // Staging folders belong to jobs; any found at start were left by a job a crash cut short.
+    await rm(this.state.file('staging'), { recursive: true, force: true });
     for (const job of await this.history.failInterrupted(this.clock.now())) {
       this.log.warn('job interrupted by a daemon stop recorded as Failed', {
         jobId: job.JobId,
