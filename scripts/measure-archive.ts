@@ -27,6 +27,7 @@ import { hideBin } from 'yargs/helpers';
 import { BlockPool } from '../src/archive/blockPool.js';
 import type { ArchiveEntry } from '../src/archive/entry.js';
 import { verifyRoleArchive, writeRoleArchive } from '../src/archive/index.js';
+import { parseSize } from './sizes.js';
 
 const MB = 1_000_000;
 const MiB = 1024 * 1024;
@@ -47,12 +48,6 @@ const argv = await yargs(hideBin(process.argv))
   .option('sets', { type: 'string', default: 'text,random,mixed', describe: 'Data sets to measure' })
   .strict()
   .parseAsync();
-
-function parseSize(text: string): number {
-  const match = /^(\d+)\s*(MiB|GiB)$/i.exec(text.trim());
-  if (!match) throw new Error(`--size '${text}' must look like 512MiB or 1GiB`);
-  return Number(match[1]) * (match[2]!.toLowerCase() === 'gib' ? 1024 * MiB : MiB);
-}
 
 /** JSON lines with fresh ids: compresses about 4.7× with zstd -3, like configuration and logs. */
 function textChunk(bytes: number, seed: number): Buffer {

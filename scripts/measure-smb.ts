@@ -19,6 +19,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { SmbStore } from '../src/storage/smbStore.js';
 import { SambaServer, type Protection } from '../test/helpers/samba.js';
+import { parseSize } from './sizes.js';
 
 const MB = 1_000_000;
 
@@ -34,15 +35,6 @@ const argv = await yargs(hideBin(process.argv))
   .option('json', { type: 'boolean', default: false })
   .strict()
   .parseAsync();
-
-function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(MB|GB|MiB|GiB)$/i.exec(text.trim());
-  if (!match) throw new Error(`--size '${text}' must look like 512MB, 2GB, 512MiB or 1GiB`);
-  const unit = { mb: 1e6, gb: 1e9, mib: 2 ** 20, gib: 2 ** 30 }[
-    match[2].toLowerCase() as 'mb' | 'gb' | 'mib' | 'gib'
-  ];
-  return Math.round(Number(match[1]) * unit);
-}
 
 const log = (text: string) => process.stderr.write(`measure-smb: ${text}\n`);
 

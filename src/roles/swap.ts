@@ -11,9 +11,10 @@
  * backing up nothing (the providers name the `.old-` sibling, see previousDataAside).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AzsError } from '../protocol/errors.js';
+import { syncDirectory } from '../util/atomicFile.js';
 
 type SiblingPurpose = 'restore' | 'old';
 const SIBLING_RANDOM_BYTES = 6;
@@ -85,7 +86,7 @@ export async function clearInterruptedSwap(
   if (!(await exists(target))) {
     if (olds.length > 1) throw ambiguousPreviousData(target, olds);
     await rename(olds[0]!, target);
-    await syncFolder(path.dirname(target));
+    await syncDirectory(path.dirname(target));
     return;
   }
   for (const old of olds) await removeTree(old);
@@ -137,7 +138,7 @@ async function replaceFile(temp: string, target: string): Promise<void> {
     await rm(temp, { force: true });
     throw error;
   }
-  await syncFolder(path.dirname(target));
+  await syncDirectory(path.dirname(target));
 }
 
 /**
@@ -154,7 +155,7 @@ async function replaceFolder(temp: string, target: string): Promise<void> {
     await removeTree(temp);
     throw error;
   }
-  await syncFolder(path.dirname(target));
+  await syncDirectory(path.dirname(target));
   if (hadCurrent) await removeTree(old);
 }
 
@@ -197,16 +198,5 @@ async function renameIfExists(from: string, to: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
-  }
-}
-
-/** Makes renames inside `folder` durable (POSIX needs the folder itself flushed). */
-export async function syncFolder(folder: string): Promise<void> {
-  if (process.platform === 'win32') return;
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

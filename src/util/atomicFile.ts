@@ -31,7 +31,7 @@ export async function writeFileAtomic(
 }
 
 /** Makes a rename durable: on POSIX the directory entry itself must be flushed. */
-async function syncDirectory(directory: string): Promise<void> {
+export async function syncDirectory(directory: string): Promise<void> {
   if (process.platform === 'win32') return;
   const handle = await open(directory, 'r');
   try {
