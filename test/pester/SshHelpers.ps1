@@ -49,9 +49,8 @@ function Wait-TestSshServer([hashtable] $Server) {
 
 function Start-TestSshServer {
     <#
-    Starts sshd for root with key authentication only, and returns @{ Port; KeyFile; Options; ... }
-    for New-PSSession -HostName 127.0.0.1 -Port $server.Port -UserName root -KeyFilePath
-    $server.KeyFile -Options $server.Options.
+    Starts sshd with key authentication only (root may log in: the tests run as root), and returns
+    @{ Port; KeyFile; Options; ... } for New-TestSshSession.
     #>
     $sshd = '/usr/sbin/sshd'
     if (-not (Test-Path -LiteralPath $sshd)) { throw "$sshd is missing: run scripts/install-test-deps.sh (it installs openssh-server)." }
@@ -110,5 +109,5 @@ function Stop-TestSshServer([hashtable] $Server) {
 }
 
 function New-TestSshSession([hashtable] $Server) {
-    New-PSSession -HostName 127.0.0.1 -Port $Server.Port -UserName root -KeyFilePath $Server.KeyFile -SSHTransport -Options $Server.Options -ErrorAction Stop
+    New-PSSession -HostName 127.0.0.1 -Port $Server.Port -UserName ([System.Environment]::UserName) -KeyFilePath $Server.KeyFile -SSHTransport -Options $Server.Options -ErrorAction Stop
 }
