@@ -3,11 +3,13 @@ import { crashAnywhere } from './crash.js';
 import { Tally, type SuiteOptions } from './common.js';
 import { storeFaults } from './storeFaults.js';
 import { dataUnderLoad } from './load.js';
+import { hostileInput } from './hostile.js';
 
 export const SCENARIOS = {
   crash: crashAnywhere,
   store: storeFaults,
   load: dataUnderLoad,
+  hostile: hostileInput,
 } satisfies Record<string, (options: SuiteOptions) => Promise<Tally>>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
