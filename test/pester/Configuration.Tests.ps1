@@ -235,7 +235,8 @@ Describe 'The backup configuration' {
         It 'gives the same configuration back in a new pwsh process' {
             Set-AzsBackupConfiguration -Path $store -EncryptionCertPath $certificate -BackupFrequencyInHours 9 | Out-Null
             $expected = Get-AzsBackupConfiguration
-            $json = Invoke-NewPwsh -Command "Import-Module '$($script:ManifestPath)'; Get-AzsBackupConfiguration | ConvertTo-Json" | Out-String
+            # A child pwsh writes warnings (the daemon keep-alive one) to stdout: keep the JSON alone.
+            $json = Invoke-NewPwsh -Command "Import-Module '$($script:ManifestPath)'; Get-AzsBackupConfiguration -WarningAction SilentlyContinue | ConvertTo-Json" | Out-String
             $other = $json | ConvertFrom-Json
             $other.Path | Should -Be $store
             $other.BackupFrequencyInHours | Should -Be 9
