@@ -163,7 +163,7 @@ Describe 'Recovery' {
             }
 
             It 'a restore while a backup runs fails with AzsBackup.BackupAlreadyRunning' {
-                Register-AzsInfrastructureRole -Name 'Slow' -Provider PowerShell -BackupScript { Start-Sleep -Seconds 30 } -RestoreScript { 'nothing' } | Out-Null
+                Register-AzsInfrastructureRole -Name 'Slow' -Provider PowerShell -BackupScript { Start-Sleep -Seconds 10 } -RestoreScript { 'nothing' } | Out-Null
                 $running = Start-AzsBackup -NoWait -Force
                 $failure = { Restore-AzsBackup -Name $backup.BackupId @decryption -Force } |
                     Should -Throw -ErrorId 'AzsBackup.BackupAlreadyRunning,Restore-AzsBackup' -PassThru
