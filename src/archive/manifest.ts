@@ -7,7 +7,7 @@
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { AzsError } from '../protocol/errors.js';
-import { Backup, ProviderName } from '../protocol/objects.js';
+import { BackupRecord, ProviderName } from '../protocol/objects.js';
 import { hasControlCharacters } from '../util/text.js';
 import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
 
@@ -65,7 +65,7 @@ const ManifestEncryption = Type.Object({
 });
 
 const ManifestSchema = Type.Object({
-  ...Backup.properties,
+  ...BackupRecord.properties,
   FormatVersion: Type.Literal(FORMAT_VERSION),
   Location: Type.String({ minLength: 1 }),
   Encryption: ManifestEncryption,

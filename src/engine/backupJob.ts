@@ -14,7 +14,7 @@ import { BLOCK_SIZE, verifyStoredFile, writeRoleArchive } from '../archive/index
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ProgressNotification } from '../protocol/jsonrpc.js';
-import type { Backup, Role, RoleStatus } from '../protocol/objects.js';
+import type { Backup, BackupRecord, Role, RoleStatus } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
 import type { JobHistory, JobRecord } from '../state/jobHistory.js';
 import type { SavedCertificate, StateDir } from '../state/stateDir.js';
@@ -24,6 +24,7 @@ import { formatIsoDuration } from '../util/format.js';
 import type { Logger } from '../util/log.js';
 import { storeSettingsOf, withStore } from './configuration.js';
 import type { ExclusiveJobs } from './exclusive.js';
+import { asResource } from './catalog.js';
 import { removeIfEmpty } from './housekeeping.js';
 import { MANIFEST_NAME, backupFolder, roleFile } from './layout.js';
 import type { RoleService } from './roles.js';
@@ -62,7 +63,7 @@ export interface BackupServiceDeps {
 }
 
 export class BackupService {
-  private running: Backup | null = null;
+  private running: BackupRecord | null = null;
 
   constructor(private readonly deps: BackupServiceDeps) {}
 
@@ -120,7 +121,7 @@ export class BackupService {
         jobs.release(claim);
       });
     done.catch(() => undefined);
-    return { backup, done };
+    return { backup: asResource(backup), done };
   }
 
   private usableCertificate(certificate: SavedCertificate | null): SavedCertificate {
@@ -149,7 +150,7 @@ export class BackupService {
     thumbprint: string,
     isAutomatic: boolean,
     roles: Role[],
-  ): Backup {
+  ): BackupRecord {
     const { identity } = this.deps.state;
     return {
       BackupId: backupId,
@@ -172,12 +173,12 @@ export class BackupService {
 
   private async run(
     store: BackupStore,
-    backup: Backup,
+    backup: BackupRecord,
     roles: Role[],
     certificate: SavedCertificate,
     signal: AbortSignal,
     progress: ProgressSink = () => undefined,
-  ): Promise<Backup> {
+  ): Promise<BackupRecord> {
     const created = new Date(backup.CreatedDateTime);
     const folder = backupFolder(created, backup.BackupId);
     const key = generateBackupKey();
@@ -296,7 +297,7 @@ export class BackupService {
     }
   }
 
-  private completed(backup: Backup, outcomes: RoleOutcome[]): Backup {
+  private completed(backup: BackupRecord, outcomes: RoleOutcome[]): BackupRecord {
     const succeeded = outcomes.filter((outcome) => outcome.status.Status === 'Succeeded').length;
     const status =
       succeeded === outcomes.length ? 'Succeeded' : succeeded === 0 ? 'Failed' : 'PartialSucceeded';
@@ -320,7 +321,7 @@ export class BackupService {
   }
 
   private manifestOf(
-    backup: Backup,
+    backup: BackupRecord,
     roles: Role[],
     outcomes: RoleOutcome[],
     certificate: SavedCertificate,
@@ -347,7 +348,7 @@ export class BackupService {
     };
   }
 
-  private async finish(job: JobRecord, backup: Backup, error: AzsError | null): Promise<Backup> {
+  private async finish(job: JobRecord, backup: BackupRecord, error: AzsError | null): Promise<Backup> {
     const finished: JobRecord = {
       ...job,
       EndTime: this.deps.clock.now().toISOString(),
@@ -371,12 +372,12 @@ export class BackupService {
         this.deps.log.error('post-backup step failed', { backupId: job.BackupId, error: String(hookError) }),
       );
     if (error) throw error;
-    return backup;
+    return asResource(backup);
   }
 
   /** A listing entry for the running backup, if any, for Get-AzsBackup. */
   runningAsBackup(): Backup | null {
-    return this.running ? { ...this.running, RoleStatus: [...this.running.RoleStatus] } : null;
+    return this.running ? asResource({ ...this.running, RoleStatus: [...this.running.RoleStatus] }) : null;
   }
 }
 

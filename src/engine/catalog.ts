@@ -4,7 +4,7 @@
  */
 import { parseManifest, type BackupManifest } from '../archive/manifest.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
-import type { Backup } from '../protocol/objects.js';
+import { BackupRecord, type Backup } from '../protocol/objects.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Logger } from '../util/log.js';
 import { hasWildcard, wildcardToRegExp } from '../util/wildcard.js';
@@ -92,23 +92,23 @@ export function matchesName(backup: Pick<Backup, 'BackupId' | 'Name'>, name: str
   return candidates.some((candidate) => candidate.toLowerCase() === name.toLowerCase());
 }
 
+export const BACKUP_RESOURCE_TYPE = 'Microsoft.Backup.Admin/backupLocations/backups';
+
+/** The Backup object of a record: the resource fields Azure Stack shows are derived from it. */
+export function asResource(record: BackupRecord): Backup {
+  const location = record.Name.slice(0, record.Name.indexOf('/'));
+  return {
+    ...record,
+    Id: `/providers/Microsoft.Backup.Admin/backupLocations/${location}/backups/${record.BackupId}`,
+    Type: BACKUP_RESOURCE_TYPE,
+    Location: location,
+    Tags: {},
+    OemVersion: null,
+  };
+}
+
 /** The Backup object of a manifest: the manifest holds the Backup's fields and more. */
 export function backupOf(manifest: BackupManifest): Backup {
-  return {
-    BackupId: manifest.BackupId,
-    Name: manifest.Name,
-    Status: manifest.Status,
-    RoleStatus: manifest.RoleStatus,
-    CreatedDateTime: manifest.CreatedDateTime,
-    TimeTakenToCreate: manifest.TimeTakenToCreate,
-    BackupDataVersion: manifest.BackupDataVersion,
-    DeploymentId: manifest.DeploymentId,
-    StampVersion: manifest.StampVersion,
-    IsCloudRecoveryReady: manifest.IsCloudRecoveryReady,
-    EncryptionCertThumbprint: manifest.EncryptionCertThumbprint,
-    BackupSizeInKb: manifest.BackupSizeInKb,
-    CompressedBackupSizeInKb: manifest.CompressedBackupSizeInKb,
-    IsAutomaticBackup: manifest.IsAutomaticBackup,
-    CompletelyUploaded: manifest.CompletelyUploaded,
-  };
+  const fields = Object.keys(BackupRecord.properties) as Array<keyof BackupRecord>;
+  return asResource(Object.fromEntries(fields.map((field) => [field, manifest[field]])) as BackupRecord);
 }

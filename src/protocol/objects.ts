@@ -66,7 +66,8 @@ export const RoleStatus = Type.Object({
 });
 export type RoleStatus = Static<typeof RoleStatus>;
 
-export const Backup = Type.Object({
+/** A backup's own fields: what its manifest records (BackupInfo.json). */
+export const BackupRecord = Type.Object({
   BackupId: Type.String(),
   Name: Type.String(),
   Status: BackupStatus,
@@ -83,6 +84,22 @@ export const Backup = Type.Object({
   IsAutomaticBackup: Type.Boolean(),
   CompletelyUploaded: Type.Boolean(),
 });
+export type BackupRecord = Static<typeof BackupRecord>;
+
+/**
+ * The Backup object as Azure Stack's Get-AzsBackup shows it: the record plus the resource fields
+ * every Azure Stack admin object carries (derived, so not stored).
+ */
+export const Backup = Type.Composite([
+  BackupRecord,
+  Type.Object({
+    Id: Type.String(),
+    Type: Type.String(),
+    Location: Type.String(),
+    Tags: Type.Record(Type.String(), Type.String()),
+    OemVersion: Nullable(Type.String()),
+  }),
+]);
 export type Backup = Static<typeof Backup>;
 
 export const ProviderName = Type.Union([
