@@ -4,12 +4,14 @@ import { Tally, type SuiteOptions } from './common.js';
 import { storeFaults } from './storeFaults.js';
 import { dataUnderLoad } from './load.js';
 import { hostileInput } from './hostile.js';
+import { access } from './access.js';
 
 export const SCENARIOS = {
   crash: crashAnywhere,
   store: storeFaults,
   load: dataUnderLoad,
   hostile: hostileInput,
+  access,
 } satisfies Record<string, (options: SuiteOptions) => Promise<Tally>>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
