@@ -5,6 +5,7 @@ import { storeFaults } from './storeFaults.js';
 import { dataUnderLoad } from './load.js';
 import { hostileInput } from './hostile.js';
 import { access } from './access.js';
+import { longRun } from './longRun.js';
 
 export const SCENARIOS = {
   crash: crashAnywhere,
@@ -12,6 +13,7 @@ export const SCENARIOS = {
   load: dataUnderLoad,
   hostile: hostileInput,
   access,
+  long: longRun,
 } satisfies Record<string, (options: SuiteOptions) => Promise<Tally>>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
