@@ -183,8 +183,11 @@ Describe 'Recovery' {
                 "-DecryptionCertPassword (ConvertTo-SecureString '$pfxSecret' -AsPlainText -Force)"
             }
 
-            It 'runs unattended with -Force and exits with 0' {
-                $run = Invoke-PwshProcess -Command "$restore -Force"
+            It 'runs unattended with <Switch> and exits with 0' -ForEach @(
+                @{ Switch = '-Force' }
+                @{ Switch = '-Confirm:$false' }
+            ) {
+                $run = Invoke-PwshProcess -Command "$restore $Switch"
                 $run.StdErr | Should -BeNullOrEmpty
                 $run.ExitCode | Should -Be 0
                 (Get-RoleDigests -Deployment $deployment).WAS | Should -Be $original.WAS
