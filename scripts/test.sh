@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: build, lint and format checks, unit and end-to-end tests (node's runner, real pwsh and
-# Samba), Pester in real pwsh. Ends with one line: "tests: N passed, N failed".
+# Samba), Pester in real pwsh, and the short reliability suite. Ends with one line:
+# "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 passed=0
@@ -36,6 +37,15 @@ bash scripts/pwsh.sh -NonInteractive -File test/pester/Invoke-Tests.ps1 2>&1 | t
 pester_rc=${PIPESTATUS[0]}
 passed=$((passed + $(grep -aoP '^Pester: \K\d+(?= passed)' "$log/pester.txt" | tail -1 || echo 0)))
 failed=$((failed + $(grep -aoP '^Pester: \d+ passed, \K\d+' "$log/pester.txt" | tail -1 || echo 0)))
+
+stage "reliability suite, short form"
+node dist/scripts/reliability.js --short 2>&1 | tee "$log/reliability.txt"
+reliability_rc=${PIPESTATUS[0]}
+if ((reliability_rc == 0)) && grep -aq '^RELIABILITY lost=0 leaked=0 ' "$log/reliability.txt"; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
 
 for rc in $unit_rc $e2e_rc $pester_rc; do
   if ((rc != 0)) && ((failed == 0)); then failed=1; fi
