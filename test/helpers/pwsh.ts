@@ -5,10 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 
 export function findPwsh(): string {
-  const onPath = (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, 'pwsh')).find((file) => existsSync(file));
+  const onPath = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .map((dir) => path.join(dir, 'pwsh'))
+    .find((file) => existsSync(file));
   const tool = path.join(os.homedir(), '.dotnet', 'tools', 'pwsh');
   const found = onPath ?? (existsSync(tool) ? tool : undefined);
-  if (!found) throw new Error('pwsh not found on PATH or in ~/.dotnet/tools: run scripts/install-test-deps.sh');
+  if (!found)
+    throw new Error('pwsh not found on PATH or in ~/.dotnet/tools: run scripts/install-test-deps.sh');
   return found;
 }
 
