@@ -7,6 +7,7 @@ import { providerFor } from '../roles/index.js';
 import { readRoles, writeRoles, type SavedRole } from '../state/roleStore.js';
 import type { StateDir } from '../state/stateDir.js';
 import type { Clock } from '../util/clock.js';
+import { hasControlCharacters } from '../util/text.js';
 import { wildcardToRegExp } from '../util/wildcard.js';
 
 /** Role names become folder names on the store: letters, digits, '.', '-', '_'. */
@@ -95,6 +96,13 @@ export class RoleService {
         {
           parameter: 'Path',
         },
+      );
+    }
+    if (needsPath && hasControlCharacters(params.Path!)) {
+      throw new AzsError(
+        'InvalidParameter',
+        '-Path contains a control character (such as NUL), which no file path may hold. Give the plain absolute path.',
+        { parameter: 'Path' },
       );
     }
     if (needsPath && !path.isAbsolute(params.Path!)) {
