@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { cleanUpEverything } from './reliability/common.js';
 import { SCENARIOS, runSuite, renderTable, summaryLine, type ScenarioName } from './reliability/suite.js';
 
 async function main(): Promise<void> {
@@ -22,6 +23,14 @@ async function main(): Promise<void> {
     })
     .strict()
     .parseAsync();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(
+        `reliability: ${signal}: stopping daemons, smbd, users and mounts, removing folders\n`,
+      );
+      void cleanUpEverything().finally(() => process.exit(130));
+    });
+  }
   const started = Date.now();
   const tallies = await runSuite({
     short: argv.short,

@@ -60,15 +60,23 @@ export class Tally {
   }
 }
 
+/** Every clean-up stack not yet run, so that an interrupted suite (SIGINT, SIGTERM) can still run them. */
+const pending = new Set<Cleanup>();
+
 /** Clean-up actions run last-in first-out; each runs even if an earlier one throws. */
 export class Cleanup {
   private readonly actions: Array<() => unknown> = [];
+
+  constructor() {
+    pending.add(this);
+  }
 
   add(action: () => unknown): void {
     this.actions.push(action);
   }
 
   async run(): Promise<void> {
+    pending.delete(this);
     while (this.actions.length) {
       try {
         await this.actions.pop()!();
@@ -77,6 +85,11 @@ export class Cleanup {
       }
     }
   }
+}
+
+/** Runs every clean-up stack still pending (the suite was interrupted). */
+export async function cleanUpEverything(): Promise<void> {
+  for (const cleanup of [...pending]) await cleanup.run();
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

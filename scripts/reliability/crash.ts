@@ -232,7 +232,7 @@ function makeOrphans(store: string, files: number): void {
 export async function crashAnywhere(options: SuiteOptions): Promise<Tally> {
   const tally = new Tally('1. kill -9 anywhere');
   const cleanup = new Cleanup();
-  const points = options.short ? 8 : 32;
+  const points = options.short ? 12 : 32;
   try {
     const daemon = startDaemon({ testHooks: true });
     cleanup.add(() => removeDir(daemon.stateDir));

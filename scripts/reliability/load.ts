@@ -70,7 +70,7 @@ function noteChangedFiles(tally: Tally, folder: string): void {
 export async function dataUnderLoad(options: SuiteOptions): Promise<Tally> {
   const tally = new Tally('3. data under load');
   const cleanup = new Cleanup();
-  const backups = options.short ? 3 : 10;
+  const backups = options.short ? 5 : 12;
   try {
     const daemon = startDaemon();
     cleanup.add(() => removeDir(daemon.stateDir));
