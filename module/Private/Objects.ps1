@@ -4,7 +4,7 @@
 
 $script:AzsObjectShapes = @{
     BackupLocation        = @{ Dates = @('EncryptionCertExpiry', 'NextBackupTime', 'LastBackupTime'); Children = @{} }
-    Backup                = @{ Dates = @('CreatedDateTime'); Children = @{ RoleStatus = 'RoleStatus' } }
+    Backup                = @{ Dates = @('CreatedDateTime'); Children = @{ RoleStatus = 'RoleStatus' }; Dictionaries = @('Tags') }
     RoleStatus            = @{ Dates = @(); Children = @{} }
     Role                  = @{ Dates = @('RegisteredTime'); Children = @{} }
     ShareTest             = @{ Dates = @(); Children = @{} }
@@ -29,6 +29,11 @@ function ConvertTo-AzsObject {
             $value = $property.Value
             if ($shape.Dates -contains $property.Name) {
                 $value = ConvertTo-AzsUtcDate -Value $value
+            } elseif ($shape.Dictionaries -contains $property.Name) {
+                # Tags, as Azure Stack gives them: a dictionary, whatever JSON made of it.
+                $dictionary = @{}
+                if ($null -ne $value) { foreach ($entry in $value.PSObject.Properties) { $dictionary[$entry.Name] = $entry.Value } }
+                $value = $dictionary
             } elseif ($shape.Children.ContainsKey($property.Name)) {
                 $children = $shape.Children[$property.Name]
                 $value = [object[]]@(foreach ($item in @($value)) {

@@ -54,7 +54,12 @@ Describe 'The module over PowerShell remoting (SSH)' {
             @($Remote.PSObject.Properties.Name | Where-Object { $_ -notin 'PSComputerName', 'RunspaceId', 'PSShowComputerName' }) |
                 Sort-Object | Should -Be ($names | Sort-Object)
             foreach ($name in $names | Where-Object { $_ -ne 'RoleStatus' }) {
-                $Remote.$name | Should -Be $Local.$name -Because "$name keeps its value"
+                if ($Local.$name -is [System.Collections.IDictionary]) {
+                    # Should -Be compares dictionaries by reference: compare their contents.
+                    ($Remote.$name | ConvertTo-Json -Compress) | Should -Be ($Local.$name | ConvertTo-Json -Compress) -Because "$name keeps its value"
+                } else {
+                    $Remote.$name | Should -Be $Local.$name -Because "$name keeps its value"
+                }
                 if ($null -ne $Local.$name) { $Remote.$name.GetType() | Should -Be $Local.$name.GetType() -Because "$name keeps its type" }
             }
             $Remote.CreatedDateTime | Should -BeOfType [datetime]
