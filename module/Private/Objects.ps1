@@ -29,7 +29,7 @@ function ConvertTo-AzsObject {
             $value = $property.Value
             if ($shape.Dates -contains $property.Name) {
                 $value = ConvertTo-AzsUtcDate -Value $value
-            } elseif ($shape.Dictionaries -contains $property.Name) {
+            } elseif ($shape.ContainsKey('Dictionaries') -and $shape.Dictionaries -contains $property.Name) {
                 # Tags, as Azure Stack gives them: a dictionary, whatever JSON made of it.
                 $dictionary = @{}
                 if ($null -ne $value) { foreach ($entry in $value.PSObject.Properties) { $dictionary[$entry.Name] = $entry.Value } }
