@@ -81,19 +81,24 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
       };
     },
     'backup.restore': async ({ Wait, ...request }, context) => {
+      let accepted = (_backupId: string) => {};
+      const acceptance = new Promise<string>((resolve) => (accepted = resolve));
       const restore = engine.withConfiguredStore((store) =>
         engine.recovery.restore(
           store,
           request,
           Wait ? context.progress : () => undefined,
           Wait ? context.signal : new AbortController().signal,
+          accepted,
         ),
       );
       if (Wait) return restore;
+      // Without Wait the reply comes once the request is checked; a bad .pfx still fails the call.
+      const backupId = await Promise.race([acceptance, restore.then((result) => result.BackupId)]);
       restore.catch((error: unknown) =>
-        engine.log.error('restore failed', { error: String((error as Error).message ?? error) }),
+        engine.log.error('restore failed', { backupId, error: String((error as Error).message ?? error) }),
       );
-      return { BackupId: request.Name, RestoredRoles: [] };
+      return { BackupId: backupId, RestoredRoles: [] };
     },
     'store.prune': (params) => engine.prune(params.DryRun),
     'job.list': async (params) => {

@@ -142,9 +142,11 @@ export class RecoveryService {
     request: DecryptionRequest & { Name: string; RoleName?: string },
     progress: ProgressSink,
     signal: AbortSignal,
+    onAccepted: (backupId: string) => void = () => undefined,
   ): Promise<{ BackupId: string; RestoredRoles: string[] }> {
     const backup = await this.deps.catalog.get(store, request.Name);
     const { manifest } = backup;
+    selectRoles(manifest, request.RoleName);
     const claim = this.deps.jobs.claim('Restore', manifest.BackupId);
     const job: JobRecord = {
       JobId: randomUUID(),
@@ -161,6 +163,8 @@ export class RecoveryService {
       this.deps.jobs.release(claim);
       throw error;
     });
+    // The request is sound (backup, role, .pfx, password): a caller that does not wait may go now.
+    onAccepted(manifest.BackupId);
     const combined = AbortSignal.any([signal, claim.abort.signal]);
     const restored: string[] = [];
     try {

@@ -200,6 +200,16 @@ describe('cloud recovery', () => {
         rejectsWith('DecryptionFailed', /DecryptionCertPassword/),
       );
       await assert.rejects(
+        daemon.call('backup.restore', {
+          Name: backup.BackupId,
+          DecryptionCertPath: deployment.pfxPath,
+          DecryptionCertPassword: 'wrong',
+          Wait: false,
+        }),
+        rejectsWith('DecryptionFailed'),
+        'a restore that does not wait still checks the .pfx before it answers',
+      );
+      await assert.rejects(
         restore({ DecryptionCertPath: path.join(other, 'missing.pfx') }),
         rejectsWith('CertificateNotFound', /DecryptionCertPath/),
       );
