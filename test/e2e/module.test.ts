@@ -86,7 +86,15 @@ describe('AzureStackBackup module in a real pwsh', () => {
       `Set-AzsBackupConfiguration -Path ${quote(store)} -EncryptionCertPath ${quote(cer)} | Out-Null`,
     );
     const location = await runJson<Record<string, unknown>>(
-      'Get-AzsBackupConfiguration | ConvertTo-Json -Compress',
+      'Get-AzsBackupConfiguration -WarningAction SilentlyContinue | ConvertTo-Json -Compress',
+    );
+    const warnings = await run(
+      '$null = Get-AzsBackupConfiguration -WarningVariable found -WarningAction SilentlyContinue; $found -join " "',
+    );
+    assert.match(
+      warnings,
+      /azsbackup service install/,
+      'the scheduler is on and nothing keeps the daemon alive',
     );
     assert.equal(location.Path, store);
     assert.match(String(location.EncryptionCertThumbprint), /^[0-9A-F]{40}$/);
@@ -99,7 +107,7 @@ describe('AzureStackBackup module in a real pwsh', () => {
 
   test('refuses frequency 3 with a message naming 4 and 12, and changes nothing', async () => {
     const before = await run(
-      'Get-AzsBackupConfiguration | Select-Object * -ExcludeProperty AvailableCapacity | ConvertTo-Json -Compress',
+      'Get-AzsBackupConfiguration -WarningAction SilentlyContinue | Select-Object * -ExcludeProperty AvailableCapacity | ConvertTo-Json -Compress',
     );
     const failure = await runJson<{ id: string; category: string; message: string }>(
       `try {
@@ -114,7 +122,7 @@ describe('AzureStackBackup module in a real pwsh', () => {
     assert.match(failure.message, /\b4\b/);
     assert.match(failure.message, /\b12\b/);
     const after = await run(
-      'Get-AzsBackupConfiguration | Select-Object * -ExcludeProperty AvailableCapacity | ConvertTo-Json -Compress',
+      'Get-AzsBackupConfiguration -WarningAction SilentlyContinue | Select-Object * -ExcludeProperty AvailableCapacity | ConvertTo-Json -Compress',
     );
     assert.equal(after, before);
   });
