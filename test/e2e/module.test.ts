@@ -7,49 +7,23 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PowerShell } from 'node-powershell';
 import { removeDir, tempDir } from '../helpers/daemon.js';
-import { cliMain, findPwsh, moduleManifest, pwshEnv } from '../helpers/pwsh.js';
-
-/** A PowerShell single-quoted string literal. */
-const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
+import { cliMain } from '../helpers/pwsh.js';
+import { PwshSession, quote } from '../helpers/pwshSession.js';
 
 describe('AzureStackBackup module in a real pwsh', () => {
-  let shell: PowerShell;
+  let shell: PwshSession;
   let stateDir: string;
   let work: string;
 
-  /**
-   * Runs PowerShell in the shell's own scope and returns its standard output. The script travels as
-   * one Base64 line: `pwsh -Command -` reads stdin line by line, and a multi-line statement would
-   * wait for more input. Terminal mode escapes the console host writes are removed.
-   */
-  async function run(script: string): Promise<string> {
-    const encoded = Buffer.from(script, 'utf8').toString('base64');
-    const result = await shell.invoke(
-      `. ([scriptblock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${encoded}'))))`,
-    );
-    // eslint-disable-next-line no-control-regex
-    return result.raw.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim();
-  }
-
-  /** Runs PowerShell whose last output is JSON, and parses it. */
-  async function runJson<T>(command: string): Promise<T> {
-    return JSON.parse(await run(command)) as T;
-  }
+  const run = (script: string) => shell.run(script);
+  const runJson = <T>(command: string) => shell.runJson<T>(command);
 
   before(async () => {
     stateDir = tempDir('module-state');
     work = tempDir('module-work');
     mkdirSync(path.join(work, 'store'));
-    shell = new PowerShell({
-      executable: findPwsh(),
-      executableOptions: { '-NoProfile': true, '-NonInteractive': true },
-      spawnOptions: { env: pwshEnv({ AZSBACKUP_HOME: stateDir }) },
-    });
-    await run(
-      `$ProgressPreference = 'SilentlyContinue'; Import-Module ${quote(moduleManifest)} -ErrorAction Stop`,
-    );
+    shell = await PwshSession.start({ AZSBACKUP_HOME: stateDir });
   });
 
   after(async () => {
