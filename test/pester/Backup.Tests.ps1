@@ -81,7 +81,8 @@ Describe 'Backups' {
             $failure.Exception.Message | Should -Match $running.BackupId
         }
 
-        It 'cancels the backup when the waiting cmdlet is stopped' {
+        It 'cancels the backup when the waiting cmdlet is stopped (Stop-Job): no backup left, and the next one succeeds' {
+            $before = @(Get-AzsBackup).Count
             Register-AzsInfrastructureRole -Name 'Slow' -Provider PowerShell -BackupScript { Start-Sleep -Seconds 60 } -RestoreScript { 'nothing to restore' } | Out-Null
             $job = Start-AzsBackup -AsJob -Force
             $history = { (& node $script:CliPath jobs --json --state-dir $stateDirectory | ConvertFrom-Json).jobs }
@@ -90,6 +91,9 @@ Describe 'Backups' {
             $job | Remove-Job -Force
             for ($attempt = 0; $attempt -lt 300 -and @(& $history | Where-Object Outcome -eq 'Running'); $attempt++) { Start-Sleep -Milliseconds 200 }
             @(& $history)[0].Outcome | Should -Be 'Cancelled'
+            @(Get-AzsBackup).Count | Should -Be $before -Because 'a cancelled backup writes no manifest'
+            Unregister-AzsInfrastructureRole -Name 'Slow' -Confirm:$false
+            (Start-AzsBackup -Force).Status | Should -Be 'Succeeded'
         }
 
         It 'starts nothing with -WhatIf' {
