@@ -24,6 +24,8 @@ export interface EntryHeader {
 /** An entry to be archived: a file's content is a stream of exactly `size` bytes. */
 export interface ArchiveEntry extends EntryHeader {
   content?: () => Readable | Promise<Readable>;
+  /** Asked once the content has been read: whether the file changed (size or mtime) while it was copied. */
+  changedDuringCopy?: () => boolean;
 }
 
 /** An entry read back: a file's content stream yields its bytes and fails if their hash does not match. */

@@ -52,6 +52,8 @@ const ManifestRole = Type.Object({
   Files: Type.Array(ManifestFile),
   Entries: ByteCount,
   SourceBytes: ByteCount,
+  /** Files whose size or mtime moved while they were copied: each is stored whole as it was read. */
+  ChangedDuringCopy: Type.Optional(Type.Array(Type.String({ maxLength: 32767 }), { maxItems: 1_000_000 })),
 });
 export type ManifestRole = Static<typeof ManifestRole>;
 

@@ -75,11 +75,15 @@ function unusable(entry: EntryHeader, detail: string): AzsError {
   );
 }
 
-/** The record byte stream of `entries`, counting them into `counts`. */
+/**
+ * The record byte stream of `entries`, counting them into `counts` and noting in `changed` the files
+ * that changed while they were copied (their provider says so once their content has been read).
+ */
 export async function* encodeRecords(
   entries: AsyncIterable<ArchiveEntry>,
   counts: RecordCounts,
   signal?: AbortSignal,
+  changed: string[] = [],
 ): AsyncGenerator<Buffer> {
   for await (const entry of entries) {
     signal?.throwIfAborted();
@@ -89,6 +93,7 @@ export async function* encodeRecords(
     counts.entries += 1;
     if (entry.type === 'file') {
       yield* fileContent(entry, signal);
+      if (entry.changedDuringCopy?.()) changed.push(entry.path);
       counts.files += 1;
       counts.sourceBytes += entry.size;
     }

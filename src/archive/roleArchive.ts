@@ -24,6 +24,8 @@ export interface ArchiveSummary {
   storedBytes: number;
   /** SHA-256 of the stored file, lower-case hex: what the manifest records as its Sha256. */
   sha256: string;
+  /** Files that changed while they were copied (each stored whole, as read; see docs/format.md). */
+  changedDuringCopy: string[];
 }
 
 export interface RoleArchiveOptions {
@@ -59,11 +61,12 @@ export function writeRoleArchive(
     throw new RangeError(`blockSize must be between ${MIN_BLOCK_SIZE} and ${MAX_BLOCK_SIZE} bytes`);
   }
   const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
+  const changedDuringCopy: string[] = [];
   const hash = createHash('sha256');
   let storedBytes = 0;
   const { signal } = options;
   async function* storedChunks(): AsyncGenerator<Buffer> {
-    const records = encodeRecords(entries, counts, signal);
+    const records = encodeRecords(entries, counts, signal, changedDuringCopy);
     const buffers = new BlockBuffers(blockSize);
     const blocks = toBlocks(records, buffers);
     const pool = options.pool ?? sharedBlockPool();
@@ -86,7 +89,12 @@ export function writeRoleArchive(
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
   stream.once('close', () => signal?.removeEventListener('abort', onAbort));
-  const summary = finished(stream).then(() => ({ ...counts, storedBytes, sha256: hash.digest('hex') }));
+  const summary = finished(stream).then(() => ({
+    ...counts,
+    storedBytes,
+    sha256: hash.digest('hex'),
+    changedDuringCopy,
+  }));
   summary.catch(() => undefined); // the caller may only watch the stream; its error is not lost
   return { stream, summary };
 }

@@ -49,6 +49,7 @@ interface RoleOutcome {
   files: BackupManifest['Roles'][number]['Files'];
   entries: number;
   sourceBytes: number;
+  changedDuringCopy: string[];
 }
 
 export interface BackupServiceDeps {
@@ -283,6 +284,7 @@ export class BackupService {
         ],
         entries: summary.entries,
         sourceBytes: summary.sourceBytes,
+        changedDuringCopy: summary.changedDuringCopy,
       };
     } catch (error) {
       if (isStoreFailure(error) || signal.aborted) throw error;
@@ -291,7 +293,7 @@ export class BackupService {
       await store.remove(`${folder}/${role.Name}`).catch(() => undefined);
       const status: RoleStatus = { RoleName: role.Name, Status: 'Failed', ErrorMessage: message };
       report(status, sourceBytes);
-      return { status, files: [], entries: 0, sourceBytes: 0 };
+      return { status, files: [], entries: 0, sourceBytes: 0, changedDuringCopy: [] };
     } finally {
       await rm(stagingDir, { recursive: true, force: true });
     }
@@ -344,6 +346,7 @@ export class BackupService {
         Files: outcomes[index]!.files,
         Entries: outcomes[index]!.entries,
         SourceBytes: outcomes[index]!.sourceBytes,
+        ChangedDuringCopy: outcomes[index]!.changedDuringCopy,
       })),
     };
   }

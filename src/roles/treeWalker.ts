@@ -32,6 +32,7 @@ import {
   readSync,
   readdirSync,
   readlinkSync,
+  statSync,
 } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform, pipeline } from 'node:stream';
@@ -48,7 +49,9 @@ const SLICE_BYTES = 1024 * 1024;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** What the synchronous scan found: an entry whose content (if any) is in memory, or a large open file. */
-type Scanned = { header: EntryHeader; data?: Buffer } | { header: EntryHeader; fd: number; absolute: string };
+type Scanned =
+  | { header: EntryHeader; data?: Buffer; changed?: boolean }
+  | { header: EntryHeader; fd: number; absolute: string };
 
 export async function* walkTree(root: string): AsyncGenerator<ArchiveEntry> {
   yield* paced(scanFolder(root, ''));
@@ -70,8 +73,13 @@ async function* paced(scan: Generator<Scanned>): AsyncGenerator<ArchiveEntry> {
     if ('fd' in item) {
       yield* streamedFile(item.header, item.fd, item.absolute);
     } else {
-      yield item.data
-        ? { ...item.header, content: () => Readable.from([item.data], { objectMode: false }) }
+      const { data, changed } = item;
+      yield data
+        ? {
+            ...item.header,
+            content: () => Readable.from([data], { objectMode: false }),
+            changedDuringCopy: () => changed === true,
+          }
         : item.header;
       bytes += item.header.size;
     }
@@ -134,12 +142,14 @@ function* scanFile(absolute: string, entryPath: string): Generator<Scanned> {
     return;
   }
   let data: Buffer;
+  let changed: boolean;
   try {
     data = readWhole(fd, stats.size, absolute);
+    changed = changedSince(fileHeader, fstatSync(fd));
   } finally {
     closeSync(fd);
   }
-  yield { header: fileHeader, data };
+  yield { header: fileHeader, data, changed };
 }
 
 function* scanLink(absolute: string, entryPath: string): Generator<Scanned> {
@@ -167,14 +177,18 @@ async function* streamedFile(
   absolute: string,
 ): AsyncGenerator<ArchiveEntry> {
   let handedOver = false;
+  let changed = false;
   try {
     yield {
       ...fileHeader,
       content: () => {
         if (handedOver) throw new Error(`The content of '${fileHeader.path}' was already read.`);
         handedOver = true;
-        return readExactly(fd, fileHeader.size, absolute);
+        return readExactly(fd, fileHeader.size, absolute, () => {
+          changed = changedSince(fileHeader, statSync(absolute, { throwIfNoEntry: false }));
+        });
       },
+      changedDuringCopy: () => changed,
     };
   } finally {
     if (!handedOver) closeSync(fd);
@@ -185,7 +199,7 @@ async function* streamedFile(
  * Exactly `size` bytes of the open file, streamed. Node's ReadStream closes the descriptor when it
  * ends or is destroyed (after any read in flight); the length check turns a short file into an error.
  */
-function readExactly(fd: number, size: number, absolute: string): Readable {
+function readExactly(fd: number, size: number, absolute: string, onRead: () => void): Readable {
   const source = createReadStream(absolute, { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK });
   let length = 0;
   const checked = new Transform({
@@ -194,6 +208,7 @@ function readExactly(fd: number, size: number, absolute: string): Readable {
       callback(null, chunk);
     },
     flush(callback) {
+      if (length >= size) onRead();
       callback(length < size ? shrankError(absolute, size, length) : null);
     },
   });
@@ -218,6 +233,11 @@ function sortedEntries(folder: string): Array<{ name: string; dirent: Dirent<Buf
 
 function isRuntimeObject(dirent: Dirent<Buffer>): boolean {
   return dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice();
+}
+
+/** A file changed while it was copied when its size or mtime moved since its header was made. */
+function changedSince(before: EntryHeader, after: Stats | undefined): boolean {
+  return !after || after.size !== before.size || after.mtimeMs !== before.mtimeMs;
 }
 
 function header(entryPath: string, type: EntryHeader['type'], stats: Stats, size: number): EntryHeader {

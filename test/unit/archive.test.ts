@@ -113,6 +113,7 @@ describe('role archive round trip', () => {
         sourceBytes: 0,
         sha256: undefined,
         storedBytes: undefined,
+        changedDuringCopy: [],
       },
     );
     assert.deepEqual(await readAll(stored), { entries: [] });
