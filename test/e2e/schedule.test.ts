@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { removeDir, startDaemon, tempDir, waitForIdle } from '../helpers/daemon.js';
-import { createDeployment, type Deployment } from '../helpers/deployment.js';
+import { createDeployment, deploymentForSuite, type Deployment } from '../helpers/deployment.js';
 import { mountReadOnly, mountTmpfs, unmount } from '../helpers/mounts.js';
 
 const HOUR = 3600_000;
@@ -23,18 +23,9 @@ async function activeAlerts(daemon: TestDaemon) {
 }
 
 describe('scheduler', () => {
+  const suite = deploymentForSuite({ testHooks: true });
   let daemon: TestDaemon;
-  let deployment: Deployment;
-
-  before(async () => {
-    daemon = startDaemon({ testHooks: true });
-    deployment = await createDeployment(daemon);
-    await daemon.call('role.unregister', { Name: 'ECE' });
-  });
-  after(() => {
-    daemon.stop();
-    [daemon.stateDir, deployment.root].forEach(removeDir);
-  });
+  beforeEach(() => ({ daemon } = suite()));
 
   test('slots every 12 h, on-demand does not shift them, disabled skips and warns, re-enabling resumes, downtime catches up once', async () => {
     const { location } = await daemon.call('config.get', {});
@@ -144,18 +135,10 @@ describe('retention and prune', () => {
 });
 
 describe('alerts from real faults', () => {
+  const suite = deploymentForSuite({ testHooks: true });
   let daemon: TestDaemon;
   let deployment: Deployment;
-
-  before(async () => {
-    daemon = startDaemon({ testHooks: true });
-    deployment = await createDeployment(daemon);
-    await daemon.call('role.unregister', { Name: 'ECE' });
-  });
-  after(() => {
-    daemon.stop();
-    [daemon.stateDir, deployment.root].forEach(removeDir);
-  });
+  beforeEach(() => ({ daemon, deployment } = suite()));
 
   async function failsWithAlert(title: RegExp): Promise<void> {
     await assert.rejects(daemon.call('backup.start', { Wait: true }));

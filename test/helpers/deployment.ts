@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { TestDaemon } from './daemon.js';
-import { tempDir } from './daemon.js';
+import { before, after } from 'node:test';
+import { removeDir, startDaemon, tempDir, type TestDaemon } from './daemon.js';
 
 export const PFX_PASSWORD = 'Test-Pfx-Password-1!';
 
@@ -100,4 +100,27 @@ export async function createDeployment(
     RestoreScript: `$null = New-Item -ItemType Directory -Force -Path '${deployment.scripted}'; Copy-Item -Path (Join-Path $StagingPath '*') -Destination '${deployment.scripted}' -Recurse -Force`,
   });
   return deployment;
+}
+
+/**
+ * A daemon and a deployment (without the slow PowerShell role unless asked) for the tests of one
+ * describe block: made before them, stopped and removed after them.
+ */
+export function deploymentForSuite(options: { testHooks?: boolean; scriptRole?: boolean } = {}): () => {
+  daemon: TestDaemon;
+  deployment: Deployment;
+} {
+  let current: { daemon: TestDaemon; deployment: Deployment } | undefined;
+  before(async () => {
+    const daemon = startDaemon({ testHooks: options.testHooks });
+    const deployment = await createDeployment(daemon);
+    if (!options.scriptRole) await daemon.call('role.unregister', { Name: 'ECE' });
+    current = { daemon, deployment };
+  });
+  after(() => {
+    if (!current) return;
+    current.daemon.stop();
+    [current.daemon.stateDir, current.deployment.root].forEach(removeDir);
+  });
+  return () => current!;
 }
