@@ -6,6 +6,7 @@
  * Why smbclient and not libsmbclient in an addon: see docs/storage.md ("SMB engine").
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { isIP } from 'node:net';
 import type { SmbLocation, SmbLogon } from './smbPath.js';
@@ -39,6 +40,18 @@ export interface SmbRun {
 /** What a transfer's messages may occupy: only their end matters for an error message. */
 const MESSAGE_LIMIT = 64 * 1024;
 
+/**
+ * Kerberos where this host is set up for it: a server named by host name (a service ticket needs
+ * one) and a Kerberos credential cache (`KRB5CCNAME`, or the default `/tmp/krb5cc_<uid>`). Anywhere
+ * else NTLMv2 — smbclient's "desired" fails outright without a Kerberos setup rather than fall back.
+ * Only the NTLMv2 path is tested here (no KDC on this machine).
+ */
+export function kerberosFor(host: string): 'desired' | 'off' {
+  if (isIP(host)) return 'off';
+  const cache = process.env.KRB5CCNAME?.replace(/^FILE:/, '') ?? `/tmp/krb5cc_${process.getuid?.() ?? ''}`;
+  return process.env.KRB5CCNAME?.startsWith('KEYRING:') || existsSync(cache) ? 'desired' : 'off';
+}
+
 /** smbclient's arguments for a connection; holds no secret (the password goes by environment). */
 export function smbclientArgs(connection: SmbConnection, extra: string[]): string[] {
   const { location, logon } = connection;
@@ -49,7 +62,7 @@ export function smbclientArgs(connection: SmbConnection, extra: string[]): strin
     '--configfile=/dev/null',
     '--max-protocol=SMB3',
     '--option=client min protocol=SMB3_00',
-    '--use-kerberos=off',
+    `--use-kerberos=${kerberosFor(location.host)}`,
     `--timeout=${connection.timeoutSeconds}`,
     ...(connection.requireEncryption
       ? ['--client-protection=encrypt']
