@@ -26,5 +26,7 @@ function Start-AzsCommandJob {
     if (Get-Command -Name 'Start-ThreadJob' -ErrorAction SilentlyContinue) {
         return Start-ThreadJob -Name $command.Name -ScriptBlock $job -ArgumentList $jobArguments
     }
-    Start-Job -Name $command.Name -ScriptBlock $job -ArgumentList $jobArguments
+    # A background job's parent keeps no Output of its own; its one child does, with State and
+    # PSBeginTime, which is what Microsoft's published scripts read. (Windows PowerShell only: untested here.)
+    (Start-Job -Name $command.Name -ScriptBlock $job -ArgumentList $jobArguments).ChildJobs[0]
 }
