@@ -61,6 +61,7 @@ describe('backup round trip', () => {
         stdio: ['ignore', 'pipe', 'ignore'],
       },
     );
+    setTimeout(() => writer.kill('SIGKILL'), 8000).unref(); // never let a stuck backup fill the disk
     await new Promise((resolve) => writer.stdout.once('data', resolve));
     let backup;
     try {

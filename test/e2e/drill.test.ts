@@ -16,6 +16,7 @@ import { cliMain, repoRoot } from '../helpers/pwsh.js';
 import { PwshSession, quote } from '../helpers/pwshSession.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
 import { SambaServer } from '../helpers/samba.js';
+import { batchProblems } from '../helpers/sqliteChurn.js';
 
 function rowsOf(file: string): string {
   const db = new Database(file, { readonly: true });
@@ -59,13 +60,15 @@ test('cloud recovery drill: a destroyed deployment restored on a fresh one from 
   const pfxPassword = '(ConvertTo-SecureString $env:AZS_PFX_PASSWORD -AsPlainText -Force)';
   let a: PwshSession | undefined;
   let b: PwshSession | undefined;
+  // A writer at full speed that keeps the database small, for a few seconds around the backup's start.
   const writer = spawn(
     process.execPath,
-    [path.join(repoRoot, 'dist', 'test', 'helpers', 'sqliteWriter.js'), database, 'write', 'wal'],
+    [path.join(repoRoot, 'dist', 'test', 'helpers', 'sqliteChurn.js'), database, 'wal'],
     {
       stdio: ['ignore', 'pipe', 'ignore'],
     },
   );
+  setTimeout(() => writer.kill('SIGKILL'), 8000).unref();
   try {
     a = await PwshSession.start({ ...env, AZSBACKUP_HOME: stateA });
     await a.run(`$cert = New-AzsBackupEncryptionCertificate -CerPath ${quote(path.join(certs, 'backup.cer'))} -PfxPath ${quote(path.join(certs, 'backup.pfx'))} -PfxPassword ${pfxPassword}
@@ -126,6 +129,7 @@ test('cloud recovery drill: a destroyed deployment restored on a fresh one from 
     assert.deepEqual(withoutTimes(await describeTree(folder)), expected.folder);
     assert.deepEqual(withoutTimes(await describeTree(scripted)), expected.scripted);
     assert.equal(rowsOf(database), snapshotRows, 'the restored database has the snapshot rows');
+    assert.deepEqual(batchProblems(database), [], 'only whole transactions of the live writer');
     const roles = await b.run('(Get-AzsInfrastructureRole | Sort-Object Name).Name -join ","');
     assert.equal(roles, 'CA,ECE,WAS');
   } finally {
