@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { TestDaemon } from '../../test/helpers/daemon.js';
-import { removeDir, tempDir } from '../../test/helpers/daemon.js';
-import { PFX_PASSWORD } from '../../test/helpers/deployment.js';
+import { removeDir, startDaemon, tempDir } from '../../test/helpers/daemon.js';
+import { createDeployment, PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
 import { cliMain, repoRoot } from '../../test/helpers/pwsh.js';
 import { describeTree, withoutTimes } from '../../test/helpers/roleEntries.js';
 
@@ -325,4 +325,17 @@ export function startHelper(script: string, args: string[]): Promise<ChildProces
     child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready`)));
     child.stdout!.once('data', () => resolve(child));
   });
+}
+
+/** A daemon with a test deployment, both removed by `cleanup` when the scenario ends. */
+export async function startDeployment(
+  cleanup: Cleanup,
+  options: { testHooks?: boolean } = {},
+): Promise<{ daemon: TestDaemon; deployment: Deployment }> {
+  const daemon = startDaemon(options);
+  cleanup.add(() => removeDir(daemon.stateDir));
+  cleanup.add(() => daemon.stop());
+  const deployment = await createDeployment(daemon);
+  cleanup.add(() => removeDir(deployment.root));
+  return { daemon, deployment };
 }

@@ -11,8 +11,8 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { applyRetention } from '../../src/engine/retention.js';
 import { isProcessAlive } from '../../src/util/platform.js';
-import { removeDir, startDaemon, type TestDaemon } from '../../test/helpers/daemon.js';
-import { createDeployment, PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
+import type { TestDaemon } from '../../test/helpers/daemon.js';
+import { PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
 import {
   Cleanup,
   digestsOf,
@@ -29,6 +29,7 @@ import {
   type RoleCheck,
   type SuiteOptions,
   type VerifyTarget,
+  startDeployment,
 } from './common.js';
 
 const RETENTION_DAYS = 2;
@@ -234,11 +235,7 @@ export async function crashAnywhere(options: SuiteOptions): Promise<Tally> {
   const cleanup = new Cleanup();
   const points = options.short ? 12 : 32;
   try {
-    const daemon = startDaemon({ testHooks: true });
-    cleanup.add(() => removeDir(daemon.stateDir));
-    cleanup.add(() => daemon.stop());
-    const deployment = await createDeployment(daemon);
-    cleanup.add(() => removeDir(deployment.root));
+    const { daemon, deployment } = await startDeployment(cleanup, { testHooks: true });
     // Enough incompressible data that the upload, not pwsh's start, is most of a backup.
     writeFileSync(path.join(deployment.folder, 'bulk.bin'), randomBytes(24 * 1024 * 1024));
     await daemon.call('config.set', {

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { RpcError } from '../../src/daemon/client.js';
 import type { MethodName, ParamsOf } from '../../src/protocol/methods.js';
 import { defaultEndpoint } from '../../src/util/platform.js';
-import { removeDir, startDaemon, type TestDaemon } from '../../test/helpers/daemon.js';
-import { createDeployment, PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
+import type { TestDaemon } from '../../test/helpers/daemon.js';
+import { PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
 import { fuzzSocket } from './fuzz.js';
 import {
   backupFolderOnDisk,
@@ -27,6 +27,7 @@ import {
   within,
   type RoleCheck,
   type SuiteOptions,
+  startDeployment,
 } from './common.js';
 
 const MEMORY_BOUND_MIB = 100;
@@ -301,11 +302,7 @@ export async function hostileInput(options: SuiteOptions): Promise<Tally> {
   const tally = new Tally('4. hostile input');
   const cleanup = new Cleanup();
   try {
-    const daemon = startDaemon();
-    cleanup.add(() => removeDir(daemon.stateDir));
-    cleanup.add(() => daemon.stop());
-    const deployment = await createDeployment(daemon);
-    cleanup.add(() => removeDir(deployment.root));
+    const { daemon, deployment } = await startDeployment(cleanup);
     const roles = [
       directoryRole('CA', deployment.folder),
       sqliteRole('WAS', deployment.database),

@@ -6,8 +6,6 @@
  * must stay flat: the last 10% of the samples against the first 10% (after a warm-up, see below).
  */
 import { applyRetention } from '../../src/engine/retention.js';
-import { removeDir, startDaemon } from '../../test/helpers/daemon.js';
-import { createDeployment } from '../../test/helpers/deployment.js';
 import {
   Cleanup,
   digestsOf,
@@ -22,6 +20,7 @@ import {
   within,
   type Committed,
   type SuiteOptions,
+  startDeployment,
 } from './common.js';
 
 const RETENTION_DAYS = 2;
@@ -59,11 +58,7 @@ export async function longRun(options: SuiteOptions): Promise<Tally> {
   const cleanup = new Cleanup();
   const backups = options.short ? 20 : 200;
   try {
-    const daemon = startDaemon({ testHooks: true });
-    cleanup.add(() => removeDir(daemon.stateDir));
-    cleanup.add(() => daemon.stop());
-    const deployment = await createDeployment(daemon);
-    cleanup.add(() => removeDir(deployment.root));
+    const { daemon, deployment } = await startDeployment(cleanup, { testHooks: true });
     await daemon.call('config.set', {
       BackupRetentionPeriodInDays: RETENTION_DAYS,
       IsBackupSchedulerEnabled: false,

@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RpcError } from '../../src/daemon/client.js';
-import { removeDir, startDaemon, type TestDaemon } from '../../test/helpers/daemon.js';
-import { createDeployment, type Deployment } from '../../test/helpers/deployment.js';
+import type { TestDaemon } from '../../test/helpers/daemon.js';
+import type { Deployment } from '../../test/helpers/deployment.js';
 import { mountReadOnly, unmount } from '../../test/helpers/mounts.js';
 import { SambaServer } from '../../test/helpers/samba.js';
 import {
@@ -29,6 +29,7 @@ import {
   type Committed,
   type RoleCheck,
   type SuiteOptions,
+  startDeployment,
 } from './common.js';
 
 const TITLES = {
@@ -234,11 +235,7 @@ export async function storeFaults(options: SuiteOptions): Promise<Tally> {
     const server = await SambaServer.start({ shares: [{ name: 'backup' }, { name: 'small', sizeMiB: 24 }] });
     cleanup.add(() => server.dispose());
     cleanup.add(() => spawnSync('umount', ['-l', server.sharePath('backup')], { stdio: 'ignore' }));
-    const daemon = startDaemon();
-    cleanup.add(() => removeDir(daemon.stateDir));
-    cleanup.add(() => daemon.stop());
-    const deployment = await createDeployment(daemon);
-    cleanup.add(() => removeDir(deployment.root));
+    const { daemon, deployment } = await startDeployment(cleanup);
     const run = new StoreFaults(server, daemon, deployment, tally, options);
     await run.useShare('backup');
     await run.backupToEnd();
