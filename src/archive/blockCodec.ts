@@ -10,7 +10,7 @@ import zstd from 'zstd-napi/binding.js';
 import { openChunk, sealChunk } from '../crypto/chunkCipher.js';
 import { type FrameHeader, encodeFrameHeader } from './roleFileFormat.js';
 
-export const COMPRESSION_LEVEL = 3;
+export const COMPRESSION_LEVEL = 1;
 
 /** Where a block belongs: the file's key and header, its index, and whether it is the last one. */
 export interface BlockPosition {

@@ -28,9 +28,7 @@ export interface ArchiveEntry extends EntryHeader {
   changedDuringCopy?: () => boolean;
 }
 
-/** An entry read back: a file's content stream yields its bytes and fails if their hash does not match. */
+/** An entry read back: a file's content stream yields its authenticated bytes, and fails on damage. */
 export interface ExtractedEntry extends EntryHeader {
   content?: Readable;
-  /** SHA-256 (hex) of the file's content as recorded at backup time. */
-  sha256?: string;
 }

@@ -11,7 +11,8 @@ import { BackupRecord, ProviderName } from '../protocol/objects.js';
 import { hasControlCharacters } from '../util/text.js';
 import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
 
-export const FORMAT_VERSION = 1;
+/** The version this code writes; it reads every version from 1 up to it. */
+export const FORMAT_VERSION = 2;
 export const MANIFEST_FILE_NAME = 'BackupInfo.json';
 
 if (!FormatRegistry.Has('date-time')) {
@@ -68,7 +69,7 @@ const ManifestEncryption = Type.Object({
 
 const ManifestSchema = Type.Object({
   ...BackupRecord.properties,
-  FormatVersion: Type.Literal(FORMAT_VERSION),
+  FormatVersion: Type.Integer({ minimum: 1, maximum: FORMAT_VERSION }),
   Location: Type.String({ minLength: 1 }),
   Encryption: ManifestEncryption,
   Compression: Type.Literal('zstd'),
@@ -112,8 +113,8 @@ function invalid(source: string, problem: string): AzsError {
 function manifestProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
   const version = (value as { FormatVersion?: unknown }).FormatVersion;
-  if (typeof version === 'number' && version !== FORMAT_VERSION) {
-    return `it has format version ${version}, and this version of AzureStackBackup reads version ${FORMAT_VERSION} (use the version that wrote it, or a newer one)`;
+  if (typeof version === 'number' && !(Number.isInteger(version) && version >= 1 && version <= FORMAT_VERSION)) {
+    return `it has format version ${version}, and this version of AzureStackBackup reads versions 1 to ${FORMAT_VERSION} (use the version that wrote it, or a newer one)`;
   }
   const schemaError = Value.Errors(ManifestSchema, value).First();
   if (schemaError) return `${fieldName(schemaError.path)}: ${schemaError.message.toLowerCase()}`;

@@ -1,9 +1,10 @@
 /**
  * The record layer of a role file: entries as a plain byte stream (docs/format.md, "Records").
- * Each entry is a record type byte, a length-prefixed JSON header and, for a file, its content then
- * the SHA-256 of that content; an end record with the totals closes the stream.
+ * Each entry is a record type byte, a length-prefixed JSON header and, for a file, its content (in
+ * format version 1 followed by the SHA-256 of that content); an end record with the totals closes
+ * the stream.
  */
-import { createHash } from 'node:crypto';
+import { type Hash, createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
 import type { ArchiveEntry, EntryHeader, EntryType, ExtractedEntry } from './entry.js';
@@ -101,9 +102,8 @@ export async function* encodeRecords(
   yield record(RECORD_END, { ...counts });
 }
 
-/** A file's bytes, exactly `size` of them, then their SHA-256. */
+/** A file's bytes, exactly `size` of them. */
 async function* fileContent(entry: ArchiveEntry, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
   let read = 0;
   if (entry.content) {
     const stream = await entry.content();
@@ -111,7 +111,6 @@ async function* fileContent(entry: ArchiveEntry, signal?: AbortSignal): AsyncGen
       read += chunk.length;
       if (read > entry.size) break;
       signal?.throwIfAborted();
-      hash.update(chunk);
       yield chunk;
     }
   }
@@ -121,22 +120,30 @@ async function* fileContent(entry: ArchiveEntry, signal?: AbortSignal): AsyncGen
       `it changed while it was read (${entry.size} bytes expected, ${read > entry.size ? 'more' : read} read)`,
     );
   }
-  yield hash.digest();
 }
 
 /**
  * Entries back from a record byte stream. Each file's content must be read (or abandoned) before the
- * next entry is asked for; whatever is left of it is then read and checked here.
+ * next entry is asked for; whatever is left of it is then read and checked here. `contentHashes`
+ * says whether each file's content is followed by its SHA-256 (format version 1).
  */
-export async function* decodeRecords(reader: ByteReader, fileId: string): AsyncGenerator<ExtractedEntry> {
+export async function* decodeRecords(
+  reader: ByteReader,
+  fileId: string,
+  contentHashes: () => boolean,
+): AsyncGenerator<ExtractedEntry> {
   try {
-    yield* decodeEntries(reader, fileId);
+    yield* decodeEntries(reader, fileId, contentHashes);
   } finally {
     await reader.close(); // a consumer that stops early closes the stored stream too
   }
 }
 
-async function* decodeEntries(reader: ByteReader, fileId: string): AsyncGenerator<ExtractedEntry> {
+async function* decodeEntries(
+  reader: ByteReader,
+  fileId: string,
+  contentHashes: () => boolean,
+): AsyncGenerator<ExtractedEntry> {
   const guard = new SymlinkGuard();
   const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
   for (;;) {
@@ -154,7 +161,7 @@ async function* decodeEntries(reader: ByteReader, fileId: string): AsyncGenerato
     }
     counts.files += 1;
     counts.sourceBytes += entry.size;
-    const content = new FileContent(reader, entry);
+    const content = new FileContent(reader, entry, contentHashes() ? createHash('sha256') : null);
     yield Object.assign(entry, { content: content.stream });
     await content.finish();
   }
@@ -207,13 +214,12 @@ function entryDamaged(path: string, detail: string): AzsError {
 }
 
 /**
- * One file's content as a stream that ends only after the recorded SHA-256 has matched, and fails
- * with BackupCorrupt (target: the entry's path) when it does not.
+ * One file's content as a stream. With a `hash` (format version 1) it ends only after the recorded
+ * SHA-256 has matched, and fails with BackupCorrupt (target: the entry's path) when it does not.
  */
 class FileContent {
   readonly stream: Readable;
   private remaining: number;
-  private readonly hash = createHash('sha256');
   private verified = false;
   private failure: Error | undefined;
   private inFlight: Promise<Buffer | null> | undefined;
@@ -221,6 +227,7 @@ class FileContent {
   constructor(
     private readonly reader: ByteReader,
     private readonly entry: ExtractedEntry,
+    private readonly hash: Hash | null,
   ) {
     this.remaining = entry.size;
     this.stream = new Readable({ read: () => this.pump() });
@@ -244,7 +251,7 @@ class FileContent {
     );
   }
 
-  /** The next piece of content, or null once the hash has been checked. */
+  /** The next piece of content, or null once it is complete (and its hash, if any, checked). */
   private async next(): Promise<Buffer | null> {
     try {
       if (this.remaining > 0) return this.take(await this.reader.readSome(this.remaining));
@@ -259,17 +266,20 @@ class FileContent {
   private take(chunk: Buffer | null): Buffer {
     if (!chunk) throw entryDamaged(this.entry.path, 'its content is cut short');
     this.remaining -= chunk.length;
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     return chunk;
   }
 
   private async verify(): Promise<void> {
+    if (this.hash) await this.checkHash(this.hash);
+    this.verified = true;
+  }
+
+  private async checkHash(hash: Hash): Promise<void> {
     const recorded = await this.reader.readExactly(HASH_BYTES);
     if (recorded.length < HASH_BYTES) throw entryDamaged(this.entry.path, 'its content is cut short');
-    if (!recorded.equals(this.hash.digest())) {
+    if (!recorded.equals(hash.digest())) {
       throw entryDamaged(this.entry.path, 'its content does not match the SHA-256 recorded at backup time');
     }
-    this.entry.sha256 = recorded.toString('hex');
-    this.verified = true;
   }
 }

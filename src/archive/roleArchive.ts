@@ -11,7 +11,13 @@ import { ByteReader } from './byteReader.js';
 import { type BlockPool, sharedBlockPool } from './blockPool.js';
 import type { ArchiveEntry, ExtractedEntry } from './entry.js';
 import { type RecordCounts, decodeRecords, encodeRecords } from './records.js';
-import { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
+import {
+  DEFAULT_BLOCK_SIZE,
+  MAX_BLOCK_SIZE,
+  MIN_BLOCK_SIZE,
+  ROLE_FILE_VERSION,
+  hasContentHashes,
+} from './roleFileFormat.js';
 import { BlockBuffers, openBlocks, sealBlocks, toBlocks } from './sealedBlocks.js';
 
 export interface ArchiveSummary {
@@ -109,9 +115,10 @@ function cancelled(signal: AbortSignal): AzsError {
 
 /**
  * The entries of a stored role file, in order, each checked as it is read. Consume a file entry's
- * `content` before asking for the next entry; content left unread is read and checked then. A file's
- * content stream ends only after its SHA-256 matched (the entry's `sha256` is set at that moment) and
- * fails with BackupCorrupt (target: the entry's path) otherwise. Any damage to the stored file —
+ * `content` before asking for the next entry; content left unread is read and checked then. Every
+ * byte given out comes from an authenticated block; in a version 1 file, a file's content stream also
+ * ends only after its recorded SHA-256 matched, and fails with BackupCorrupt (target: the entry's
+ * path) otherwise. Any damage to the stored file —
  * a changed, missing, reordered, foreign or truncated block, or bytes after the end — fails with
  * BackupCorrupt (target: the fileId); no byte of an unauthenticated block is ever given out. Entry
  * paths are checked (relative, no '..', no NUL, not through a stored symbolic link).
@@ -121,8 +128,12 @@ export function readRoleArchive(
   options: RoleArchiveOptions,
 ): AsyncIterable<ExtractedEntry> {
   const pool = options.pool ?? sharedBlockPool();
-  const plaintext = openBlocks(stored, { key: options.key, fileId: options.fileId, pool });
-  return decodeRecords(new ByteReader(plaintext), options.fileId);
+  let version = ROLE_FILE_VERSION;
+  const plaintext = openBlocks(stored, { key: options.key, fileId: options.fileId, pool }, (header) => {
+    version = header.version;
+  });
+  // Records are only parsed once the first block has been opened, so the version is known by then.
+  return decodeRecords(new ByteReader(plaintext), options.fileId, () => hasContentHashes(version));
 }
 
 export type VerifyResult = { ok: true } | { ok: false; file: string | null; message: string };

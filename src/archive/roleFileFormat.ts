@@ -6,7 +6,10 @@ import { AzsError } from '../protocol/errors.js';
 import { FILE_SALT_BYTES } from '../crypto/chunkCipher.js';
 
 export const ROLE_FILE_MAGIC = Buffer.from('AZSBROLE', 'ascii');
-export const ROLE_FILE_VERSION = 1;
+/** The version this code writes; it reads every version from 1 up to it (docs/format.md, "Versioning"). */
+export const ROLE_FILE_VERSION = 2;
+/** Version 1 follows each file's content with its SHA-256; version 2 relies on the blocks' GCM tags alone. */
+export const hasContentHashes = (version: number): boolean => version === 1;
 export const FILE_HEADER_BYTES = 32;
 export const FRAME_HEADER_BYTES = 12;
 
@@ -22,6 +25,10 @@ const FLAG_FINAL = 1;
 export interface FileHeader {
   blockSize: number;
   salt: Buffer;
+}
+
+export interface ParsedFileHeader extends FileHeader {
+  version: number;
 }
 
 export interface FrameHeader {
@@ -51,16 +58,16 @@ export function encodeFileHeader(header: FileHeader): Buffer {
   return bytes;
 }
 
-export function parseFileHeader(bytes: Buffer, fileId: string): FileHeader {
+export function parseFileHeader(bytes: Buffer, fileId: string): ParsedFileHeader {
   if (bytes.length < FILE_HEADER_BYTES) throw damaged(fileId, 'it is shorter than its header');
   if (!bytes.subarray(0, 8).equals(ROLE_FILE_MAGIC)) {
     throw damaged(fileId, 'it does not start like an AzureStackBackup role file');
   }
   const version = bytes.readUInt8(8);
-  if (version !== ROLE_FILE_VERSION) {
+  if (version < 1 || version > ROLE_FILE_VERSION) {
     throw new AzsError(
       'BackupCorrupt',
-      `The stored file '${fileId}' has format version ${version}; this version of AzureStackBackup reads version ${ROLE_FILE_VERSION}. Use the AzureStackBackup version that wrote the backup, or a newer one.`,
+      `The stored file '${fileId}' has format version ${version}; this version of AzureStackBackup reads versions 1 to ${ROLE_FILE_VERSION}. Use the AzureStackBackup version that wrote the backup, or a newer one.`,
       { target: fileId },
     );
   }
@@ -68,7 +75,7 @@ export function parseFileHeader(bytes: Buffer, fileId: string): FileHeader {
   if (bytes.readUIntBE(9, 3) !== 0 || blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) {
     throw damaged(fileId, 'its header holds impossible values');
   }
-  return { blockSize, salt: Buffer.from(bytes.subarray(16, 16 + FILE_SALT_BYTES)) };
+  return { version, blockSize, salt: Buffer.from(bytes.subarray(16, 16 + FILE_SALT_BYTES)) };
 }
 
 export function encodeFrameHeader(frame: FrameHeader): Buffer {

@@ -11,6 +11,7 @@ import { ByteReader } from './byteReader.js';
 import {
   FILE_HEADER_BYTES,
   FRAME_HEADER_BYTES,
+  type ParsedFileHeader,
   damaged,
   encodeFileHeader,
   parseFileHeader,
@@ -114,19 +115,23 @@ export async function* sealBlocks(
 }
 
 /**
- * The plaintext blocks of a stored role file, in order, each authenticated before it is released.
+ * The plaintext blocks of a stored role file, in order, each authenticated before it is released;
+ * `onFileHeader` learns the file's header (its format version) before the first block.
  * Fails (BackupCorrupt) on any changed, missing, reordered, foreign or truncated block, and on bytes
  * after the final one.
  */
 export async function* openBlocks(
   stored: AsyncIterable<Buffer>,
   options: BlockOptions,
+  onFileHeader: (header: ParsedFileHeader) => void = () => undefined,
 ): AsyncGenerator<Buffer> {
   const { fileId, pool } = options;
   const reader = new ByteReader(stored);
   try {
     const fileHeader = await reader.readExactly(FILE_HEADER_BYTES);
-    const { blockSize, salt } = parseFileHeader(fileHeader, fileId);
+    const parsed = parseFileHeader(fileHeader, fileId);
+    onFileHeader(parsed);
+    const { blockSize, salt } = parsed;
     const fileKey = deriveFileKey(options.key, salt, fileId);
     const pending: Promise<Buffer>[] = [];
     for (let index = 0, final = false; !final; index++) {

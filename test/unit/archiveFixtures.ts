@@ -57,7 +57,6 @@ export async function writeToBuffer(
 
 export interface ReadEntry extends EntryHeader {
   data?: Buffer;
-  sha256?: string;
 }
 
 /**
@@ -85,7 +84,6 @@ export async function readAll(
         } finally {
           read.data = Buffer.concat(parts);
         }
-        read.sha256 = entry.sha256;
       }
     }
     return { entries };

@@ -112,16 +112,24 @@ describe('backup manifest', () => {
     assert.deepEqual(parseManifest(text, SOURCE), manifest);
   });
 
+  it('still reads a manifest of format version 1', () => {
+    assert.equal(parseManifest(changed((m) => (m.FormatVersion = 1)), SOURCE).FormatVersion, 1);
+  });
+
   it('refuses text that is not a JSON object', () => {
     refused('{"BackupId":', /not JSON/);
     refused('[]', /not a JSON object/);
     refused('null', /not a JSON object/);
   });
 
-  it('refuses another format version, saying which one it reads', () => {
+  it('refuses a format version it does not know, saying which ones it reads', () => {
     refused(
-      changed((m) => (m.FormatVersion = 2)),
-      /format version 2.*reads version 1/,
+      changed((m) => (m.FormatVersion = 3)),
+      /format version 3.*reads versions 1 to 2/,
+    );
+    refused(
+      changed((m) => (m.FormatVersion = 0)),
+      /format version 0.*reads versions 1 to 2/,
     );
     refused(
       changed((m) => delete m.FormatVersion),

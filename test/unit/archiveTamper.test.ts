@@ -8,7 +8,9 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { sharedBlockPool } from '../../src/archive/blockPool.js';
 import { verifyRoleArchive } from '../../src/archive/index.js';
+import { encodeFileHeader } from '../../src/archive/roleFileFormat.js';
 import { BlockBuffers, sealBlocks, toBlocks } from '../../src/archive/sealedBlocks.js';
+import { FILE_SALT_BYTES, deriveFileKey } from '../../src/crypto/chunkCipher.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import {
   FILE_ID,
@@ -139,20 +141,20 @@ describe('tampered role files', () => {
 
   it('refuses a file of a newer format version with a message that says so', async () => {
     const newer = Buffer.from(original.stored);
-    newer[8] = 2;
+    newer[8] = 3;
     const error = await assertRefused(newer);
-    assert.match(error.message, /format version 2/);
+    assert.match(error.message, /format version 3.*reads versions 1 to 2/);
   });
 });
 
 // Hostile files: sealed with the right key, so only the record checks stand between them and the disk.
+/** An entry record; `hash` follows the content as in format version 1. */
 function entryRecord(fields: Record<string, unknown>, content?: Buffer, hash?: Buffer): Buffer {
   const json = Buffer.from(JSON.stringify(fields));
   const prefix = Buffer.alloc(5);
   prefix.writeUInt8(1, 0);
   prefix.writeUInt32BE(json.length, 1);
-  if (!content) return Buffer.concat([prefix, json]);
-  return Buffer.concat([prefix, json, content, hash ?? createHash('sha256').update(content).digest()]);
+  return Buffer.concat([prefix, json, content ?? Buffer.alloc(0), hash ?? Buffer.alloc(0)]);
 }
 
 function endRecord(totals: { entries: number; files: number; sourceBytes: number }): Buffer {
@@ -160,6 +162,24 @@ function endRecord(totals: { entries: number; files: number; sourceBytes: number
   const prefix = Buffer.alloc(5);
   prefix.writeUInt32BE(json.length, 1);
   return Buffer.concat([prefix, json]);
+}
+
+/**
+ * A one-block role file of format version 1, as that version's writer sealed it: the version byte is
+ * part of every block's authenticated data, so it cannot be patched in after sealing.
+ */
+async function sealVersion1(...records: Buffer[]): Promise<Buffer> {
+  const salt = randomBytes(FILE_SALT_BYTES);
+  const fileHeader = encodeFileHeader({ blockSize: BLOCK, salt });
+  fileHeader[8] = 1;
+  const { frame } = await sharedBlockPool().seal({
+    fileKey: deriveFileKey(key, salt, FILE_ID),
+    fileHeader,
+    index: 0,
+    final: true,
+    data: Buffer.concat(records),
+  });
+  return Buffer.concat([fileHeader, ...frame]);
 }
 
 async function sealRecords(...records: Buffer[]): Promise<Buffer> {
@@ -267,15 +287,37 @@ describe('hostile role files', () => {
     }
   });
 
-  it("fails a file's content stream when its SHA-256 does not match, naming the entry", async () => {
-    const stored = await sealRecords(
+  it('reads a format version 1 file, checking the SHA-256 after each file', async () => {
+    const content = Buffer.from('hello');
+    const totals = endRecord({ entries: 2, files: 2, sourceBytes: 10 });
+    const sound = await sealVersion1(
+      entryRecord(fileFields('a.db', 5), content, createHash('sha256').update(content).digest()),
+      entryRecord(fileFields('b.db', 5), content, createHash('sha256').update(content).digest()),
+      totals,
+    );
+    const { entries: read, error } = await readAll(sound);
+    assert.equal(error, undefined);
+    assert.deepEqual(
+      read.map((entry) => `${entry.path}=${entry.data?.toString()}`),
+      ['a.db=hello', 'b.db=hello'],
+    );
+    const unhashed = await sealVersion1(
+      entryRecord(fileFields('a.db', 5), content),
+      entryRecord(fileFields('b.db', 5), content),
+      totals,
+    );
+    assert.ok(isAzsError((await readAll(unhashed)).error, 'BackupCorrupt'), 'a version 1 file needs its hashes');
+  });
+
+  it("fails a version 1 file's content stream when its SHA-256 does not match, naming the entry", async () => {
+    const stored = await sealVersion1(
       entryRecord(fileFields('secret.db', 5), Buffer.from('hello'), Buffer.alloc(32)),
       endRecord({ entries: 1, files: 1, sourceBytes: 5 }),
     );
-    const { entries: read, error } = await readAll(stored);
+    const { error } = await readAll(stored);
     assert.ok(isAzsError(error, 'BackupCorrupt'));
     assert.equal(error.target, 'secret.db');
-    assert.equal(read[0]?.sha256, undefined, 'no hash is reported for content that failed');
+    assert.match(error.message, /does not match the SHA-256/);
     const verdict = await verifyRoleArchive(Readable.from([stored]), { key, fileId: FILE_ID });
     assert.deepEqual(
       { ok: verdict.ok, file: verdict.ok ? undefined : verdict.file },
