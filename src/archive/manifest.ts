@@ -113,7 +113,10 @@ function invalid(source: string, problem: string): AzsError {
 function manifestProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
   const version = (value as { FormatVersion?: unknown }).FormatVersion;
-  if (typeof version === 'number' && !(Number.isInteger(version) && version >= 1 && version <= FORMAT_VERSION)) {
+  if (
+    typeof version === 'number' &&
+    !(Number.isInteger(version) && version >= 1 && version <= FORMAT_VERSION)
+  ) {
     return `it has format version ${version}, and this version of AzureStackBackup reads versions 1 to ${FORMAT_VERSION} (use the version that wrote it, or a newer one)`;
   }
   const schemaError = Value.Errors(ManifestSchema, value).First();

@@ -113,7 +113,13 @@ describe('backup manifest', () => {
   });
 
   it('still reads a manifest of format version 1', () => {
-    assert.equal(parseManifest(changed((m) => (m.FormatVersion = 1)), SOURCE).FormatVersion, 1);
+    assert.equal(
+      parseManifest(
+        changed((m) => (m.FormatVersion = 1)),
+        SOURCE,
+      ).FormatVersion,
+      1,
+    );
   });
 
   it('refuses text that is not a JSON object', () => {

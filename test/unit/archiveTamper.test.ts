@@ -306,7 +306,10 @@ describe('hostile role files', () => {
       entryRecord(fileFields('b.db', 5), content),
       totals,
     );
-    assert.ok(isAzsError((await readAll(unhashed)).error, 'BackupCorrupt'), 'a version 1 file needs its hashes');
+    assert.ok(
+      isAzsError((await readAll(unhashed)).error, 'BackupCorrupt'),
+      'a version 1 file needs its hashes',
+    );
   });
 
   it("fails a version 1 file's content stream when its SHA-256 does not match, naming the entry", async () => {
