@@ -65,8 +65,6 @@ export interface BackupServiceDeps {
 
 export class BackupService {
   private running: BackupRecord | null = null;
-  /** Each role's source bytes in the last backup this daemon made of it: the largest start first. */
-  private readonly lastSourceBytes = new Map<string, number>();
 
   constructor(private readonly deps: BackupServiceDeps) {}
 
@@ -189,15 +187,12 @@ export class BackupService {
       await store.checkRoot();
       await store.mkdir(folder);
       const tracker = new ProgressTracker(roles, progress);
-      const outcomes = await mapLimited(roles, this.largestFirst(roles), ROLE_PARALLELISM, (role, index) =>
+      const outcomes = await mapLimited(roles, ROLE_PARALLELISM, (role, index) =>
         this.backupRole(store, folder, role, key, signal, (status, bytes) => {
           backup.RoleStatus[index] = status;
           tracker.update(role.Name, status, bytes);
         }),
       );
-      for (const outcome of outcomes)
-        if (outcome.status.Status === 'Succeeded')
-          this.lastSourceBytes.set(outcome.status.RoleName, outcome.sourceBytes);
       signal.throwIfAborted();
       const finished = this.completed(backup, outcomes);
       if (finished.Status === 'Failed') {
@@ -221,16 +216,6 @@ export class BackupService {
     } finally {
       key.fill(0);
     }
-  }
-
-  /**
-   * The order to start roles in: largest (as last backed up) first, so that a big role does not start
-   * last and run alone while the other threads idle; roles not seen yet keep their registration order,
-   * ahead of the known ones (any of them may be large).
-   */
-  private largestFirst(roles: Role[]): number[] {
-    const size = (index: number) => this.lastSourceBytes.get(roles[index]!.Name) ?? Infinity;
-    return roles.map((_, index) => index).sort((a, b) => size(b) - size(a) || a - b);
   }
 
   private async backupRole(
@@ -443,21 +428,17 @@ async function* countBytes(
   }
 }
 
-/**
- * Runs `action` over items with at most `limit` at once, starting them in `order` (indexes into
- * items) and keeping the results in the items' order.
- */
+/** Runs `action` over items with at most `limit` at once, keeping the results in order. */
 async function mapLimited<T, R>(
   items: T[],
-  order: number[],
   limit: number,
   action: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
-    while (next < order.length) {
-      const index = order[next++]!;
+    while (next < items.length) {
+      const index = next++;
       results[index] = await action(items[index]!, index);
     }
   };
