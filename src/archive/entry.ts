@@ -21,9 +21,19 @@ export interface EntryHeader {
   linkTarget?: string;
 }
 
-/** An entry to be archived: a file's content is a stream of exactly `size` bytes. */
+/**
+ * An entry to be archived. A file's content is exactly `size` bytes, given one of two ways, and must
+ * be consumed before the next entry is asked for.
+ */
 export interface ArchiveEntry extends EntryHeader {
+  /** The content as a stream. */
   content?: () => Readable | Promise<Readable>;
+  /**
+   * The content read synchronously straight into the archive's blocks (for content in memory or in
+   * a local file: no stream, no copy in between): writes the next bytes into `target` from its start
+   * and returns how many, 0 only once the content is complete. Preferred over `content`.
+   */
+  readInto?: (target: Buffer) => number;
   /** Asked once the content has been read: whether the file changed (size or mtime) while it was copied. */
   changedDuringCopy?: () => boolean;
 }

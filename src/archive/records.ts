@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
 import type { ArchiveEntry, EntryHeader, EntryType, ExtractedEntry } from './entry.js';
 import { ByteReader } from './byteReader.js';
+import { BlockBuffers, BlockFiller, type PlainBlock } from './sealedBlocks.js';
 import { SymlinkGuard, entryPathProblem } from './entryPath.js';
 import { damaged } from './roleFileFormat.js';
 
@@ -77,41 +78,57 @@ function unusable(entry: EntryHeader, detail: string): AzsError {
 }
 
 /**
- * The record byte stream of `entries`, counting them into `counts` and noting in `changed` the files
+ * The record stream of `entries`, cut into blocks: each record and each file's content is copied
+ * once, straight into its block. Counts the entries into `counts` and notes in `changed` the files
  * that changed while they were copied (their provider says so once their content has been read).
  */
-export async function* encodeRecords(
+export async function* recordBlocks(
   entries: AsyncIterable<ArchiveEntry>,
+  buffers: BlockBuffers,
   counts: RecordCounts,
   signal?: AbortSignal,
   changed: string[] = [],
-): AsyncGenerator<Buffer> {
+): AsyncGenerator<PlainBlock> {
+  const filler = new BlockFiller(buffers);
   for await (const entry of entries) {
     signal?.throwIfAborted();
     const problem = headerProblem(entry);
     if (problem) throw unusable(entry, problem);
-    yield record(RECORD_ENTRY, headerOf(entry));
+    filler.write(record(RECORD_ENTRY, headerOf(entry)));
     counts.entries += 1;
     if (entry.type === 'file') {
-      yield* fileContent(entry, signal);
+      yield* fileContent(entry, filler, signal);
       if (entry.changedDuringCopy?.()) changed.push(entry.path);
       counts.files += 1;
       counts.sourceBytes += entry.size;
     }
+    for (const block of filler.takeReady()) yield block;
   }
-  yield record(RECORD_END, { ...counts });
+  filler.write(record(RECORD_END, { ...counts }));
+  for (const block of filler.finish()) yield block;
 }
 
-/** A file's bytes, exactly `size` of them. */
-async function* fileContent(entry: ArchiveEntry, signal?: AbortSignal): AsyncGenerator<Buffer> {
+/** A file's bytes, exactly `size` of them, into the filler; yields each block they complete. */
+async function* fileContent(
+  entry: ArchiveEntry,
+  filler: BlockFiller,
+  signal?: AbortSignal,
+): AsyncGenerator<PlainBlock> {
   let read = 0;
-  if (entry.content) {
-    const stream = await entry.content();
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+  if (entry.readInto) {
+    const readInto = entry.readInto;
+    for (let count = 1; read < entry.size && count > 0; read += count) {
+      count = filler.fill(entry.size - read, readInto);
+      for (const block of filler.takeReady()) yield block;
+      signal?.throwIfAborted();
+    }
+  } else if (entry.content) {
+    for await (const chunk of (await entry.content()) as AsyncIterable<Buffer>) {
       read += chunk.length;
       if (read > entry.size) break;
       signal?.throwIfAborted();
-      yield chunk;
+      filler.write(chunk);
+      for (const block of filler.takeReady()) yield block;
     }
   }
   if (read !== entry.size) {

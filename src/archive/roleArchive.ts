@@ -10,7 +10,7 @@ import { AzsError, isAzsError } from '../protocol/errors.js';
 import { ByteReader } from './byteReader.js';
 import { type BlockPool, sharedBlockPool } from './blockPool.js';
 import type { ArchiveEntry, ExtractedEntry } from './entry.js';
-import { type RecordCounts, decodeRecords, encodeRecords } from './records.js';
+import { type RecordCounts, decodeRecords, recordBlocks } from './records.js';
 import {
   DEFAULT_BLOCK_SIZE,
   MAX_BLOCK_SIZE,
@@ -18,7 +18,7 @@ import {
   ROLE_FILE_VERSION,
   hasContentHashes,
 } from './roleFileFormat.js';
-import { BlockBuffers, openBlocks, sealBlocks, toBlocks } from './sealedBlocks.js';
+import { BlockBuffers, openBlocks, sealBlocks } from './sealedBlocks.js';
 
 export interface ArchiveSummary {
   /** Entries of every type. */
@@ -72,9 +72,8 @@ export function writeRoleArchive(
   let storedBytes = 0;
   const { signal } = options;
   async function* storedChunks(): AsyncGenerator<Buffer> {
-    const records = encodeRecords(entries, counts, signal, changedDuringCopy);
     const buffers = new BlockBuffers(blockSize);
-    const blocks = toBlocks(records, buffers);
+    const blocks = recordBlocks(entries, buffers, counts, signal, changedDuringCopy);
     const pool = options.pool ?? sharedBlockPool();
     try {
       for await (const chunk of sealBlocks(blocks, buffers, {

@@ -57,37 +57,71 @@ export class BlockBuffers {
 }
 
 /**
- * Cuts a stream of chunks into blocks of `buffers.blockSize` bytes (the last one shorter, possibly
- * empty). A full block is held back until more data shows whether it is the last one.
+ * Gathers the plaintext into blocks of `buffers.blockSize` bytes (the last one shorter, possibly
+ * empty), copying each byte once, straight into the block it belongs to. A full block is held back
+ * until more data shows whether it is the last one.
  */
-export async function* toBlocks(
-  chunks: AsyncIterable<Buffer>,
-  buffers: BlockBuffers,
-): AsyncGenerator<PlainBlock> {
-  const { blockSize } = buffers;
-  let block = buffers.take();
-  let filled = 0;
-  let heldBack: Buffer | null = null;
-  for await (const chunk of chunks) {
-    for (let offset = 0; offset < chunk.length;) {
-      if (heldBack) yield { data: heldBack, final: false };
-      heldBack = null;
-      const copied = chunk.copy(block, filled, offset);
-      filled += copied;
+export class BlockFiller {
+  private block: Buffer;
+  private filled = 0;
+  private heldBack: Buffer | null = null;
+  private ready: PlainBlock[] = [];
+
+  constructor(private readonly buffers: BlockBuffers) {
+    this.block = buffers.take();
+  }
+
+  /** Copies `data` in. */
+  write(data: Buffer): void {
+    for (let offset = 0; offset < data.length;) {
+      const copied = data.copy(this.space(), 0, offset);
+      this.advance(copied);
       offset += copied;
-      if (filled === blockSize) {
-        heldBack = block;
-        block = buffers.take();
-        filled = 0;
-      }
     }
   }
-  if (heldBack && filled === 0) {
-    yield { data: heldBack, final: true };
-    return;
+
+  /**
+   * Lets `read` write into the free part of the current block (at most `limit` bytes) and keeps the
+   * count it returns.
+   */
+  fill(limit: number, read: (target: Buffer) => number): number {
+    const space = this.space();
+    const count = read(space.length > limit ? space.subarray(0, limit) : space);
+    this.advance(count);
+    return count;
   }
-  if (heldBack) yield { data: heldBack, final: false };
-  yield { data: block.subarray(0, filled), final: true };
+
+  /** Blocks completed since the last call, in order (never the held-back one). */
+  takeReady(): PlainBlock[] {
+    const ready = this.ready;
+    this.ready = [];
+    return ready;
+  }
+
+  /** Every remaining block, the last one marked final. */
+  finish(): PlainBlock[] {
+    const rest = this.takeReady();
+    if (this.heldBack && this.filled === 0) return [...rest, { data: this.heldBack, final: true }];
+    if (this.heldBack) rest.push({ data: this.heldBack, final: false });
+    return [...rest, { data: this.block.subarray(0, this.filled), final: true }];
+  }
+
+  /** The free part of the current block; a held-back block is released once data goes past it. */
+  private space(): Buffer {
+    if (this.heldBack) {
+      this.ready.push({ data: this.heldBack, final: false });
+      this.heldBack = null;
+    }
+    return this.block.subarray(this.filled);
+  }
+
+  private advance(count: number): void {
+    this.filled += count;
+    if (this.filled < this.buffers.blockSize) return;
+    this.heldBack = this.block;
+    this.block = this.buffers.take();
+    this.filled = 0;
+  }
 }
 
 /** The stored file: its header, then each block's frame, in order. */

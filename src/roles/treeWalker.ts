@@ -14,35 +14,32 @@
  * walk therefore makes its system calls synchronously — the listing says what each name is, so a
  * plain file needs open, one fstat, one read and close — in short slices (SLICE_FILES files or
  * SLICE_BYTES bytes) after which the event loop gets a turn. A file of at most WHOLE_READ_LIMIT bytes
- * is read whole the moment it is opened and its descriptor closed at once: its content is a ready
- * buffer, so memory holds one such file at a time. A larger file keeps its descriptor and streams its
- * content; that descriptor is closed when the stream ends or is destroyed, or — if the consumer never
- * asked for the content — when the consumer asks for the next entry (or stops iterating). Measured
- * with scripts/measure-walker.ts.
+ * is read whole the moment it is opened, into one buffer reused for every such file, and its
+ * descriptor closed at once. A larger file keeps its descriptor, and the archive reads it
+ * synchronously straight into its blocks (`readInto`, a block at a time: no stream, no copy in
+ * between); that descriptor is closed once the content has been read or when the consumer asks for
+ * the next entry (or stops iterating), whichever comes first. Either way an entry's content must be
+ * consumed before the next entry is asked for. Measured with scripts/measure-walker.ts.
  */
 import {
   type Dirent,
   type Stats,
   closeSync,
   constants,
-  createReadStream,
   fstatSync,
   lstatSync,
   openSync,
   readSync,
   readdirSync,
   readlinkSync,
-  statSync,
 } from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform, pipeline } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ArchiveEntry, EntryHeader } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
 
-/** Files up to this size are read in one call when opened; larger ones stream. */
+/** Files up to this size are read in one call when opened; larger ones are read as they are archived. */
 export const WHOLE_READ_LIMIT = 64 * 1024;
-const READ_CHUNK = 1024 * 1024;
 /** The event loop gets a turn after this many entries or bytes read synchronously. */
 const SLICE_FILES = 64;
 const SLICE_BYTES = 1024 * 1024;
@@ -54,7 +51,7 @@ type Scanned =
   | { header: EntryHeader; fd: number; absolute: string };
 
 export async function* walkTree(root: string): AsyncGenerator<ArchiveEntry> {
-  yield* paced(scanFolder(root, ''));
+  yield* paced(scanFolder(smallFileBuffer(), root, ''));
 }
 
 /**
@@ -62,7 +59,7 @@ export async function* walkTree(root: string): AsyncGenerator<ArchiveEntry> {
  * path is gone or is a folder, FIFO or device; a link in its place is yielded as a link, not followed.
  */
 export async function* fileEntry(absolute: string, entryPath: string): AsyncGenerator<ArchiveEntry> {
-  yield* paced(scanFile(absolute, entryPath));
+  yield* paced(scanFile(smallFileBuffer(), absolute, entryPath));
 }
 
 /** Hands out what `scan` finds, giving the event loop a turn after every slice of synchronous work. */
@@ -71,15 +68,11 @@ async function* paced(scan: Generator<Scanned>): AsyncGenerator<ArchiveEntry> {
   let bytes = 0;
   for (const item of scan) {
     if ('fd' in item) {
-      yield* streamedFile(item.header, item.fd, item.absolute);
+      yield* largeFile(item.header, item.fd, item.absolute);
     } else {
       const { data, changed } = item;
       yield data
-        ? {
-            ...item.header,
-            content: () => Readable.from([data], { objectMode: false }),
-            changedDuringCopy: () => changed === true,
-          }
+        ? { ...item.header, readInto: bufferReader(data), changedDuringCopy: () => changed === true }
         : item.header;
       bytes += item.header.size;
     }
@@ -92,30 +85,31 @@ async function* paced(scan: Generator<Scanned>): AsyncGenerator<ArchiveEntry> {
   }
 }
 
-function* scanFolder(folder: string, relative: string): Generator<Scanned> {
+function* scanFolder(buffer: Buffer, folder: string, relative: string): Generator<Scanned> {
   for (const { name, dirent } of sortedEntries(folder)) {
     const absolute = path.join(folder, name);
     const entryPath = relative ? `${relative}/${name}` : name;
-    if (dirent.isFile()) yield* scanFile(absolute, entryPath);
-    else if (!isRuntimeObject(dirent)) yield* scanByLstat(absolute, entryPath);
+    if (dirent.isFile()) yield* scanFile(buffer, absolute, entryPath);
+    else if (!isRuntimeObject(dirent)) yield* scanByLstat(buffer, absolute, entryPath);
   }
 }
 
 /** Folders, links, and names whose type the listing did not give (some file systems do not). */
-function* scanByLstat(absolute: string, entryPath: string): Generator<Scanned> {
+function* scanByLstat(buffer: Buffer, absolute: string, entryPath: string): Generator<Scanned> {
   const stats = lstatSync(absolute, { throwIfNoEntry: false });
   if (!stats) return; // deleted since it was listed
   if (stats.isDirectory()) {
     yield { header: header(entryPath, 'directory', stats, 0) };
-    yield* scanFolder(absolute, entryPath);
+    yield* scanFolder(buffer, absolute, entryPath);
   } else if (stats.isSymbolicLink()) {
     yield { header: { ...header(entryPath, 'symlink', stats, 0), linkTarget: readlinkSync(absolute) } };
   } else if (stats.isFile()) {
-    yield* scanFile(absolute, entryPath);
+    yield* scanFile(buffer, absolute, entryPath);
   }
 }
 
-function* scanFile(absolute: string, entryPath: string): Generator<Scanned> {
+/** `buffer` receives the content of a small file; it is consumed before the next file is read. */
+function* scanFile(buffer: Buffer, absolute: string, entryPath: string): Generator<Scanned> {
   let fd: number;
   try {
     fd = openSync(absolute, OPEN_FLAGS);
@@ -144,7 +138,7 @@ function* scanFile(absolute: string, entryPath: string): Generator<Scanned> {
   let data: Buffer;
   let changed: boolean;
   try {
-    data = readWhole(fd, stats.size, absolute);
+    data = readWhole(fd, buffer.subarray(0, stats.size), absolute);
     changed = changedSince(fileHeader, fstatSync(fd));
   } finally {
     closeSync(fd);
@@ -158,61 +152,61 @@ function* scanLink(absolute: string, entryPath: string): Generator<Scanned> {
   yield { header: { ...header(entryPath, 'symlink', stats, 0), linkTarget: readlinkSync(absolute) } };
 }
 
-/** Exactly `size` bytes from the start of the file; fewer fails (the file shrank since its fstat). */
-function readWhole(fd: number, size: number, absolute: string): Buffer {
-  const data = Buffer.allocUnsafe(size);
-  let position = 0;
-  while (position < size) {
-    const bytesRead = readSync(fd, data, position, size - position, position);
-    if (bytesRead === 0) throw shrankError(absolute, size, position);
+/** One per walk (walks run side by side): every small file of the walk is read into it. */
+function smallFileBuffer(): Buffer {
+  return Buffer.allocUnsafeSlow(WHOLE_READ_LIMIT);
+}
+
+/** Fills `data` from the start of the file; fewer bytes fails (the file shrank since its fstat). */
+function readWhole(fd: number, data: Buffer, absolute: string): Buffer {
+  for (let position = 0; position < data.length;) {
+    const bytesRead = readSync(fd, data, position, data.length - position, position);
+    if (bytesRead === 0) throw shrankError(absolute, data.length, position);
     position += bytesRead;
   }
   return data;
 }
 
-/** A large file's entry; its descriptor is closed by the content stream, or here if nobody asks for it. */
-async function* streamedFile(
-  fileHeader: EntryHeader,
-  fd: number,
-  absolute: string,
-): AsyncGenerator<ArchiveEntry> {
-  let handedOver = false;
-  let changed = false;
-  try {
-    yield {
-      ...fileHeader,
-      content: () => {
-        if (handedOver) throw new Error(`The content of '${fileHeader.path}' was already read.`);
-        handedOver = true;
-        return readExactly(fd, fileHeader.size, absolute, () => {
-          changed = changedSince(fileHeader, statSync(absolute, { throwIfNoEntry: false }));
-        });
-      },
-      changedDuringCopy: () => changed,
-    };
-  } finally {
-    if (!handedOver) closeSync(fd);
-  }
+/** `readInto` for content already in memory. */
+function bufferReader(data: Buffer): (target: Buffer) => number {
+  let position = 0;
+  return (target) => {
+    const count = data.copy(target, 0, position);
+    position += count;
+    return count;
+  };
 }
 
 /**
- * Exactly `size` bytes of the open file, streamed. Node's ReadStream closes the descriptor when it
- * ends or is destroyed (after any read in flight); the length check turns a short file into an error.
+ * A large file's entry: `readInto` reads its content from the descriptor the header came from, and
+ * closes it after the last byte (or this generator does, once the consumer moves on).
  */
-function readExactly(fd: number, size: number, absolute: string, onRead: () => void): Readable {
-  const source = createReadStream(absolute, { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK });
-  let length = 0;
-  const checked = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      length += chunk.length;
-      callback(null, chunk);
-    },
-    flush(callback) {
-      if (length >= size) onRead();
-      callback(length < size ? shrankError(absolute, size, length) : null);
-    },
-  });
-  return pipeline(source, checked, () => undefined);
+function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Generator<ArchiveEntry> {
+  let position = 0;
+  let open = true;
+  let changed = false;
+  const close = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  const readInto = (target: Buffer): number => {
+    if (position === fileHeader.size) return 0;
+    if (!open) throw new Error(`The content of '${fileHeader.path}' was read after the next entry.`);
+    const wanted = Math.min(target.length, fileHeader.size - position);
+    const count = readSync(fd, target, 0, wanted, position);
+    if (count === 0) throw shrankError(absolute, fileHeader.size, position);
+    position += count;
+    if (position === fileHeader.size) {
+      changed = changedSince(fileHeader, fstatSync(fd));
+      close();
+    }
+    return count;
+  };
+  try {
+    yield { ...fileHeader, readInto, changedDuringCopy: () => changed };
+  } finally {
+    close();
+  }
 }
 
 /** Names in sorted order; a name that is not valid UTF-8 cannot be stored faithfully, so it fails. */

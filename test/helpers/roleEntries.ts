@@ -5,11 +5,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ArchiveEntry, ExtractedEntry } from '../../src/archive/entry.js';
 
-/** Entries as the archive layer would hand them back: each content stream opened in turn. */
+/** Entries as the archive layer would hand them back, each content read before the next entry. */
 export async function* asExtracted(entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ExtractedEntry> {
-  for await (const { content, ...header } of entries) {
-    yield content ? { ...header, content: await content() } : header;
-  }
+  for await (const entry of entries) yield asReplayed({ ...entry, data: await contentOf(entry) });
 }
 
 /** Snapshot entries with their content read into memory (small test data only). */
@@ -18,9 +16,21 @@ export async function collect(
 ): Promise<Array<ArchiveEntry & { data?: Buffer }>> {
   const result: Array<ArchiveEntry & { data?: Buffer }> = [];
   for await (const entry of entries) {
-    result.push(entry.content ? { ...entry, data: await readAll(await entry.content()) } : entry);
+    const data = await contentOf(entry);
+    result.push(data ? { ...entry, data } : entry);
   }
   return result;
+}
+
+/** An entry's whole content, whichever way it gives it (undefined when it has none), read as the archive does. */
+export async function contentOf(entry: ArchiveEntry): Promise<Buffer | undefined> {
+  if (entry.content) return readAll(await entry.content());
+  if (!entry.readInto) return undefined;
+  const parts: Buffer[] = [];
+  const target = Buffer.alloc(1024 * 1024);
+  for (let count = entry.readInto(target); count > 0; count = entry.readInto(target))
+    parts.push(Buffer.from(target.subarray(0, count)));
+  return Buffer.concat(parts);
 }
 
 /** Replays collected entries as extracted ones. */
@@ -33,6 +43,7 @@ export async function* replay(
 function asReplayed({
   data,
   content: _content,
+  readInto: _readInto,
   ...header
 }: ArchiveEntry & { data?: Buffer }): ExtractedEntry {
   return data ? { ...header, content: Readable.from([data]) } : header;

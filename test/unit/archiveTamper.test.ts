@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { sharedBlockPool } from '../../src/archive/blockPool.js';
 import { verifyRoleArchive } from '../../src/archive/index.js';
 import { encodeFileHeader } from '../../src/archive/roleFileFormat.js';
-import { BlockBuffers, sealBlocks, toBlocks } from '../../src/archive/sealedBlocks.js';
+import { BlockBuffers, BlockFiller, sealBlocks } from '../../src/archive/sealedBlocks.js';
 import { FILE_SALT_BYTES, deriveFileKey } from '../../src/crypto/chunkCipher.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import {
@@ -185,7 +185,9 @@ async function sealVersion1(...records: Buffer[]): Promise<Buffer> {
 async function sealRecords(...records: Buffer[]): Promise<Buffer> {
   const parts: Buffer[] = [];
   const buffers = new BlockBuffers(BLOCK);
-  const blocks = toBlocks(iterate([Buffer.concat(records)]), buffers);
+  const filler = new BlockFiller(buffers);
+  filler.write(Buffer.concat(records));
+  const blocks = iterate(filler.finish());
   for await (const part of sealBlocks(blocks, buffers, { key, fileId: FILE_ID, pool: sharedBlockPool() }))
     parts.push(part);
   return Buffer.concat(parts);
