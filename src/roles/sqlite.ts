@@ -6,6 +6,7 @@
  * step needs no lock of its own and sees one moment of the database: in WAL mode writers go on
  * (their commits land after our snapshot), in rollback-journal mode they wait for it. A stepwise copy
  * would restart every time another connection writes and could run forever under a busy writer.
+ * That step is one long synchronous call, so it runs in a worker thread (sqliteCopyWorker.ts).
  */
 import { createWriteStream } from 'node:fs';
 import { chmod, open, rm } from 'node:fs/promises';
@@ -16,6 +17,8 @@ import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
 import type { RoleProvider, RoleRegistration, RoleContext } from './provider.js';
 import { rolePath, statOrUndefined } from './roleFiles.js';
+import { copyInWorker } from './sqliteCopier.js';
+import { isBusy, isSqliteError } from './sqliteErrors.js';
 import { buildBeside } from './swap.js';
 import { fileEntry } from './treeWalker.js';
 
@@ -25,8 +28,6 @@ export interface SqliteProviderOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 60_000;
-/** The largest page count backup_step accepts: everything in one step. */
-const ALL_PAGES = 0x7fffffff;
 const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 /** Files SQLite keeps beside a database; a stale one beside a new database would be replayed into it. */
 const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
@@ -75,7 +76,7 @@ export class SqliteProvider implements RoleProvider {
       );
     }
     const copy = path.join(context.stagingDir, path.basename(source));
-    await this.copyDatabase(role, source, copy);
+    await this.copyDatabase(role, source, copy, context.signal);
     await chmod(copy, stats.mode & 0o7777);
     yield* fileEntry(copy, path.basename(source));
   }
@@ -105,38 +106,36 @@ export class SqliteProvider implements RoleProvider {
     );
   }
 
-  private async copyDatabase(role: RoleRegistration, source: string, copy: string): Promise<void> {
-    const db = new Database(source, { fileMustExist: true, timeout: this.busyTimeoutMs });
-    try {
-      this.beginReadTransaction(role, db);
-      let steps = 0;
-      await db.backup(copy, {
-        progress: () => {
-          // better-sqlite3 reports after a first, empty step; a second report means the one-step copy did not finish.
-          steps += 1;
-          if (steps > 1)
-            throw roleFailed(role, 'the database copy did not complete in one step. Run the backup again.');
-          return ALL_PAGES;
-        },
-      });
-      db.exec('COMMIT');
-    } finally {
-      db.close();
-    }
-  }
-
-  /** BEGIN is deferred: the first read takes the read lock (or WAL snapshot), waiting at most the busy timeout. */
-  private beginReadTransaction(role: RoleRegistration, db: Database.Database): void {
-    db.exec('BEGIN');
-    try {
-      db.prepare('SELECT count(*) FROM sqlite_schema').get();
-    } catch (error) {
-      if (!isBusy(error)) throw error;
-      throw roleFailed(
-        role,
-        `the database '${db.name}' stayed locked by a writer for more than ${Math.round(this.busyTimeoutMs / 1000)} s. ` +
-          'Shorten the writer’s transactions or run the backup when it is quieter.',
-      );
+  /** Runs in a worker thread; cancelling stops it while it waits for a lock, not once it copies (see copyInWorker). */
+  private async copyDatabase(
+    role: RoleRegistration,
+    source: string,
+    copy: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const outcome = await copyInWorker({ source, copy, busyTimeoutMs: this.busyTimeoutMs }, signal);
+    switch (outcome.result) {
+      case 'copied':
+        return;
+      case 'cancelled':
+        throw cancelled(role);
+      case 'busy':
+        throw roleFailed(
+          role,
+          `the database '${source}' stayed locked by a writer for more than ${Math.round(this.busyTimeoutMs / 1000)} s. ` +
+            'Shorten the writer’s transactions or run the backup when it is quieter.',
+        );
+      case 'notOneStep':
+        throw roleFailed(role, 'the database copy did not complete in one step. Run the backup again.');
+      case 'failed':
+        throw outcome.code
+          ? new Database.SqliteError(outcome.message, outcome.code)
+          : new Error(outcome.message);
+      case 'stopped':
+        throw roleFailed(
+          role,
+          `the thread copying the database stopped before it finished (${outcome.why}). Run the backup again.`,
+        );
     }
   }
 
@@ -228,14 +227,6 @@ async function hasSqliteHeader(file: string): Promise<boolean> {
   }
 }
 
-function isSqliteError(error: unknown): boolean {
-  return error instanceof Database.SqliteError;
-}
-
-function isBusy(error: unknown): boolean {
-  return isSqliteError(error) && /^SQLITE_(BUSY|LOCKED)/.test((error as { code: string }).code);
-}
-
 function inUse(role: RoleRegistration, target: string): AzsError {
   return roleFailed(
     role,
@@ -245,4 +236,12 @@ function inUse(role: RoleRegistration, target: string): AzsError {
 
 function roleFailed(role: RoleRegistration, what: string): AzsError {
   return new AzsError('RoleFailed', `Role '${role.Name}': ${what}`, { target: role.Name });
+}
+
+function cancelled(role: RoleRegistration): AzsError {
+  return new AzsError(
+    'JobCancelled',
+    `Role '${role.Name}': the database copy was stopped because the job was cancelled.`,
+    { target: role.Name },
+  );
 }

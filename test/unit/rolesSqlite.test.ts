@@ -23,6 +23,9 @@ const writerScript = path.join(
 );
 const provider = new SqliteProvider({ busyTimeoutMs: 30_000 });
 const SNAPSHOT_BOUND = { timeout: 120_000 };
+const SEED_ROWS = 40_000;
+/** Rows sqliteWriter.js commits per transaction: a consistent copy holds whole transactions only. */
+const WRITER_BATCH = 20;
 
 function role(file: string): RoleRegistration {
   return {
@@ -42,7 +45,7 @@ function seed(file: string, journalMode: 'wal' | 'delete'): void {
   db.exec('CREATE TABLE rows (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)');
   const insert = db.prepare('INSERT INTO rows (payload) VALUES (randomblob(512))');
   db.transaction(() => {
-    for (let row = 0; row < 40_000; row += 1) insert.run();
+    for (let row = 0; row < SEED_ROWS; row += 1) insert.run();
   })();
   db.close();
 }
@@ -119,6 +122,7 @@ describe('Sqlite provider', () => {
     assert.equal(query<string>(copy, 'PRAGMA integrity_check'), 'ok');
     const rowsInCopy = query<number>(copy, 'SELECT count(*) FROM rows');
     assert.ok(rowsInCopy >= rowsBefore, `${rowsInCopy} rows in the copy, ${rowsBefore} before it began`);
+    assert.equal((rowsInCopy - SEED_ROWS) % WRITER_BATCH, 0, `${rowsInCopy} rows: a transaction was split`);
     return { database, copy, rowsInCopy, child, entries };
   }
 
@@ -148,12 +152,57 @@ describe('Sqlite provider', () => {
     const database = path.join(folder, 'Locked.db');
     seed(database, 'delete');
     const child = await writer(database, 'hold');
-    const impatient = new SqliteProvider({ busyTimeoutMs: 300 });
+    const impatient = new SqliteProvider({ busyTimeoutMs: 1000 });
+    await assert.rejects(collect(impatient.snapshot(role(database), context(folder))), (error) => {
+      assert.ok(isAzsError(error, 'RoleFailed'));
+      assert.equal(error.target, 'Domain');
+      assert.ok(
+        error.message.startsWith(
+          `Role 'Domain': the database '${database}' stayed locked by a writer for more than 1 s. `,
+        ),
+        error.message,
+      );
+      return true;
+    });
+    await stop(child);
+  });
+
+  it('stops a copy waiting for a lock when the job is cancelled', SNAPSHOT_BOUND, async () => {
+    const folder = await fresh();
+    const database = path.join(folder, 'Locked.db');
+    seed(database, 'delete');
+    const child = await writer(database, 'hold');
+    const patient = new SqliteProvider({ busyTimeoutMs: 20_000 });
+    const job = new AbortController();
+    const copying = collect(patient.snapshot(role(database), { stagingDir: folder, signal: job.signal }));
+    await sleep(200);
+    job.abort();
     await assert.rejects(
-      collect(impatient.snapshot(role(database), context(folder))),
-      (error) => isAzsError(error, 'RoleFailed') && /Role 'Domain': .*locked/.test(error.message),
+      copying,
+      (error) => isAzsError(error, 'JobCancelled') && /Role 'Domain'/.test(error.message),
     );
     await stop(child);
+  });
+
+  it("fails with SQLite's own error when the copy fails, and copies again afterwards", async () => {
+    const folder = await fresh();
+    const damaged = path.join(folder, 'Damaged.db');
+    await writeFile(damaged, Buffer.alloc(8192, 0x5a));
+    await assert.rejects(collect(provider.snapshot(role(damaged), context(folder))), (error) => {
+      assert.ok(error instanceof Database.SqliteError, String(error));
+      assert.equal(error.code, 'SQLITE_NOTADB');
+      assert.equal(error.message, 'file is not a database');
+      return true;
+    });
+    const database = path.join(folder, 'Domain.db');
+    const db = new Database(database);
+    db.exec("CREATE TABLE marker (name TEXT); INSERT INTO marker VALUES ('copied')");
+    db.close();
+    const staging = await mkdtemp(path.join(folder, 'staging-'));
+    const [entry] = await collect(provider.snapshot(role(database), context(staging)));
+    const copy = path.join(folder, 'copy.db');
+    await writeFile(copy, entry!.data!);
+    assert.equal(query<string>(copy, 'SELECT name FROM marker'), 'copied');
   });
 
   it('restores into a folder that does not exist yet, with the snapshot rows', SNAPSHOT_BOUND, async () => {
