@@ -106,7 +106,7 @@ export class SqliteProvider implements RoleProvider {
     );
   }
 
-  /** Runs in a worker thread; cancelling stops it while it waits for a lock, not once it copies (see copyInWorker). */
+  /** Runs in a worker thread; cancelling stops a copy that still waits for a lock (see copyInWorker). */
   private async copyDatabase(
     role: RoleRegistration,
     source: string,

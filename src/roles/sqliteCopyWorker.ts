@@ -32,10 +32,11 @@ export type CopyOutcome =
 const ALL_PAGES = 0x7fffffff;
 /**
  * The source connection's page cache: the backup reads each page once, so a cache only costs memory
- * (SQLite's default 16 MB here). A 256 KiB cache took ~15 MB off the peak RSS of a Domain.db copy and
- * ~10 ms of its ~195 ms CPU. Reading the source through mmap (PRAGMA mmap_size) saved ~40 ms CPU but
- * counts every mapped page in the daemon's RSS (+100 MB for Domain.db, up to 2 GB for a big database)
- * against SPEC §7's memory bound, so it is not used.
+ * (SQLite's default 16 MB here). A 256 KiB cache took ~16 MB off the peak RSS of a copy of the bench's
+ * 124 MB Domain.db (CPU: ~200 ms, a few ms less). Reading the source through mmap (PRAGMA mmap_size)
+ * saved ~40 ms CPU, but every mapped page counts in the daemon's RSS (+100 MB for Domain.db, up to
+ * 2 GB for a big database) against SPEC §7's memory bound, so it is not used. The destination's
+ * pragmas cannot be set: better-sqlite3's backup() opens it itself (so its fsync at the end stays).
  */
 const SOURCE_CACHE_KIB = 256;
 /**
