@@ -30,9 +30,13 @@ export interface PlainBlock {
   final: boolean;
 }
 
-/** Blocks waiting for or in the pool, per archive: two per thread keeps every thread fed. */
+/**
+ * Blocks waiting for or in the pool, per archive: one per thread (plus the one being awaited). Roles
+ * are archived a few at a time, so the threads stay fed; two per thread cost 20–40 MB more peak
+ * memory in `npm run bench` for no measured speed.
+ */
 function inFlightLimit(pool: BlockPool): number {
-  return pool.size * 2;
+  return pool.size;
 }
 
 /** Marks a promise as handled so that abandoning it (the reader stopped early) is not a crash. */

@@ -80,6 +80,15 @@ export async function queryStatus(endpoint: Endpoint): Promise<DaemonStatus | nu
 const STARTUP_TIMEOUT_MS = 20_000;
 
 /**
+ * What the daemon's environment adds to the caller's (a value the caller set wins). glibc gives each
+ * thread that allocates its own malloc arena: the block worker threads allocate every sealed frame,
+ * the main thread frees it once stored, and memory stays stranded in the workers' arenas. Two
+ * arenas keep the daemon's peak memory about 35 MB lower in `npm run bench` (1 GiB), at no measured
+ * cost in speed. Other C libraries ignore it.
+ */
+export const DAEMON_ENVIRONMENT: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/**
  * Starts the daemon for a state folder when none answers: a detached process in its own session,
  * holding none of our stdio, so that `out=$(pwsh -c …)` returns as soon as the cmdlet does.
  */
@@ -106,6 +115,7 @@ export async function ensureRunning(
       detached: true,
       stdio: 'ignore',
       windowsHide: true,
+      env: { ...DAEMON_ENVIRONMENT, ...process.env },
     },
   );
   child.unref();

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { SERVICE_RECORD, type ServiceRecord } from '../state/stateDir.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
 import { isWindows } from '../util/platform.js';
+import { DAEMON_ENVIRONMENT } from './daemonProcess.js';
 
 export const DEFAULT_UNIT_DIR = '/etc/systemd/system';
 
@@ -32,7 +33,11 @@ ExecStart=${process.execPath} ${main} serve --state-dir ${stateDir}
 Restart=on-failure
 RestartSec=5
 Environment=AZSBACKUP_HOME=${stateDir}
-${process.env.DOTNET_ROOT ? `Environment=DOTNET_ROOT=${process.env.DOTNET_ROOT}\n` : ''}Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}
+${Object.entries(DAEMON_ENVIRONMENT)
+  .map(([name, value]) => `Environment=${name}=${value}\n`)
+  .join(
+    '',
+  )}${process.env.DOTNET_ROOT ? `Environment=DOTNET_ROOT=${process.env.DOTNET_ROOT}\n` : ''}Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}
 UMask=0077
 
 [Install]

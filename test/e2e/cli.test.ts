@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { removeDir, startDaemon, tempDir } from '../helpers/daemon.js';
 import { createDeployment } from '../helpers/deployment.js';
+import { DAEMON_ENVIRONMENT } from '../../src/cli/daemonProcess.js';
 import { cliMain } from '../helpers/pwsh.js';
 
 function cli(...args: string[]) {
@@ -31,6 +32,30 @@ test('status exits 3 when no daemon runs and 0 when one does; stop stops it', ()
     assert.equal(cli('status', '--state-dir', stateDir).status, 3);
   } finally {
     removeDir(stateDir);
+  }
+});
+
+test('start runs the daemon with DAEMON_ENVIRONMENT added to the caller environment, the caller winning', () => {
+  for (const callerValue of [undefined, '4']) {
+    const stateDir = tempDir('cli-env');
+    try {
+      const env = { ...process.env, MALLOC_ARENA_MAX: callerValue };
+      const started = spawnSync(process.execPath, [cliMain, 'start', '--json', '--state-dir', stateDir], {
+        encoding: 'utf8',
+        env,
+      });
+      assert.equal(started.status, 0, started.stderr);
+      const { pid } = JSON.parse(cli('status', '--json', '--state-dir', stateDir).stdout) as { pid: number };
+      const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT))
+        assert.ok(
+          environment.includes(`${name}=${callerValue ?? value}`),
+          `${name} in ${environment.join(' ')}`,
+        );
+    } finally {
+      cli('stop', '--state-dir', stateDir);
+      removeDir(stateDir);
+    }
   }
 });
 
@@ -93,7 +118,10 @@ test('service install writes a unit for the state folder and silences the keep-a
     assert.equal(installed.status, 0, installed.stderr);
     const { unit } = JSON.parse(installed.stdout) as { unit: string };
     assert.equal(path.dirname(unit), units);
-    assert.match(readFileSync(unit, 'utf8'), new RegExp(`serve --state-dir ${daemon.stateDir}`));
+    const unitText = readFileSync(unit, 'utf8');
+    assert.match(unitText, new RegExp(`serve --state-dir ${daemon.stateDir}`));
+    for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT))
+      assert.ok(unitText.includes(`Environment=${name}=${value}\n`), `${name} in the unit`);
     assert.doesNotMatch(await warnings(), /azsbackup service install/);
     assert.equal(cli('service', 'uninstall', '--state-dir', daemon.stateDir).status, 0);
     assert.equal(existsSync(unit), false);
