@@ -1,15 +1,21 @@
 /** What the main thread and the block workers send each other. */
 import type { OpenRequest, SealRequest } from './blockCodec.js';
+import type { FileDigest } from './fileDigest.js';
 
 export type WorkerRequest =
-  ({ op: 'seal' } & SealRequest & { id: number }) | ({ op: 'open' } & OpenRequest & { id: number });
+  | ({ op: 'seal' } & SealRequest & { id: number })
+  | ({ op: 'open' } & OpenRequest & { id: number })
+  | { op: 'digest'; id: number; file: string };
 
 /**
  * `data` is the result (a frame's three parts, or a block's plaintext); `spare` are the other large
- * buffers the job used, handed back so that the main thread reuses or collects them.
+ * buffers the job used, handed back so that the main thread reuses or collects them. A digest job
+ * answers with the file's digest.
  */
 export type WorkerReply =
-  { id: number; data: Uint8Array[]; spare: Uint8Array[] } | { id: number; error: string; damaged: boolean };
+  | { id: number; data: Uint8Array[]; spare: Uint8Array[] }
+  | { id: number; digest: FileDigest }
+  | { id: number; error: string; damaged: boolean };
 
 /**
  * The buffers to hand over without a copy: only memory nobody else shares. Small Buffers may live in

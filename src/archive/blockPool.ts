@@ -1,6 +1,6 @@
 /**
- * A small pool of worker threads that seal and open blocks (zstd + AES-256-GCM), so that every core
- * works while the main thread reads, parses and hashes. Callers keep the order themselves (they
+ * A small pool of worker threads that seal and open blocks (zstd + AES-256-GCM) and digest stored
+ * files, so that every core works while the main thread reads and parses. Callers keep the order themselves (they
  * await their jobs in submission order) and bound how many blocks they have in flight; the pool only
  * spreads jobs over its threads. Threads start on first use and stop after a while without work, so
  * an idle daemon holds none; a busy pool keeps the process alive, an idle one does not.
@@ -9,12 +9,14 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { BlockDamaged, type OpenRequest, type SealRequest } from './blockCodec.js';
 import { type WorkerReply, type WorkerRequest, transferable } from './blockMessages.js';
+import type { FileDigest } from './fileDigest.js';
 
 const IDLE_STOP_MS = 30_000;
 
 interface JobResult {
   data: Buffer[];
   spare: Buffer[];
+  digest?: FileDigest;
 }
 
 interface Job {
@@ -55,6 +57,7 @@ class PoolThread {
     if (!job) return;
     this.finish(reply.id);
     if ('data' in reply) job.resolve({ data: reply.data.map(asBuffer), spare: reply.spare.map(asBuffer) });
+    else if ('digest' in reply) job.resolve({ data: [], spare: [], digest: reply.digest });
     else job.reject(reply.damaged ? new BlockDamaged(reply.error) : new Error(reply.error));
   }
 
@@ -100,6 +103,12 @@ export class BlockPool {
       transferable(request.body),
     );
     return result.data[0]!;
+  }
+
+  /** A local file's size, SHA-256 and CRC-32, read and computed in a pool thread. */
+  async digestFile(file: string): Promise<FileDigest> {
+    const result = await this.submit({ op: 'digest', id: this.nextId++, file }, []);
+    return result.digest!;
   }
 
   /** Stops every thread; the pool starts new ones if used again. */

@@ -1,10 +1,11 @@
 /**
- * A block worker thread: seals and opens blocks (zstd + AES-256-GCM, see blockCodec.ts) one at a
- * time, for the pool in blockPool.ts that decides how many wait in line. Every large buffer goes
+ * A block worker thread: seals and opens blocks (zstd + AES-256-GCM, see blockCodec.ts) and digests
+ * local files, one job at a time, for the pool in blockPool.ts that decides how many wait in line. Every large buffer goes
  * back to the main thread with the reply (see blockCodec.ts for why).
  */
 import { parentPort } from 'node:worker_threads';
 import { BlockCodec, BlockDamaged } from './blockCodec.js';
+import { digestFile } from './fileDigest.js';
 import { type WorkerReply, type WorkerRequest, transferable } from './blockMessages.js';
 
 const codec = new BlockCodec();
@@ -12,6 +13,7 @@ const codec = new BlockCodec();
 function reply(request: WorkerRequest): WorkerReply {
   try {
     if (request.op === 'seal') return { id: request.id, data: codec.seal(request), spare: [request.data] };
+    if (request.op === 'digest') return { id: request.id, digest: digestFile(request.file) };
     const { plaintext, scratch } = codec.open(request);
     return { id: request.id, data: [plaintext], spare: scratch ? [request.body, scratch] : [request.body] };
   } catch (error) {

@@ -12,5 +12,12 @@ export {
   type WriteRoleArchiveOptions,
   type VerifyResult,
 } from './roleArchive.js';
-export { verifyStoredFile, type StoredFileExpectation } from './storedFile.js';
+export {
+  verifyStoredFile,
+  readBackLocalFile,
+  readBackStream,
+  type ReadBack,
+  type StoredFileExpectation,
+  type WrittenFile,
+} from './storedFile.js';
 export { DEFAULT_BLOCK_SIZE as BLOCK_SIZE } from './roleFileFormat.js';

@@ -3,9 +3,9 @@
  * blocks → zstd in the worker pool → AES-256-GCM per block → frames. Everything streams: memory stays
  * bounded by a few blocks whatever the data size.
  */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import { ByteReader } from './byteReader.js';
 import { type BlockPool, sharedBlockPool } from './blockPool.js';
@@ -28,8 +28,8 @@ export interface ArchiveSummary {
   sourceBytes: number;
   /** Bytes of the stored file. */
   storedBytes: number;
-  /** SHA-256 of the stored file, lower-case hex: what the manifest records as its Sha256. */
-  sha256: string;
+  /** CRC-32 of the stored file, to compare the copy read back with (see storedFile.ts). */
+  crc32: number;
   /** Files that changed while they were copied (each stored whole, as read; see docs/format.md). */
   changedDuringCopy: string[];
 }
@@ -68,7 +68,7 @@ export function writeRoleArchive(
   }
   const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
   const changedDuringCopy: string[] = [];
-  const hash = createHash('sha256');
+  let crc = 0;
   let storedBytes = 0;
   const { signal } = options;
   async function* storedChunks(): AsyncGenerator<Buffer> {
@@ -81,7 +81,7 @@ export function writeRoleArchive(
         fileId: options.fileId,
         pool,
       })) {
-        hash.update(chunk);
+        crc = crc32(chunk, crc);
         storedBytes += chunk.length;
         yield chunk;
       }
@@ -97,7 +97,7 @@ export function writeRoleArchive(
   const summary = finished(stream).then(() => ({
     ...counts,
     storedBytes,
-    sha256: hash.digest('hex'),
+    crc32: crc,
     changedDuringCopy,
   }));
   summary.catch(() => undefined); // the caller may only watch the stream; its error is not lost

@@ -1,9 +1,12 @@
 /**
- * Checking a stored file against the manifest without the .pfx: its size and SHA-256. This is what
- * Test-AzsBackup does when no decryption certificate is given.
+ * Checks of stored files: against the manifest without the .pfx (size and SHA-256: what
+ * Test-AzsBackup does when no decryption certificate is given), and a file just written, read back
+ * and compared with what was written (size and CRC-32) before the manifest records its SHA-256.
  */
 import type { Readable } from 'node:stream';
-import { hashStream } from '../crypto/hash.js';
+import { AzsError } from '../protocol/errors.js';
+import { type BlockPool, sharedBlockPool } from './blockPool.js';
+import { type FileDigest, digestStream } from './fileDigest.js';
 
 export interface StoredFileExpectation {
   Size: number;
@@ -15,9 +18,52 @@ export async function verifyStoredFile(
   stream: Readable,
   expected: StoredFileExpectation,
 ): Promise<string | null> {
-  const { size, sha256 } = await hashStream(stream);
+  const { size, sha256 } = await digestStream(stream);
   if (size !== expected.Size) return `it is ${size} bytes long, but BackupInfo.json records ${expected.Size}`;
   if (sha256 !== expected.Sha256.toLowerCase())
     return 'its SHA-256 differs from the one BackupInfo.json records';
   return null;
+}
+
+/** What the writer counted of a file it stored. */
+export interface WrittenFile {
+  size: number;
+  crc32: number;
+}
+
+/** A file read back: its SHA-256 (for the manifest) when it is what was written, else what differs. */
+export type ReadBack = { sha256: string } | { problem: string };
+
+/** Reads back a file written through a store that gives no local path (SMB). */
+export async function readBackStream(stream: Readable, written: WrittenFile): Promise<ReadBack> {
+  return compareWithWritten(await digestStream(stream), written);
+}
+
+/**
+ * Reads back a file written into a local folder, in a block pool thread: the main thread, which
+ * feeds every role's data, does none of the reading and hashing.
+ */
+export async function readBackLocalFile(
+  file: string,
+  written: WrittenFile,
+  pool: BlockPool = sharedBlockPool(),
+): Promise<ReadBack> {
+  let digest: FileDigest;
+  try {
+    digest = await pool.digestFile(file);
+  } catch (error) {
+    throw new AzsError(
+      'StoreFault',
+      `The stored file '${file}' could not be read back (${(error as Error).message}). Check the backup folder's disk and permissions, then run the backup again.`,
+      { target: file },
+    );
+  }
+  return compareWithWritten(digest, written);
+}
+
+function compareWithWritten(digest: FileDigest, written: WrittenFile): ReadBack {
+  if (digest.size !== written.size)
+    return { problem: `it is ${digest.size} bytes long, but ${written.size} were written` };
+  if (digest.crc32 !== written.crc32) return { problem: 'its bytes differ from the ones written (CRC-32)' };
+  return { sha256: digest.sha256 };
 }

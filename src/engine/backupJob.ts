@@ -10,7 +10,14 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ArchiveEntry } from '../archive/entry.js';
 import { FORMAT_VERSION, serializeManifest, type BackupManifest } from '../archive/manifest.js';
-import { BLOCK_SIZE, verifyStoredFile, writeRoleArchive } from '../archive/index.js';
+import {
+  BLOCK_SIZE,
+  type ReadBack,
+  type WrittenFile,
+  readBackLocalFile,
+  readBackStream,
+  writeRoleArchive,
+} from '../archive/index.js';
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ProgressNotification } from '../protocol/jsonrpc.js';
@@ -252,9 +259,9 @@ export class BackupService {
         archive.summary,
       );
       const uploadedAt = Date.now();
-      const problem = await verifyStoredFile(await store.readFile(`${folder}/${relative}`), {
-        Size: summary.storedBytes,
-        Sha256: summary.sha256,
+      const readBack = await readBackStored(store, `${folder}/${relative}`, {
+        size: summary.storedBytes,
+        crc32: summary.crc32,
       });
       this.deps.log.info('role backed up', {
         backupId: path.basename(folder),
@@ -265,10 +272,10 @@ export class BackupService {
         uploadSeconds: (uploadedAt - started) / 1000,
         verifySeconds: (Date.now() - uploadedAt) / 1000,
       });
-      if (problem)
+      if ('problem' in readBack)
         throw new AzsError(
           'StoreFault',
-          `The stored copy of role ${role.Name} does not match what was written: ${problem}`,
+          `The stored copy of role ${role.Name} does not match what was written: ${readBack.problem}`,
         );
       const status: RoleStatus = { RoleName: role.Name, Status: 'Succeeded', ErrorMessage: null };
       report(status, summary.sourceBytes);
@@ -278,7 +285,7 @@ export class BackupService {
           {
             Path: relative,
             Size: summary.storedBytes,
-            Sha256: summary.sha256,
+            Sha256: readBack.sha256,
             FileId: `${path.basename(folder)}/${role.Name}`,
           },
         ],
@@ -415,6 +422,15 @@ async function settleUpload<T>(upload: Promise<number>, summary: Promise<T>): Pr
   if (summarized.status === 'rejected') throw summarized.reason;
   if (written.status === 'rejected') throw written.reason;
   return summarized.value;
+}
+
+/**
+ * Reads a file just written back and compares it with what was written: for a local folder in a
+ * block pool thread, straight from the file; otherwise through the store.
+ */
+async function readBackStored(store: BackupStore, relative: string, written: WrittenFile): Promise<ReadBack> {
+  const local = store.localFile?.(relative);
+  return local ? readBackLocalFile(local, written) : readBackStream(await store.readFile(relative), written);
 }
 
 /** Passes entries through, reporting each file's size as it goes by. */

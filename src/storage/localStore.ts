@@ -75,6 +75,10 @@ export class LocalFolderStore implements BackupStore {
     return handle.createReadStream({ highWaterMark: 1024 * 1024 });
   }
 
+  localFile(relativePath: string): string {
+    return this.resolve(relativePath);
+  }
+
   async list(relativePath: string): Promise<StoreEntry[]> {
     const folder = this.resolve(relativePath);
     let names: string[];

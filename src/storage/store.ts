@@ -45,6 +45,11 @@ export interface BackupStore {
   writeFile(relativePath: string, source: Readable): Promise<number>;
   /** A stream of a file's content. Missing file: PathNotFound. */
   readFile(relativePath: string): Promise<Readable>;
+  /**
+   * The file's path on this machine when the store is a local folder (its bytes can then be read
+   * without the store, e.g. in a worker thread); absent for remote stores.
+   */
+  localFile?(relativePath: string): string;
   /** The entries of a folder; a missing folder has none. */
   list(relativePath: string): Promise<StoreEntry[]>;
   /** One entry, or null when nothing has that name. */

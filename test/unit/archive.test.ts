@@ -2,11 +2,17 @@
 import assert from 'node:assert/strict';
 import { createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { decompress as zstdDecompress } from 'zstd-napi';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
 import type { ArchiveEntry } from '../../src/archive/entry.js';
 import {
+  readBackLocalFile,
+  readBackStream,
   readRoleArchive,
   verifyRoleArchive,
   verifyStoredFile,
@@ -81,7 +87,7 @@ describe('role archive round trip', () => {
       [...contents.values()].reduce((total, data) => total + data.length, 0),
     );
     assert.equal(summary.storedBytes, stored.length);
-    assert.equal(summary.sha256, sha256(stored));
+    assert.equal(summary.crc32, crc32(stored));
     assert.ok(summary.storedBytes < summary.sourceBytes / 3, 'compressible data is compressed');
   });
 
@@ -99,18 +105,18 @@ describe('role archive round trip', () => {
   it('writes a fresh salt every time: the same data never gives the same bytes', async () => {
     const first = await writeToBuffer([file('a', Buffer.from('same'))]);
     const second = await writeToBuffer([file('a', Buffer.from('same'))]);
-    assert.notEqual(first.summary.sha256, second.summary.sha256);
+    assert.notDeepEqual(first.stored, second.stored);
   });
 
   it('writes a valid file for a role with no entries', async () => {
     const { stored, summary } = await writeToBuffer([]);
     assert.deepEqual(
-      { ...summary, sha256: undefined, storedBytes: undefined },
+      { ...summary, crc32: undefined, storedBytes: undefined },
       {
         entries: 0,
         files: 0,
         sourceBytes: 0,
-        sha256: undefined,
+        crc32: undefined,
         storedBytes: undefined,
         changedDuringCopy: [],
       },
@@ -160,12 +166,40 @@ describe('role archive round trip', () => {
 
   it('checks a stored file against its manifest size and SHA-256 without the key', async () => {
     const { stored, summary } = await writeToBuffer([file('a', Buffer.from('data'))]);
-    const expected = { Size: summary.storedBytes, Sha256: summary.sha256 };
+    const expected = { Size: summary.storedBytes, Sha256: sha256(stored) };
     assert.equal(await verifyStoredFile(Readable.from([stored]), expected), null);
     assert.match((await verifyStoredFile(Readable.from([stored.subarray(1)]), expected))!, /bytes long/);
     const changed = Buffer.from(stored);
     changed[changed.length - 1]! ^= 1;
     assert.match((await verifyStoredFile(Readable.from([changed]), expected))!, /SHA-256 differs/);
+  });
+
+  it('reads a written file back, from a stream or (in a pool thread) from a local path, giving its SHA-256', async () => {
+    const { stored, summary } = await writeToBuffer([file('a', compressible(100_000))]);
+    const written = { size: summary.storedBytes, crc32: summary.crc32 };
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'azs-readback-'));
+    try {
+      const local = path.join(folder, 'role.azsb');
+      const changed = Buffer.from(stored);
+      changed[40]! ^= 1;
+      for (const [bytes, expected] of [
+        [stored, { sha256: sha256(stored) }],
+        [
+          stored.subarray(1),
+          { problem: `it is ${stored.length - 1} bytes long, but ${stored.length} were written` },
+        ],
+        [changed, { problem: 'its bytes differ from the ones written (CRC-32)' }],
+      ] as const) {
+        assert.deepEqual(await readBackStream(Readable.from([bytes]), written), expected);
+        await writeFile(local, bytes);
+        assert.deepEqual(await readBackLocalFile(local, written), expected);
+      }
+      await assert.rejects(readBackLocalFile(path.join(folder, 'missing'), written), (error: unknown) =>
+        isAzsError(error, 'StoreFault'),
+      );
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });
 
