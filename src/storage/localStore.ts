@@ -1,13 +1,51 @@
 /** A local (or already-mounted) folder used as the external store. */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AzsError } from '../protocol/errors.js';
 import type { BackupStore, Capacity, SessionInfo, StoreEntry } from './store.js';
+
+/** Written bytes after which the file's data is handed to the disk, while more is still coming. */
+const EARLY_FLUSH_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Starts the disk on a file's data while it is still being written (one fdatasync at a time, every
+ * EARLY_FLUSH_BYTES), so that the fsync that makes the finished file durable has little left to do.
+ * The kernel would otherwise hold all of it in memory until that fsync: on the 2-core test machine
+ * flushing 176 MB at the end took 0.4 s, on the critical path of the backup.
+ */
+class EarlyFlush {
+  private written = 0;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(private readonly handle: FileHandle) {}
+
+  /** A pass-through stream that counts the bytes going to the file and starts the flushes. */
+  counter(): Transform {
+    return new Transform({
+      transform: (chunk: Buffer, _encoding, callback) => {
+        this.written += chunk.length;
+        if (this.written >= EARLY_FLUSH_BYTES && !this.inFlight) {
+          this.written = 0;
+          // Only a head start: the final fsync decides, so a failure here changes nothing.
+          this.inFlight = this.handle
+            .datasync()
+            .catch(() => undefined)
+            .finally(() => (this.inFlight = null));
+        }
+        callback(null, chunk);
+      },
+    });
+  }
+
+  /** Resolves once no flush is running, so the handle can be synced and closed. */
+  async settled(): Promise<void> {
+    await this.inFlight;
+  }
+}
 
 export class LocalFolderStore implements BackupStore {
   constructor(readonly location: string) {}
@@ -49,16 +87,19 @@ export class LocalFolderStore implements BackupStore {
   async writeFile(relativePath: string, source: Readable): Promise<number> {
     const target = this.resolve(relativePath);
     const temp = `${target}.partial-${randomBytes(4).toString('hex')}`;
-    const sink = createWriteStream(temp, { flags: 'wx' });
     // Whose failure is it? A failing sink makes pipeline destroy the source with the sink's error too.
     let sourceError: unknown;
     let sinkFailed = false;
     source.once('error', (error) => (sourceError ??= error));
-    sink.once('error', () => (sinkFailed = true));
     try {
-      await pipeline(source, sink);
-      const handle = await open(temp, 'r+');
-      await handle.sync().finally(() => handle.close());
+      const handle = await open(temp, 'wx');
+      const sink = handle.createWriteStream(); // closes the handle when done or destroyed
+      sink.once('error', () => (sinkFailed = true));
+      const flusher = new EarlyFlush(handle);
+      await pipeline(source, flusher.counter(), sink);
+      await flusher.settled();
+      const written = await open(temp, 'r+');
+      await written.sync().finally(() => written.close());
       await rename(temp, target);
       return sink.bytesWritten;
     } catch (error) {
