@@ -145,7 +145,7 @@ export const Methods = {
   }),
   'backup.test': define({
     description:
-      'Verifies a backup: without a .pfx every stored byte against the manifest; with it every chunk decrypted and every file hash checked.',
+      'Verifies a backup: without a .pfx every stored byte against the manifest; with it every chunk decrypted and authenticated too.',
     params: Type.Object(
       {
         Name: Type.String({ minLength: 1, maxLength: 256 }),
