@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { FORMAT_VERSION } from '../../src/archive/manifest.js';
 import { RpcError } from '../../src/daemon/client.js';
 import type { MethodName, ParamsOf } from '../../src/protocol/methods.js';
 import { defaultEndpoint } from '../../src/util/platform.js';
@@ -247,7 +248,7 @@ const CRAFTED: Array<{ name: string; edit: ManifestEdit | string }> = [
   { name: "role name '../../x'", edit: (m) => (m.Roles[0].Registration.Name = '../../x') },
   { name: 'huge sizes', edit: (m) => ((m.Roles[0].Files[0].Size = 2 ** 60), (m.BackupSizeInKb = 1e300)) },
   { name: 'bad base64 key', edit: (m) => (m.Encryption.WrappedKey = 'not*base64!'.repeat(40)) },
-  { name: 'wrong format version', edit: (m) => (m.FormatVersion = 2) },
+  { name: 'unknown format version', edit: (m) => (m.FormatVersion = FORMAT_VERSION + 1) },
   { name: 'block size 0', edit: (m) => (m.Encryption.BlockSize = 0) },
   { name: 'not JSON', edit: '{"BackupId": "' },
   { name: 'JSON of 70 MB', edit: `{"pad": "${'x'.repeat(70 * 1024 * 1024)}"}` },
