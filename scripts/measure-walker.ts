@@ -62,7 +62,8 @@ async function timeWalk(root: string): Promise<Walk> {
   for await (const entry of walkTree(root)) {
     if (!entry.readInto) continue;
     files += 1;
-    for (let count = entry.readInto(block); count > 0; count = entry.readInto(block)) bytes += count;
+    for (let count = await entry.readInto(block); count > 0; count = await entry.readInto(block))
+      bytes += count;
   }
   return { files, bytes, seconds: (performance.now() - started) / 1000 };
 }

@@ -29,11 +29,12 @@ export interface ArchiveEntry extends EntryHeader {
   /** The content as a stream. */
   content?: () => Readable | Promise<Readable>;
   /**
-   * The content read synchronously straight into the archive's blocks (for content in memory or in
-   * a local file: no stream, no copy in between): writes the next bytes into `target` from its start
-   * and returns how many, 0 only once the content is complete. Preferred over `content`.
+   * The content read straight into the archive's blocks (no stream, no copy in between): writes the
+   * next bytes into `target` from its start and returns how many — at once for content in memory,
+   * as a promise for a file read in the background — 0 only once the content is complete. Preferred
+   * over `content`.
    */
-  readInto?: (target: Buffer) => number;
+  readInto?: (target: Buffer) => number | Promise<number>;
   /** Asked once the content has been read: whether the file changed (size or mtime) while it was copied. */
   changedDuringCopy?: () => boolean;
 }

@@ -118,7 +118,8 @@ async function* fileContent(
   if (entry.readInto) {
     const readInto = entry.readInto;
     for (let count = 1; read < entry.size && count > 0; read += count) {
-      count = filler.fill(entry.size - read, readInto);
+      const filled = filler.fill(entry.size - read, readInto);
+      count = typeof filled === 'number' ? filled : await filled;
       for (const block of filler.takeReady()) yield block;
       signal?.throwIfAborted();
     }

@@ -86,13 +86,13 @@ export class BlockFiller {
 
   /**
    * Lets `read` write into the free part of the current block (at most `limit` bytes) and keeps the
-   * count it returns.
+   * count it returns, at once or once its promise settles (nothing else may use the filler meanwhile).
    */
-  fill(limit: number, read: (target: Buffer) => number): number {
+  fill(limit: number, read: (target: Buffer) => number | Promise<number>): number | Promise<number> {
     const space = this.space();
-    const count = read(space.length > limit ? space.subarray(0, limit) : space);
-    this.advance(count);
-    return count;
+    const result = read(space.length > limit ? space.subarray(0, limit) : space);
+    if (typeof result === 'number') return this.advance(result);
+    return result.then((count) => this.advance(count));
   }
 
   /** Blocks completed since the last call, in order (never the held-back one). */
@@ -119,12 +119,15 @@ export class BlockFiller {
     return this.block.subarray(this.filled);
   }
 
-  private advance(count: number): void {
+  /** Keeps `count` more bytes of the current block; returns `count`. */
+  private advance(count: number): number {
     this.filled += count;
-    if (this.filled < this.buffers.blockSize) return;
-    this.heldBack = this.block;
-    this.block = this.buffers.take();
-    this.filled = 0;
+    if (this.filled === this.buffers.blockSize) {
+      this.heldBack = this.block;
+      this.block = this.buffers.take();
+      this.filled = 0;
+    }
+    return count;
   }
 }
 

@@ -15,8 +15,8 @@
  * plain file needs open, one fstat, one read and close — in short slices (SLICE_FILES files or
  * SLICE_BYTES bytes) after which the event loop gets a turn. A file of at most WHOLE_READ_LIMIT bytes
  * is read whole the moment it is opened, into one buffer reused for every such file, and its
- * descriptor closed at once. A larger file keeps its descriptor, and the archive reads it
- * synchronously straight into its blocks (`readInto`, a block at a time: no stream, no copy in
+ * descriptor closed at once. A larger file keeps its descriptor, and the archive reads it straight
+ * into its blocks (`readInto`, a block at a time, in libuv's thread pool: no stream, no copy in
  * between); that descriptor is closed once the content has been read or when the consumer asks for
  * the next entry (or stops iterating), whichever comes first. Either way an entry's content must be
  * consumed before the next entry is asked for. Measured with scripts/measure-walker.ts.
@@ -29,6 +29,7 @@ import {
   fstatSync,
   lstatSync,
   openSync,
+  read,
   readSync,
   readdirSync,
   readlinkSync,
@@ -178,8 +179,9 @@ function bufferReader(data: Buffer): (target: Buffer) => number {
 }
 
 /**
- * A large file's entry: `readInto` reads its content from the descriptor the header came from, and
- * closes it after the last byte (or this generator does, once the consumer moves on).
+ * A large file's entry: `readInto` reads its content from the descriptor the header came from, in
+ * libuv's thread pool (the copy of a block's worth of data then costs the archiving thread nothing),
+ * and closes the descriptor after the last byte (or this generator does, once the consumer moves on).
  */
 function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Generator<ArchiveEntry> {
   let position = 0;
@@ -189,11 +191,11 @@ function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Gene
     if (open) closeSync(fd);
     open = false;
   };
-  const readInto = (target: Buffer): number => {
+  const readInto = async (target: Buffer): Promise<number> => {
     if (position === fileHeader.size) return 0;
     if (!open) throw new Error(`The content of '${fileHeader.path}' was read after the next entry.`);
     const wanted = Math.min(target.length, fileHeader.size - position);
-    const count = readSync(fd, target, 0, wanted, position);
+    const count = await readAt(fd, target.subarray(0, wanted), position);
     if (count === 0) throw shrankError(absolute, fileHeader.size, position);
     position += count;
     if (position === fileHeader.size) {
@@ -207,6 +209,13 @@ function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Gene
   } finally {
     close();
   }
+}
+
+/** Reads into `target` from `position`, in libuv's thread pool. */
+function readAt(fd: number, target: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, target, 0, target.length, position, (error, count) => (error ? reject(error) : resolve(count))),
+  );
 }
 
 /** Names in sorted order; a name that is not valid UTF-8 cannot be stored faithfully, so it fails. */

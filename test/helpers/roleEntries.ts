@@ -28,7 +28,7 @@ export async function contentOf(entry: ArchiveEntry): Promise<Buffer | undefined
   if (!entry.readInto) return undefined;
   const parts: Buffer[] = [];
   const target = Buffer.alloc(1024 * 1024);
-  for (let count = entry.readInto(target); count > 0; count = entry.readInto(target))
+  for (let count = await entry.readInto(target); count > 0; count = await entry.readInto(target))
     parts.push(Buffer.from(target.subarray(0, count)));
   return Buffer.concat(parts);
 }

@@ -20,20 +20,23 @@ function blocksOf(pieces: Buffer[]): PlainBlock[] {
   return [...blocks, ...filler.finish()];
 }
 
-/** A file entry whose content comes through readInto, at most `step` bytes a call. */
-function readIntoFile(path: string, content: Buffer, step: number): ArchiveEntry {
+/** A file entry whose content comes through readInto, at most `step` bytes a call, at once or later. */
+function readIntoFile(path: string, content: Buffer, step: number, later = false): ArchiveEntry {
   let position = 0;
+  const readInto = (target: Buffer) => {
+    const count = content.copy(target, 0, position, Math.min(content.length, position + step));
+    position += count;
+    return count;
+  };
   return {
     path,
     type: 'file',
     mode: 0o644,
     mtimeMs: 0,
     size: content.length,
-    readInto: (target) => {
-      const count = content.copy(target, 0, position, Math.min(content.length, position + step));
-      position += count;
-      return count;
-    },
+    readInto: later
+      ? (target) => new Promise((resolve) => setImmediate(() => resolve(readInto(target))))
+      : readInto,
   };
 }
 
@@ -76,9 +79,11 @@ describe('block filler', () => {
 });
 
 describe('content read straight into blocks', () => {
-  it('round-trips files given through readInto, across block boundaries', async () => {
+  it('round-trips files given through readInto (at once or later), across block boundaries', async () => {
     const contents = [randomBytes(5), randomBytes(BLOCK), randomBytes(3 * BLOCK + 7), Buffer.alloc(0)];
-    const entries = contents.map((content, index) => readIntoFile(`f${index}`, content, 10_000));
+    const entries = contents.map((content, index) =>
+      readIntoFile(`f${index}`, content, 10_000, index % 2 === 1),
+    );
     const { stored } = await writeToBuffer(entries, { blockSize: BLOCK });
     const { entries: read, error } = await readAll(stored);
     assert.equal(error, undefined);

@@ -134,7 +134,7 @@ describe('Tree walker', () => {
     for await (const entry of walkTree(folder)) {
       if (entry.path.endsWith('-skipped')) continue;
       if (entry.path.endsWith('-partly')) {
-        assert.equal(entry.readInto!(target), target.length, 'reads fill the target given');
+        assert.equal(await entry.readInto!(target), target.length, 'reads fill the target given');
         partly = entry;
         continue;
       }
@@ -142,7 +142,7 @@ describe('Tree walker', () => {
       if (entry.size > WHOLE_READ_LIMIT) assert.deepEqual(content, large);
     }
     assert.equal(await descriptorsSettleAt(before), before);
-    assert.throws(() => partly!.readInto!(target), /was read after the next entry/);
+    await assert.rejects(async () => partly!.readInto!(target), /was read after the next entry/);
   });
 
   it('closes the descriptor of a large file when the consumer stops iterating', async () => {
