@@ -36,10 +36,10 @@ test('status exits 3 when no daemon runs and 0 when one does; stop stops it', ()
 });
 
 test('start runs the daemon with DAEMON_ENVIRONMENT added to the caller environment, the caller winning', () => {
-  for (const callerValue of [undefined, '4']) {
+  for (const caller of [{}, { MALLOC_ARENA_MAX: '4' }] as Array<Record<string, string>>) {
     const stateDir = tempDir('cli-env');
     try {
-      const env = { ...process.env, MALLOC_ARENA_MAX: callerValue };
+      const env = { ...process.env, MALLOC_ARENA_MAX: undefined, NODE_OPTIONS: undefined, ...caller };
       const started = spawnSync(process.execPath, [cliMain, 'start', '--json', '--state-dir', stateDir], {
         encoding: 'utf8',
         env,
@@ -47,11 +47,10 @@ test('start runs the daemon with DAEMON_ENVIRONMENT added to the caller environm
       assert.equal(started.status, 0, started.stderr);
       const { pid } = JSON.parse(cli('status', '--json', '--state-dir', stateDir).stdout) as { pid: number };
       const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT))
-        assert.ok(
-          environment.includes(`${name}=${callerValue ?? value}`),
-          `${name} in ${environment.join(' ')}`,
-        );
+      for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT)) {
+        const expected = `${name}=${caller[name] ?? value}`;
+        assert.ok(environment.includes(expected), `${expected} in ${environment.join(' ')}`);
+      }
     } finally {
       cli('stop', '--state-dir', stateDir);
       removeDir(stateDir);
