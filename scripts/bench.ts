@@ -11,9 +11,8 @@
  * Both sides are measured as an operator meets them: the backups run in one pwsh session, as from an
  * admin's open shell, after one backup that is not timed (a fresh pwsh spends over a core-second
  * compiling itself in the background while its first backups run), and each reference run writes a
- * new file, as each backup writes new files
- * (on this virtual machine, writing into memory the page cache has not used yet costs several times
- * more than overwriting a file whose pages are already there).
+ * new file, as each backup writes new files (on this virtual machine, writing into memory the page
+ * cache has not used yet costs several times more than overwriting a file whose pages are there).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

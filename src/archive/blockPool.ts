@@ -1,8 +1,8 @@
 /**
  * A small pool of worker threads that seal and open blocks (zstd + AES-256-GCM) and digest stored
- * files, so that every core works while the main thread reads and parses. Callers keep the order themselves (they
- * await their jobs in submission order) and bound how many blocks they have in flight; the pool only
- * spreads jobs over its threads. Threads start on first use and stop after a while without work, so
+ * files, so that every core works while the main thread reads and parses. Callers keep the order
+ * themselves (they await their jobs in submission order) and bound how many blocks they have in
+ * flight; the pool only spreads jobs over its threads. Threads start on first use and stop after a while without work, so
  * an idle daemon holds none; a busy pool keeps the process alive, an idle one does not.
  */
 import { availableParallelism } from 'node:os';

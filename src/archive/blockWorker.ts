@@ -1,7 +1,7 @@
 /**
  * A block worker thread: seals and opens blocks (zstd + AES-256-GCM, see blockCodec.ts) and digests
- * local files, one job at a time, for the pool in blockPool.ts that decides how many wait in line. Every large buffer goes
- * back to the main thread with the reply (see blockCodec.ts for why).
+ * local files, one job at a time, for the pool in blockPool.ts that decides how many wait in line.
+ * Every large buffer goes back to the main thread with the reply (see blockCodec.ts for why).
  */
 import { parentPort } from 'node:worker_threads';
 import { BlockCodec, BlockDamaged } from './blockCodec.js';

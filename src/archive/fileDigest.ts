@@ -16,7 +16,7 @@ export interface FileDigest {
 
 const READ_CHUNK = 1024 * 1024;
 
-export class FileDigester {
+class FileDigester {
   private readonly hash: Hash = createHash('sha256');
   private size = 0;
   private crc = 0;

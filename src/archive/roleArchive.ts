@@ -117,8 +117,8 @@ function cancelled(signal: AbortSignal): AzsError {
  * `content` before asking for the next entry; content left unread is read and checked then. Every
  * byte given out comes from an authenticated block; in a version 1 file, a file's content stream also
  * ends only after its recorded SHA-256 matched, and fails with BackupCorrupt (target: the entry's
- * path) otherwise. Any damage to the stored file —
- * a changed, missing, reordered, foreign or truncated block, or bytes after the end — fails with
+ * path) otherwise. Any damage to the stored file — a changed, missing, reordered, foreign or
+ * truncated block, or bytes after the end — fails with
  * BackupCorrupt (target: the fileId); no byte of an unauthenticated block is ever given out. Entry
  * paths are checked (relative, no '..', no NUL, not through a stored symbolic link).
  */

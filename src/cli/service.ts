@@ -22,6 +22,9 @@ export function unitName(stateDir: string): string {
 
 export function unitText(stateDir: string): string {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  const daemonEnvironment = Object.entries(DAEMON_ENVIRONMENT)
+    .map(([name, value]) => `Environment=${name}=${value}\n`)
+    .join('');
   return `[Unit]
 Description=AzureStackBackup daemon for ${stateDir}
 After=network-online.target
@@ -33,11 +36,7 @@ ExecStart=${process.execPath} ${main} serve --state-dir ${stateDir}
 Restart=on-failure
 RestartSec=5
 Environment=AZSBACKUP_HOME=${stateDir}
-${Object.entries(DAEMON_ENVIRONMENT)
-  .map(([name, value]) => `Environment=${name}=${value}\n`)
-  .join(
-    '',
-  )}${process.env.DOTNET_ROOT ? `Environment=DOTNET_ROOT=${process.env.DOTNET_ROOT}\n` : ''}Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}
+${daemonEnvironment}${process.env.DOTNET_ROOT ? `Environment=DOTNET_ROOT=${process.env.DOTNET_ROOT}\n` : ''}Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}
 UMask=0077
 
 [Install]

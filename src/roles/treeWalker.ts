@@ -36,6 +36,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import type { ArchiveEntry, EntryHeader } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
 
@@ -45,6 +46,8 @@ export const WHOLE_READ_LIMIT = 64 * 1024;
 const SLICE_FILES = 64;
 const SLICE_BYTES = 1024 * 1024;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** A read in libuv's thread pool. */
+const readAt = promisify(read);
 
 /** What the synchronous scan found: an entry whose content (if any) is in memory, or a large open file. */
 type Scanned =
@@ -195,7 +198,7 @@ function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Gene
     if (position === fileHeader.size) return 0;
     if (!open) throw new Error(`The content of '${fileHeader.path}' was read after the next entry.`);
     const wanted = Math.min(target.length, fileHeader.size - position);
-    const count = await readAt(fd, target.subarray(0, wanted), position);
+    const { bytesRead: count } = await readAt(fd, target, 0, wanted, position);
     if (count === 0) throw shrankError(absolute, fileHeader.size, position);
     position += count;
     if (position === fileHeader.size) {
@@ -209,13 +212,6 @@ function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Gene
   } finally {
     close();
   }
-}
-
-/** Reads into `target` from `position`, in libuv's thread pool. */
-function readAt(fd: number, target: Buffer, position: number): Promise<number> {
-  return new Promise((resolve, reject) =>
-    read(fd, target, 0, target.length, position, (error, count) => (error ? reject(error) : resolve(count))),
-  );
 }
 
 /** Names in sorted order; a name that is not valid UTF-8 cannot be stored faithfully, so it fails. */
