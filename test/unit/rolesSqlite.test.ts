@@ -103,6 +103,14 @@ describe('Sqlite provider', () => {
   };
 
   /** Snapshot under a live writer; returns the copy (written to disk) and its row count. */
+  /** A rollback-journal database whose writer process holds its lock until stopped. */
+  async function lockedDatabase() {
+    const folder = await fresh();
+    const database = path.join(folder, 'Locked.db');
+    seed(database, 'delete');
+    return { folder, database, child: await writer(database, 'hold') };
+  }
+
   async function snapshotUnderWriter(journalMode: 'wal' | 'delete') {
     const folder = await fresh();
     const database = path.join(folder, 'Domain.db');
@@ -148,10 +156,7 @@ describe('Sqlite provider', () => {
   );
 
   it('gives up after the busy timeout when a writer holds the database locked', SNAPSHOT_BOUND, async () => {
-    const folder = await fresh();
-    const database = path.join(folder, 'Locked.db');
-    seed(database, 'delete');
-    const child = await writer(database, 'hold');
+    const { folder, database, child } = await lockedDatabase();
     const impatient = new SqliteProvider({ busyTimeoutMs: 1000 });
     await assert.rejects(collect(impatient.snapshot(role(database), context(folder))), (error) => {
       assert.ok(isAzsError(error, 'RoleFailed'));
@@ -168,10 +173,7 @@ describe('Sqlite provider', () => {
   });
 
   it('stops a copy waiting for a lock when the job is cancelled', SNAPSHOT_BOUND, async () => {
-    const folder = await fresh();
-    const database = path.join(folder, 'Locked.db');
-    seed(database, 'delete');
-    const child = await writer(database, 'hold');
+    const { folder, database, child } = await lockedDatabase();
     const patient = new SqliteProvider({ busyTimeoutMs: 20_000 });
     const job = new AbortController();
     const copying = collect(patient.snapshot(role(database), { stagingDir: folder, signal: job.signal }));
