@@ -24,6 +24,7 @@ import type { ProgressNotification } from '../protocol/jsonrpc.js';
 import type { Backup, BackupRecord, Role, RoleStatus } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
 import type { JobHistory, JobRecord } from '../state/jobHistory.js';
+import { type RoleSeconds, RoleTimings } from '../state/roleTimings.js';
 import type { SavedCertificate, StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -34,6 +35,7 @@ import type { ExclusiveJobs } from './exclusive.js';
 import { asResource } from './catalog.js';
 import { removeIfEmpty } from './housekeeping.js';
 import { MANIFEST_NAME, backupFolder, roleFile } from './layout.js';
+import { nextTimings, startOrder } from './roleOrder.js';
 import type { RoleService } from './roles.js';
 
 export const STAMP_VERSION = '0.1.0';
@@ -57,6 +59,8 @@ interface RoleOutcome {
   entries: number;
   sourceBytes: number;
   changedDuringCopy: string[];
+  /** How long the role took, when it was stored. */
+  seconds: number | null;
 }
 
 export interface BackupServiceDeps {
@@ -72,8 +76,11 @@ export interface BackupServiceDeps {
 
 export class BackupService {
   private running: BackupRecord | null = null;
+  private readonly timings: RoleTimings;
 
-  constructor(private readonly deps: BackupServiceDeps) {}
+  constructor(private readonly deps: BackupServiceDeps) {
+    this.timings = new RoleTimings(deps.state);
+  }
 
   /**
    * Starts a backup. Returns the Running backup at once and a promise of the finished one, which
@@ -194,11 +201,16 @@ export class BackupService {
       await store.checkRoot();
       await store.mkdir(folder);
       const tracker = new ProgressTracker(roles, progress);
-      const outcomes = await mapLimited(roles, ROLE_PARALLELISM, (role, index) =>
-        this.backupRole(store, folder, role, key, signal, (status, bytes) => {
-          backup.RoleStatus[index] = status;
-          tracker.update(role.Name, status, bytes);
-        }),
+      const lastSeconds = await this.timings.read();
+      const outcomes = await mapLimited(
+        roles,
+        startOrder(roles, lastSeconds),
+        ROLE_PARALLELISM,
+        (role, index) =>
+          this.backupRole(store, folder, role, key, signal, (status, bytes) => {
+            backup.RoleStatus[index] = status;
+            tracker.update(role.Name, status, bytes);
+          }),
       );
       signal.throwIfAborted();
       const finished = this.completed(backup, outcomes);
@@ -213,6 +225,7 @@ export class BackupService {
       }
       const manifest = this.manifestOf(finished, roles, outcomes, certificate, wrapKey(key, certificate.pem));
       await store.writeFile(`${folder}/${MANIFEST_NAME}`, Readable.from([serializeManifest(manifest)]));
+      await this.rememberTimings(roles, lastSeconds, outcomes);
       return finished;
     } catch (error) {
       await store.remove(folder).catch(() => undefined);
@@ -225,6 +238,18 @@ export class BackupService {
     }
   }
 
+  /** Keeps the roles' durations for the next backup's order; losing them only costs that order. */
+  private async rememberTimings(roles: Role[], lastSeconds: RoleSeconds, outcomes: RoleOutcome[]) {
+    const timings = nextTimings(
+      roles,
+      lastSeconds,
+      outcomes.map((outcome) => outcome.seconds),
+    );
+    await this.timings
+      .save(timings)
+      .catch((error: unknown) => this.deps.log.warn('role timings not saved', { error: String(error) }));
+  }
+
   private async backupRole(
     store: BackupStore,
     folder: string,
@@ -233,7 +258,8 @@ export class BackupService {
     signal: AbortSignal,
     report: (status: RoleStatus, sourceBytes: number) => void,
   ): Promise<RoleOutcome> {
-    const stagingDir = path.join(this.deps.state.file('staging'), path.basename(folder), role.Name);
+    // One flat folder per role and job: removing it leaves nothing behind.
+    const stagingDir = this.deps.state.file(path.join('staging', `${path.basename(folder)}-${role.Name}`));
     await mkdir(stagingDir, { recursive: true, mode: 0o700 });
     const relative = roleFile(role.Name);
     let sourceBytes = 0;
@@ -292,6 +318,7 @@ export class BackupService {
         entries: summary.entries,
         sourceBytes: summary.sourceBytes,
         changedDuringCopy: summary.changedDuringCopy,
+        seconds: (Date.now() - started) / 1000,
       };
     } catch (error) {
       if (isStoreFailure(error) || signal.aborted) throw error;
@@ -300,7 +327,7 @@ export class BackupService {
       await store.remove(`${folder}/${role.Name}`).catch(() => undefined);
       const status: RoleStatus = { RoleName: role.Name, Status: 'Failed', ErrorMessage: message };
       report(status, sourceBytes);
-      return { status, files: [], entries: 0, sourceBytes: 0, changedDuringCopy: [] };
+      return { status, files: [], entries: 0, sourceBytes: 0, changedDuringCopy: [], seconds: null };
     } finally {
       await rm(stagingDir, { recursive: true, force: true });
     }
@@ -444,17 +471,21 @@ async function* countBytes(
   }
 }
 
-/** Runs `action` over items with at most `limit` at once, keeping the results in order. */
+/**
+ * Runs `action` over items, starting them in `order` (indexes), at most `limit` at once; the results
+ * keep the items' order.
+ */
 async function mapLimited<T, R>(
   items: T[],
+  order: number[],
   limit: number,
   action: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
+    while (next < order.length) {
+      const index = order[next++]!;
       results[index] = await action(items[index]!, index);
     }
   };

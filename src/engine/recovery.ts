@@ -247,10 +247,8 @@ export class RecoveryService {
     key: Buffer,
     signal: AbortSignal,
   ): Promise<void> {
-    const stagingDir = path.join(
-      this.deps.state.file('staging'),
-      `restore-${backup.manifest.BackupId}`,
-      registration.Name,
+    const stagingDir = this.deps.state.file(
+      path.join('staging', `restore-${backup.manifest.BackupId}-${registration.Name}`),
     );
     await rm(stagingDir, { recursive: true, force: true });
     await mkdir(stagingDir, { recursive: true, mode: 0o700 });

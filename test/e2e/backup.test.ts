@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -73,6 +73,13 @@ describe('backup round trip', () => {
     assert.equal(backup.IsCloudRecoveryReady, true);
     assert.match(backup.TimeTakenToCreate ?? '', /^PT/);
     assert.ok(backup.CompressedBackupSizeInKb > 0 && backup.CompressedBackupSizeInKb < backup.BackupSizeInKb);
+    assert.deepEqual(readdirSync(path.join(daemon.stateDir, 'staging')), [], 'no staging copy is left');
+    const timings = JSON.parse(readFileSync(path.join(daemon.stateDir, 'roleTimings.json'), 'utf8'));
+    assert.deepEqual(
+      Object.keys(timings).sort(),
+      backup.RoleStatus.map((role) => role.RoleName).sort(),
+      'each role timed for the next backup',
+    );
 
     const [folder] = backupFolders(deployment.store);
     assert.ok(folder && existsSync(path.join(folder, 'BackupInfo.json')));
