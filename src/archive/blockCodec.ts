@@ -6,6 +6,7 @@
  * collected under its own memory pressure, and a few workers each holding tens of megabytes of
  * dead buffers would break the daemon's memory bound.
  */
+import { crc32 } from 'node:zlib';
 import zstd from 'zstd-napi/binding.js';
 import { openChunk, sealChunk } from '../crypto/chunkCipher.js';
 import { type FrameHeader, encodeFrameHeader } from './roleFileFormat.js';
@@ -40,8 +41,11 @@ export class BlockCodec {
   /** Reused for every block: compressed data lives here only until it is encrypted. */
   private compressed = Buffer.alloc(0);
 
-  /** The block's frame as its three parts: frame header, ciphertext, tag. */
-  seal(request: SealRequest): Buffer[] {
+  /**
+   * The block's frame as its three parts (frame header, ciphertext, tag), and their CRC-32 for the
+   * writer's checksum of the whole stored file (see crc32Combine.ts).
+   */
+  seal(request: SealRequest): { parts: Buffer[]; crc32: number } {
     const { payload, compressed } = this.compress(request.data);
     const frameHeader = encodeFrameHeader({
       compressed,
@@ -54,7 +58,8 @@ export class BlockCodec {
       positionOf(request, frameHeader),
       payload,
     );
-    return [frameHeader, ciphertext, tag];
+    const parts = [frameHeader, ciphertext, tag];
+    return { parts, crc32: parts.reduce((crc, part) => crc32(part, crc), 0) };
   }
 
   /** The block's plaintext, released only after it authenticated, and the decrypted zstd frame if any. */

@@ -9,11 +9,11 @@ export type WorkerRequest =
 
 /**
  * `data` is the result (a frame's three parts, or a block's plaintext); `spare` are the other large
- * buffers the job used, handed back so that the main thread reuses or collects them. A digest job
- * answers with the file's digest.
+ * buffers the job used, handed back so that the main thread reuses or collects them; a sealed frame
+ * comes with its CRC-32. A digest job answers with the file's digest.
  */
 export type WorkerReply =
-  | { id: number; data: Uint8Array[]; spare: Uint8Array[] }
+  | { id: number; data: Uint8Array[]; spare: Uint8Array[]; crc32?: number }
   | { id: number; digest: FileDigest }
   | { id: number; error: string; damaged: boolean };
 

@@ -16,6 +16,7 @@ const IDLE_STOP_MS = 30_000;
 interface JobResult {
   data: Buffer[];
   spare: Buffer[];
+  crc32?: number;
   digest?: FileDigest;
 }
 
@@ -56,7 +57,8 @@ class PoolThread {
     const job = this.jobs.get(reply.id);
     if (!job) return;
     this.finish(reply.id);
-    if ('data' in reply) job.resolve({ data: reply.data.map(asBuffer), spare: reply.spare.map(asBuffer) });
+    if ('data' in reply)
+      job.resolve({ data: reply.data.map(asBuffer), spare: reply.spare.map(asBuffer), crc32: reply.crc32 });
     else if ('digest' in reply) job.resolve({ data: [], spare: [], digest: reply.digest });
     else job.reject(reply.damaged ? new BlockDamaged(reply.error) : new Error(reply.error));
   }
@@ -82,15 +84,17 @@ export class BlockPool {
   constructor(readonly size: number = defaultPoolSize()) {}
 
   /**
-   * The block's frame, in three parts. The pool takes `request.data` over and hands it back as
-   * `reusable` (when it could travel without a copy) for the caller's next block.
+   * The block's frame, in three parts, and their CRC-32. The pool takes `request.data` over and hands
+   * it back as `reusable` (when it could travel without a copy) for the caller's next block.
    */
-  async seal(request: SealRequest): Promise<{ frame: Buffer[]; reusable: Buffer | undefined }> {
+  async seal(
+    request: SealRequest,
+  ): Promise<{ frame: Buffer[]; crc32: number; reusable: Buffer | undefined }> {
     const result = await this.submit(
       { ...request, op: 'seal', id: this.nextId++ },
       transferable(request.data),
     );
-    return { frame: result.data, reusable: result.spare[0] };
+    return { frame: result.data, crc32: result.crc32!, reusable: result.spare[0] };
   }
 
   /**

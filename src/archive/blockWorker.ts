@@ -12,7 +12,10 @@ const codec = new BlockCodec();
 
 function reply(request: WorkerRequest): WorkerReply {
   try {
-    if (request.op === 'seal') return { id: request.id, data: codec.seal(request), spare: [request.data] };
+    if (request.op === 'seal') {
+      const { parts, crc32 } = codec.seal(request);
+      return { id: request.id, data: parts, spare: [request.data], crc32 };
+    }
     if (request.op === 'digest') return { id: request.id, digest: digestFile(request.file) };
     const { plaintext, scratch } = codec.open(request);
     return { id: request.id, data: [plaintext], spare: scratch ? [request.body, scratch] : [request.body] };

@@ -27,12 +27,23 @@ export interface RecordCounts {
   sourceBytes: number;
 }
 
-function record(type: number, header: object): Buffer {
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(RECORD_PREFIX_BYTES);
-  prefix.writeUInt8(type, 0);
-  prefix.writeUInt32BE(json.length, 1);
-  return Buffer.concat([prefix, json]);
+/**
+ * Encodes records into one buffer reused for every record of an archive (the filler copies each one
+ * at once): tens of thousands of small files otherwise cost three short-lived Buffers apiece.
+ */
+class RecordEncoder {
+  private scratch = Buffer.allocUnsafeSlow(4096);
+
+  /** The record, valid until the next call. */
+  encode(type: number, header: object): Buffer {
+    const json = JSON.stringify(header);
+    const bound = RECORD_PREFIX_BYTES + 3 * json.length; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafeSlow(bound);
+    const length = this.scratch.write(json, RECORD_PREFIX_BYTES, 'utf8');
+    this.scratch.writeUInt8(type, 0);
+    this.scratch.writeUInt32BE(length, 1);
+    return this.scratch.subarray(0, RECORD_PREFIX_BYTES + length);
+  }
 }
 
 /** Why a header cannot be stored or restored, or null when it is sound. */
@@ -90,11 +101,12 @@ export async function* recordBlocks(
   changed: string[] = [],
 ): AsyncGenerator<PlainBlock> {
   const filler = new BlockFiller(buffers);
+  const records = new RecordEncoder();
   for await (const entry of entries) {
     signal?.throwIfAborted();
     const problem = headerProblem(entry);
     if (problem) throw unusable(entry, problem);
-    filler.write(record(RECORD_ENTRY, headerOf(entry)));
+    filler.write(records.encode(RECORD_ENTRY, headerOf(entry)));
     counts.entries += 1;
     if (entry.type === 'file') {
       yield* fileContent(entry, filler, signal);
@@ -104,7 +116,7 @@ export async function* recordBlocks(
     }
     for (const block of filler.takeReady()) yield block;
   }
-  filler.write(record(RECORD_END, { ...counts }));
+  filler.write(records.encode(RECORD_END, { ...counts }));
   for (const block of filler.finish()) yield block;
 }
 

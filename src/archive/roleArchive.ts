@@ -5,10 +5,10 @@
  */
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { crc32 } from 'node:zlib';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import { ByteReader } from './byteReader.js';
 import { type BlockPool, sharedBlockPool } from './blockPool.js';
+import { crc32Combine } from './crc32Combine.js';
 import type { ArchiveEntry, ExtractedEntry } from './entry.js';
 import { type RecordCounts, decodeRecords, recordBlocks } from './records.js';
 import {
@@ -76,14 +76,14 @@ export function writeRoleArchive(
     const blocks = recordBlocks(entries, buffers, counts, signal, changedDuringCopy);
     const pool = options.pool ?? sharedBlockPool();
     try {
-      for await (const chunk of sealBlocks(blocks, buffers, {
+      for await (const piece of sealBlocks(blocks, buffers, {
         key: options.key,
         fileId: options.fileId,
         pool,
       })) {
-        crc = crc32(chunk, crc);
-        storedBytes += chunk.length;
-        yield chunk;
+        crc = crc32Combine(crc, piece.crc32, piece.length);
+        storedBytes += piece.length;
+        yield* piece.parts;
       }
     } catch (error) {
       throw signal?.aborted ? cancelled(signal) : error;

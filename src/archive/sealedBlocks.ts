@@ -4,6 +4,7 @@
  * in flight at a time, so both cores work while memory stays bounded.
  */
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { CHUNK_TAG_BYTES, FILE_SALT_BYTES, deriveFileKey } from '../crypto/chunkCipher.js';
 import { BlockDamaged } from './blockCodec.js';
 import type { BlockPool } from './blockPool.js';
@@ -22,6 +23,13 @@ export interface BlockOptions {
   key: Buffer;
   fileId: string;
   pool: BlockPool;
+}
+
+/** A piece of the stored file, in order: its bytes (in parts), their length and their CRC-32. */
+export interface StoredPiece {
+  parts: Buffer[];
+  length: number;
+  crc32: number;
 }
 
 export interface PlainBlock {
@@ -136,23 +144,24 @@ export async function* sealBlocks(
   blocks: AsyncIterable<PlainBlock>,
   buffers: BlockBuffers,
   options: BlockOptions,
-): AsyncGenerator<Buffer> {
+): AsyncGenerator<StoredPiece> {
   const salt = randomBytes(FILE_SALT_BYTES);
   const fileHeader = encodeFileHeader({ blockSize: buffers.blockSize, salt });
   const fileKey = deriveFileKey(options.key, salt, options.fileId);
-  yield fileHeader;
-  const pending: Promise<Buffer[]>[] = [];
+  yield { parts: [fileHeader], length: fileHeader.length, crc32: crc32(fileHeader) };
+  const pending: Promise<StoredPiece>[] = [];
   let index = 0;
-  const seal = async (block: PlainBlock, position: number) => {
-    const { frame, reusable } = await options.pool.seal({ fileKey, fileHeader, index: position, ...block });
-    buffers.give(reusable);
-    return frame;
+  const seal = async (block: PlainBlock, position: number): Promise<StoredPiece> => {
+    const sealed = await options.pool.seal({ fileKey, fileHeader, index: position, ...block });
+    buffers.give(sealed.reusable);
+    const length = sealed.frame.reduce((sum, part) => sum + part.length, 0);
+    return { parts: sealed.frame, length, crc32: sealed.crc32 };
   };
   for await (const block of blocks) {
     pending.push(settledLater(seal(block, index++)));
-    if (pending.length > inFlightLimit(options.pool)) yield* await pending.shift()!;
+    if (pending.length > inFlightLimit(options.pool)) yield await pending.shift()!;
   }
-  while (pending.length > 0) yield* await pending.shift()!;
+  while (pending.length > 0) yield await pending.shift()!;
 }
 
 /**

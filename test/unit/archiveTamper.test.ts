@@ -188,8 +188,8 @@ async function sealRecords(...records: Buffer[]): Promise<Buffer> {
   const filler = new BlockFiller(buffers);
   filler.write(Buffer.concat(records));
   const blocks = iterate(filler.finish());
-  for await (const part of sealBlocks(blocks, buffers, { key, fileId: FILE_ID, pool: sharedBlockPool() }))
-    parts.push(part);
+  for await (const piece of sealBlocks(blocks, buffers, { key, fileId: FILE_ID, pool: sharedBlockPool() }))
+    parts.push(...piece.parts);
   return Buffer.concat(parts);
 }
 
