@@ -1,6 +1,7 @@
 /**
  * A block worker thread: seals and opens blocks (zstd + AES-256-GCM, see blockCodec.ts) and digests
- * local files, one job at a time, for the pool in blockPool.ts that decides how many wait in line.
+ * local files, for the pool in blockPool.ts that decides how many wait in line. Sealing and opening
+ * run one at a time; a digest waits for its reads in libuv's pool, and blocks are sealed meanwhile.
  * Every large buffer goes back to the main thread with the reply (see blockCodec.ts for why).
  */
 import { parentPort } from 'node:worker_threads';
@@ -10,13 +11,13 @@ import { type WorkerReply, type WorkerRequest, transferable } from './blockMessa
 
 const codec = new BlockCodec();
 
-function reply(request: WorkerRequest): WorkerReply {
+async function reply(request: WorkerRequest): Promise<WorkerReply> {
   try {
     if (request.op === 'seal') {
       const { parts, crc32 } = codec.seal(request);
       return { id: request.id, data: parts, spare: [request.data], crc32 };
     }
-    if (request.op === 'digest') return { id: request.id, digest: digestFile(request.file) };
+    if (request.op === 'digest') return { id: request.id, digest: await digestFile(request.file) };
     const { plaintext, scratch } = codec.open(request);
     return { id: request.id, data: [plaintext], spare: scratch ? [request.body, scratch] : [request.body] };
   } catch (error) {
@@ -24,7 +25,7 @@ function reply(request: WorkerRequest): WorkerReply {
   }
 }
 
-parentPort!.on('message', (request: WorkerRequest) => {
-  const answer = reply(request);
+parentPort!.on('message', async (request: WorkerRequest) => {
+  const answer = await reply(request);
   parentPort!.postMessage(answer, 'data' in answer ? transferable(...answer.data, ...answer.spare) : []);
 });
