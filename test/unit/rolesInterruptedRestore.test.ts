@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import type { ExtractedEntry } from '../../src/archive/entry.js';
 import { isAzsError } from '../../src/protocol/errors.js';
@@ -146,7 +147,13 @@ describe('Restore after an interrupted restore', () => {
     await chmod(locked, 0o555);
     execFileSync('chown', ['-R', 'nobody', parent]);
     await chmod(work, 0o755);
-    const swap = new URL('../../src/roles/swap.js', import.meta.url).href;
+    // The unprivileged user may not be able to reach this checkout: it runs a copy of the code.
+    const code = path.join(work, 'code');
+    await cp(fileURLToPath(new URL('../../src', import.meta.url)), path.join(code, 'src'), {
+      recursive: true,
+    });
+    await writeFile(path.join(code, 'package.json'), JSON.stringify({ type: 'module' }));
+    const swap = pathToFileURL(path.join(code, 'src', 'roles', 'swap.js')).href;
     const script = `import(${JSON.stringify(swap)}).then((m) => m.clearInterruptedSwap(${JSON.stringify(target)}))`;
     execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', script], { stdio: 'pipe' });
     assert.deepEqual(await besides(target), []);
