@@ -18,8 +18,13 @@ export const DIRECT_ALIGNMENT = 4096;
 /** Bytes per unbuffered read or write. */
 export const DIRECT_CHUNK_BYTES = 2 * 1024 * 1024;
 const WASM_PAGE_BYTES = 64 * 1024;
-/** Buffers kept for reuse: each writer holds two, and a few roles are written at once. */
-const KEPT_BUFFERS = 8;
+/**
+ * Buffers cut from one WebAssembly memory. Each memory reserves gigabytes of address space for V8's
+ * guard regions (not memory: only touched pages count), so a few large memories are cut into many
+ * buffers rather than one memory made per buffer. A writer holds two buffers and a read-back two,
+ * and a few roles are written at once: one memory usually serves a thread for its whole life.
+ */
+const BUFFERS_PER_MEMORY = 8;
 
 /** Node's global WebAssembly, which the TypeScript libraries used here do not declare. */
 declare const WebAssembly: {
@@ -27,19 +32,22 @@ declare const WebAssembly: {
 };
 
 const O_DIRECT: number | undefined = (constants as Record<string, number | undefined>).O_DIRECT;
+/** This thread's buffers not in use (a memory cannot be given back in part, so all are kept). */
 const free: Buffer[] = [];
 
-/** A page-aligned buffer of DIRECT_CHUNK_BYTES; give it back when done. */
+/** A page-aligned buffer of DIRECT_CHUNK_BYTES; give it back (once) when done. */
 export function takeAlignedBuffer(): Buffer {
-  const kept = free.pop();
-  if (kept) return kept;
-  const pages = DIRECT_CHUNK_BYTES / WASM_PAGE_BYTES;
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  return Buffer.from(memory.buffer, 0, DIRECT_CHUNK_BYTES);
+  if (free.length === 0) {
+    const pages = (BUFFERS_PER_MEMORY * DIRECT_CHUNK_BYTES) / WASM_PAGE_BYTES;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    for (let index = BUFFERS_PER_MEMORY - 1; index >= 0; index--)
+      free.push(Buffer.from(memory.buffer, index * DIRECT_CHUNK_BYTES, DIRECT_CHUNK_BYTES));
+  }
+  return free.pop()!;
 }
 
 export function giveAlignedBuffer(buffer: Buffer): void {
-  if (free.length < KEPT_BUFFERS) free.push(buffer);
+  free.push(buffer);
 }
 
 export function alignUp(length: number): number {
