@@ -258,8 +258,7 @@ export class BackupService {
     signal: AbortSignal,
     report: (status: RoleStatus, sourceBytes: number) => void,
   ): Promise<RoleOutcome> {
-    // One flat folder per role and job: removing it leaves nothing behind.
-    const stagingDir = this.deps.state.file(path.join('staging', `${path.basename(folder)}-${role.Name}`));
+    const stagingDir = this.deps.state.stagingFor(path.basename(folder), role.Name);
     await mkdir(stagingDir, { recursive: true, mode: 0o700 });
     const relative = roleFile(role.Name);
     let sourceBytes = 0;

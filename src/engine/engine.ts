@@ -81,7 +81,7 @@ export class Engine {
   /** Start-up: a crashed daemon's leftovers are cleared and its Running jobs recorded as Failed; the scheduler starts. */
   async start(): Promise<void> {
     // Staging folders belong to jobs; any found at start were left by a job a crash cut short.
-    await rm(this.state.file('staging'), { recursive: true, force: true });
+    await rm(this.state.stagingRoot, { recursive: true, force: true });
     for (const job of await this.history.failInterrupted(this.clock.now())) {
       this.log.warn('job interrupted by a daemon stop recorded as Failed', {
         jobId: job.JobId,

@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
 import { readRoleArchive, verifyRoleArchive, verifyStoredFile } from '../archive/index.js';
 import type { BackupManifest } from '../archive/manifest.js';
 import { readPfx, unwrapKey } from '../crypto/keyWrap.js';
@@ -247,9 +246,7 @@ export class RecoveryService {
     key: Buffer,
     signal: AbortSignal,
   ): Promise<void> {
-    const stagingDir = this.deps.state.file(
-      path.join('staging', `restore-${backup.manifest.BackupId}-${registration.Name}`),
-    );
+    const stagingDir = this.deps.state.stagingFor(`restore-${backup.manifest.BackupId}`, registration.Name);
     await rm(stagingDir, { recursive: true, force: true });
     await mkdir(stagingDir, { recursive: true, mode: 0o700 });
     try {

@@ -79,6 +79,19 @@ export class StateDir {
     return path.join(this.root, name);
   }
 
+  /** Where jobs copy data on its way: cleared at every daemon start (a job's leftovers after a crash). */
+  get stagingRoot(): string {
+    return this.file('staging');
+  }
+
+  /**
+   * A job's folder for one role, directly under the staging root, so that removing it when the role
+   * is done leaves nothing behind.
+   */
+  stagingFor(job: string, roleName: string): string {
+    return path.join(this.stagingRoot, `${job}-${roleName}`);
+  }
+
   get logDir(): string {
     return this.file('logs');
   }

@@ -2,7 +2,8 @@
  * A Writable that fills a new file through an unbuffered handle (see util/directIo.ts): bytes gather
  * in an aligned buffer, and each full buffer is written at its offset while the next one fills. At
  * the end the last buffer is padded to the alignment and written, the file cut back to its true
- * length and made durable (fdatasync), so a finished stream means a file on the device.
+ * length and made durable (fdatasync), so a finished stream means a file on the device. Like
+ * fs.WriteStream, it closes its handle when it is done or destroyed.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
@@ -10,7 +11,8 @@ import { DIRECT_ALIGNMENT, alignUp, giveAlignedBuffer, takeAlignedBuffer } from 
 
 export class DirectFileSink extends Writable {
   bytesWritten = 0;
-  private buffer: Buffer | null = takeAlignedBuffer();
+  /** The buffer filling now; taken on the first byte after the previous one went to be written. */
+  private buffer: Buffer | null = null;
   private filled = 0;
   private position = 0;
   /** The write of the previous buffer: at most one at a time, while the next buffer fills. */
@@ -33,13 +35,17 @@ export class DirectFileSink extends Writable {
       .catch(() => undefined)
       .then(() => {
         this.release();
-        callback(error);
-      });
+        return this.handle.close();
+      })
+      .then(
+        () => callback(error),
+        (closeError: Error) => callback(error ?? closeError),
+      );
   }
 
   private async append(data: Buffer): Promise<void> {
     for (let offset = 0; offset < data.length;) {
-      const buffer = this.buffer!;
+      const buffer = (this.buffer ??= takeAlignedBuffer());
       const copied = data.copy(buffer, this.filled, offset);
       this.filled += copied;
       offset += copied;
@@ -64,7 +70,7 @@ export class DirectFileSink extends Writable {
     buffer.fill(0, this.filled, length);
     const position = this.position;
     this.position += length;
-    this.buffer = takeAlignedBuffer();
+    this.buffer = null;
     this.filled = 0;
     this.inFlight = writeAll(this.handle, buffer.subarray(0, length), position).finally(() =>
       giveAlignedBuffer(buffer),

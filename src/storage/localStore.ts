@@ -42,20 +42,17 @@ function earlyFlush(handle: FileHandle): Transform {
 }
 
 /**
- * The stages that write a new file and make it durable (synced to the device) before the stream ends:
- * unbuffered where possible, else buffered with early flushes and an fsync before the handle closes.
+ * The streams that write a new file and make it durable (synced to the device) before they end, the
+ * sink last; the sink closes the file when it is done or destroyed. Unbuffered where possible, else
+ * buffered with early flushes and an fsync before the handle closes.
  */
 async function durableFile(
   file: string,
-): Promise<{ stages: Writable[]; sink: Writable & { bytesWritten: number }; close: () => Promise<void> }> {
+): Promise<{ stages: Transform[]; sink: Writable & { bytesWritten: number } }> {
   const direct = await createDirect(file);
-  if (direct) {
-    const sink = new DirectFileSink(direct);
-    return { stages: [sink], sink, close: () => direct.close() };
-  }
+  if (direct) return { stages: [], sink: new DirectFileSink(direct) };
   const handle = await open(file, 'wx');
-  const sink = handle.createWriteStream({ flush: true });
-  return { stages: [earlyFlush(handle), sink], sink, close: () => handle.close() };
+  return { stages: [earlyFlush(handle)], sink: handle.createWriteStream({ flush: true }) };
 }
 
 export class LocalFolderStore implements BackupStore {
@@ -103,13 +100,9 @@ export class LocalFolderStore implements BackupStore {
     let sinkFailed = false;
     source.once('error', (error) => (sourceError ??= error));
     try {
-      const { stages, sink, close } = await durableFile(temp);
+      const { stages, sink } = await durableFile(temp);
       sink.once('error', () => (sinkFailed = true));
-      try {
-        await pipeline([source, ...stages]);
-      } finally {
-        await close();
-      }
+      await pipeline([source, ...stages, sink]);
       await rename(temp, target);
       return sink.bytesWritten;
     } catch (error) {
