@@ -15,6 +15,7 @@ import { createDeployment, PFX_PASSWORD, type Deployment } from '../helpers/depl
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
 import { cliMain } from '../helpers/pwsh.js';
 import { SambaServer } from '../helpers/samba.js';
+import { waitUntil } from '../helpers/waitUntil.js';
 
 async function configureShare(
   daemon: TestDaemon,
@@ -61,14 +62,6 @@ function findPartial(folder: string): boolean {
   return readdirSync(folder, { recursive: true, encoding: 'utf8' }).some((name) =>
     name.includes('.partial-'),
   );
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Every process command line on the machine, to prove the share password is on none of them. */
@@ -245,7 +238,12 @@ describe('store faults met by a backup to SMB', () => {
     writeFileSync(path.join(deployment.folder, 'large.bin'), randomBytes(300 * 1024 * 1024));
     const running = daemon.call('backup.start', { Wait: true });
     running.catch(() => undefined);
-    await waitFor(() => findPartial(path.join(server.sharePath('backup'), 'east')));
+    await waitUntil(
+      () => findPartial(path.join(server.sharePath('backup'), 'east')),
+      'an upload to Samba to start',
+      30_000,
+      10,
+    );
     await server.stop('SIGKILL');
     await assert.rejects(running, rejectsWith('ShareUnreachable'));
     await server.launch();

@@ -8,7 +8,7 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -51,6 +51,7 @@ export class SambaServer {
 
   /** Starts a server with the given shares (default: one writable share named `backup`). */
   static async start(options: SambaOptions = {}): Promise<SambaServer> {
+    requireSambaPrograms();
     const root = await mkdtemp(path.join(os.tmpdir(), 'azs-samba-'));
     const shares = options.shares ?? [{ name: 'backup' }];
     const server = new SambaServer(root, await freePort(), shares);
@@ -255,6 +256,22 @@ async function addUnixUser(user: string): Promise<void> {
       if (attempt >= 10) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
+  }
+}
+
+const SAMBA_PROGRAMS = ['smbd', 'smbpasswd', 'smbclient'];
+
+/** Fails at once, naming what is missing, rather than one spawn ENOENT per test. */
+function requireSambaPrograms(): void {
+  const folders = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const missing = SAMBA_PROGRAMS.filter(
+    (program) => !folders.some((folder) => existsSync(path.join(folder, program))),
+  );
+  if (missing.length) {
+    throw new Error(
+      `Samba is not installed (${missing.join(', ')} not on PATH): run 'bash scripts/install-test-deps.sh' ` +
+        "(it runs 'apt-get install samba smbclient')",
+    );
   }
 }
 

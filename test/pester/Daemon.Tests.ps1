@@ -25,7 +25,8 @@ Describe 'The module and its daemon' {
         Set-AzsBackupConfiguration -BackupFrequencyInHours 5 | Out-Null
         $first = Get-TestDaemonStatus -StateDirectory $stateDirectory
         & kill -9 $first.pid
-        while (Get-Process -Id $first.pid -ErrorAction SilentlyContinue) { Start-Sleep -Milliseconds 50 }
+        # Bounded: a daemon that outlives kill -9 fails here, naming its process, instead of hanging the run.
+        Get-Process -Id $first.pid -ErrorAction SilentlyContinue | Wait-Process -Timeout 30 -ErrorAction Stop
         (Get-AzsBackupConfiguration).BackupFrequencyInHours | Should -Be 5
         (Get-TestDaemonStatus -StateDirectory $stateDirectory).pid | Should -Not -Be $first.pid
     }

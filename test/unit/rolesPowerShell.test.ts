@@ -3,12 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { PowerShellProvider, providerFor } from '../../src/roles/index.js';
 import type { RoleRegistration } from '../../src/roles/provider.js';
 import { collect, replay } from '../helpers/roleEntries.js';
+import { waitUntil } from '../helpers/waitUntil.js';
 
 const provider = new PowerShellProvider();
 const PWSH_BOUND = { timeout: 120_000 };
@@ -137,7 +137,7 @@ describe('PowerShell provider', () => {
     );
     // The script's own process is killed, not only pwsh's launcher (a dotnet tool starts it as a child).
     const pid = Number(await readFile(pidFile, 'utf8'));
-    while (isAlive(pid)) await sleep(50);
+    await waitUntil(() => !isAlive(pid), `the timed-out script's PowerShell (pid ${pid}) to end`);
   });
 
   it('stops a script when the job is cancelled', PWSH_BOUND, async () => {
@@ -147,7 +147,7 @@ describe('PowerShell provider', () => {
     const run = provider
       .snapshot(role(`New-Item ${literal(started)}; Start-Sleep -Seconds 600`), context)
       .next();
-    while (!existsSync(started)) await sleep(50);
+    await waitUntil(() => existsSync(started), 'pwsh to start the role script');
     controller.abort();
     await assert.rejects(run, (error) => isAzsError(error, 'JobCancelled'));
   });

@@ -14,6 +14,7 @@ import { isAzsError } from '../../src/protocol/errors.js';
 import { providerFor, SqliteProvider } from '../../src/roles/index.js';
 import type { RoleRegistration } from '../../src/roles/provider.js';
 import { collect, replay } from '../helpers/roleEntries.js';
+import { waitUntil } from '../helpers/waitUntil.js';
 
 const writerScript = path.join(
   path.dirname(new URL(import.meta.url).pathname),
@@ -141,7 +142,10 @@ describe('Sqlite provider', () => {
   it('copies a WAL database consistently while another process keeps writing', SNAPSHOT_BOUND, async () => {
     const { database, rowsInCopy, child } = await snapshotUnderWriter('wal');
     // The writer went on: the live database moves past the snapshot while the copy stays as it was.
-    while (query<number>(database, 'SELECT count(*) FROM rows') <= rowsInCopy) await sleep(20);
+    await waitUntil(
+      () => query<number>(database, 'SELECT count(*) FROM rows') > rowsInCopy,
+      'the SQLite writer process to write past the snapshot',
+    );
     await stop(child);
   });
 
@@ -150,7 +154,10 @@ describe('Sqlite provider', () => {
     SNAPSHOT_BOUND,
     async () => {
       const { database, rowsInCopy, child } = await snapshotUnderWriter('delete');
-      while (query<number>(database, 'SELECT count(*) FROM rows') <= rowsInCopy) await sleep(20);
+      await waitUntil(
+        () => query<number>(database, 'SELECT count(*) FROM rows') > rowsInCopy,
+        'the SQLite writer process to write past the snapshot',
+      );
       await stop(child);
     },
   );
