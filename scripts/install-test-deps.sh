@@ -20,14 +20,14 @@ missing() {
   exit 1
 }
 
-# Runs a command as root: directly, or through password-less sudo; "" when neither is possible.
+# Runs a command as root: directly, or through password-less sudo; fails when neither is possible.
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then
     "$@"
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
     sudo -n "$@"
   else
-    return 99
+    return 1
   fi
 }
 
@@ -39,10 +39,10 @@ install_debian_packages() {
   ((${#absent[@]})) || return 0
   local command="sudo apt-get update && sudo apt-get install -y --no-install-recommends ${absent[*]}"
   command -v apt-get >/dev/null || missing "${absent[*]}" "your system's package manager (Debian names: ${absent[*]})"
+  as_root true || missing "${absent[*]} (this user is not root and has no password-less sudo)" "$command"
   echo "install-test-deps: installing ${absent[*]}"
   local rc=0
   as_root apt-get update -qq >"$log" 2>&1 || rc=$?
-  ((rc == 99)) && missing "${absent[*]} (this user is not root and has no password-less sudo)" "$command"
   ((rc == 0)) || missing "${absent[*]} (apt-get update failed: $(tail -1 "$log"))" "$command"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${absent[@]}" >"$log" 2>&1 ||
     missing "${absent[*]} (apt-get install failed: $(tail -1 "$log"))" "$command"
