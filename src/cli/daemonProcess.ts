@@ -6,7 +6,7 @@ import { DaemonClient } from '../daemon/client.js';
 import { Daemon, DaemonAlreadyRunning } from '../daemon/server.js';
 import { Engine } from '../engine/engine.js';
 import type { DaemonStatus } from '../protocol/objects.js';
-import { StateDir } from '../state/stateDir.js';
+import { StateDir, prepareStateFolder } from '../state/stateDir.js';
 import { MovableClock, systemClock } from '../util/clock.js';
 import { createFileLogger } from '../util/log.js';
 import { defaultEndpoint, isProcessAlive, resolveStateDir } from '../util/platform.js';
@@ -104,6 +104,8 @@ export async function ensureRunning(
 ): Promise<DaemonStatus> {
   const running = await queryStatus(endpoint);
   if (running) return running;
+  // Checked here too, so that a refused folder is reported to the caller, not only in a log there.
+  await prepareStateFolder(endpoint.stateDir);
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
   const child = spawn(
     process.execPath,

@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readRoleArchive, verifyStoredFile } from '../archive/index.js';
 import { parseManifest } from '../archive/manifest.js';
+import { readCertificateFile } from '../crypto/certificates.js';
 import { readPfx, unwrapKey } from '../crypto/keyWrap.js';
 import { MANIFEST_NAME } from '../engine/layout.js';
 import { AzsError } from '../protocol/errors.js';
@@ -42,7 +43,8 @@ export async function extractBackup(
     );
   });
   const manifest = parseManifest(manifestText, manifestFile);
-  const pfx = readPfx(await readFile(request.pfxPath), request.pfxPassword, request.pfxPath);
+  const pfxBytes = await readCertificateFile(request.pfxPath, '--pfx', "the encryption certificate's .pfx");
+  const pfx = readPfx(pfxBytes, request.pfxPassword, request.pfxPath);
   const key = unwrapKey(manifest.Encryption.WrappedKey, manifest.Encryption.CertificateThumbprint, pfx);
   const roles = manifest.Roles.filter(
     (role) => !request.roleName || role.Registration.Name.toLowerCase() === request.roleName.toLowerCase(),

@@ -3,9 +3,10 @@
  * anything that carries a private key, and creating a self-signed pair (.cer + .pfx).
  */
 import { X509Certificate, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import forge from 'node-forge';
 import { AzsError } from '../protocol/errors.js';
+import { FileTooLarge, NotARegularFile, readBoundedFile } from '../util/regularFile.js';
 
 export interface PublicCertificate {
   /** SHA-1 of the DER encoding, 40 upper-case hex digits, as Windows shows thumbprints. */
@@ -83,20 +84,49 @@ function looksLikePkcs12(content: Buffer): boolean {
 }
 
 export async function readPublicCertificate(file: string, parameter: string): Promise<PublicCertificate> {
-  let content: Buffer;
+  const content = await readCertificateFile(file, parameter, "the encryption certificate's .cer file");
+  return parsePublicCertificate(content, file, parameter);
+}
+
+/**
+ * The most a certificate file may hold. A .cer is 1–2 KiB and a .pfx with its key and a chain of a
+ * few certificates some 10 KiB: 1 MiB is ample, and bounds what a wrong path can cost.
+ */
+export const MAX_CERTIFICATE_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The bytes of a certificate file (.cer or .pfx) an operator names with `parameter`: it must be a
+ * regular file (a FIFO is opened without blocking and refused, a device such as /dev/zero is
+ * refused) of at most MAX_CERTIFICATE_FILE_BYTES. `what` names the file expected, for the fix.
+ */
+export async function readCertificateFile(file: string, parameter: string, what: string): Promise<Buffer> {
   try {
-    content = await readFile(file);
+    return await readBoundedFile(file, MAX_CERTIFICATE_FILE_BYTES);
   } catch (error) {
+    const detail = { parameter, target: file, cause: error };
+    if (error instanceof NotARegularFile) {
+      throw new AzsError(
+        'CertificateNotAFile',
+        `${parameter} '${file}' is ${error.kind}, not a file. Give the path of ${what}.`,
+        detail,
+      );
+    }
+    if (error instanceof FileTooLarge) {
+      throw new AzsError(
+        'CertificateTooLarge',
+        `${parameter} '${file}' holds more than ${MAX_CERTIFICATE_FILE_BYTES / 1024} KiB, far more than a certificate file does. Give the path of ${what}.`,
+        detail,
+      );
+    }
     const code = (error as NodeJS.ErrnoException).code;
     throw new AzsError(
       'CertificateNotFound',
       code === 'ENOENT'
-        ? `${parameter} '${file}' does not exist. Give the path of the encryption certificate's .cer file.`
+        ? `${parameter} '${file}' does not exist. Give the path of ${what}.`
         : `${parameter} '${file}' cannot be read (${code}). Check the path and its permissions.`,
-      { parameter, target: file },
+      detail,
     );
   }
-  return parsePublicCertificate(content, file, parameter);
 }
 
 export interface NewCertificateRequest {

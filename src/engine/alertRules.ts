@@ -95,6 +95,7 @@ export function failureKindOf(reason: ErrorReason): AlertKind {
       return 'StoreConnectivity';
     case 'PathNotFound':
     case 'StoreAccessDenied':
+    case 'StorePathUnsafe':
       return 'StorePathFault';
     case 'AuthenticationFailed':
       return 'StoreAuthentication';

@@ -424,6 +424,7 @@ const STORE_REASONS = new Set([
   'StoreFull',
   'StoreAccessDenied',
   'StoreFault',
+  'StorePathUnsafe',
 ]);
 
 /** Store failures end the whole job (no role can succeed); anything else is that role's failure. */

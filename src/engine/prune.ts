@@ -1,8 +1,9 @@
 /**
  * Invoke-AzsPruneBackupLocationExternalStore: finds what under MASBackup belongs to no complete
  * backup — folders without a manifest left by failed or killed jobs, temporary upload files, files a
- * manifest does not list, empty timestamp folders — and removes it unless it is a dry run. The
- * running job's folder and everything outside MASBackup are never touched.
+ * manifest does not list, empty timestamp folders, links — and removes it unless it is a dry run. The
+ * running job's folder and everything outside MASBackup are never touched; a link is removed as the
+ * link, never followed (the store's own rule, src/storage/store.ts).
  */
 import type { BackupStore } from '../storage/store.js';
 import type { BackupCatalog } from './catalog.js';
@@ -49,7 +50,11 @@ export async function findOrphans(
   return orphans;
 }
 
-/** Files and folders inside a complete backup that its manifest does not account for. */
+/**
+ * Files and folders inside a complete backup that its manifest does not account for. A link (or
+ * FIFO, device…) is never one of a backup's files, even under a listed name: it is listed to go as
+ * itself, and never descended into, so nothing outside the store is seen or removed through it.
+ */
 async function unlistedFiles(
   store: BackupStore,
   folder: string,
@@ -63,7 +68,7 @@ async function unlistedFiles(
       const inside = [...listed].some((file) => file.startsWith(`${relative}/`));
       if (inside) found.push(...(await unlistedFiles(store, folder, listed, relative)));
       else found.push(`${folder}/${relative}`);
-    } else if (!listed.has(relative)) {
+    } else if (entry.type === 'other' || !listed.has(relative)) {
       found.push(`${folder}/${relative}`);
     }
   }

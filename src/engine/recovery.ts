@@ -5,9 +5,10 @@
  * runs the same verification and writes nothing.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { readRoleArchive, verifyRoleArchive, verifyStoredFile } from '../archive/index.js';
 import type { BackupManifest } from '../archive/manifest.js';
+import { readCertificateFile } from '../crypto/certificates.js';
 import { readPfx, unwrapKey } from '../crypto/keyWrap.js';
 import { AzsError } from '../protocol/errors.js';
 import type { BackupTestResult, Role, RoleStatus } from '../protocol/objects.js';
@@ -41,16 +42,11 @@ export interface RecoveryDeps {
 
 /** The backup key, unwrapped with the operator's .pfx (used in memory, never stored). */
 async function backupKey(manifest: BackupManifest, request: DecryptionRequest): Promise<Buffer> {
-  const pfxBytes = await readFile(request.DecryptionCertPath).catch((error: NodeJS.ErrnoException) => {
-    throw new AzsError(
-      'CertificateNotFound',
-      `DecryptionCertPath '${request.DecryptionCertPath}' cannot be read (${error.code}). Give the .pfx of the certificate the backup was made with.`,
-      {
-        parameter: 'DecryptionCertPath',
-        target: request.DecryptionCertPath,
-      },
-    );
-  });
+  const pfxBytes = await readCertificateFile(
+    request.DecryptionCertPath,
+    'DecryptionCertPath',
+    'the .pfx of the certificate the backup was made with',
+  );
   const certificate = readPfx(pfxBytes, request.DecryptionCertPassword, request.DecryptionCertPath);
   return unwrapKey(manifest.Encryption.WrappedKey, manifest.Encryption.CertificateThumbprint, certificate);
 }

@@ -4,9 +4,11 @@
  * written atomically and readable only by its owner.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { newSecretKey, openSecret, sealSecret } from '../crypto/secretBox.js';
+import { AzsError } from '../protocol/errors.js';
 import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../util/atomicFile.js';
 
 /** Written by `azsbackup service install`: what keeps this deployment's daemon running. */
@@ -55,6 +57,50 @@ export const DEFAULT_CONFIG: SavedConfig = {
   isBackupSchedulerEnabled: true,
 };
 
+/**
+ * Creates the state folder with mode 0700, or checks the one that is there. The folder itself is made
+ * non-recursively, so that one someone else made first is found and checked, never adopted. An
+ * existing folder is never chmod-ed (it may be shared, like a 1777 /tmp, whose sticky bit others rely
+ * on): it is used only if it is a real folder, not a link, owned by this account, and writable by no
+ * group or other user, since the token and the sealed secrets live in it. Windows has no uid or
+ * mode bits to check; there only the link and folder checks apply (docs/platforms.md).
+ */
+export async function prepareStateFolder(root: string): Promise<void> {
+  try {
+    await mkdir(path.dirname(root), { recursive: true, mode: 0o700 });
+    await mkdir(root, { mode: 0o700 });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' || !(await lstat(root).catch(() => null))) {
+      throw new AzsError(
+        'InvalidParameter',
+        `The state folder '${root}' (--state-dir, else AZSBACKUP_HOME) cannot be created (${code}). Name a folder this account can create.`,
+        { parameter: 'state-dir', target: root, cause: error },
+      );
+    }
+  }
+  const problem = unsafeBecause(await lstat(root));
+  if (problem) {
+    throw new AzsError(
+      'StateDirUnsafe',
+      `The state folder '${root}' (--state-dir, else AZSBACKUP_HOME) ${problem}. The daemon keeps its token and secrets there and never changes the permissions of a folder it did not make: name a new folder, e.g. '${path.join(root, 'azsbackup')}', which it creates with mode 0700, or make this one a folder of this account that only it can write (chown, chmod 700).`,
+      { parameter: 'state-dir', target: root },
+    );
+  }
+}
+
+function unsafeBecause(info: Stats): string | null {
+  if (info.isSymbolicLink()) return 'is a symbolic link';
+  if (!info.isDirectory()) return 'is not a folder';
+  const uid = process.getuid?.();
+  if (uid === undefined) return null;
+  if (info.uid !== uid) return `belongs to uid ${info.uid}, not to the daemon's account (uid ${uid})`;
+  if (info.mode & 0o022)
+    return `can be written by its group or by other users (mode ${(info.mode & 0o7777).toString(8)})`;
+  return null;
+}
+
 export class StateDir {
   private constructor(
     readonly root: string,
@@ -63,8 +109,7 @@ export class StateDir {
 
   /** Opens (creating on first use) the state folder and the deployment's identity. */
   static async open(root: string, location = 'local'): Promise<StateDir> {
-    await mkdir(root, { recursive: true, mode: 0o700 });
-    await chmod(root, 0o700);
+    await prepareStateFolder(root);
     await mkdir(path.join(root, 'logs'), { recursive: true, mode: 0o700 });
     const identityFile = path.join(root, 'deployment.json');
     let identity = await readJsonIfExists<DeploymentIdentity>(identityFile);

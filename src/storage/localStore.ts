@@ -1,12 +1,36 @@
-/** A local (or already-mounted) folder used as the external store. */
+/**
+ * A local (or already-mounted) folder used as the external store.
+ *
+ * Whoever can write the store must not be able to make the daemon (often root) act outside it, so
+ * nothing below the root is followed as a link: every operation first checks that the real path of
+ * the folder it works in is the one its names spell under the root's real path (a link anywhere on
+ * the way, to outside the store or inside it, fails that check); listings use lstat, so a link,
+ * FIFO, device or socket is an entry of type 'other' and never descended into; a file is read only
+ * when it is a regular file opened without following a link; folders are made one level at a time,
+ * each checked to be a real folder; a removal removes a link itself, never its target. The root
+ * itself may be a link: the operator chose it. What remains is a race: a writer who swaps a folder
+ * for a link between the check and the operation (docs/storage.md).
+ */
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import {
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  rm,
+  stat,
+  statfs,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AzsError } from '../protocol/errors.js';
 import { createDirect } from '../util/directIo.js';
+import { NotARegularFile, kindOf, openRegularFile } from '../util/regularFile.js';
 import { DirectFileSink } from './directFileSink.js';
 import type { BackupStore, Capacity, SessionInfo, StoreEntry } from './store.js';
 
@@ -56,6 +80,8 @@ async function durableFile(
 }
 
 export class LocalFolderStore implements BackupStore {
+  private realRoot: Promise<string> | undefined;
+
   constructor(readonly location: string) {}
 
   private resolve(relativePath: string): string {
@@ -67,6 +93,36 @@ export class LocalFolderStore implements BackupStore {
       });
     }
     return full;
+  }
+
+  /**
+   * The path of `relativePath` on disk, once the real path of what it names (`includeLast`) or of
+   * its folder is found to be exactly where its names lead under the root: no link on the way. A
+   * missing part is not refused here: the operation itself then fails or finds nothing.
+   */
+  private async confined(relativePath: string, includeLast: boolean): Promise<string> {
+    const full = this.resolve(relativePath);
+    const checked = includeLast ? full : path.dirname(full);
+    const below = path.relative(path.resolve(this.location), checked);
+    if (!below || below.startsWith('..')) return full; // the root itself, or above it (the root's own removal)
+    let real: string;
+    try {
+      real = await realpath(checked);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return full;
+      throw mapFsError(error, relativePath);
+    }
+    if (real !== path.join(await this.rootRealPath(), below)) throw linkRefused(relativePath, real);
+    return full;
+  }
+
+  private rootRealPath(): Promise<string> {
+    this.realRoot ??= realpath(this.location).catch((error: unknown) => {
+      this.realRoot = undefined;
+      throw mapFsError(error, this.location);
+    });
+    return this.realRoot;
   }
 
   async checkRoot(): Promise<void> {
@@ -88,12 +144,33 @@ export class LocalFolderStore implements BackupStore {
     }
   }
 
+  /** One level at a time: a recursive mkdir would pass through a link that stands for a folder. */
   async mkdir(relativePath: string): Promise<void> {
-    await guard(mkdir(this.resolve(relativePath), { recursive: true }), relativePath);
+    const parts = path.relative(path.resolve(this.location), this.resolve(relativePath)).split(path.sep);
+    for (let depth = 1; depth <= parts.length && parts[0]; depth += 1) {
+      const folder = path.join(this.location, ...parts.slice(0, depth));
+      const made = await mkdir(folder).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'EEXIST') return false;
+          throw mapFsError(error, relativePath);
+        },
+      );
+      if (made) continue;
+      const info = await guard(lstat(folder), relativePath);
+      if (info.isSymbolicLink()) throw linkRefused(relativePath, folder);
+      if (!info.isDirectory()) {
+        throw new AzsError(
+          'StoreFault',
+          `The backup store has ${kindOf(info)} at '${parts.slice(0, depth).join('/')}' where a folder is needed. Remove it from the store.`,
+          { target: relativePath },
+        );
+      }
+    }
   }
 
   async writeFile(relativePath: string, source: Readable): Promise<number> {
-    const target = this.resolve(relativePath);
+    const target = await this.confined(relativePath, false);
     const temp = `${target}.partial-${randomBytes(4).toString('hex')}`;
     // Whose failure is it? A failing sink makes pipeline destroy the source with the sink's error too.
     let sourceError: unknown;
@@ -113,10 +190,15 @@ export class LocalFolderStore implements BackupStore {
   }
 
   async readFile(relativePath: string): Promise<Readable> {
-    const full = this.resolve(relativePath);
+    const full = await this.confined(relativePath, true);
     // Opened here so a missing file fails now, as the contract says; the stream owns the handle.
-    const handle = await guard(open(full, 'r'), relativePath);
-    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
+    try {
+      const { handle } = await openRegularFile(full, { followLinks: false });
+      return handle.createReadStream({ highWaterMark: 1024 * 1024 });
+    } catch (error) {
+      if (error instanceof NotARegularFile) throw notAFile(relativePath, error.kind);
+      throw mapFsError(error, relativePath);
+    }
   }
 
   localFile(relativePath: string): string {
@@ -124,7 +206,7 @@ export class LocalFolderStore implements BackupStore {
   }
 
   async list(relativePath: string): Promise<StoreEntry[]> {
-    const folder = this.resolve(relativePath);
+    const folder = await this.confined(relativePath, true);
     let names: string[];
     try {
       names = await readdir(folder);
@@ -132,31 +214,26 @@ export class LocalFolderStore implements BackupStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw mapFsError(error, relativePath);
     }
-    const entries = await Promise.all(names.map((name) => this.stat(`${relativePath}/${name}`)));
+    const entries = await Promise.all(
+      names.map((name) => entryAt(path.join(folder, name), name, `${relativePath}/${name}`)),
+    );
     return entries.filter((entry): entry is StoreEntry => entry !== null);
   }
 
   async stat(relativePath: string): Promise<StoreEntry | null> {
-    try {
-      const info = await stat(this.resolve(relativePath));
-      return {
-        name: path.posix.basename(relativePath),
-        type: info.isDirectory() ? 'directory' : 'file',
-        size: info.size,
-        modified: info.mtime,
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw mapFsError(error, relativePath);
-    }
+    const full = await this.confined(relativePath, false);
+    return entryAt(full, path.posix.basename(relativePath), relativePath);
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await guard(rename(this.resolve(from), this.resolve(to)), from);
+    const source = await this.confined(from, false);
+    await guard(rename(source, await this.confined(to, false)), from);
   }
 
+  /** rm removes a link as the link (lstat), and what is inside a folder entry by entry, the same way. */
   async remove(relativePath: string): Promise<void> {
-    await guard(rm(this.resolve(relativePath), { recursive: true, force: true }), relativePath);
+    const full = await this.confined(relativePath, false);
+    await guard(rm(full, { recursive: true, force: true }), relativePath);
   }
 
   async capacity(): Promise<Capacity> {
@@ -169,6 +246,38 @@ export class LocalFolderStore implements BackupStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** What is at `full`, seen with lstat (a link is an entry of its own); null when nothing is. */
+async function entryAt(full: string, name: string, relativePath: string): Promise<StoreEntry | null> {
+  try {
+    const info = await lstat(full);
+    return {
+      name,
+      type: info.isDirectory() ? 'directory' : info.isFile() ? 'file' : 'other',
+      size: info.size,
+      modified: info.mtime,
+    };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw mapFsError(error, relativePath);
+  }
+}
+
+function linkRefused(relativePath: string, real: string): AzsError {
+  return new AzsError(
+    'StorePathUnsafe',
+    `The backup store path '${relativePath}' leads through a symbolic link (to '${real}'); nothing under the store is followed as a link. Remove the link from the store: Invoke-AzsPruneBackupLocationExternalStore removes links under MASBackup.`,
+    { parameter: 'Path', target: relativePath },
+  );
+}
+
+function notAFile(relativePath: string, kind: string): AzsError {
+  return new AzsError(
+    'StorePathUnsafe',
+    `The backup store path '${relativePath}' is ${kind}, not a file; only plain files on the store are read. Remove it from the store: Invoke-AzsPruneBackupLocationExternalStore removes what is not a backup's file under MASBackup.`,
+    { parameter: 'Path', target: relativePath },
+  );
 }
 
 async function guard<T>(operation: Promise<T>, target: string): Promise<T> {

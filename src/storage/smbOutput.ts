@@ -10,7 +10,18 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
  * the end anchors the match, so names with spaces parse.
  */
 const LISTING_LINE =
-  /^ {2}(.+?) +([A-Z]*) +(\d+) {2}\w{3} (\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
+  /^ {2}(.+?) +([A-Za-z]*) +(\d+) {2}\w{3} (\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/;
+
+/**
+ * The entry type from smbclient's attribute letters (Samba's attrib_string): 'D' a folder, 'r' a
+ * reparse point — how a symbolic link or junction shows on a Windows server, or on Samba when it
+ * reports links (SMB3 POSIX extensions) — and 'd' a device. Those two are 'other' even on a folder,
+ * so that nothing descends into them.
+ */
+function entryType(attributes: string): StoreEntry['type'] {
+  if (/[rd]/.test(attributes)) return 'other';
+  return attributes.includes('D') ? 'directory' : 'file';
+}
 
 export function parseListing(output: string): StoreEntry[] {
   const entries: StoreEntry[] = [];
@@ -20,7 +31,7 @@ export function parseListing(output: string): StoreEntry[] {
     const [, name, attributes, size, month, day, hours, minutes, seconds, year] = match;
     entries.push({
       name,
-      type: attributes.includes('D') ? 'directory' : 'file',
+      type: entryType(attributes),
       size: Number(size),
       modified: new Date(
         Date.UTC(

@@ -12,7 +12,12 @@ import type { Readable } from 'node:stream';
 
 export interface StoreEntry {
   name: string;
-  type: 'file' | 'directory';
+  /**
+   * 'other' is anything that is neither a plain file nor a folder: a symbolic link, a junction or
+   * other reparse point, a FIFO, a device, a socket. A store never follows, reads or descends into
+   * one; remove() removes the entry itself.
+   */
+  type: 'file' | 'directory' | 'other';
   size: number;
   modified: Date;
 }
@@ -43,7 +48,10 @@ export interface BackupStore {
    * itself fails, that error is passed on as it is (it is not the store's fault, so not mapped).
    */
   writeFile(relativePath: string, source: Readable): Promise<number>;
-  /** A stream of a file's content. Missing file: PathNotFound. */
+  /**
+   * A stream of a file's content. Missing file: PathNotFound. A link, or anything else that is not
+   * a plain file, in its place or on the way to it: StorePathUnsafe (nothing is read through it).
+   */
   readFile(relativePath: string): Promise<Readable>;
   /**
    * The file's path on this machine when the store is a local folder (its bytes can then be read
@@ -56,7 +64,10 @@ export interface BackupStore {
   stat(relativePath: string): Promise<StoreEntry | null>;
   /** Renames a file or folder; the target must not exist. */
   rename(from: string, to: string): Promise<void>;
-  /** Removes a file or a whole folder tree; succeeds when nothing has that name. */
+  /**
+   * Removes a file or a whole folder tree; succeeds when nothing has that name. A link is removed
+   * as the link, never its target; a path that leads through a link is refused (StorePathUnsafe).
+   */
   remove(relativePath: string): Promise<void>;
   capacity(): Promise<Capacity>;
   /** Protocol facts of the connection, or null for a store that has no session (a local folder). */

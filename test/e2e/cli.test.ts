@@ -1,7 +1,7 @@
 /** The azsbackup command line as scripts use it: exit codes, --json output, the service unit. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { removeDir, startDaemon, tempDir } from '../helpers/daemon.js';
@@ -76,6 +76,23 @@ test('usage errors exit 2; failures exit 1 with a JSON error', () => {
     assert.match(failed.stderr, /BackupInfo\.json/);
   } finally {
     removeDir(out);
+  }
+});
+
+test('start refuses a shared 1777 state folder, naming --state-dir, and leaves its mode alone', () => {
+  const parent = tempDir('cli-shared');
+  const shared = path.join(parent, 'shared');
+  try {
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const started = cli('start', '--json', '--state-dir', shared);
+    assert.equal(started.status, 1, started.stderr);
+    assert.equal(JSON.parse(started.stdout).error.reason, 'StateDirUnsafe');
+    assert.match(started.stderr, /--state-dir.*AZSBACKUP_HOME.*mode 1777/);
+    assert.equal(statSync(shared).mode & 0o7777, 0o1777);
+    assert.deepEqual(readdirSync(shared), [], 'nothing was written into it');
+  } finally {
+    removeDir(parent);
   }
 });
 

@@ -4,12 +4,26 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, test } from 'node:test';
+import { RpcError } from '../../src/daemon/client.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { removeDir, startDaemon, tempDir, waitForIdle } from '../helpers/daemon.js';
-import { createDeployment, deploymentForSuite, type Deployment } from '../helpers/deployment.js';
+import {
+  createDeployment,
+  deploymentForSuite,
+  PFX_PASSWORD,
+  type Deployment,
+} from '../helpers/deployment.js';
 import { mountReadOnly, mountTmpfs, unmount } from '../helpers/mounts.js';
 
 const HOUR = 3600_000;
@@ -130,6 +144,49 @@ describe('retention and prune', () => {
     } finally {
       daemon.stop();
       [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+  test('role data replaced by links out of the store: the dry run lists the links, prune removes them and nothing outside, a restore reads nothing through them', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    const outside = tempDir('outside');
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      const backup = await daemon.call('backup.start', { Wait: true });
+      const root = path.join(deployment.store, 'MASBackup');
+      const folder = path.join(root, readdirSync(root)[0]!, backup.BackupId);
+      writeFileSync(path.join(outside, 'passwd'), 'root:x:0:0');
+      // A share writer swaps the CA role's folder for a link to a system folder, and WAS's file
+      // for a link to a system file.
+      rmSync(path.join(folder, 'CA'), { recursive: true });
+      symlinkSync(outside, path.join(folder, 'CA'));
+      rmSync(path.join(folder, 'WAS', 'WAS.azsb'));
+      symlinkSync(path.join(outside, 'passwd'), path.join(folder, 'WAS', 'WAS.azsb'));
+
+      await assert.rejects(
+        daemon.call('backup.restore', {
+          Name: backup.BackupId,
+          RoleName: 'WAS',
+          DecryptionCertPath: deployment.pfxPath,
+          DecryptionCertPassword: PFX_PASSWORD,
+          Wait: true,
+        }),
+        (error) => error instanceof RpcError && /symbolic link/.test(error.message),
+      );
+      const dry = await daemon.call('store.prune', { DryRun: true });
+      assert.deepEqual(
+        dry.PathsToDelete.sort(),
+        [path.join(folder, 'CA'), path.join(folder, 'WAS', 'WAS.azsb')].sort(),
+        'the links themselves, nothing as if inside the store',
+      );
+      await daemon.call('store.prune', { DryRun: false });
+      assert.deepEqual(readdirSync(outside), ['passwd']);
+      assert.equal(readFileSync(path.join(outside, 'passwd'), 'utf8'), 'root:x:0:0');
+      assert.deepEqual(readdirSync(folder).sort(), ['BackupInfo.json', 'WAS']);
+      assert.deepEqual(readdirSync(path.join(folder, 'WAS')), []);
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root, outside].forEach(removeDir);
     }
   });
 });

@@ -77,6 +77,22 @@ Describe 'The module and its daemon' {
         $failure.Exception.Message | Should -Match 'AZSBACKUP_HOME'
     }
 
+    It 'refuses a shared (1777) state folder with the fix, and leaves its mode alone' {
+        $shared = Join-Path $stateDirectory 'shared'
+        New-Item -ItemType Directory -Path $shared | Out-Null
+        & chmod 1777 $shared
+        $env:AZSBACKUP_HOME = $shared
+        try {
+            $failure = { Get-AzsBackupConfiguration } | Should -Throw -ErrorId 'AzsBackup.DaemonUnavailable,Get-AzsBackupConfiguration' -PassThru
+        } finally {
+            $env:AZSBACKUP_HOME = $stateDirectory
+        }
+        $failure.Exception.Message | Should -Match 'AZSBACKUP_HOME'
+        $failure.Exception.Message | Should -Match 'mode 1777'
+        & stat -c '%a' $shared | Should -Be '1777'
+        @(Get-ChildItem -LiteralPath $shared -Force).Count | Should -Be 0
+    }
+
     It 'returns as soon as the cmdlet does, with a daemon it started holding none of its output' {
         $command = "Import-Module '$($script:ManifestPath)'; (Get-AzsBackupConfiguration).BackupFrequencyInHours"
         $script = 'out=$(timeout 120 bash "$1" -NonInteractive -Command "$2"); rc=$?; echo "$rc:$out"'

@@ -159,6 +159,24 @@ describe('smbclient output', () => {
     });
   });
 
+  it('lists links, junctions and devices as other, never as a file or a folder to descend into', () => {
+    const output = [
+      '  junction                            DAr        0  Thu Nov 26 11:46:42 2026',
+      '  link.bin                            Ar       12  Thu Nov 26 11:46:42 2026',
+      '  device                              d        0  Thu Nov 26 11:46:42 2026',
+      '  sparse.bin                          As     4096  Thu Nov 26 11:46:42 2026',
+    ].join('\n');
+    assert.deepEqual(
+      parseListing(output).map(({ name, type }) => [name, type]),
+      [
+        ['junction', 'other'],
+        ['link.bin', 'other'],
+        ['device', 'other'],
+        ['sparse.bin', 'file'],
+      ],
+    );
+  });
+
   it('reads the dialect, and encryption and signing after the tree connect only', () => {
     const debug = [
       ' negotiated dialect[SMB3_02] against server[h]',

@@ -1,5 +1,6 @@
 /** The store contract against a real Samba server, reached through smbclient. */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { after, before } from 'node:test';
 import { SmbStore } from '../../src/storage/smbStore.js';
 import { SambaServer } from '../helpers/samba.js';
@@ -16,5 +17,8 @@ storeConformance('SMB share through smbclient', async () => {
   const settings = { userName: server.user, password: server.password, requireEncryption: false };
   // The folder named by -Path must already exist: make it through the share itself.
   await new SmbStore({ ...settings, path: server.uncPath('backup') }).mkdir(folder);
-  return new SmbStore({ ...settings, path: server.uncPath('backup', folder) });
+  return {
+    store: new SmbStore({ ...settings, path: server.uncPath('backup', folder) }),
+    disk: path.join(server.sharePath('backup'), folder),
+  };
 });

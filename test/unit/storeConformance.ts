@@ -1,10 +1,14 @@
 /**
  * The one contract suite every BackupStore backend must pass (see src/storage/store.ts). A backend's
  * test file calls `storeConformance(name, factory)`, where the factory returns a store whose root is
- * an existing, empty folder of its own.
+ * an existing, empty folder of its own, and that folder on this machine (`disk`), where the suite
+ * plants what a writer of the share could: links.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { isAzsError } from '../../src/protocol/errors.js';
@@ -13,12 +17,18 @@ import type { BackupStore } from '../../src/storage/store.js';
 
 const MiB = 1024 * 1024;
 
-export function storeConformance(name: string, factory: () => Promise<BackupStore>): void {
+export interface StoreUnderTest {
+  store: BackupStore;
+  /** The store's root folder on this machine. */
+  disk: string;
+}
+
+export function storeConformance(name: string, factory: () => Promise<StoreUnderTest>): void {
   /** Runs `body` with a fresh store and closes it afterwards. */
-  const withStore = (body: (store: BackupStore) => Promise<void>) => async () => {
-    const store = await factory();
+  const withStore = (body: (store: BackupStore, disk: string) => Promise<void>) => async () => {
+    const { store, disk } = await factory();
     try {
-      await body(store);
+      await body(store, disk);
     } finally {
       await store.close();
     }
@@ -168,6 +178,37 @@ export function storeConformance(name: string, factory: () => Promise<BackupStor
         await store.remove('never-was');
         await store.remove('never/was');
         assert.deepEqual(await store.list(''), []);
+      }),
+    );
+
+    it(
+      'never reads, lists, writes or removes anything through a link that leads out of the store',
+      withStore(async (store, disk) => {
+        const outside = await mkdtemp(path.join(os.tmpdir(), 'azs-outside-'));
+        try {
+          await writeFile(path.join(outside, 'victim'), 'outside');
+          await chmod(outside, 0o777); // a server that followed the link could act there
+          await store.mkdir('d');
+          await symlink(outside, path.join(disk, 'd', 'folder-link'));
+          await symlink(path.join(outside, 'victim'), path.join(disk, 'd', 'file-link'));
+          const listed = await store.list('d');
+          assert.ok(
+            listed.every((entry) => entry.type === 'other'),
+            `links listed as ${JSON.stringify(listed)}`,
+          );
+          const throughLink = await store.list('d/folder-link').catch(() => []);
+          assert.deepEqual(throughLink, [], 'nothing is listed through a link');
+          await assert.rejects(readAll(store, 'd/file-link'));
+          await assert.rejects(readAll(store, 'd/folder-link/victim'));
+          await assert.rejects(store.writeFile('d/folder-link/planted', Readable.from([Buffer.from('x')])));
+          await store.mkdir('d/folder-link/sub').catch(() => undefined);
+          for (const target of ['d/folder-link/victim', 'd/folder-link', 'd/file-link'])
+            await store.remove(target).catch(() => undefined);
+          assert.deepEqual(await readdir(outside), ['victim']);
+          assert.equal(await readFile(path.join(outside, 'victim'), 'utf8'), 'outside');
+        } finally {
+          await rm(outside, { recursive: true, force: true });
+        }
       }),
     );
 
