@@ -2,7 +2,7 @@
 import { chmod } from 'node:fs/promises';
 import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
-import type { RoleContext, RoleProvider, RoleRegistration } from './provider.js';
+import type { RestoreResult, RoleContext, RoleProvider, RoleRegistration } from './provider.js';
 import { rolePath, statOrUndefined } from './roleFiles.js';
 import { buildBeside, previousDataAside } from './swap.js';
 import { walkTree } from './treeWalker.js';
@@ -61,9 +61,9 @@ export class DirectoryProvider implements RoleProvider {
     role: RoleRegistration,
     entries: AsyncIterable<ExtractedEntry>,
     _context: RoleContext,
-  ): Promise<void> {
+  ): Promise<RestoreResult> {
     const folder = rolePath(role);
-    await buildBeside(folder, 'folder', async (temp) => {
+    return buildBeside(folder, 'folder', async (temp) => {
       const mode = (await statOrUndefined(folder))?.mode ?? NEW_FOLDER_MODE;
       await writeTree(entries, temp);
       await chmod(temp, mode & 0o7777);

@@ -39,6 +39,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ArchiveEntry, EntryHeader } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
+import { isWindows } from '../util/platform.js';
 
 /** Files up to this size are read in one call when opened; larger ones are read as they are archived. */
 export const WHOLE_READ_LIMIT = 64 * 1024;
@@ -240,7 +241,19 @@ function changedSince(before: EntryHeader, after: Stats | undefined): boolean {
 }
 
 function header(entryPath: string, type: EntryHeader['type'], stats: Stats, size: number): EntryHeader {
-  return { path: entryPath, type, mode: stats.mode & 0o7777, mtimeMs: stats.mtimeMs, size };
+  return {
+    path: entryPath,
+    type,
+    mode: stats.mode & 0o7777,
+    mtimeMs: stats.mtimeMs,
+    size,
+    ...ownerOf(stats),
+  };
+}
+
+/** The numeric owner a restore gives back (docs/format.md); Windows has none (its stats say 0). */
+export function ownerOf(stats: Stats): Pick<EntryHeader, 'uid' | 'gid'> {
+  return isWindows ? {} : { uid: stats.uid, gid: stats.gid };
 }
 
 function shrankError(absolute: string, size: number, available: number): AzsError {
