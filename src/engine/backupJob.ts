@@ -125,7 +125,9 @@ export class BackupService {
     const done = this.deps.history
       .save(job)
       .then(() =>
-        withStore(settings, (store) => this.run(store, backup, roles, certificate, signal, request.progress)),
+        withStore(settings, (store) =>
+          this.run({ store, path: settings.path }, backup, roles, certificate, signal, request.progress),
+        ),
       )
       .then(
         (finished) => this.finish(job, finished, null),
@@ -187,7 +189,7 @@ export class BackupService {
   }
 
   private async run(
-    store: BackupStore,
+    { store, path: storePath }: { store: BackupStore; path: string },
     backup: BackupRecord,
     roles: Role[],
     certificate: SavedCertificate,
@@ -207,7 +209,7 @@ export class BackupService {
         startOrder(roles, lastSeconds),
         ROLE_PARALLELISM,
         (role, index) =>
-          this.backupRole(store, folder, role, key, signal, (status, bytes) => {
+          this.backupRole(store, storePath, folder, role, key, signal, (status, bytes) => {
             backup.RoleStatus[index] = status;
             tracker.update(role.Name, status, bytes);
           }),
@@ -252,6 +254,7 @@ export class BackupService {
 
   private async backupRole(
     store: BackupStore,
+    storePath: string,
     folder: string,
     role: Role,
     key: Buffer,
@@ -266,6 +269,7 @@ export class BackupService {
     const started = Date.now();
     try {
       signal.throwIfAborted();
+      await this.deps.roles.checkPlacement(role, storePath);
       const entries = countBytes(
         asRoleFailures(role, providerFor(role.Provider).snapshot(role, { stagingDir, signal })),
         (bytes) => {

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -193,6 +193,30 @@ describe('failures during a backup', () => {
       );
     } finally {
       execFileSync('umount', [unreadable]);
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('a role whose folder comes to hold the store fails at backup time; the store is not copied into itself', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      const store = path.join(deployment.folder, 'nested', 'store');
+      mkdirSync(store);
+      await daemon.call('config.set', { Path: store });
+      const backup = await daemon.call('backup.start', { Wait: true });
+      assert.equal(backup.Status, 'PartialSucceeded');
+      const ca = backup.RoleStatus.find((role) => role.RoleName === 'CA');
+      assert.equal(ca?.Status, 'Failed');
+      assert.match(ca?.ErrorMessage ?? '', new RegExp(`-Path '${deployment.folder}' holds the backup store`));
+      assert.deepEqual(readdirSync(path.join(backupFolders(store)[0]!)).sort(), ['BackupInfo.json', 'WAS']);
+      await assert.rejects(
+        daemon.call('role.register', { Name: 'Store', Provider: 'Directory', Path: store }),
+        (error: unknown) => error instanceof RpcError && error.data?.reason === 'InvalidParameter',
+      );
+    } finally {
       daemon.stop();
       [daemon.stateDir, deployment.root].forEach(removeDir);
     }
