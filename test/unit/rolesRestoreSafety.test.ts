@@ -4,7 +4,7 @@
  * through the real archive (written, encrypted, read back), as a restore gets them.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   cp,
@@ -214,7 +214,6 @@ describe('Restore of a role whose path is a symbolic link', () => {
 
 describe('Restore when the previous data cannot be removed', () => {
   let work: string;
-  let stuck: string;
   const context = () => ({ stagingDir: path.join(work, 'staging'), signal: new AbortController().signal });
 
   before(async () => {
@@ -222,7 +221,7 @@ describe('Restore when the previous data cannot be removed', () => {
     await mkdir(path.join(work, 'staging'));
   });
   after(async () => {
-    if (stuck) execFileSync('chattr', ['-i', stuck]);
+    spawnSync('chattr', ['-R', '-i', work]); // wherever the immutable file ended up
     await rm(work, { recursive: true, force: true });
   });
 
@@ -232,14 +231,13 @@ describe('Restore when the previous data cannot be removed', () => {
     await writeFile(path.join(target, 'cert.json'), 'backed up');
     const entries = await throughArchive(directory.snapshot(role(target), context()));
     // An immutable file: not even root can delete it, so the old tree cannot be removed.
-    stuck = path.join(target, 'immutable.log');
+    const stuck = path.join(target, 'immutable.log');
     await writeFile(stuck, 'written since');
     execFileSync('chattr', ['+i', stuck]);
     const result = await directory.restore(role(target), entries, context());
     assert.deepEqual(await readdir(target), ['cert.json']);
     const [old] = (await readdir(work)).filter((name) => name.startsWith('CA.old-'));
     assert.ok(old, 'the previous data is still beside the folder');
-    stuck = path.join(work, old, 'immutable.log');
     assert.equal(result.warnings.length, 1);
     assert.match(result.warnings[0]!, new RegExp(`Remove '${path.join(work, old)}' by hand`));
   });
