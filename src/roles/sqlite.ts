@@ -97,11 +97,11 @@ export class SqliteProvider implements RoleProvider {
     return buildBeside(
       target,
       'file',
-      async (temp) => {
+      async (temp, location) => {
         const header = await writeSingleFile(entries, temp);
         checkIntegrity(temp);
         await removeCompanions(temp);
-        await this.retireCompanions(role, target);
+        await this.retireCompanions(role, location);
         await setOwnerAndMode(temp, header);
       },
       COMPANION_SUFFIXES,

@@ -110,9 +110,10 @@ export async function ensureParent(target: string): Promise<void> {
 }
 
 /**
- * Clears an interrupted restore's leftovers, runs `build(temp)` on a fresh sibling path, then puts
- * `temp` (a folder, or a file) in place of `target`. When `build` fails, the sibling is removed and the
- * target is not touched. `companionSuffixes` as for clearInterruptedSwap.
+ * Clears an interrupted restore's leftovers, runs `build(temp, location)` on a fresh sibling path
+ * (`location`: where the data really is, see below), then puts `temp` (a folder, or a file) in place
+ * of that data. When `build` fails, the sibling is removed and the data is not touched.
+ * `companionSuffixes` as for clearInterruptedSwap.
  *
  * A `target` that is a symbolic link keeps its link: the swap happens where the link leads (renaming
  * over the link would replace the link, and leave the real data as it was). The new data is in place
@@ -122,7 +123,7 @@ export async function ensureParent(target: string): Promise<void> {
 export async function buildBeside(
   target: string,
   kind: 'folder' | 'file',
-  build: (temp: string) => Promise<void>,
+  build: (temp: string, location: string) => Promise<void>,
   companionSuffixes: readonly string[] = [],
 ): Promise<RestoreResult> {
   const location = await throughLinks(target);
@@ -131,7 +132,7 @@ export async function buildBeside(
   await clearInterruptedSwap(location, companionSuffixes, leftovers);
   const temp = siblingPath(location, 'restore');
   try {
-    await build(temp);
+    await build(temp, location);
   } catch (error) {
     await removeTree(temp);
     throw error;
