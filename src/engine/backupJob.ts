@@ -131,7 +131,10 @@ export class BackupService {
       )
       .then(
         (finished) => this.finish(job, finished, null),
-        (error: unknown) => this.finish(job, failedBackup(backup, asAzsError(error)), asAzsError(error)),
+        (error: unknown) => {
+          const failure = asAzsError(error);
+          return this.finish(job, failedBackup(backup, failure), failure);
+        },
       )
       .finally(() => {
         this.running = null;
