@@ -134,7 +134,8 @@ function hasOwner(entry: EntryHeader): entry is EntryHeader & { uid: number; gid
   return entry.uid !== undefined && entry.gid !== undefined;
 }
 
-function runsAsRoot(): boolean {
+/** Only root can give a file to another account (POSIX); Windows has no getuid. */
+export function runsAsRoot(): boolean {
   return process.getuid?.() === 0;
 }
 

@@ -93,6 +93,8 @@ describe('Restore and owners', () => {
 
   it('as root gives every entry its recorded owner, set-id bits only with that owner', async () => {
     const target = path.join(work, 'owned');
+    await mkdir(target);
+    await lchown(target, NOBODY, NOGROUP); // the role's folder itself keeps its owner
     await directory.restore(
       role(target),
       await throughArchive(directory.snapshot(role(source), context())),
@@ -109,6 +111,7 @@ describe('Restore and owners', () => {
       mode: '2775',
     });
     assert.deepEqual(await ownerAndMode(path.join(target, 'root-tool')), { uid: 0, gid: 0, mode: '6755' });
+    assert.deepEqual(await ownerAndMode(target), { uid: NOBODY, gid: NOGROUP, mode: '755' });
     const link = await lstat(path.join(target, 'link'));
     assert.deepEqual([link.uid, link.gid], [NOBODY, NOGROUP]);
   });
