@@ -19,6 +19,13 @@ export interface EntryHeader {
   size: number;
   /** Where a symbolic link points, exactly as stored in the link. */
   linkTarget?: string;
+  /**
+   * The numeric owner (user and group) on the machine that was backed up; absent where the platform
+   * has none (Windows) and in files written before format version 3. A restore running as root gives
+   * the entry this owner; without one it clears the setuid and setgid bits.
+   */
+  uid?: number;
+  gid?: number;
 }
 
 /**

@@ -18,6 +18,8 @@ const RECORD_ENTRY = 1;
 const RECORD_PREFIX_BYTES = 5;
 const MAX_HEADER_BYTES = 1024 * 1024;
 const HASH_BYTES = 32;
+/** uid_t and gid_t are 32 bits; (uid_t)-1 means "no change" to chown, so it is no owner. */
+const MAX_OWNER_ID = 0xfffffffe;
 const ENTRY_TYPES: readonly EntryType[] = ['file', 'directory', 'symlink'];
 
 /** Totals of an archive, counted while writing and checked against the end record when reading. */
@@ -64,7 +66,16 @@ function headerProblem(header: EntryHeader): string | null {
     return 'the symbolic link has no valid target';
   }
   if (!isLink && header.linkTarget !== undefined) return `a ${header.type} has a link target`;
-  return null;
+  return ownerProblem(header);
+}
+
+/** Owners are optional (format version 3 writes them), but both or neither, and each a 32-bit id. */
+function ownerProblem(header: EntryHeader): string | null {
+  if (header.uid === undefined && header.gid === undefined) return null;
+  const isId = (id: unknown) => Number.isInteger(id) && (id as number) >= 0 && (id as number) <= MAX_OWNER_ID;
+  return isId(header.uid) && isId(header.gid)
+    ? null
+    : 'the owner is not a pair of numeric user and group ids';
 }
 
 /** Only the fields of EntryHeader, in a fixed order: what is stored, and what is given back. */
@@ -77,6 +88,8 @@ function headerOf(source: EntryHeader): EntryHeader {
     size: source.size,
   };
   if (source.linkTarget !== undefined) header.linkTarget = source.linkTarget;
+  if (source.uid !== undefined) header.uid = source.uid;
+  if (source.gid !== undefined) header.gid = source.gid;
   return header;
 }
 

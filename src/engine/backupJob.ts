@@ -125,11 +125,16 @@ export class BackupService {
     const done = this.deps.history
       .save(job)
       .then(() =>
-        withStore(settings, (store) => this.run(store, backup, roles, certificate, signal, request.progress)),
+        withStore(settings, (store) =>
+          this.run({ store, path: settings.path }, backup, roles, certificate, signal, request.progress),
+        ),
       )
       .then(
         (finished) => this.finish(job, finished, null),
-        (error: unknown) => this.finish(job, { ...backup, Status: 'Failed' }, asAzsError(error)),
+        (error: unknown) => {
+          const failure = asAzsError(error);
+          return this.finish(job, failedBackup(backup, failure), failure);
+        },
       )
       .finally(() => {
         this.running = null;
@@ -187,7 +192,7 @@ export class BackupService {
   }
 
   private async run(
-    store: BackupStore,
+    { store, path: storePath }: { store: BackupStore; path: string },
     backup: BackupRecord,
     roles: Role[],
     certificate: SavedCertificate,
@@ -207,7 +212,7 @@ export class BackupService {
         startOrder(roles, lastSeconds),
         ROLE_PARALLELISM,
         (role, index) =>
-          this.backupRole(store, folder, role, key, signal, (status, bytes) => {
+          this.backupRole(store, storePath, folder, role, key, signal, (status, bytes) => {
             backup.RoleStatus[index] = status;
             tracker.update(role.Name, status, bytes);
           }),
@@ -252,6 +257,7 @@ export class BackupService {
 
   private async backupRole(
     store: BackupStore,
+    storePath: string,
     folder: string,
     role: Role,
     key: Buffer,
@@ -266,8 +272,9 @@ export class BackupService {
     const started = Date.now();
     try {
       signal.throwIfAborted();
+      await this.deps.roles.checkPlacement(role, storePath);
       const entries = countBytes(
-        providerFor(role.Provider).snapshot(role, { stagingDir, signal }),
+        asRoleFailures(role, providerFor(role.Provider).snapshot(role, { stagingDir, signal })),
         (bytes) => {
           sourceBytes += bytes;
           report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, sourceBytes);
@@ -320,12 +327,13 @@ export class BackupService {
         seconds: (Date.now() - started) / 1000,
       };
     } catch (error) {
-      if (isStoreFailure(error) || signal.aborted) throw error;
       const message = (error as Error).message ?? String(error);
+      const status: RoleStatus = { RoleName: role.Name, Status: 'Failed', ErrorMessage: message };
+      // The job ends here: the role is recorded as failed with it, never left Running.
+      report(status, sourceBytes);
+      if (isStoreFailure(error) || signal.aborted) throw error;
       this.deps.log.warn('role backup failed', { role: role.Name, error: message });
       await store.remove(`${folder}/${role.Name}`).catch(() => undefined);
-      const status: RoleStatus = { RoleName: role.Name, Status: 'Failed', ErrorMessage: message };
-      report(status, sourceBytes);
       return { status, files: [], entries: 0, sourceBytes: 0, changedDuringCopy: [], seconds: null };
     } finally {
       await rm(stagingDir, { recursive: true, force: true });
@@ -432,6 +440,45 @@ function isStoreFailure(error: unknown): boolean {
   return error instanceof AzsError && STORE_REASONS.has(error.reason);
 }
 
+/**
+ * The backup as a job that failed as a whole records it: a role still Running (the store failed
+ * under it, or under a role beside it) failed with the job.
+ */
+function failedBackup(backup: BackupRecord, error: AzsError): BackupRecord {
+  return {
+    ...backup,
+    Status: 'Failed',
+    RoleStatus: backup.RoleStatus.map((role) =>
+      role.Status === 'Running' ? { ...role, Status: 'Failed', ErrorMessage: error.message } : role,
+    ),
+  };
+}
+
+/** A role's own failure: an AzsError that is not the store's (RoleFailed, BackupCorrupt …). */
+function isRoleFailure(error: unknown): boolean {
+  return error instanceof AzsError && !isStoreFailure(error) && error.reason !== 'JobCancelled';
+}
+
+/**
+ * The provider's entries, its failures made the role's: an error without a reason of its own (an
+ * errno from a file, a SQLite error) becomes RoleFailed before the archive and the store see it, so
+ * it can never be taken for the store's.
+ */
+async function* asRoleFailures(
+  role: Role,
+  entries: AsyncIterable<ArchiveEntry>,
+): AsyncIterable<ArchiveEntry> {
+  try {
+    yield* entries;
+  } catch (error) {
+    if (error instanceof AzsError) throw error;
+    throw new AzsError('RoleFailed', `Role '${role.Name}': ${(error as Error)?.message ?? error}`, {
+      target: role.Name,
+      cause: error,
+    });
+  }
+}
+
 function asAzsError(error: unknown): AzsError {
   if (error instanceof AzsError) return error;
   return new AzsError('BackupFailed', `The backup failed: ${(error as Error)?.message ?? error}`, {
@@ -440,11 +487,14 @@ function asAzsError(error: unknown): AzsError {
 }
 
 /**
- * Waits for both sides of an upload. A store failure wins over the source's (a full share also breaks
+ * Waits for both sides of an upload. The role's own failure (an AzsError of the source, such as a
+ * file it cannot read) wins: a store may report the source's error as its own, since a failing
+ * source breaks its sink. Otherwise a store failure wins over the source's (a full share also breaks
  * the source stream, and the store's error is the one that says what happened).
  */
 async function settleUpload<T>(upload: Promise<number>, summary: Promise<T>): Promise<T> {
   const [written, summarized] = await Promise.allSettled([upload, summary]);
+  if (summarized.status === 'rejected' && isRoleFailure(summarized.reason)) throw summarized.reason;
   if (written.status === 'rejected' && isStoreFailure(written.reason)) throw written.reason;
   if (summarized.status === 'rejected') throw summarized.reason;
   if (written.status === 'rejected') throw written.reason;

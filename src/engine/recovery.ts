@@ -162,6 +162,7 @@ export class RecoveryService {
     onAccepted(manifest.BackupId);
     const combined = AbortSignal.any([signal, claim.abort.signal]);
     const restored: string[] = [];
+    const warnings = new Map<string, string[]>();
     try {
       await this.deps.history.save(job);
       const roles = selectRoles(manifest, request.RoleName);
@@ -180,16 +181,16 @@ export class RecoveryService {
         const registration =
           current.find((candidate) => candidate.Name.toLowerCase() === name.toLowerCase()) ??
           (role.Registration as Role);
-        await this.restoreRole(store, backup, role, registration, key, combined);
+        warnings.set(name, await this.restoreRole(store, backup, role, registration, key, combined));
         restored.push(name);
       }
-      await this.finish(job, roles, restored, null);
+      await this.finish(job, roles, restored, null, warnings);
       return { BackupId: manifest.BackupId, RestoredRoles: restored };
     } catch (error) {
       const roles = manifest.Roles.filter(
         (role) => !request.RoleName || role.Registration.Name === request.RoleName,
       );
-      await this.finish(job, roles, restored, error);
+      await this.finish(job, roles, restored, error, warnings);
       const notRestored = roles
         .map((role) => role.Registration.Name)
         .filter((name) => !restored.includes(name));
@@ -241,38 +242,56 @@ export class RecoveryService {
     registration: Role,
     key: Buffer,
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const stagingDir = this.deps.state.stagingFor(`restore-${backup.manifest.BackupId}`, registration.Name);
     await rm(stagingDir, { recursive: true, force: true });
     await mkdir(stagingDir, { recursive: true, mode: 0o700 });
+    const warnings: string[] = [];
     try {
       for (const file of role.Files) {
         const entries = readRoleArchive(await store.readFile(`${backup.folder}/${file.Path}`), {
           key,
           fileId: file.FileId,
         });
-        await providerFor(registration.Provider).restore(registration, entries, { stagingDir, signal });
+        const result = await providerFor(registration.Provider).restore(registration, entries, {
+          stagingDir,
+          signal,
+        });
+        warnings.push(...result.warnings);
       }
+      return warnings;
     } finally {
       await rm(stagingDir, { recursive: true, force: true });
     }
   }
 
+  /**
+   * Records the restore as it happened: a role whose data was swapped in is Succeeded, even when its
+   * previous data could not be removed afterwards; that role's warnings (naming what was left where)
+   * go into its ErrorMessage and the log.
+   */
   private async finish(
     job: JobRecord,
     roles: ManifestRole[],
     restored: string[],
     error: unknown,
+    warnings: Map<string, string[]>,
   ): Promise<void> {
-    const statuses: RoleStatus[] = roles.map((role) => ({
-      RoleName: role.Registration.Name,
-      Status: restored.includes(role.Registration.Name) ? 'Succeeded' : 'Failed',
-      ErrorMessage: restored.includes(role.Registration.Name)
-        ? null
-        : error
-          ? String((error as Error).message ?? error)
-          : null,
-    }));
+    const statuses: RoleStatus[] = roles.map((role) => {
+      const name = role.Registration.Name;
+      const roleWarnings = warnings.get(name) ?? [];
+      if (roleWarnings.length)
+        this.deps.log.warn('role restored with a warning', { role: name, warnings: roleWarnings });
+      return {
+        RoleName: name,
+        Status: restored.includes(name) ? 'Succeeded' : 'Failed',
+        ErrorMessage: restored.includes(name)
+          ? roleWarnings.join(' ') || null
+          : error
+            ? String((error as Error).message ?? error)
+            : null,
+      };
+    });
     const outcome = !error ? 'Succeeded' : restored.length ? 'PartialSucceeded' : 'Failed';
     await this.deps.history.save({
       ...job,

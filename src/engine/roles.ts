@@ -1,4 +1,5 @@
 /** Register-, Get-, Unregister-AzsInfrastructureRole: validated registrations kept in the state folder. */
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { AzsError } from '../protocol/errors.js';
 import type { ParamsOf } from '../protocol/methods.js';
@@ -6,9 +7,39 @@ import type { Role } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
 import { readRoles, writeRoles, type SavedRole } from '../state/roleStore.js';
 import type { StateDir } from '../state/stateDir.js';
+import { isSharePath } from '../storage/openStore.js';
 import type { Clock } from '../util/clock.js';
+import { isWindows } from '../util/platform.js';
 import { hasControlCharacters } from '../util/text.js';
 import { wildcardToRegExp } from '../util/wildcard.js';
+
+/** The kernel's live views of a Linux system: no role's data (Windows has none of them). */
+const SYSTEM_FOLDERS = isWindows ? [] : ['/proc', '/sys', '/dev'];
+
+/**
+ * Whether `inner` is `outer` or lies inside it. path.relative compares as the platform does
+ * (case-insensitively on Windows).
+ */
+function isWithin(inner: string, outer: string): boolean {
+  const relative = path.relative(outer, inner);
+  const leaves = relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+  return !leaves;
+}
+
+/**
+ * The path as the system resolves it (links followed); for a path that does not exist yet, its
+ * nearest existing folder resolved, with the rest appended.
+ */
+async function realPath(target: string): Promise<string> {
+  const absolute = path.resolve(target);
+  try {
+    return await realpath(absolute);
+  } catch (error) {
+    const parent = path.dirname(absolute);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === absolute) return absolute;
+    return path.join(await realPath(parent), path.basename(absolute));
+  }
+}
 
 /** Role names become folder names on the store: letters, digits, '.', '-', '_'. */
 const ROLE_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
@@ -55,8 +86,53 @@ export class RoleService {
     }
     const role = this.registrationOf(params);
     await providerFor(role.Provider).validate(role);
+    const problem = await this.placementProblem(role, (await this.state.readConfig()).path);
+    if (problem) {
+      throw new AzsError('InvalidParameter', `-Path '${role.Path}' ${problem}`, {
+        parameter: 'Path',
+        target: role.Path ?? undefined,
+      });
+    }
     await writeRoles(this.state, [...roles, role]);
     return role;
+  }
+
+  /**
+   * Checked again at every backup (the store may have moved since the role was registered): a role
+   * whose path is not allowed fails with the same explanation.
+   */
+  async checkPlacement(role: Role, storePath: string | null): Promise<void> {
+    const problem = await this.placementProblem(role, storePath);
+    if (problem) {
+      throw new AzsError(
+        'RoleFailed',
+        `Role '${role.Name}': its -Path '${role.Path}' ${problem} Unregister-AzsInfrastructureRole it and register it again with that -Path.`,
+        { target: role.Name },
+      );
+    }
+  }
+
+  /**
+   * Why a role may not back up or restore its Path, or null. Not the whole system, not the kernel's
+   * live views, and neither holding nor lying inside the store or the daemon's state folder (a role
+   * on the store would copy every earlier backup into each new one, and one on the state folder
+   * would copy its secrets onto the store). Paths are compared as the system resolves them.
+   */
+  private async placementProblem(role: Role, storePath: string | null): Promise<string | null> {
+    if (!role.Path) return null;
+    const real = await realPath(role.Path);
+    const fix = "Give the folder or database file that holds only the role's own data.";
+    if (path.parse(real).root === real) return `is the root of the file system. ${fix}`;
+    const system = SYSTEM_FOLDERS.find((folder) => isWithin(real, folder));
+    if (system) return `lies in '${system}', the kernel's live view of the system, not data. ${fix}`;
+    const guarded = [{ folder: this.state.root, what: "the daemon's state folder" }];
+    if (storePath && !isSharePath(storePath)) guarded.push({ folder: storePath, what: 'the backup store' });
+    for (const { folder, what } of guarded) {
+      const realFolder = await realPath(folder);
+      if (isWithin(realFolder, real)) return `holds ${what} '${folder}'. ${fix}`;
+      if (isWithin(real, realFolder)) return `lies inside ${what} '${folder}'. ${fix}`;
+    }
+    return null;
   }
 
   /** Adds roles recorded in a backup that this deployment does not have (cloud recovery). */

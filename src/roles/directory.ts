@@ -1,12 +1,12 @@
 /** The Directory provider: a folder tree, taken as it is and put back exactly (see treeWalker/treeWriter). */
-import { chmod } from 'node:fs/promises';
+import { chmod, lchown } from 'node:fs/promises';
 import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
-import type { RoleContext, RoleProvider, RoleRegistration } from './provider.js';
+import type { RestoreResult, RoleContext, RoleProvider, RoleRegistration } from './provider.js';
 import { rolePath, statOrUndefined } from './roleFiles.js';
 import { buildBeside, previousDataAside } from './swap.js';
 import { walkTree } from './treeWalker.js';
-import { writeTree } from './treeWriter.js';
+import { runsAsRoot, writeTree } from './treeWriter.js';
 
 /** A folder restored where none existed before gets the usual folder mode. */
 const NEW_FOLDER_MODE = 0o755;
@@ -54,19 +54,21 @@ export class DirectoryProvider implements RoleProvider {
   }
 
   /**
-   * Builds the tree beside the folder, then swaps it in; the folder keeps its own mode (read once an
+   * Builds the tree beside the folder, then swaps it in; the folder keeps its own owner and mode (read once an
    * interrupted restore's previous data is back in place).
    */
   async restore(
     role: RoleRegistration,
     entries: AsyncIterable<ExtractedEntry>,
     _context: RoleContext,
-  ): Promise<void> {
+  ): Promise<RestoreResult> {
     const folder = rolePath(role);
-    await buildBeside(folder, 'folder', async (temp) => {
-      const mode = (await statOrUndefined(folder))?.mode ?? NEW_FOLDER_MODE;
+    return buildBeside(folder, 'folder', async (temp) => {
+      const current = await statOrUndefined(folder);
       await writeTree(entries, temp);
-      await chmod(temp, mode & 0o7777);
+      // The folder itself is not in the backup: it keeps its current owner (the service's account).
+      if (current && runsAsRoot()) await lchown(temp, current.uid, current.gid);
+      await chmod(temp, (current?.mode ?? NEW_FOLDER_MODE) & 0o7777);
     });
   }
 }

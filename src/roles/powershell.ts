@@ -9,7 +9,7 @@
  */
 import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
-import type { RoleContext, RoleProvider, RoleRegistration } from './provider.js';
+import type { RestoreResult, RoleContext, RoleProvider, RoleRegistration } from './provider.js';
 import { psString, reportResult, runPwsh } from './pwsh.js';
 import { walkTree } from './treeWalker.js';
 import { writeTree } from './treeWriter.js';
@@ -73,9 +73,10 @@ export class PowerShellProvider implements RoleProvider {
     role: RoleRegistration,
     entries: AsyncIterable<ExtractedEntry>,
     context: RoleContext,
-  ): Promise<void> {
+  ): Promise<RestoreResult> {
     await writeTree(entries, context.stagingDir);
     await this.runScript(role, 'RestoreScript', context);
+    return { warnings: [] };
   }
 
   private async runScript(

@@ -23,6 +23,12 @@ export interface RoleContext {
   signal: AbortSignal;
 }
 
+/** What a restore has to tell beyond success: the role's data is in place, but an operator should look. */
+export interface RestoreResult {
+  /** Each a sentence that names the path concerned and what to do about it. */
+  warnings: string[];
+}
+
 export interface RoleProvider {
   readonly name: ProviderName;
   /** Checks a registration before it is saved (path exists, scripts parse …); throws AzsError. */
@@ -37,5 +43,5 @@ export interface RoleProvider {
     role: RoleRegistration,
     entries: AsyncIterable<ExtractedEntry>,
     context: RoleContext,
-  ): Promise<void>;
+  ): Promise<RestoreResult>;
 }

@@ -13,14 +13,15 @@ import { chmod, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
-import type { ArchiveEntry, ExtractedEntry } from '../archive/entry.js';
+import type { ArchiveEntry, EntryHeader, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
-import type { RoleProvider, RoleRegistration, RoleContext } from './provider.js';
+import type { RestoreResult, RoleProvider, RoleRegistration, RoleContext } from './provider.js';
 import { rolePath, statOrUndefined } from './roleFiles.js';
 import { copyInWorker } from './sqliteCopier.js';
 import { isBusy, isSqliteError } from './sqliteErrors.js';
 import { buildBeside } from './swap.js';
-import { fileEntry } from './treeWalker.js';
+import { fileEntry, ownerOf } from './treeWalker.js';
+import { setOwnerAndMode } from './treeWriter.js';
 
 export interface SqliteProviderOptions {
   /** How long to wait for a writer's lock before the snapshot (or restore) gives up. */
@@ -78,7 +79,8 @@ export class SqliteProvider implements RoleProvider {
     const copy = path.join(context.stagingDir, path.basename(source));
     await this.copyDatabase(role, source, copy, context.signal);
     await chmod(copy, stats.mode & 0o7777);
-    yield* fileEntry(copy, path.basename(source));
+    // The copy belongs to the daemon; the entry records the database file's own owner.
+    for await (const entry of fileEntry(copy, path.basename(source))) yield { ...entry, ...ownerOf(stats) };
   }
 
   /**
@@ -90,17 +92,17 @@ export class SqliteProvider implements RoleProvider {
     role: RoleRegistration,
     entries: AsyncIterable<ExtractedEntry>,
     _context: RoleContext,
-  ): Promise<void> {
+  ): Promise<RestoreResult> {
     const target = rolePath(role);
-    await buildBeside(
+    return buildBeside(
       target,
       'file',
-      async (temp) => {
-        const mode = await writeSingleFile(entries, temp);
+      async (temp, location) => {
+        const header = await writeSingleFile(entries, temp);
         checkIntegrity(temp);
         await removeCompanions(temp);
-        await this.retireCompanions(role, target);
-        await chmod(temp, mode);
+        await this.retireCompanions(role, location);
+        await setOwnerAndMode(temp, header);
       },
       COMPANION_SUFFIXES,
     );
@@ -165,11 +167,11 @@ export class SqliteProvider implements RoleProvider {
   }
 }
 
-/** The one file a Sqlite snapshot holds, written to `file`; returns its mode. */
-async function writeSingleFile(entries: AsyncIterable<ExtractedEntry>, file: string): Promise<number> {
-  let mode: number | undefined;
+/** The one file a Sqlite snapshot holds, written to `file`; returns its header (owner and mode). */
+async function writeSingleFile(entries: AsyncIterable<ExtractedEntry>, file: string): Promise<EntryHeader> {
+  let header: EntryHeader | undefined;
   for await (const entry of entries) {
-    if (entry.type !== 'file' || mode !== undefined || !entry.content) {
+    if (entry.type !== 'file' || header !== undefined || !entry.content) {
       throw new AzsError(
         'BackupCorrupt',
         `The backup cannot be restored: a Sqlite role's data must be one database file, but it holds '${entry.path}' (${entry.type}) as well. Restore another backup.`,
@@ -178,15 +180,15 @@ async function writeSingleFile(entries: AsyncIterable<ExtractedEntry>, file: str
     }
     const sink = createWriteStream(file, { flags: 'wx', mode: 0o600, flush: true });
     await pipeline(entry.content, sink);
-    mode = entry.mode & 0o7777;
+    header = entry;
   }
-  if (mode === undefined) {
+  if (header === undefined) {
     throw new AzsError(
       'BackupCorrupt',
       'The backup cannot be restored: the Sqlite role holds no database file. Restore another backup.',
     );
   }
-  return mode;
+  return header;
 }
 
 function checkIntegrity(file: string): void {

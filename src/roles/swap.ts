@@ -11,10 +11,11 @@
  * backing up nothing (the providers name the `.old-` sibling, see previousDataAside).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readlink, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AzsError } from '../protocol/errors.js';
 import { syncDirectory } from '../util/atomicFile.js';
+import type { RestoreResult } from './provider.js';
 
 type SiblingPurpose = 'restore' | 'old';
 const SIBLING_RANDOM_BYTES = 6;
@@ -68,8 +69,9 @@ async function siblingsOf(
  * between the swap's two renames leaves. Empty when the target exists or nothing was left.
  */
 export async function previousDataAside(target: string): Promise<string[]> {
-  if (await exists(target)) return [];
-  return siblingsOf(target, 'old');
+  const location = await throughLinks(target);
+  if (await exists(location)) return [];
+  return siblingsOf(location, 'old');
 }
 
 /**
@@ -79,6 +81,7 @@ export async function previousDataAside(target: string): Promise<string[]> {
 export async function clearInterruptedSwap(
   target: string,
   companionSuffixes: readonly string[] = [],
+  leftovers: string[] = [],
 ): Promise<void> {
   for (const temp of await siblingsOf(target, 'restore', companionSuffixes)) await removeTree(temp);
   const olds = await siblingsOf(target, 'old');
@@ -89,7 +92,7 @@ export async function clearInterruptedSwap(
     await syncDirectory(path.dirname(target));
     return;
   }
-  for (const old of olds) await removeTree(old);
+  for (const old of olds) await removeOrReport(old, leftovers);
 }
 
 function ambiguousPreviousData(target: string, olds: string[]): AzsError {
@@ -107,27 +110,60 @@ export async function ensureParent(target: string): Promise<void> {
 }
 
 /**
- * Clears an interrupted restore's leftovers, runs `build(temp)` on a fresh sibling path, then puts
- * `temp` (a folder, or a file) in place of `target`. When `build` fails, the sibling is removed and the
- * target is not touched. `companionSuffixes` as for clearInterruptedSwap.
+ * Clears an interrupted restore's leftovers, runs `build(temp, location)` on a fresh sibling path
+ * (`location`: where the data really is, see below), then puts `temp` (a folder, or a file) in place
+ * of that data. When `build` fails, the sibling is removed and the data is not touched.
+ * `companionSuffixes` as for clearInterruptedSwap.
+ *
+ * A `target` that is a symbolic link keeps its link: the swap happens where the link leads (renaming
+ * over the link would replace the link, and leave the real data as it was). The new data is in place
+ * once this returns; previous data that could not be removed after that is no reason to fail the
+ * restore, so it is returned as warnings naming where it is.
  */
 export async function buildBeside(
   target: string,
   kind: 'folder' | 'file',
-  build: (temp: string) => Promise<void>,
+  build: (temp: string, location: string) => Promise<void>,
   companionSuffixes: readonly string[] = [],
-): Promise<void> {
-  await ensureParent(target);
-  await clearInterruptedSwap(target, companionSuffixes);
-  const temp = siblingPath(target, 'restore');
+): Promise<RestoreResult> {
+  const location = await throughLinks(target);
+  const leftovers: string[] = [];
+  await ensureParent(location);
+  await clearInterruptedSwap(location, companionSuffixes, leftovers);
+  const temp = siblingPath(location, 'restore');
   try {
-    await build(temp);
+    await build(temp, location);
   } catch (error) {
     await removeTree(temp);
     throw error;
   }
-  if (kind === 'folder') await replaceFolder(temp, target);
-  else await replaceFile(temp, target);
+  if (kind === 'folder') await replaceFolder(temp, location, leftovers);
+  else await replaceFile(temp, location);
+  return { warnings: leftovers };
+}
+
+/** Symbolic links followed this many times at most (Linux's own limit), so a loop ends. */
+const MAX_LINK_HOPS = 40;
+
+/**
+ * Where `target`'s data really is: the path itself, or, for a symbolic link, the path it leads to
+ * (followed link by link, so a link whose data is missing still leads to where the data belongs).
+ */
+export async function throughLinks(target: string): Promise<string> {
+  let location = target;
+  for (let hops = 0; hops <= MAX_LINK_HOPS; hops += 1) {
+    const stats = await lstat(location).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (!stats?.isSymbolicLink()) return location;
+    location = path.resolve(path.dirname(location), await readlink(location));
+  }
+  throw new AzsError(
+    'RoleFailed',
+    `'${target}' is a symbolic link that leads through more than ${MAX_LINK_HOPS} links (a loop?). Point it straight at the role's data, or give that path as the role's -Path.`,
+    { target },
+  );
 }
 
 /** A file is renamed over its target in one step: readers see the old file or the new one. */
@@ -143,9 +179,10 @@ async function replaceFile(temp: string, target: string): Promise<void> {
 
 /**
  * Folders cannot be renamed over a non-empty folder, so the swap is two renames: current → old,
- * new → current; if the second fails the first is undone. The old tree is removed afterwards.
+ * new → current; if the second fails the first is undone. The old tree is removed afterwards (or,
+ * when it cannot be, reported in `leftovers`).
  */
-async function replaceFolder(temp: string, target: string): Promise<void> {
+async function replaceFolder(temp: string, target: string, leftovers: string[]): Promise<void> {
   const old = siblingPath(target, 'old');
   const hadCurrent = await renameIfExists(target, old);
   try {
@@ -156,7 +193,19 @@ async function replaceFolder(temp: string, target: string): Promise<void> {
     throw error;
   }
   await syncDirectory(path.dirname(target));
-  if (hadCurrent) await removeTree(old);
+  if (hadCurrent) await removeOrReport(old, leftovers);
+}
+
+/** Removes previous data; what cannot be removed goes into `leftovers` as a warning naming it. */
+async function removeOrReport(tree: string, leftovers: string[]): Promise<void> {
+  try {
+    await removeTree(tree);
+  } catch (error) {
+    leftovers.push(
+      `The previous data, moved aside to '${tree}', could not be removed (${(error as Error).message}). ` +
+        `Remove '${tree}' by hand once you no longer need it.`,
+    );
+  }
 }
 
 async function exists(target: string): Promise<boolean> {

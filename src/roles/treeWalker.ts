@@ -20,6 +20,9 @@
  * between); that descriptor is closed once the content has been read or when the consumer asks for
  * the next entry (or stops iterating), whichever comes first. Either way an entry's content must be
  * consumed before the next entry is asked for. Measured with scripts/measure-walker.ts.
+ *
+ * A name the system refuses to read fails the walk with RoleFailed naming it: the role's failure,
+ * never mistaken for the store's.
  */
 import {
   type Dirent,
@@ -39,6 +42,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ArchiveEntry, EntryHeader } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
+import { isWindows } from '../util/platform.js';
 
 /** Files up to this size are read in one call when opened; larger ones are read as they are archived. */
 export const WHOLE_READ_LIMIT = 64 * 1024;
@@ -55,7 +59,7 @@ type Scanned =
   | { header: EntryHeader; fd: number; absolute: string };
 
 export async function* walkTree(root: string): AsyncGenerator<ArchiveEntry> {
-  yield* paced(scanFolder(smallFileBuffer(), root, ''));
+  yield* paced(scanFolder(smallFileBuffer(), root, ''), root);
 }
 
 /**
@@ -63,11 +67,22 @@ export async function* walkTree(root: string): AsyncGenerator<ArchiveEntry> {
  * path is gone or is a folder, FIFO or device; a link in its place is yielded as a link, not followed.
  */
 export async function* fileEntry(absolute: string, entryPath: string): AsyncGenerator<ArchiveEntry> {
-  yield* paced(scanFile(smallFileBuffer(), absolute, entryPath));
+  yield* paced(scanFile(smallFileBuffer(), absolute, entryPath), absolute);
 }
 
-/** Hands out what `scan` finds, giving the event loop a turn after every slice of synchronous work. */
-async function* paced(scan: Generator<Scanned>): AsyncGenerator<ArchiveEntry> {
+/**
+ * Hands out what `scan` of `root` finds, giving the event loop a turn after every slice of
+ * synchronous work. A name it cannot read fails the walk with unreadable() (see there).
+ */
+async function* paced(scan: Generator<Scanned>, root: string): AsyncGenerator<ArchiveEntry> {
+  try {
+    yield* pacedItems(scan);
+  } catch (error) {
+    throw unreadable(error, root);
+  }
+}
+
+async function* pacedItems(scan: Generator<Scanned>): AsyncGenerator<ArchiveEntry> {
   let entries = 0;
   let bytes = 0;
   for (const item of scan) {
@@ -121,14 +136,14 @@ function* scanFile(buffer: Buffer, absolute: string, entryPath: string): Generat
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return; // deleted since it was listed
     if (code === 'ELOOP') return yield* scanLink(absolute, entryPath); // replaced by a link: keep the link
-    throw error;
+    throw unreadable(error, absolute);
   }
   let stats: Stats;
   try {
     stats = fstatSync(fd);
   } catch (error) {
     closeSync(fd);
-    throw error;
+    throw unreadable(error, absolute);
   }
   if (!stats.isFile()) {
     closeSync(fd); // replaced by a folder or FIFO since it was listed: not followed into
@@ -144,6 +159,8 @@ function* scanFile(buffer: Buffer, absolute: string, entryPath: string): Generat
   try {
     data = readWhole(fd, buffer.subarray(0, stats.size), absolute);
     changed = changedSince(fileHeader, fstatSync(fd));
+  } catch (error) {
+    throw unreadable(error, absolute);
   } finally {
     closeSync(fd);
   }
@@ -198,7 +215,9 @@ function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Gene
     if (position === fileHeader.size) return 0;
     if (!open) throw new Error(`The content of '${fileHeader.path}' was read after the next entry.`);
     const wanted = Math.min(target.length, fileHeader.size - position);
-    const { bytesRead: count } = await readAt(fd, target, 0, wanted, position);
+    const { bytesRead: count } = await readAt(fd, target, 0, wanted, position).catch((error: unknown) => {
+      throw unreadable(error, absolute);
+    });
     if (count === 0) throw shrankError(absolute, fileHeader.size, position);
     position += count;
     if (position === fileHeader.size) {
@@ -240,7 +259,36 @@ function changedSince(before: EntryHeader, after: Stats | undefined): boolean {
 }
 
 function header(entryPath: string, type: EntryHeader['type'], stats: Stats, size: number): EntryHeader {
-  return { path: entryPath, type, mode: stats.mode & 0o7777, mtimeMs: stats.mtimeMs, size };
+  return {
+    path: entryPath,
+    type,
+    mode: stats.mode & 0o7777,
+    mtimeMs: stats.mtimeMs,
+    size,
+    ...ownerOf(stats),
+  };
+}
+
+/** The numeric owner a restore gives back (docs/format.md); Windows has none (its stats say 0). */
+export function ownerOf(stats: Stats): Pick<EntryHeader, 'uid' | 'gid'> {
+  return isWindows ? {} : { uid: stats.uid, gid: stats.gid };
+}
+
+/**
+ * A name of the role that the system refuses to read (EACCES, EIO …) is the role's failure, not the
+ * store's: an AzsError RoleFailed naming the path (the failing call's own, else `absolute`) and what
+ * to do. AzsErrors and errors without an errno code pass through as they are.
+ */
+function unreadable(error: unknown, absolute: string): unknown {
+  const { code, path: failed } = error as Partial<NodeJS.ErrnoException>;
+  if (error instanceof AzsError || typeof code !== 'string') return error;
+  const where = failed ?? absolute;
+  return new AzsError(
+    'RoleFailed',
+    `'${where}' cannot be read (${(error as Error).message}). ` +
+      "Give the daemon's account read access to it, or move it out of the role's data; then run the backup again.",
+    { target: where, cause: error },
+  );
 }
 
 function shrankError(absolute: string, size: number, available: number): AzsError {

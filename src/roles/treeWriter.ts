@@ -1,13 +1,13 @@
 /**
- * Writes archive entries back as a folder tree: files with their content, modes and mtimes, folders,
- * symbolic links as links. Folders get their modes and mtimes last, children first, because writing
+ * Writes archive entries back as a folder tree: files with their content, owners, modes and mtimes,
+ * folders, symbolic links as links. Folders get their modes and mtimes last, children first, because writing
  * a child changes its folder's mtime (and a read-only folder mode would stop the writes).
  *
  * Entries come from a backup, so they are checked before anything is written: a path that would leave
  * the folder, pass through a symbolic link written earlier, or appear twice is refused.
  */
 import { createWriteStream } from 'node:fs';
-import { chmod, lutimes, mkdir, symlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, lutimes, mkdir, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { EntryHeader, ExtractedEntry } from '../archive/entry.js';
@@ -70,7 +70,7 @@ class TreeWriter {
     for (const [relative, header] of [...this.folders].reverse()) {
       if (!header) continue;
       const target = path.join(this.root, ...relative.split('/'));
-      await chmod(target, header.mode);
+      await setOwnerAndMode(target, header);
       await utimes(target, header.mtimeMs / 1000, header.mtimeMs / 1000);
     }
   }
@@ -101,14 +101,42 @@ async function writeFile(entry: ExtractedEntry, target: string): Promise<void> {
       entry.path,
     );
   }
-  await chmod(target, entry.mode);
+  await setOwnerAndMode(target, entry);
   await utimes(target, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
 }
 
 async function writeLink(entry: ExtractedEntry, target: string): Promise<void> {
   if (entry.linkTarget === undefined) throw corrupt(`the link '${entry.path}' has no target`, entry.path);
   await symlink(entry.linkTarget, target);
+  if (runsAsRoot() && hasOwner(entry)) await lchown(target, entry.uid, entry.gid);
   await lutimes(target, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+}
+
+/** Set-user-id and set-group-id: kept only on an entry given back to the owner it was backed up with. */
+const SET_ID_BITS = 0o6000;
+
+/**
+ * Gives a restored file or folder (not a link: chmod follows links) its recorded owner and mode. The
+ * owner is set first, because a change of owner clears the set-id bits. A daemon that is not root
+ * cannot give files away, and an entry without an owner (older format, Windows) has none to give
+ * back: both lose the set-id bits, or they would run as whoever restored them.
+ */
+export async function setOwnerAndMode(target: string, entry: EntryHeader): Promise<void> {
+  if (runsAsRoot() && hasOwner(entry)) {
+    await lchown(target, entry.uid, entry.gid);
+    await chmod(target, entry.mode);
+  } else {
+    await chmod(target, entry.mode & ~SET_ID_BITS);
+  }
+}
+
+function hasOwner(entry: EntryHeader): entry is EntryHeader & { uid: number; gid: number } {
+  return entry.uid !== undefined && entry.gid !== undefined;
+}
+
+/** Only root can give a file to another account (POSIX); Windows has no getuid. */
+export function runsAsRoot(): boolean {
+  return process.getuid?.() === 0;
 }
 
 function corrupt(what: string, target: string): AzsError {

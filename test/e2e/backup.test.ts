@@ -3,8 +3,8 @@
  * certificate, real store folder, and `azsbackup extract` as the independent reader.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -158,6 +158,67 @@ describe('failures during a backup', () => {
     } finally {
       daemon.stop();
       [daemon.stateDir, deployment.root, out].forEach(removeDir);
+    }
+  });
+
+  test('a file the daemon cannot read fails only its role, naming the file: no store alert, no role left Running', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    const unreadable = path.join(deployment.folder, 'nested', 'unreadable.key');
+    writeFileSync(unreadable, '');
+    // Root reads any file, but not a write-only kernel setting: bound over a file of the role, it
+    // fails open() with EACCES as a 0600 file does for a daemon running as another account.
+    execFileSync('mount', ['--bind', '/proc/sys/vm/compact_memory', unreadable]);
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      const backup = await daemon.call('backup.start', { Wait: true });
+      assert.equal(backup.Status, 'PartialSucceeded');
+      const ca = backup.RoleStatus.find((role) => role.RoleName === 'CA');
+      assert.equal(ca?.Status, 'Failed');
+      assert.match(ca?.ErrorMessage ?? '', new RegExp(`'${unreadable}' cannot be read \\(EACCES`));
+      assert.match(ca?.ErrorMessage ?? '', /read access/);
+      assert.equal(backup.RoleStatus.find((role) => role.RoleName === 'WAS')?.Status, 'Succeeded');
+      const { alerts } = await daemon.call('alert.list', {});
+      assert.deepEqual(
+        alerts.filter((alert) => /store|fault/i.test(alert.Title)).map((alert) => alert.Title),
+        [],
+        'a role that cannot be read is no fault of the store',
+      );
+      const { jobs } = await daemon.call('job.list', {});
+      const record = jobs.find((job) => job.BackupId === backup.BackupId);
+      assert.equal(record?.Outcome, 'PartialSucceeded');
+      assert.deepEqual(
+        record?.Roles.map((role) => role.Status),
+        ['Failed', 'Succeeded'],
+      );
+    } finally {
+      execFileSync('umount', [unreadable]);
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('a role whose folder comes to hold the store fails at backup time; the store is not copied into itself', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      const store = path.join(deployment.folder, 'nested', 'store');
+      mkdirSync(store);
+      await daemon.call('config.set', { Path: store });
+      const backup = await daemon.call('backup.start', { Wait: true });
+      assert.equal(backup.Status, 'PartialSucceeded');
+      const ca = backup.RoleStatus.find((role) => role.RoleName === 'CA');
+      assert.equal(ca?.Status, 'Failed');
+      assert.match(ca?.ErrorMessage ?? '', new RegExp(`-Path '${deployment.folder}' holds the backup store`));
+      assert.deepEqual(readdirSync(path.join(backupFolders(store)[0]!)).sort(), ['BackupInfo.json', 'WAS']);
+      await assert.rejects(
+        daemon.call('role.register', { Name: 'Store', Provider: 'Directory', Path: store }),
+        (error: unknown) => error instanceof RpcError && error.data?.reason === 'InvalidParameter',
+      );
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
     }
   });
 

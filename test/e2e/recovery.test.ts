@@ -3,6 +3,7 @@
  * restores them with the .pfx; verification refuses corrupted data before touching any role.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
   openSync,
@@ -118,6 +119,45 @@ describe('cloud recovery', () => {
       assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), original);
       assert.deepEqual(withoutTimes(await describeTree(deployment.scripted)), scriptedNow);
     } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('previous data that cannot be removed after the swap: the role is restored, the leftover named', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    // An immutable file: not even root can delete it, so the previous tree cannot be removed.
+    const stuck = path.join(deployment.folder, 'immutable.log');
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      const backup = await daemon.call('backup.start', { Wait: true });
+      const original = withoutTimes(await describeTree(deployment.folder));
+      writeFileSync(stuck, 'written after the backup');
+      execFileSync('chattr', ['+i', stuck]);
+      const result = await daemon.call('backup.restore', {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        RoleName: 'CA',
+        Wait: true,
+      });
+      assert.deepEqual(result.RestoredRoles, ['CA']);
+      assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), original);
+      const parent = path.dirname(deployment.folder);
+      const leftover = readdirSync(parent).find((name) => name.startsWith('CA.old-'));
+      assert.ok(leftover, 'the previous data is left beside the folder');
+      const { jobs } = await daemon.call('job.list', {});
+      const restore = jobs.find((job) => job.Kind === 'Restore');
+      assert.equal(restore?.Outcome, 'Succeeded');
+      assert.equal(restore?.Roles[0]?.Status, 'Succeeded');
+      assert.match(
+        restore?.Roles[0]?.ErrorMessage ?? '',
+        new RegExp(`Remove '${path.join(parent, leftover)}' by hand`),
+      );
+    } finally {
+      // Wherever the file ended up (links and FIFOs make chattr's exit status useless here).
+      spawnSync('chattr', ['-R', '-i', deployment.root]);
       daemon.stop();
       [daemon.stateDir, deployment.root].forEach(removeDir);
     }

@@ -199,6 +199,12 @@ describe('alerts from real faults', () => {
 
   async function failsWithAlert(title: RegExp): Promise<void> {
     await assert.rejects(daemon.call('backup.start', { Wait: true }));
+    const [job] = (await daemon.call('job.list', {})).jobs;
+    assert.deepEqual(
+      job?.Roles.filter((role) => role.Status === 'Running'),
+      [],
+      'a failed job leaves no role Running',
+    );
     const alert = (await activeAlerts(daemon)).find((candidate) => title.test(candidate.Title));
     assert.ok(alert, `no active alert matching ${title}`);
     assert.match(

@@ -25,7 +25,7 @@ Describe 'Backups' {
     BeforeEach {
         $stateDirectory = New-TestHome
         $store = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'store')).FullName
-        $data = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'data')).FullName
+        $data = New-TestRoleFolder -StateDirectory $stateDirectory -Name 'data'
         1..20 | ForEach-Object { Set-Content -LiteralPath (Join-Path $data "file$_.txt") -Value ("line $_`n" * 100) }
         Set-AzsBackupConfiguration -Path $store -EncryptionCertPath $certificate | Out-Null
         Register-AzsInfrastructureRole -Name 'WAS' -Provider Directory -Path $data | Out-Null

@@ -12,7 +12,7 @@ Describe 'Argument completion' {
         $emptyFolder = (New-Item -ItemType Directory -Path (Join-Path $fixtures 'empty')).FullName
 
         $stateDirectory = New-TestHome
-        $data = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'data')).FullName
+        $data = New-TestRoleFolder -StateDirectory $stateDirectory -Name 'data'
         Set-Content -LiteralPath (Join-Path $data 'a.txt') -Value 'role data'
         $store = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'store')).FullName
         Set-AzsBackupConfiguration -Path $store -EncryptionCertPath $certificate | Out-Null

@@ -52,8 +52,8 @@ function Get-FolderDigest {
 
 function New-TestDeployment {
     <#
-    A new state folder (AZSBACKUP_HOME) holding a local store and the data of two Directory roles,
-    WAS and CA, configured with the certificate CerPath. Returns the folders.
+    A new state folder (AZSBACKUP_HOME) holding a local store, and the data of two Directory roles
+    WAS and CA beside it (New-TestRoleFolder), configured with the certificate CerPath. Returns the folders.
     #>
     param([Parameter(Mandatory)] [string] $CerPath)
     $stateDirectory = New-TestHome
@@ -64,7 +64,7 @@ function New-TestDeployment {
             Data           = [ordered]@{}
         }
         foreach ($role in 'WAS', 'CA') {
-            $folder = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory "data/$role")).FullName
+            $folder = New-TestRoleFolder -StateDirectory $stateDirectory -Name "data/$role"
             Write-TestRoleData -Folder $folder -Seed $role
             $deployment.Data[$role] = $folder
         }

@@ -119,7 +119,7 @@ Describe 'Microsoft''s published infrastructure-backup scripts' {
         Import-Module -Name $script:ManifestPath -Force
         $stateDirectory = New-TestHome
         $sharepath = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'AzSBackupStore')).FullName
-        $roleData = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'was')).FullName
+        $roleData = New-TestRoleFolder -StateDirectory $stateDirectory -Name 'was'
         Set-Content -LiteralPath (Join-Path $roleData 'subscriptions.json') -Value '{ "subscriptions": ["contoso"] }'
         $password = ConvertTo-SecureString 'Share-Password-1' -AsPlainText -Force
         $pfxSecret = 'Pfx-' + [guid]::NewGuid().ToString('N')

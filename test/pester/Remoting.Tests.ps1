@@ -12,7 +12,7 @@ Describe 'The module over PowerShell remoting (SSH)' {
 
         $remoteHome = New-TestFolder
         foreach ($role in 'WAS', 'CA') {
-            $folder = New-Item -ItemType Directory -Path (Join-Path $remoteHome "data-$role")
+            $folder = New-TestRoleFolder -StateDirectory $remoteHome -Name "data-$role"
             1..5 | ForEach-Object { Set-Content -LiteralPath (Join-Path $folder "$role-$_.txt") -Value ("$role line $_`n" * 50) }
         }
         $pfxSecret = 'Remote-Pfx-' + [guid]::NewGuid().ToString('N')
@@ -32,7 +32,7 @@ Describe 'The module over PowerShell remoting (SSH)' {
             $certificate = New-AzsBackupEncryptionCertificate -CerPath "$stateDirectory/backup.cer" -PfxPath "$stateDirectory/backup.pfx" -PfxPassword $PfxPassword
             $location = Set-AzsBackupConfiguration -Path $store -EncryptionCertPath $certificate.CerPath -BackupFrequencyInHours 6
             $roles = foreach ($name in 'WAS', 'CA') {
-                Register-AzsInfrastructureRole -Name $name -Provider Directory -Path "$stateDirectory/data-$name"
+                Register-AzsInfrastructureRole -Name $name -Provider Directory -Path "$stateDirectory-roles/data-$name"
             }
             @{ Certificate = $certificate; Location = $location; Roles = $roles }
         }
@@ -162,9 +162,9 @@ Describe 'The module over PowerShell remoting (SSH)' {
             Set-ItResult -Skipped -Because 'Restore-AzsBackup is not in the module yet'
             return
         }
-        $lost = Join-Path $remoteHome 'data-WAS/WAS-1.txt'
+        $lost = Join-Path "$remoteHome-roles" 'data-WAS/WAS-1.txt'
         $expected = Get-Content -Raw -LiteralPath $lost
-        $changed = Join-Path $remoteHome 'data-CA/CA-1.txt'
+        $changed = Join-Path "$remoteHome-roles" 'data-CA/CA-1.txt'
         Remove-Item -LiteralPath $lost
         Set-Content -LiteralPath $changed -Value 'changed after the backup'
         $backupId = (Invoke-InSession { Get-AzsBackup -Top 1 }).BackupId

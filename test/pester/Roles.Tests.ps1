@@ -8,7 +8,7 @@ Describe 'Infrastructure roles' {
 
     BeforeEach {
         $stateDirectory = New-TestHome
-        $data = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'data')).FullName
+        $data = New-TestRoleFolder -StateDirectory $stateDirectory -Name 'data'
     }
 
     AfterEach {
@@ -27,7 +27,7 @@ Describe 'Infrastructure roles' {
         }
 
         It 'resolves a relative -Path against the current location' {
-            Push-Location -LiteralPath $stateDirectory
+            Push-Location -LiteralPath (Split-Path -Parent $data)
             try {
                 (Register-AzsInfrastructureRole -Name 'CA' -Provider Directory -Path './data').Path | Should -Be $data
             } finally {
@@ -53,6 +53,19 @@ Describe 'Infrastructure roles' {
             Register-AzsInfrastructureRole -Name 'WAS' -Provider Directory -Path $data | Out-Null
             { Register-AzsInfrastructureRole -Name 'WAS' -Provider Directory -Path $data -ErrorAction Stop } |
                 Should -Throw -ErrorId 'AzsBackup.RoleAlreadyExists,Register-AzsInfrastructureRole'
+        }
+
+        It 'refuses a -Path inside the state folder, on / or in /proc, naming -Path (InvalidArgument)' -ForEach @(
+            @{ Folder = 'inside-state'; Why = "lies inside the daemon's state folder" }
+            @{ Folder = '/'; Why = 'is the root of the file system' }
+            @{ Folder = '/proc'; Why = "the kernel's live view" }
+        ) {
+            $path = if ($Folder.StartsWith('/')) { $Folder } else { (New-Item -ItemType Directory -Path (Join-Path $stateDirectory $Folder)).FullName }
+            $failure = { Register-AzsInfrastructureRole -Name 'WAS' -Provider Directory -Path $path -ErrorAction Stop } |
+                Should -Throw -ErrorId 'AzsBackup.InvalidParameter,Register-AzsInfrastructureRole' -PassThru
+            $failure.Exception.Message | Should -BeLike "-Path '$path' *$Why*"
+            $failure.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            Get-AzsInfrastructureRole | Should -BeNullOrEmpty
         }
 
         It 'refuses an unknown provider before calling the daemon' {

@@ -32,7 +32,15 @@ function Remove-TestHome([string] $StateDirectory) {
     Stop-TestDaemon -StateDirectory $StateDirectory
     Remove-Item -Path Env:AZSBACKUP_HOME -ErrorAction SilentlyContinue
     Remove-Item -Path Env:AZSBACKUP_SOCKET -ErrorAction SilentlyContinue
-    Remove-Item -LiteralPath $StateDirectory -Recurse -Force -ErrorAction SilentlyContinue
+    Remove-Item -LiteralPath $StateDirectory, "$StateDirectory-roles" -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+function New-TestRoleFolder([string] $StateDirectory, [string] $Name) {
+    <#
+    A folder for a role's data, under <state folder>-roles: the daemon refuses a role path inside its
+    state folder. Remove-TestHome removes it with the state folder.
+    #>
+    (New-Item -ItemType Directory -Force -Path (Join-Path "$StateDirectory-roles" $Name)).FullName
 }
 
 function Get-TestDaemonStatus([string] $StateDirectory) {

@@ -256,6 +256,11 @@ describe('hostile role files', () => {
       { path: 'a', type: 'directory', mode: 0o755, mtimeMs: 0, size: 10 },
       { path: 'a', type: 'symlink', mode: 0o777, mtimeMs: 0, size: 0 },
       { path: 7, type: 'file', mode: 0o644, mtimeMs: 0, size: 0 },
+      { path: 'a', type: 'directory', mode: 0o2755, mtimeMs: 0, size: 0, uid: -1, gid: 0 },
+      { path: 'a', type: 'directory', mode: 0o2755, mtimeMs: 0, size: 0, uid: 'root', gid: 0 },
+      { path: 'a', type: 'directory', mode: 0o2755, mtimeMs: 0, size: 0, uid: 0 },
+      { path: 'a', type: 'directory', mode: 0o2755, mtimeMs: 0, size: 0, uid: 0, gid: 2 ** 32 - 1 },
+      { path: 'a', type: 'directory', mode: 0o2755, mtimeMs: 0, size: 0, uid: 0.5, gid: 0 },
     ];
     for (const fields of impossible) {
       const stored = await sealRecords(
