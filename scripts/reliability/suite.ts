@@ -7,6 +7,7 @@ import { hostileInput } from './hostile.js';
 import { access } from './access.js';
 import { longRun } from './longRun.js';
 import { shareWriter } from './shareWriter.js';
+import { localUser } from './localUser.js';
 
 export const SCENARIOS = {
   crash: crashAnywhere,
@@ -16,6 +17,7 @@ export const SCENARIOS = {
   access,
   long: longRun,
   share: shareWriter,
+  user: localUser,
 } satisfies Record<string, (options: SuiteOptions) => Promise<Tally>>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
