@@ -154,7 +154,8 @@ async function peakGrowth<T>(
   let peak = before;
   const sampler = setInterval(() => {
     try {
-      peak = Math.max(peak, residentMiB(pid));
+      const now = residentMiB(pid); // NaN once the killed daemon is a zombie
+      if (!Number.isNaN(now)) peak = Math.max(peak, now);
       if (peak - before > killAbove) process.kill(pid, 'SIGKILL');
     } catch {
       // the daemon has gone
