@@ -164,11 +164,12 @@ function operatorClients(stateDir: string): void {
   });
 }
 
+/** Kills the daemon of the state folder, found by its pid lock (taken before it listens). */
 function stopDaemonOf(stateDir: string): void {
-  const status = path.join(stateDir, 'run', 'daemon.json');
-  if (!existsSync(status)) return;
+  const lock = path.join(stateDir, 'run', 'daemon.pid');
+  if (!existsSync(lock)) return;
   try {
-    process.kill((JSON.parse(readFileSync(status, 'utf8')) as { pid: number }).pid, 'SIGKILL');
+    process.kill(Number.parseInt(readFileSync(lock, 'utf8'), 10), 'SIGKILL');
   } catch {
     // it has already gone
   }
