@@ -6,7 +6,6 @@
  * /proc/*\/cmdline throughout) and in no file under the state folder or the store.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { defaultEndpoint } from '../../src/util/platform.js';
 import { removeDir, startDaemon, tempDir, type TestDaemon } from '../../test/helpers/daemon.js';
 import { createDeployment, PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
 import { SambaServer } from '../../test/helpers/samba.js';
+import { addUser } from './attacks.js';
 import {
   backupFolderOnDisk,
   Cleanup,
@@ -91,10 +91,7 @@ function runAs(user: string, script: string): string {
 }
 
 function anotherUser(daemon: TestDaemon, tally: Tally, cleanup: Cleanup): void {
-  const user = `azsrel${randomBytes(3).toString('hex')}`;
-  const added = spawnSync('useradd', ['-M', '-N', '-s', '/usr/sbin/nologin', user]);
-  if (added.status !== 0) throw new Error(`useradd failed: ${added.stderr}`);
-  cleanup.add(() => spawnSync('userdel', [user]));
+  const user = addUser(cleanup).name;
   const socket = defaultEndpoint(daemon.stateDir);
   const connect = `require('net').createConnection(${JSON.stringify(socket)}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log('REFUSED ' + e.code); process.exit(0); });`;
   tally.runs += 1;

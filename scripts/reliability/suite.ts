@@ -6,6 +6,8 @@ import { dataUnderLoad } from './load.js';
 import { hostileInput } from './hostile.js';
 import { access } from './access.js';
 import { longRun } from './longRun.js';
+import { shareWriter } from './shareWriter.js';
+import { localUser } from './localUser.js';
 
 export const SCENARIOS = {
   crash: crashAnywhere,
@@ -14,6 +16,8 @@ export const SCENARIOS = {
   hostile: hostileInput,
   access,
   long: longRun,
+  share: shareWriter,
+  user: localUser,
 } satisfies Record<string, (options: SuiteOptions) => Promise<Tally>>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
