@@ -3,6 +3,8 @@
 
 $script:AzsPipePrefix = '\\.\pipe\'
 $script:AzsNextRequestId = 0
+# This user's uid (`id -u`), asked once: the socket and its folder must be its own.
+$script:AzsUserId = $null
 
 function Open-AzsStream {
     [CmdletBinding()]
@@ -15,6 +17,7 @@ function Open-AzsStream {
         try { $pipe.Connect(2000) } catch { $pipe.Dispose(); throw }
         return $pipe
     }
+    Assert-AzsPrivateSocket -Path $Endpoint
     $socket = New-Object -TypeName System.Net.Sockets.Socket -ArgumentList (
         [System.Net.Sockets.AddressFamily]::Unix), ([System.Net.Sockets.SocketType]::Stream), ([System.Net.Sockets.ProtocolType]::Unspecified)
     try {
@@ -24,6 +27,51 @@ function Open-AzsStream {
         throw
     }
     New-Object -TypeName System.Net.Sockets.NetworkStream -ArgumentList $socket, $true
+}
+
+function Assert-AzsPrivateSocket {
+    <#
+    Before anything is sent on a Unix socket (the token first, then passwords): the socket must be a
+    socket owned by this user with mode 0600 or stricter, in a real folder (not a link) owned by this
+    user that no other user may enter — as src/util/privateSocket.ts checks for the CLI. A listener
+    another local user planted gets nothing. Throws AzsBackup.EndpointNotPrivate; returns quietly
+    when the folder or the socket does not exist (then nothing listens, and connecting fails).
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $Path)
+
+    $folder = Split-Path -Parent $Path
+    # stat(1) reports the path itself, never a link's target; GNU and BSD spell the format differently.
+    $format = if ((Test-Path -Path 'Variable:IsMacOS') -and $IsMacOS) { @('-f', '%HT|%u|%Lp') } else { @('-c', '%F|%u|%a') }
+    $facts = @(& stat @format -- $folder $Path 2>$null | ForEach-Object {
+            $type, $owner, $mode = ([string]$_).Split('|')
+            @{ Type = $type.ToLowerInvariant(); Owner = [long]$owner; Mode = [Convert]::ToInt32($mode, 8) }
+        })
+    if ($null -eq $script:AzsUserId) { $script:AzsUserId = [long](& id -u) }
+    $problem = $null
+    $target = $folder
+    if ($facts.Count -ge 1) { $problem = Get-AzsEndpointProblem -Facts $facts[0] -Type 'directory' -ForbiddenBits 0x3F }
+    if (-not $problem -and $facts.Count -ge 2) {
+        $target = $Path
+        $problem = Get-AzsEndpointProblem -Facts $facts[1] -Type 'socket' -ForbiddenBits 0x7F
+    }
+    if (-not $problem) { return }
+    throw (New-AzsErrorRecord -Reason 'EndpointNotPrivate' -Target $target -Parameter 'AZSBACKUP_SOCKET' -Message (
+            "The daemon's endpoint '$target' $problem, so another local user could be listening there: nothing was sent to it. " +
+            'Find out who made it and remove it (as root if another user owns it), or set $env:AZSBACKUP_SOCKET to a socket path ' +
+            'in a folder only you can enter, and run the command again.'))
+}
+
+function Get-AzsEndpointProblem {
+    <# What is wrong with one stat(1) record, or $null: the wrong kind of file, owner or mode. #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [hashtable] $Facts, [Parameter(Mandatory)] [string] $Type, [Parameter(Mandatory)] [int] $ForbiddenBits)
+
+    if ($Facts.Type -ne $Type) { return "is a $($Facts.Type), not a $Type" }
+    if ($Facts.Owner -ne $script:AzsUserId) { return "belongs to uid $($Facts.Owner), not to this user (uid $script:AzsUserId)" }
+    if ($Facts.Mode -band $ForbiddenBits) { return "has mode $([Convert]::ToString($Facts.Mode, 8)), which lets other users in" }
+    $null
 }
 
 function New-AzsConnection {
