@@ -40,20 +40,13 @@ function Assert-AzsPrivateSocket {
     [CmdletBinding()]
     param([Parameter(Mandatory)] [string] $Path)
 
-    $folder = Split-Path -Parent $Path
-    # stat(1) reports the path itself, never a link's target; GNU and BSD spell the format differently.
-    $format = if ((Test-Path -Path 'Variable:IsMacOS') -and $IsMacOS) { @('-f', '%HT|%u|%Lp') } else { @('-c', '%F|%u|%a') }
-    $facts = @(& stat @format -- $folder $Path 2>$null | ForEach-Object {
-            $type, $owner, $mode = ([string]$_).Split('|')
-            @{ Type = $type.ToLowerInvariant(); Owner = [long]$owner; Mode = [Convert]::ToInt32($mode, 8) }
-        })
     if ($null -eq $script:AzsUserId) { $script:AzsUserId = [long](& id -u) }
-    $problem = $null
+    $folder = Split-Path -Parent $Path
     $target = $folder
-    if ($facts.Count -ge 1) { $problem = Get-AzsEndpointProblem -Facts $facts[0] -Type 'directory' -ForbiddenBits 0x3F }
-    if (-not $problem -and $facts.Count -ge 2) {
+    $problem = Get-AzsEndpointProblem -Path $folder -ItemType 'Directory' -ForbiddenBits 0x3F
+    if ($problem -eq '') {
         $target = $Path
-        $problem = Get-AzsEndpointProblem -Facts $facts[1] -Type 'socket' -ForbiddenBits 0x7F
+        $problem = Get-AzsEndpointProblem -Path $Path -ItemType 'Socket' -ForbiddenBits 0x7F
     }
     if (-not $problem) { return }
     throw (New-AzsErrorRecord -Reason 'EndpointNotPrivate' -Target $target -Parameter 'AZSBACKUP_SOCKET' -Message (
@@ -63,15 +56,22 @@ function Assert-AzsPrivateSocket {
 }
 
 function Get-AzsEndpointProblem {
-    <# What is wrong with one stat(1) record, or $null: the wrong kind of file, owner or mode. #>
+    <#
+    What is wrong with Path itself (UnixStat is lstat: a link is not followed): the wrong kind of
+    file, owner or mode; '' when nothing is; $null when it does not exist.
+    #>
     [CmdletBinding()]
     [OutputType([string])]
-    param([Parameter(Mandatory)] [hashtable] $Facts, [Parameter(Mandatory)] [string] $Type, [Parameter(Mandatory)] [int] $ForbiddenBits)
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $ItemType, [Parameter(Mandatory)] [int] $ForbiddenBits)
 
-    if ($Facts.Type -ne $Type) { return "is a $($Facts.Type), not a $Type" }
-    if ($Facts.Owner -ne $script:AzsUserId) { return "belongs to uid $($Facts.Owner), not to this user (uid $script:AzsUserId)" }
-    if ($Facts.Mode -band $ForbiddenBits) { return "has mode $([Convert]::ToString($Facts.Mode, 8)), which lets other users in" }
-    $null
+    $item = Get-Item -Force -LiteralPath $Path -ErrorAction SilentlyContinue
+    if (-not $item) { return $null }
+    $stat = Get-AzsProperty -InputObject $item -Name 'UnixStat'
+    if (-not $stat) { return 'cannot be checked by this PowerShell (7.3 or later is needed on Linux and macOS)' }
+    if ([string]$stat.ItemType -ne $ItemType) { return "is a $($stat.ItemType), not a $ItemType" }
+    if ($stat.UserId -ne $script:AzsUserId) { return "belongs to uid $($stat.UserId), not to this user (uid $script:AzsUserId)" }
+    if ($stat.Mode -band $ForbiddenBits) { return "has mode $([Convert]::ToString($stat.Mode -band 0xFFF, 8)), which lets other users in" }
+    ''
 }
 
 function New-AzsConnection {
