@@ -3,7 +3,7 @@
 
 $script:AzsPipePrefix = '\\.\pipe\'
 $script:AzsNextRequestId = 0
-# This user's uid (`id -u`), asked once: the socket and its folder must be its own.
+# This user's uid, asked once: the socket and its folder must be its own.
 $script:AzsUserId = $null
 
 function Open-AzsStream {
@@ -40,7 +40,7 @@ function Assert-AzsPrivateSocket {
     [CmdletBinding()]
     param([Parameter(Mandatory)] [string] $Path)
 
-    if ($null -eq $script:AzsUserId) { $script:AzsUserId = [long](& id -u) }
+    if ($null -eq $script:AzsUserId) { $script:AzsUserId = Get-AzsUserId }
     $folder = Split-Path -Parent $Path
     $target = $folder
     $problem = Get-AzsEndpointProblem -Path $folder -ItemType 'Directory' -ForbiddenBits 0x3F
@@ -53,6 +53,17 @@ function Assert-AzsPrivateSocket {
             "The daemon's endpoint '$target' $problem, so another local user could be listening there: nothing was sent to it. " +
             'Find out who made it and remove it (as root if another user owns it), or set $env:AZSBACKUP_SOCKET to a socket path ' +
             'in a folder only you can enter, and run the command again.'))
+}
+
+function Get-AzsUserId {
+    <# This process's effective uid: from /proc on Linux (no child process), else from `id -u`. #>
+    [CmdletBinding()]
+    [OutputType([long])]
+    param()
+
+    $status = Get-Content -LiteralPath '/proc/self/status' -ErrorAction SilentlyContinue | Where-Object { $_ -like 'Uid:*' }
+    if ($status) { return [long](-split $status)[2] }
+    [long](& id -u)
 }
 
 function Get-AzsEndpointProblem {

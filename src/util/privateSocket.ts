@@ -61,7 +61,7 @@ export async function assertPrivateSocket(socket: string): Promise<void> {
 }
 
 /** A real folder owned by this user that no other user may enter; refuses anything else. */
-export async function assertPrivateFolder(folder: string): Promise<void> {
+async function assertPrivateFolder(folder: string): Promise<void> {
   const stats = await lstat(folder);
   const problem = !stats.isDirectory()
     ? 'is not a folder but a link or another kind of file'
