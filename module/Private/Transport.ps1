@@ -49,10 +49,11 @@ function Assert-AzsPrivateSocket {
         $problem = Get-AzsEndpointProblem -Path $Path -ItemType 'Socket' -ForbiddenBits 0x7F
     }
     if (-not $problem) { return }
-    throw (New-AzsErrorRecord -Reason 'EndpointNotPrivate' -Target $target -Parameter 'AZSBACKUP_SOCKET' -Message (
-            "The daemon's endpoint '$target' $problem, so another local user could be listening there: nothing was sent to it. " +
-            'Find out who made it and remove it (as root if another user owns it), or set $env:AZSBACKUP_SOCKET to a socket path ' +
-            'in a folder only you can enter, and run the command again.'))
+    $record = New-AzsErrorRecord -Reason 'EndpointNotPrivate' -Target $target -Parameter 'AZSBACKUP_SOCKET' -Message (
+        "The daemon's endpoint '$target' $problem, so another local user could be listening there: nothing was sent to it. " +
+        'Find out who made it and remove it (as root if another user owns it), or set $env:AZSBACKUP_SOCKET to a socket path ' +
+        'in a folder only you can enter, and run the command again.')
+    throw $record
 }
 
 function Get-AzsUserId {
