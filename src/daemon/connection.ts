@@ -2,7 +2,7 @@
  * One client connection: newline-framed JSON-RPC 2.0, an authentication gate, validated dispatch.
  * A malformed message gets an error reply; a connection that fails authentication, does not
  * authenticate in time or sends an oversized line is answered and closed at once (nothing more it
- * sent is read). Reading pauses while the client leaves replies unread (CONNECTION_LIMITS). Nothing a
+ * sent is handled). Reading pauses while the client leaves replies unread (CONNECTION_LIMITS). Nothing a
  * client sends can take the daemon down.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -97,7 +97,7 @@ export class Connection {
     );
   }
 
-  /** Reads nothing more from this client: what it sent after a refusal is dropped unread. */
+  /** Handles nothing more from this client: what it sent after a refusal is dropped unhandled. */
   private stopReading(): void {
     this.stopped = true;
     clearTimeout(this.authenticationTimer);
@@ -105,14 +105,18 @@ export class Connection {
     this.socket.pause();
   }
 
-  /** Sends a last reply (none for a notification) and closes, reading nothing more. */
+  /**
+   * Sends a last reply (none for a notification) and closes. For at most CLOSE_GRACE_MS what the
+   * client still sends is discarded as it arrives rather than left unread: a socket closed with unread
+   * data resets the connection, and the client would lose the reply that says why.
+   */
   private closeWith(response: RpcResponse | undefined): void {
     this.stopReading();
     if (this.socket.writableEnded || this.socket.destroyed) return;
-    const destroy = (): void => void this.socket.destroy();
-    setTimeout(destroy, CLOSE_GRACE_MS).unref();
-    if (response) this.socket.end(`${JSON.stringify(response)}\n`, destroy);
-    else destroy();
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.socket.resume();
+    if (response) this.socket.end(`${JSON.stringify(response)}\n`);
+    else this.socket.end();
   }
 
   private refuseOversized(): void {

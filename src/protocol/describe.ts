@@ -59,7 +59,7 @@ Generated from \`src/protocol\` by \`npm run build\`; do not edit by hand.
   user, no group or other access) before they send anything, and refuse with \`EndpointNotPrivate\`.
 - The first request on a connection must be \`session.authenticate\` with the token from
   \`<state>/token\`; any other request before it is answered with \`Unauthorized\` and the connection
-  is closed at once (nothing more it sent is read), as is one that presents a wrong token.
+  is closed at once (nothing more it sent is handled), as is one that presents a wrong token.
 - Limits: a connection that has not authenticated within ${CONNECTION_LIMITS.authenticationTimeoutMs / 1000} s is answered with
   \`AuthenticationTimeout\` and closed; beyond ${CONNECTION_LIMITS.maxConnections} open connections a new one is answered with
   \`TooManyConnections\` and closed. The daemon stops reading a connection while more than
