@@ -85,8 +85,8 @@ const STARTUP_TIMEOUT_MS = 20_000;
 
 /**
  * What the daemon's environment adds to the allowlisted part of the caller's (a value the caller set
- * wins), for its memory
- * (measured with `npm run bench`, 1 GiB, on the 2-core target; neither costs measurable speed):
+ * wins), for its memory (measured with `npm run bench`, 1 GiB, on the 2-core target; neither costs
+ * measurable speed):
  * - glibc gives each thread that allocates its own malloc arena: the block worker threads allocate
  *   every sealed frame, the main thread frees it once stored, and memory stays stranded in the
  *   workers' arenas. Two arenas: about 35 MB less peak memory. Other C libraries ignore it.
