@@ -73,10 +73,16 @@ function Start-AzsDaemon {
     }
     $output = @(& $node.Source $script:AzsCliPath 'start' '--json' '--state-dir' $StateDirectory 2>&1)
     $exitCode = $LASTEXITCODE
-    $started = $null
-    if ($exitCode -eq 0 -and $output.Count -gt 0) {
-        $started = [string]$output[-1] | ConvertFrom-Json -ErrorAction SilentlyContinue
+    # The CLI's JSON line (stdout); its stderr may come before or after it.
+    $json = @($output | ForEach-Object { [string]$_ } | Where-Object { $_.StartsWith('{') }) | Select-Object -Last 1
+    $reply = $null
+    if ($json) { try { $reply = ConvertFrom-Json -InputObject $json } catch { $reply = $null } }
+    $failure = Get-AzsProperty -InputObject $reply -Name 'error'
+    if ((Get-AzsProperty -InputObject $failure -Name 'reason') -eq 'EndpointNotPrivate') {
+        # The CLI found the socket's folder is not this user's alone: that, not "cannot start", is the news.
+        $Cmdlet.ThrowTerminatingError((New-AzsErrorRecord -Reason 'EndpointNotPrivate' -Target $StateDirectory -Parameter 'AZSBACKUP_SOCKET' -Message $failure.message))
     }
+    $started = if ($exitCode -eq 0) { $reply } else { $null }
     if (-not $started) {
         $detail = ($output | ForEach-Object { [string]$_ }) -join ' '
         $log = Join-Path (Join-Path $StateDirectory 'logs') 'daemon.log'

@@ -73,6 +73,7 @@ function Connect-AzsDaemon {
         $endpoint = Start-AzsDaemon -Cmdlet $Cmdlet -StateDirectory $stateDirectory
         $session = Open-AzsSession -Endpoint $endpoint
     }
+    if ($session -and $session.Contains('Unsafe')) { $Cmdlet.ThrowTerminatingError($session.Unsafe) }
     if (-not $session) {
         $Cmdlet.ThrowTerminatingError((New-AzsErrorRecord -Reason 'DaemonUnavailable' -Target $endpoint.Socket -Message (
                     "The daemon for '$stateDirectory' was started but does not answer on '$($endpoint.Socket)'. " +
@@ -87,7 +88,8 @@ function Connect-AzsDaemon {
 function Open-AzsSession {
     <#
     Connects and authenticates with the state folder's token. Returns @{ Connection } on success,
-    @{ Refusal } when the daemon answered but refused the token, or $null when nothing answered.
+    @{ Refusal } when the daemon answered but refused the token, @{ Unsafe } (an ErrorRecord) when
+    the socket or its folder is not this user's alone (nothing was sent), or $null when nothing answered.
     #>
     [CmdletBinding()]
     param([Parameter(Mandatory)] [hashtable] $Endpoint)
@@ -99,6 +101,7 @@ function Open-AzsSession {
             token = [System.IO.File]::ReadAllText($Endpoint.TokenFile).Trim()
         }
     } catch {
+        if ($_.FullyQualifiedErrorId -eq 'AzsBackup.EndpointNotPrivate') { return @{ Unsafe = $_ } }
         Write-Verbose "No daemon answered on '$($Endpoint.Socket)': $($_.Exception.GetBaseException().Message)"
         Close-AzsConnection -Connection $connection
         return $null

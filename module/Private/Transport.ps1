@@ -3,6 +3,8 @@
 
 $script:AzsPipePrefix = '\\.\pipe\'
 $script:AzsNextRequestId = 0
+# This user's uid, asked once: the socket and its folder must be its own.
+$script:AzsUserId = $null
 
 function Open-AzsStream {
     [CmdletBinding()]
@@ -15,6 +17,7 @@ function Open-AzsStream {
         try { $pipe.Connect(2000) } catch { $pipe.Dispose(); throw }
         return $pipe
     }
+    Assert-AzsPrivateSocket -Path $Endpoint
     $socket = New-Object -TypeName System.Net.Sockets.Socket -ArgumentList (
         [System.Net.Sockets.AddressFamily]::Unix), ([System.Net.Sockets.SocketType]::Stream), ([System.Net.Sockets.ProtocolType]::Unspecified)
     try {
@@ -24,6 +27,63 @@ function Open-AzsStream {
         throw
     }
     New-Object -TypeName System.Net.Sockets.NetworkStream -ArgumentList $socket, $true
+}
+
+function Assert-AzsPrivateSocket {
+    <#
+    Before anything is sent on a Unix socket (the token first, then passwords): the socket must be a
+    socket owned by this user with mode 0600 or stricter, in a real folder (not a link) owned by this
+    user that no other user may enter — as src/util/privateSocket.ts checks for the CLI. A listener
+    another local user planted gets nothing. Throws AzsBackup.EndpointNotPrivate; returns quietly
+    when the folder or the socket does not exist (then nothing listens, and connecting fails).
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory)] [string] $Path)
+
+    if ($null -eq $script:AzsUserId) { $script:AzsUserId = Get-AzsUserId }
+    $folder = Split-Path -Parent $Path
+    $target = $folder
+    $problem = Get-AzsEndpointProblem -Path $folder -ItemType 'Directory' -ForbiddenBits 0x3F
+    if ($problem -eq '') {
+        $target = $Path
+        $problem = Get-AzsEndpointProblem -Path $Path -ItemType 'Socket' -ForbiddenBits 0x7F
+    }
+    if (-not $problem) { return }
+    $record = New-AzsErrorRecord -Reason 'EndpointNotPrivate' -Target $target -Parameter 'AZSBACKUP_SOCKET' -Message (
+        "The daemon's endpoint '$target' $problem, so another local user could be listening there: nothing was sent to it. " +
+        'Find out who made it and remove it (as root if another user owns it), or set $env:AZSBACKUP_SOCKET to a socket path ' +
+        'in a folder only you can enter, and run the command again.')
+    throw $record
+}
+
+function Get-AzsUserId {
+    <# This process's effective uid: from /proc on Linux (no child process), else from `id -u`. #>
+    [CmdletBinding()]
+    [OutputType([long])]
+    param()
+
+    $status = Get-Content -LiteralPath '/proc/self/status' -ErrorAction SilentlyContinue | Where-Object { $_ -like 'Uid:*' }
+    if ($status) { return [long](-split $status)[2] }
+    [long](& id -u)
+}
+
+function Get-AzsEndpointProblem {
+    <#
+    What is wrong with Path itself (UnixStat is lstat: a link is not followed): the wrong kind of
+    file, owner or mode; '' when nothing is; $null when it does not exist.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [string] $ItemType, [Parameter(Mandatory)] [int] $ForbiddenBits)
+
+    $item = Get-Item -Force -LiteralPath $Path -ErrorAction SilentlyContinue
+    if (-not $item) { return $null }
+    $stat = Get-AzsProperty -InputObject $item -Name 'UnixStat'
+    if (-not $stat) { return 'cannot be checked by this PowerShell (7.3 or later is needed on Linux and macOS)' }
+    if ([string]$stat.ItemType -ne $ItemType) { return "is a $($stat.ItemType), not a $ItemType" }
+    if ($stat.UserId -ne $script:AzsUserId) { return "belongs to uid $($stat.UserId), not to this user (uid $script:AzsUserId)" }
+    if ($stat.Mode -band $ForbiddenBits) { return "has mode $([Convert]::ToString($stat.Mode -band 0xFFF, 8)), which lets other users in" }
+    ''
 }
 
 function New-AzsConnection {

@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../daemon/client.js';
 import { Daemon, DaemonAlreadyRunning } from '../daemon/server.js';
 import { Engine } from '../engine/engine.js';
+import { isAzsError } from '../protocol/errors.js';
 import type { DaemonStatus } from '../protocol/objects.js';
 import { StateDir, prepareStateFolder } from '../state/stateDir.js';
 import { MovableClock, systemClock } from '../util/clock.js';
+import { allowlistedEnvironment } from '../util/environment.js';
 import { createFileLogger } from '../util/log.js';
 import { defaultEndpoint, isProcessAlive, resolveStateDir } from '../util/platform.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
@@ -67,7 +69,9 @@ export async function queryStatus(endpoint: Endpoint): Promise<DaemonStatus | nu
   let client: DaemonClient;
   try {
     client = await DaemonClient.connect(endpoint.socket, endpoint.tokenFile);
-  } catch {
+  } catch (error) {
+    // A socket another user may have planted is an answer of its own: starting a daemon would not help.
+    if (isAzsError(error, 'EndpointNotPrivate')) throw error;
     return null;
   }
   try {
@@ -80,8 +84,9 @@ export async function queryStatus(endpoint: Endpoint): Promise<DaemonStatus | nu
 const STARTUP_TIMEOUT_MS = 20_000;
 
 /**
- * What the daemon's environment adds to the caller's (a value the caller set wins), for its memory
- * (measured with `npm run bench`, 1 GiB, on the 2-core target; neither costs measurable speed):
+ * What the daemon's environment adds to the allowlisted part of the caller's (a value the caller set
+ * wins), for its memory (measured with `npm run bench`, 1 GiB, on the 2-core target; neither costs
+ * measurable speed):
  * - glibc gives each thread that allocates its own malloc arena: the block worker threads allocate
  *   every sealed frame, the main thread frees it once stored, and memory stays stranded in the
  *   workers' arenas. Two arenas: about 35 MB less peak memory. Other C libraries ignore it.
@@ -95,7 +100,8 @@ export const DAEMON_ENVIRONMENT: Readonly<Record<string, string>> = {
 
 /**
  * Starts the daemon for a state folder when none answers: a detached process in its own session,
- * holding none of our stdio, so that `out=$(pwsh -c …)` returns as soon as the cmdlet does.
+ * holding none of our stdio, so that `out=$(pwsh -c …)` returns as soon as the cmdlet does, and
+ * none of our environment but the allowlisted variables (no AZSBACKUP_PFX_PASSWORD or other secret).
  */
 export async function ensureRunning(
   endpoint: Endpoint,
@@ -122,7 +128,7 @@ export async function ensureRunning(
       detached: true,
       stdio: 'ignore',
       windowsHide: true,
-      env: { ...DAEMON_ENVIRONMENT, ...process.env },
+      env: { ...DAEMON_ENVIRONMENT, ...allowlistedEnvironment() },
     },
   );
   child.unref();

@@ -12,6 +12,8 @@ import {
   type RpcErrorObject,
 } from '../protocol/jsonrpc.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
+import { endpointIsFile } from '../util/platform.js';
+import { assertPrivateSocket } from '../util/privateSocket.js';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -44,8 +46,12 @@ export class DaemonClient {
     socket.on('error', (error) => this.failAll(error));
   }
 
-  /** Connects and authenticates with the token file of the state folder. */
+  /**
+   * Connects and authenticates with the token file of the state folder, once the socket has shown
+   * itself to be this user's alone (the token must not reach a listener another user planted).
+   */
   static async connect(endpoint: string, tokenFile: string): Promise<DaemonClient> {
+    if (endpointIsFile(endpoint)) await assertPrivateSocket(endpoint);
     const token = (await readFile(tokenFile, 'utf8')).trim();
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const candidate = net.createConnection(endpoint, () => resolve(candidate));

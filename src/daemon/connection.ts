@@ -1,12 +1,15 @@
 /**
  * One client connection: newline-framed JSON-RPC 2.0, an authentication gate, validated dispatch.
- * A malformed message gets an error reply; a connection that fails authentication or sends an
- * oversized line is answered and closed. Nothing a client sends can take the daemon down.
+ * A malformed message gets an error reply; a connection that fails authentication, does not
+ * authenticate in time or sends an oversized line is answered and closed at once (nothing more it
+ * sent is handled). Reading pauses while the client leaves replies unread (CONNECTION_LIMITS). Nothing a
+ * client sends can take the daemon down.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { AzsError, ErrorTable, type ErrorReason } from '../protocol/errors.js';
 import {
+  CONNECTION_LIMITS,
   JSONRPC_VERSION,
   MAX_MESSAGE_BYTES,
   Notifications,
@@ -25,45 +28,119 @@ export interface ConnectionOptions {
   deploymentId: string;
 }
 
+/** How long a refused client has to take its last reply before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+/** Method names are echoed in MethodNotFound messages; no longer than this. */
+const ECHOED_NAME_LENGTH = 100;
+
 export class Connection {
   private buffer = Buffer.alloc(0);
   private authenticated = false;
+  private stopped = false;
+  private inFlight = 0;
   private readonly aborter = new AbortController();
+  private readonly authenticationTimer: NodeJS.Timeout;
 
   constructor(
     private readonly socket: Socket,
     private readonly options: ConnectionOptions,
   ) {
     socket.on('data', (chunk) => this.receive(chunk));
+    socket.on('drain', () => this.readLines());
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.aborter.abort());
+    socket.on('close', () => {
+      clearTimeout(this.authenticationTimer);
+      this.aborter.abort();
+    });
+    this.authenticationTimer = setTimeout(() => {
+      const seconds = CONNECTION_LIMITS.authenticationTimeoutMs / 1000;
+      this.refuse(
+        'AuthenticationTimeout',
+        `The connection did not authenticate within ${seconds} s and is closed. Send session.authenticate first.`,
+      );
+    }, CONNECTION_LIMITS.authenticationTimeoutMs);
+  }
+
+  /** Answers nothing more than this error and closes (a connection the daemon cannot take). */
+  refuse(reason: ErrorReason, message: string): void {
+    this.closeWith(errorResponse(null, reason, message));
   }
 
   private receive(chunk: Buffer): void {
+    if (this.stopped) return;
     this.buffer = Buffer.concat([this.buffer, chunk]);
+    this.readLines();
+  }
+
+  /** Handles the complete lines buffered so far, as long as the client keeps up with the replies. */
+  private readLines(): void {
     let newline: number;
-    while ((newline = this.buffer.indexOf(0x0a)) >= 0) {
+    while (!this.stopped && !this.congested() && (newline = this.buffer.indexOf(0x0a)) >= 0) {
       const line = this.buffer.subarray(0, newline);
       this.buffer = this.buffer.subarray(newline + 1);
       if (line.length > MAX_MESSAGE_BYTES) return this.refuseOversized();
       if (line.length > 0) void this.handleLine(line.toString('utf8'));
     }
-    if (this.buffer.length > MAX_MESSAGE_BYTES) this.refuseOversized();
+    if (this.stopped) return;
+    if (this.buffer.indexOf(0x0a) < 0 && this.buffer.length > MAX_MESSAGE_BYTES)
+      return this.refuseOversized();
+    if (this.congested()) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** True while the client leaves too many replies unread or has too many requests running. */
+  private congested(): boolean {
+    return (
+      this.socket.writableLength > CONNECTION_LIMITS.maxUnsentBytes ||
+      this.inFlight >= CONNECTION_LIMITS.maxRequestsInFlight
+    );
+  }
+
+  /** Handles nothing more from this client: what it sent after a refusal is dropped unhandled. */
+  private stopReading(): void {
+    this.stopped = true;
+    clearTimeout(this.authenticationTimer);
+    this.buffer = Buffer.alloc(0);
+    this.socket.pause();
+  }
+
+  /**
+   * Sends a last reply (none for a notification) and closes. For at most CLOSE_GRACE_MS what the
+   * client still sends is discarded as it arrives rather than left unread: a socket closed with unread
+   * data resets the connection, and the client would lose the reply that says why.
+   */
+  private closeWith(response: RpcResponse | undefined): void {
+    this.stopReading();
+    if (this.socket.writableEnded || this.socket.destroyed) return;
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+    this.socket.resume();
+    if (response) this.socket.end(`${JSON.stringify(response)}\n`);
+    else this.socket.end();
   }
 
   private refuseOversized(): void {
-    this.buffer = Buffer.alloc(0);
-    this.send(
+    this.closeWith(
       errorResponse(
         null,
         'MessageTooLarge',
         `A message may be at most ${MAX_MESSAGE_BYTES} bytes; the connection is closed.`,
       ),
     );
-    this.socket.end();
   }
 
   private async handleLine(line: string): Promise<void> {
+    this.inFlight += 1;
+    try {
+      await this.handleMessage(line);
+    } finally {
+      this.inFlight -= 1;
+      // Reading may have paused at the in-flight bound; it resumes once below it.
+      if (this.inFlight === CONNECTION_LIMITS.maxRequestsInFlight - 1) setImmediate(() => this.readLines());
+    }
+  }
+
+  private async handleMessage(line: string): Promise<void> {
     let message: unknown;
     try {
       message = JSON.parse(line);
@@ -77,22 +154,28 @@ export class Connection {
     }
     const { id, method, params } = message;
     const response = await this.dispatch(id, method, params ?? {});
-    if (id !== undefined) this.send(response);
+    if (this.stopped) this.closeWith(id === undefined ? undefined : response);
+    else if (id !== undefined) this.send(response);
   }
 
   private async dispatch(id: RequestId | undefined, method: string, params: unknown): Promise<RpcResponse> {
     const responseId = id ?? null;
-    if (!isMethodName(method))
-      return errorResponse(responseId, 'MethodNotFound', `There is no method '${method}'.`);
-    const definition = Methods[method];
-    if (!this.authenticated && !definition.beforeAuth) {
-      setImmediate(() => this.socket.end());
+    // Before authentication every method but session.authenticate is refused, known or not.
+    const definition = isMethodName(method) ? Methods[method] : undefined;
+    if (!this.authenticated && !definition?.beforeAuth) {
+      this.stopReading();
       return errorResponse(
         responseId,
         'Unauthorized',
         'Authenticate first: the first message must be session.authenticate with the deployment token.',
       );
     }
+    if (!isMethodName(method))
+      return errorResponse(
+        responseId,
+        'MethodNotFound',
+        `There is no method '${method.slice(0, ECHOED_NAME_LENGTH)}'.`,
+      );
     try {
       const valid = validateParams(method, params);
       if (method === 'session.authenticate')
@@ -116,13 +199,14 @@ export class Connection {
     const given = Buffer.from(params.token);
     const expected = Buffer.from(this.options.token);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      setImmediate(() => this.socket.end());
+      this.stopReading();
       throw new AzsError(
         'Unauthorized',
         "The token is not this deployment's; the connection is closed. Clients read it from the state folder's token file.",
       );
     }
     this.authenticated = true;
+    clearTimeout(this.authenticationTimer);
     return { deploymentId: this.options.deploymentId };
   }
 

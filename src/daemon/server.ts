@@ -1,14 +1,17 @@
 /**
  * The daemon process: one per state folder (a pid lock), listening on a local socket only (Unix
- * domain socket mode 0600 in a 0700 folder, or a named pipe), stopping cleanly on SIGTERM/SIGINT.
+ * domain socket mode 0600 in a 0700 folder of its own, or a named pipe), serving at most
+ * CONNECTION_LIMITS.maxConnections clients, stopping cleanly on SIGTERM/SIGINT.
  */
 import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Engine } from '../engine/engine.js';
+import { CONNECTION_LIMITS } from '../protocol/jsonrpc.js';
 import type { DaemonStatus } from '../protocol/objects.js';
 import { writeJsonAtomic } from '../util/atomicFile.js';
 import { endpointIsFile, isProcessAlive } from '../util/platform.js';
+import { preparePrivateFolder } from '../util/privateSocket.js';
 import { Connection } from './connection.js';
 import { createHandlers, type DaemonControl } from './dispatch.js';
 
@@ -38,12 +41,18 @@ export class Daemon implements DaemonControl {
     this.server = net.createServer((socket) => {
       this.connections.add(socket);
       socket.on('close', () => this.connections.delete(socket));
-      new Connection(socket, {
+      const connection = new Connection(socket, {
         token,
         handlers,
         log: engine.log,
         deploymentId: engine.state.identity.DeploymentId,
       });
+      if (this.connections.size > CONNECTION_LIMITS.maxConnections)
+        connection.refuse(
+          'TooManyConnections',
+          `The daemon already serves ${CONNECTION_LIMITS.maxConnections} connections; this one is closed. ` +
+            'Close connections that are no longer needed (each cmdlet uses one while it runs) and try again.',
+        );
     });
   }
 
@@ -56,8 +65,8 @@ export class Daemon implements DaemonControl {
     await this.acquireLock();
     const { endpoint } = this.options;
     if (endpointIsFile(endpoint)) {
-      await mkdir(path.dirname(endpoint), { recursive: true, mode: 0o700 });
-      await chmod(path.dirname(endpoint), 0o700);
+      // Never a folder another user made first or could enter: the token and secrets pass here.
+      await preparePrivateFolder(path.dirname(endpoint));
       await rm(endpoint, { force: true });
     }
     await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,6 @@
 /** Machine- and human-readable descriptions of the protocol, generated from its one definition. */
 import { ErrorTable } from './errors.js';
-import { JSONRPC_VERSION, MAX_MESSAGE_BYTES, Notifications } from './jsonrpc.js';
+import { CONNECTION_LIMITS, JSONRPC_VERSION, MAX_MESSAGE_BYTES, Notifications } from './jsonrpc.js';
 import { Methods } from './methods.js';
 
 export function protocolDescription() {
@@ -52,12 +52,19 @@ Generated from \`src/protocol\` by \`npm run build\`; do not edit by hand.
 ## Transport
 - JSON-RPC ${JSONRPC_VERSION}, one JSON message per line (UTF-8, \`\\n\`-terminated), at most ${MAX_MESSAGE_BYTES} bytes a
   line; a longer line is answered with \`MessageTooLarge\` and the connection is closed.
-- A Unix domain socket (mode 0600 in a 0700 folder; \`<state>/run/daemon.sock\`, or
-  \`/tmp/azsbackup-<uid>/<hash>.sock\` when that path is too long) or, on Windows, the named pipe
-  \`\\\\.\\pipe\\azsbackup-<hash>\`. Never TCP.
+- A Unix domain socket (mode 0600 in a 0700 folder; \`<state>/run/daemon.sock\`, or when that path
+  is too long \`$XDG_RUNTIME_DIR/azsbackup-<hash>.sock\`, else \`<tmp>/azsbackup-<uid>/<hash>.sock\`)
+  or, on Windows, the named pipe \`\\\\.\\pipe\\azsbackup-<hash>\`. Never TCP. Clients check the socket
+  (a socket owned by their user, mode 0600 or stricter) and its folder (a real folder owned by their
+  user, no group or other access) before they send anything, and refuse with \`EndpointNotPrivate\`.
 - The first request on a connection must be \`session.authenticate\` with the token from
   \`<state>/token\`; any other request before it is answered with \`Unauthorized\` and the connection
-  is closed, as is one that presents a wrong token.
+  is closed at once (nothing more it sent is handled), as is one that presents a wrong token.
+- Limits: a connection that has not authenticated within ${CONNECTION_LIMITS.authenticationTimeoutMs / 1000} s is answered with
+  \`AuthenticationTimeout\` and closed; beyond ${CONNECTION_LIMITS.maxConnections} open connections a new one is answered with
+  \`TooManyConnections\` and closed. The daemon stops reading a connection while more than
+  ${CONNECTION_LIMITS.maxUnsentBytes} bytes of its replies are unsent or ${CONNECTION_LIMITS.maxRequestsInFlight} of its requests are running, and goes on once the
+  client has read them: a client that never reads cannot make the daemon hold its replies.
 - Parameters are validated against each method's schema before it runs (\`InvalidParameter\`, naming
   the parameter). Secrets (passwords) travel only inside this owner-only socket and are never logged.
 

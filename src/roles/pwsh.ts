@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PowerShell } from 'node-powershell';
 import { AzsError } from '../protocol/errors.js';
+import { allowlistedEnvironment } from '../util/environment.js';
 
 const RESULT_MARKER = 'AZSBACKUP-RESULT:';
 const PID_MARKER = 'AZSBACKUP-PID:';
@@ -30,10 +31,13 @@ export function findPwsh(): string {
   return found;
 }
 
-/** The daemon's environment, plus DOTNET_ROOT (the real dotnet's folder) when it is unset. */
+/**
+ * The allowlisted part of the daemon's environment (no secret the daemon was started with reaches a
+ * role's script), plus DOTNET_ROOT (the real dotnet's folder) when it is unset.
+ */
 export function pwshEnvironment(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...allowlistedEnvironment(),
     POWERSHELL_TELEMETRY_OPTOUT: '1',
     POWERSHELL_UPDATECHECK: 'Off',
   };

@@ -27,7 +27,9 @@ const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
 
 /**
  * The daemon's endpoint for a state folder: `<state>/run/daemon.sock`, or, when that path is too long
- * for a socket, `<tmp>/azsbackup-<uid>/<hash of the state folder>.sock` (a 0700 folder as well).
+ * for a socket, a place no other local user can take first: `$XDG_RUNTIME_DIR/azsbackup-<hash>.sock`
+ * (the login session's private folder) when it is set, else `<tmp>/azsbackup-<uid>/<hash>.sock`,
+ * whose folder the daemon creates with mode 0700 and both ends check (src/util/privateSocket.ts).
  * On Windows a named pipe named after the same hash.
  */
 export function defaultEndpoint(stateDir: string): string {
@@ -35,11 +37,9 @@ export function defaultEndpoint(stateDir: string): string {
   if (isWindows) return `\\\\.\\pipe\\azsbackup-${hash}`;
   const inState = path.join(stateDir, 'run', 'daemon.sock');
   if (Buffer.byteLength(inState) <= MAX_SOCKET_PATH) return inState;
-  return path.join(shortSocketDir(), `${hash}.sock`);
-}
-
-export function shortSocketDir(): string {
-  return path.join(isWindows ? os.tmpdir() : '/tmp', `azsbackup-${os.userInfo().uid}`);
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  if (runtime && path.isAbsolute(runtime)) return path.join(runtime, `azsbackup-${hash}.sock`);
+  return path.join(os.tmpdir(), `azsbackup-${os.userInfo().uid}`, `${hash}.sock`);
 }
 
 /** True when the endpoint is a filesystem socket whose folder we must create and protect. */

@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorTable } from '../../src/protocol/errors.js';
-import { MAX_MESSAGE_BYTES } from '../../src/protocol/jsonrpc.js';
+import { CONNECTION_LIMITS, MAX_MESSAGE_BYTES } from '../../src/protocol/jsonrpc.js';
 import { removeDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { cliMain } from '../helpers/pwsh.js';
 
@@ -61,6 +61,33 @@ function exchange(
     });
     socket.write(text);
   });
+}
+
+/** Connects; resolves once connected. */
+function connect(socketPath: string, allowHalfOpen = false): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection({ path: socketPath, allowHalfOpen }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves true when the daemon ends the connection (close, or a failed write) within `ms`. */
+function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const done = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    socket.once('close', done);
+    socket.once('error', done);
+  });
+}
+
+/** The resident memory of a process, in MB. */
+function residentMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
 const line = (message: unknown) => `${JSON.stringify(message)}\n`;
@@ -160,6 +187,82 @@ describe('the daemon socket against bad clients', () => {
     assert.equal(result.closed, true);
     assert.equal(result.replies[0]!.error?.code, ErrorTable.Unauthorized.code);
     assert.equal(result.replies[0]!.error?.data?.reason, 'Unauthorized');
+    await assertStillAnswers();
+  });
+
+  test('after a wrong token the daemon reads nothing more and closes, even if the client keeps its side open', async () => {
+    const client = await connect(socketPath, true);
+    client.on('error', () => undefined);
+    client.resume();
+    client.write(line(request(1, 'session.authenticate', { token: '0'.repeat(64) })));
+    const junk = line(request(2, 'daemon.status')).repeat(1000);
+    const writer = setInterval(() => client.writable && client.write(junk), 20);
+    try {
+      assert.equal(await closedWithin(client, 5000), true, 'the daemon closed the connection');
+    } finally {
+      clearInterval(writer);
+      client.destroy();
+    }
+    await assertStillAnswers();
+  });
+
+  test('a connection that does not authenticate in time is answered with AuthenticationTimeout and closed', async () => {
+    const seconds = CONNECTION_LIMITS.authenticationTimeoutMs / 1000;
+    const started = Date.now();
+    const result = await exchange(socketPath, '', 1, true);
+    assert.equal(result.closed, true);
+    assert.equal(result.replies[0]?.error?.data?.reason, 'AuthenticationTimeout');
+    assert.ok(
+      Date.now() - started >= CONNECTION_LIMITS.authenticationTimeoutMs - 500,
+      `not before ${seconds} s`,
+    );
+    await assertStillAnswers();
+  });
+
+  test('beyond the connection limit a new connection is answered with TooManyConnections and closed', async () => {
+    const held = await Promise.all(
+      Array.from({ length: CONNECTION_LIMITS.maxConnections }, () => connect(socketPath)),
+    );
+    try {
+      const result = await exchange(socketPath, authenticate, 1, true);
+      assert.equal(result.closed, true);
+      assert.equal(result.replies[0]?.error?.data?.reason, 'TooManyConnections');
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await assertStillAnswers();
+  });
+
+  test('a client that sends without reading its replies cannot make the daemon buffer them', async () => {
+    const floodBytes = 24 * 1024 * 1024;
+    const client = await connect(socketPath);
+    client.on('error', () => undefined);
+    client.pause();
+    const before = residentMb(daemon.pid);
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, residentMb(daemon.pid))), 100);
+    try {
+      const chunk = Buffer.from(line(request(2, 'daemon.status')).repeat(10_000));
+      client.write(authenticate);
+      // Writes while the daemon reads; once it stops reading, the writes stall and the flood ends.
+      for (let sent = 0; sent < floodBytes; sent += chunk.length) {
+        if (client.write(chunk)) continue;
+        const drained = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 3000);
+          client.once('drain', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+        });
+        if (!drained) break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } finally {
+      clearInterval(sampler);
+      client.destroy();
+    }
+    assert.ok(peak - before < 64, `the daemon grew by ${Math.round(peak - before)} MB (at most 64)`);
     await assertStillAnswers();
   });
 });

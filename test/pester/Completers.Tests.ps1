@@ -115,6 +115,9 @@ Describe 'Argument completion' {
             try {
                 $listener.Bind([System.Net.Sockets.UnixDomainSocketEndPoint]::new($socketPath))
                 $listener.Listen(4)
+                # Private as the daemon's own, or the module would refuse it before connecting.
+                & chmod 700 $otherHome
+                & chmod 600 $socketPath
                 $env:AZSBACKUP_SOCKET = $socketPath
                 Set-Content -LiteralPath (Join-Path $otherHome 'token') -Value 'any-token'
                 # In a thread job, so that a completer that hangs fails this test instead of the whole run.

@@ -45,10 +45,39 @@ Describe 'The module and its daemon' {
     }
 
     It 'uses $env:AZSBACKUP_SOCKET as the daemon''s endpoint' {
-        $env:AZSBACKUP_SOCKET = Join-Path $stateDirectory 'custom.sock'
+        # A folder that does not exist yet: the daemon creates it, mode 0700.
+        $env:AZSBACKUP_SOCKET = Join-Path (Join-Path $stateDirectory 'sockets') 'custom.sock'
         Get-AzsBackupConfiguration | Out-Null
         (Get-TestDaemonStatus -StateDirectory $stateDirectory).socket | Should -Be $env:AZSBACKUP_SOCKET
         Test-Path -LiteralPath $env:AZSBACKUP_SOCKET | Should -BeTrue
+    }
+
+    It 'refuses a socket folder another user made first and sends nothing there (AzsBackup.EndpointNotPrivate)' {
+        $shared = Join-Path $stateDirectory 'shared-tmp'
+        $null = New-Item -ItemType Directory -Path $shared
+        & chmod 1777 $shared
+        & chmod 755 $stateDirectory
+        $folder = Join-Path $shared 'azsbackup-0'
+        $socketPath = Join-Path $folder 'daemon.sock'
+        $received = Join-Path $shared 'received.txt'
+        Set-Content -LiteralPath (Join-Path $stateDirectory 'token') -Value ('f' * 64)
+        # As another local user: the folder and a listener that writes down whatever a client sends.
+        $squatter = "const fs = require('fs'); fs.mkdirSync('$folder', { mode: 0o777 }); fs.chmodSync('$folder', 0o777);" +
+            "require('net').createServer((c) => c.on('data', (d) => { fs.appendFileSync('$received', d); c.end(); }))" +
+            ".listen('$socketPath', () => { fs.chmodSync('$socketPath', 0o777); fs.writeFileSync('$received', ''); });"
+        $process = Start-Process -FilePath 'runuser' -ArgumentList @('-u', 'nobody', '--', (Get-Command node).Source, '-e', "`"$squatter`"") -RedirectStandardError (Join-Path $shared 'squatter.err') -PassThru
+        try {
+            $deadline = [datetime]::UtcNow.AddSeconds(20)
+            while (-not (Test-Path -LiteralPath $received) -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            $env:AZSBACKUP_SOCKET = $socketPath
+            $failure = { Get-AzsBackupConfiguration } | Should -Throw -ErrorId 'AzsBackup.EndpointNotPrivate,Get-AzsBackupConfiguration' -PassThru
+            $failure.CategoryInfo.Category | Should -Be 'SecurityError'
+            $failure.Exception.Message | Should -Match ([regex]::Escape($folder))
+            (Get-Content -Raw -LiteralPath $received) | Should -BeNullOrEmpty
+        } finally {
+            & kill $process.Id  # runuser passes SIGTERM on to the listener
+            $null = $process.WaitForExit(10000)
+        }
     }
 
     It 'fails with AzsBackup.Unauthorized when the daemon at the socket refuses this state folder''s token' {
