@@ -130,6 +130,7 @@ function idleConnection(daemon: TestDaemon): { openedAt: number; isOpen(): boole
   const socket = net.createConnection(defaultEndpoint(daemon.stateDir));
   socket.on('error', () => undefined);
   socket.on('close', () => (open = false));
+  socket.resume(); // reads what the daemon says, so its closing is seen ('close' waits for the data to be read)
   return { openedAt: Date.now(), isOpen: () => open };
 }
 
