@@ -4,6 +4,7 @@ import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ArchiveEntry, ExtractedEntry } from '../../src/archive/entry.js';
+import type { ProviderName, RoleRegistration } from '../../src/roles/provider.js';
 
 /** Entries as the archive layer would hand them back, each content read before the next entry. */
 export async function* asExtracted(entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ExtractedEntry> {
@@ -103,4 +104,20 @@ export function timeDifferences(actual: TreeRecord[], expected: TreeRecord[]): s
         Math.abs(record.mtimeMs - (expected[index]?.mtimeMs ?? NaN)) > 0.002 || !expected[index],
     )
     .map((record) => `${record.path}: mtime ${record.mtimeMs}`);
+}
+
+/** The registration of a data role (Directory or Sqlite) at `target`, as the provider tests use it. */
+export function dataRole(
+  target: string,
+  provider: ProviderName = 'Directory',
+  name = 'CA',
+): RoleRegistration {
+  return {
+    Name: name,
+    Provider: provider,
+    Path: target,
+    BackupScript: null,
+    RestoreScript: null,
+    RegisteredTime: '',
+  };
 }

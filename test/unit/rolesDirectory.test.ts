@@ -20,12 +20,12 @@ import { after, before, describe, it } from 'node:test';
 import type { ArchiveEntry, ExtractedEntry } from '../../src/archive/entry.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { DirectoryProvider, providerFor, writeTree } from '../../src/roles/index.js';
-import type { RoleRegistration } from '../../src/roles/provider.js';
 import { WHOLE_READ_LIMIT, walkTree } from '../../src/roles/treeWalker.js';
 import {
   asExtracted,
   collect,
   contentOf,
+  dataRole,
   describeTree,
   replay,
   timeDifferences,
@@ -35,16 +35,7 @@ import {
 const provider = new DirectoryProvider();
 const context = (stagingDir: string) => ({ stagingDir, signal: new AbortController().signal });
 
-function role(folder: string): RoleRegistration {
-  return {
-    Name: 'WAS',
-    Provider: 'Directory',
-    Path: folder,
-    BackupScript: null,
-    RestoreScript: null,
-    RegisteredTime: '',
-  };
-}
+const role = (folder: string) => dataRole(folder, 'Directory', 'WAS');
 
 const past = (days: number) => new Date(Date.UTC(2020, 0, 1) + days * 86_400_000 + 123.456);
 

@@ -16,23 +16,13 @@ import Database from 'better-sqlite3';
 import type { ExtractedEntry } from '../../src/archive/entry.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { DirectoryProvider, SqliteProvider } from '../../src/roles/index.js';
-import type { ProviderName, RoleRegistration } from '../../src/roles/provider.js';
-import { collect, describeTree, replay, withoutTimes } from '../helpers/roleEntries.js';
+import { collect, dataRole, describeTree, replay, withoutTimes } from '../helpers/roleEntries.js';
 
 const HEX = '0123456789ab';
 const directory = new DirectoryProvider();
 const sqlite = new SqliteProvider({ busyTimeoutMs: 10_000 });
 
-function role(target: string, provider: ProviderName = 'Directory'): RoleRegistration {
-  return {
-    Name: 'CA',
-    Provider: provider,
-    Path: target,
-    BackupScript: null,
-    RestoreScript: null,
-    RegisteredTime: '',
-  };
-}
+const role = dataRole;
 
 /** Names beside `target` that start with its name (what a test may expect to find or not). */
 async function besides(target: string): Promise<string[]> {

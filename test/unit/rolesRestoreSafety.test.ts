@@ -28,24 +28,14 @@ import Database from 'better-sqlite3';
 import type { ArchiveEntry, ExtractedEntry } from '../../src/archive/entry.js';
 import { readRoleArchive, writeRoleArchive } from '../../src/archive/index.js';
 import { DirectoryProvider, SqliteProvider } from '../../src/roles/index.js';
-import type { ProviderName, RoleRegistration } from '../../src/roles/provider.js';
-import { readAll } from '../helpers/roleEntries.js';
+import { dataRole, readAll } from '../helpers/roleEntries.js';
 
 const NOBODY = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
 const NOGROUP = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim());
 const directory = new DirectoryProvider();
 const sqlite = new SqliteProvider({ busyTimeoutMs: 10_000 });
 
-function role(target: string, provider: ProviderName = 'Directory'): RoleRegistration {
-  return {
-    Name: 'CA',
-    Provider: provider,
-    Path: target,
-    BackupScript: null,
-    RestoreScript: null,
-    RegisteredTime: '',
-  };
-}
+const role = dataRole;
 
 /** The entries as a restore reads them: archived, encrypted and read back. `edit` changes headers on the way. */
 async function throughArchive(

@@ -12,8 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { providerFor, SqliteProvider } from '../../src/roles/index.js';
-import type { RoleRegistration } from '../../src/roles/provider.js';
-import { collect, replay } from '../helpers/roleEntries.js';
+import { collect, dataRole, replay } from '../helpers/roleEntries.js';
 import { waitUntil } from '../helpers/waitUntil.js';
 
 const writerScript = path.join(
@@ -28,16 +27,7 @@ const SEED_ROWS = 40_000;
 /** Rows sqliteWriter.js commits per transaction: a consistent copy holds whole transactions only. */
 const WRITER_BATCH = 20;
 
-function role(file: string): RoleRegistration {
-  return {
-    Name: 'Domain',
-    Provider: 'Sqlite',
-    Path: file,
-    BackupScript: null,
-    RestoreScript: null,
-    RegisteredTime: '',
-  };
-}
+const role = (file: string) => dataRole(file, 'Sqlite', 'Domain');
 
 /** A database big enough that copying it takes a while: about 20 MB of rows. */
 function seed(file: string, journalMode: 'wal' | 'delete'): void {
