@@ -59,12 +59,15 @@ export class RoleService {
     return role;
   }
 
-  /** Adds roles recorded in a backup that this deployment does not have (cloud recovery). */
+  /**
+   * Takes role registrations recorded in a backup (cloud recovery): each replaces a registration of
+   * the same name, or is added. The restore decides which (engine/recovery.ts, planRoles).
+   */
   async adopt(recorded: SavedRole[]): Promise<void> {
-    const roles = await this.list();
-    const known = new Set(roles.map((role) => role.Name.toLowerCase()));
-    const missing = recorded.filter((role) => !known.has(role.Name.toLowerCase()));
-    if (missing.length) await writeRoles(this.state, [...roles, ...missing]);
+    if (!recorded.length) return;
+    const adopted = new Set(recorded.map((role) => role.Name.toLowerCase()));
+    const kept = (await this.list()).filter((role) => !adopted.has(role.Name.toLowerCase()));
+    await writeRoles(this.state, [...kept, ...recorded]);
   }
 
   async unregister(name: string): Promise<Role> {
