@@ -74,13 +74,20 @@ describe('cloud recovery', () => {
       const found = (await b.call('backup.list', {})).backups;
       assert.equal(found.length, 1);
       assert.equal(found[0]!.DeploymentId, deploymentId);
+      assert.equal(found[0]!.IsKnownToDeployment, false, 'B did not write it');
       assert.notEqual((await b.call('daemon.status', {})).deploymentId, deploymentId);
-      const result = await b.call('backup.restore', {
+      const restore = {
         Name: backup.BackupId,
         DecryptionCertPath: deployment.pfxPath,
         DecryptionCertPassword: PFX_PASSWORD,
         Wait: true,
-      });
+      };
+      await assert.rejects(
+        b.call('backup.restore', restore),
+        rejectsWith('RolesNotAccepted', /-AcceptBackupRoles/),
+      );
+      assert.deepEqual((await b.call('role.list', {})).roles, [], 'nothing registered without acceptance');
+      const result = await b.call('backup.restore', { ...restore, AcceptBackupRoles: true });
       assert.deepEqual(result.RestoredRoles.sort(), ['CA', 'ECE', 'WAS']);
       assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), before.folder);
       assert.deepEqual(withoutTimes(await describeTree(deployment.scripted)), before.scripted);
