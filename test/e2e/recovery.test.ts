@@ -115,6 +115,7 @@ describe('cloud recovery', () => {
       rmSync(path.join(deployment.folder, 'nested'), { recursive: true });
       writeFileSync(path.join(deployment.scripted, 'changed-after-backup.txt'), 'new');
       const scriptedNow = withoutTimes(await describeTree(deployment.scripted));
+      await daemon.call('role.unregister', { Name: 'WAS' });
       await daemon.call('backup.restore', {
         Name: backup.BackupId,
         DecryptionCertPath: deployment.pfxPath,
@@ -124,6 +125,11 @@ describe('cloud recovery', () => {
       });
       assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), original);
       assert.deepEqual(withoutTimes(await describeTree(deployment.scripted)), scriptedNow);
+      assert.deepEqual(
+        (await daemon.call('role.list', {})).roles.map((role) => role.Name).sort(),
+        ['CA', 'ECE'],
+        'only the role restored is registered from the backup, and only when missing',
+      );
     } finally {
       daemon.stop();
       [daemon.stateDir, deployment.root].forEach(removeDir);

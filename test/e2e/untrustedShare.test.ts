@@ -5,6 +5,7 @@
  * newest backup. Real daemons, real certificates, real pwsh for the PowerShell roles.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { RpcError } from '../../src/daemon/client.js';
 import type { Role } from '../../src/protocol/objects.js';
 import { removeDir, startDaemon } from '../helpers/daemon.js';
 import { createDeployment, PFX_PASSWORD } from '../helpers/deployment.js';
+import { cliMain } from '../helpers/pwsh.js';
 import { backupFolderOf, editManifest, fileEntry, forgeBackup } from '../helpers/shareWriter.js';
 
 function rejectsWith(reason: string, ...patterns: RegExp[]) {
@@ -81,6 +83,25 @@ describe('a share writer against a deployment', () => {
         'CA',
         'WAS',
       ]);
+      const out = path.join(deployment.root, 'extracted');
+      const extract = spawnSync(
+        process.execPath,
+        [
+          cliMain,
+          'extract',
+          '--backup',
+          backupFolderOf(deployment.store, backup.BackupId),
+          '--pfx',
+          deployment.pfxPath,
+          '--out',
+          out,
+          '--json',
+        ],
+        { encoding: 'utf8', env: { ...process.env, AZSBACKUP_PFX_PASSWORD: PFX_PASSWORD } },
+      );
+      assert.equal(extract.status, 1, extract.stderr);
+      assert.equal(JSON.parse(extract.stdout).error.reason, 'BackupCorrupt');
+      assert.equal(existsSync(out), false, 'azsbackup extract wrote nothing');
       await daemon.call('backup.start', { Wait: true });
       assert.equal(existsSync(marker), false, "the planted role's script never ran");
     } finally {
