@@ -1,6 +1,6 @@
 /** Register-, Get-, Unregister-AzsInfrastructureRole: validated registrations kept in the state folder. */
 import path from 'node:path';
-import { AzsError } from '../protocol/errors.js';
+import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ParamsOf } from '../protocol/methods.js';
 import type { Role } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
@@ -61,13 +61,36 @@ export class RoleService {
 
   /**
    * Takes role registrations recorded in a backup (cloud recovery): each replaces a registration of
-   * the same name, or is added. The restore decides which (engine/recovery.ts, planRoles).
+   * the same name, or is added. The restore decides which (engine/recovery.ts, planRoles). Each must
+   * be one Register-AzsInfrastructureRole would accept; otherwise nothing is adopted.
    */
   async adopt(recorded: SavedRole[]): Promise<void> {
     if (!recorded.length) return;
-    const adopted = new Set(recorded.map((role) => role.Name.toLowerCase()));
+    const checked = recorded.map((role) => this.adoptable(role));
+    const adopted = new Set(checked.map((role) => role.Name.toLowerCase()));
     const kept = (await this.list()).filter((role) => !adopted.has(role.Name.toLowerCase()));
-    await writeRoles(this.state, [...kept, ...recorded]);
+    await writeRoles(this.state, [...kept, ...checked]);
+  }
+
+  private adoptable(role: SavedRole): SavedRole {
+    try {
+      checkRoleName(role.Name);
+      const registration = this.registrationOf({
+        Name: role.Name,
+        Provider: role.Provider,
+        Path: role.Path ?? undefined,
+        BackupScript: role.BackupScript ?? undefined,
+        RestoreScript: role.RestoreScript ?? undefined,
+      });
+      return { ...registration, RegisteredTime: role.RegisteredTime };
+    } catch (error) {
+      if (!isAzsError(error)) throw error;
+      throw new AzsError(
+        'BackupCorrupt',
+        `The backup's registration of role '${role.Name}' is one Register-AzsInfrastructureRole refuses (${error.message}), so it is not adopted and nothing was restored. Restore another backup, or register the role yourself and restore it with -RoleName.`,
+        { target: role.Name },
+      );
+    }
   }
 
   async unregister(name: string): Promise<Role> {
