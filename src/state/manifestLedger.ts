@@ -28,10 +28,16 @@ export class ManifestLedger {
 
   /** The records by BackupId. A missing ledger is an empty one; a damaged one is an error. */
   async read(): Promise<Map<string, LedgerRecord>> {
-    const saved = await readJsonIfExists<unknown>(this.state.ledgerFile);
+    const saved = await readJsonIfExists<unknown>(this.state.ledgerFile).catch((error: unknown) => {
+      if (error instanceof SyntaxError) return null;
+      throw error;
+    });
     if (saved === undefined) return new Map();
+    // Failing is safer than reading it as empty: retention keeps the newest known backup.
     if (!Array.isArray(saved) || !saved.every(isRecord))
-      throw new Error(`${this.state.ledgerFile} is not a ledger of backup manifests`);
+      throw new Error(
+        `${this.state.ledgerFile} is damaged: it is not a ledger of backup manifests. Move it aside to go on; every backup on the store then counts as not known to this deployment until the next backup`,
+      );
     return new Map(saved.map((record) => [record.BackupId, record]));
   }
 

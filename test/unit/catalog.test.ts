@@ -183,6 +183,8 @@ describe('manifest ledger', () => {
     await ledger.forget(['b']);
     assert.deepEqual([...(await new ManifestLedger(state).read()).keys()].sort(), ['a', 'c']);
     writeFileSync(state.ledgerFile, '{"not":"a ledger"}');
-    await assert.rejects(ledger.read(), /not a ledger/);
+    await assert.rejects(ledger.read(), /is damaged.*Move it aside/);
+    writeFileSync(state.ledgerFile, '[{"BackupId":');
+    await assert.rejects(ledger.read(), /is damaged.*Move it aside/);
   });
 });
