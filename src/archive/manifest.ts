@@ -19,13 +19,14 @@ export const FORMAT_VERSION = 3;
 export const AUTHENTICATED_FORMAT_VERSION = 3;
 export const MANIFEST_FILE_NAME = 'BackupInfo.json';
 /**
- * The most a manifest can be: a few KiB per role, or about 130 KiB for a PowerShell role with both
- * scripts at their 64 KiB limit, plus at most MAX_CHANGED_LISTED paths of up to 4 KiB per role. A
- * bigger file is not a manifest this code wrote, and is refused before it is parsed.
+ * The most a manifest may be. A role takes a few KiB; at the limits (both scripts of 64 KiB,
+ * MAX_CHANGED_LISTED changed paths of 4 KiB) about 530 KiB, so this holds dozens of such roles and
+ * thousands of ordinary ones. The backup job refuses to write more; a reader refuses a bigger file
+ * before it reads it.
  */
 export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 /** ChangedDuringCopy lists at most this many paths; ChangedDuringCopyCount says how many there were. */
-export const MAX_CHANGED_LISTED = 1000;
+export const MAX_CHANGED_LISTED = 100;
 
 if (!FormatRegistry.Has('date-time')) {
   FormatRegistry.Set(
