@@ -1,5 +1,5 @@
-# Restore-AzsBackup and Test-AzsBackup: the piped backup as the name the daemon looks up, and a
-# failed role as an ErrorRecord.
+# Restore-AzsBackup and Test-AzsBackup: the piped backup as the name the daemon looks up, what a
+# restore would do as the confirmation text, and a failed role as an ErrorRecord.
 
 function Get-AzsBackupName {
     <# The BackupId (else the Name) of a piped backup; a piped string is the name itself. #>
@@ -35,4 +35,36 @@ function Write-AzsTestFailure {
     $Cmdlet.WriteError((New-AzsErrorRecord -Reason 'BackupCorrupt' -Target $target -Message (
                 "Backup $($Result.BackupId) failed verification in role $($Result.RoleName): $detail. " +
                 'Restore-AzsBackup refuses this backup: restore an earlier one that passes Test-AzsBackup, and check the store for damage.')))
+}
+
+function Format-AzsRestorePlan {
+    <#
+    The ShouldProcess action for a restore (backup.restorePlan): whether the backup is known to this
+    deployment, then one line per role with its provider, path, the SHA-256 of each script, and
+    whose registration is used.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)] [psobject] $Plan,
+        [switch] $Accepted
+    )
+
+    $roles = @($Plan.Roles)
+    $known = 'a backup known to this deployment'
+    if (-not $Plan.IsKnownToDeployment) { $known = 'a backup NOT known to this deployment (this deployment did not write it, or it changed on the store)' }
+    $lines = @("Restore $($roles.Count) role(s) from $known, replacing their current data:")
+    foreach ($role in $roles) {
+        $facts = @($role.Provider)
+        if ($role.Path) { $facts += "path '$($role.Path)'" }
+        if ($role.BackupScriptSha256) { $facts += "BackupScript SHA-256 $($role.BackupScriptSha256)" }
+        if ($role.RestoreScriptSha256) { $facts += "RestoreScript SHA-256 $($role.RestoreScriptSha256)" }
+        $source = 'registered on this deployment'
+        if ($role.Registration -eq 'Backup') { $source = 'registration taken from the backup' }
+        if ($role.RequiresAcceptance) {
+            if ($Accepted) { $source += ', accepted with -AcceptBackupRoles' } else { $source += ', needs -AcceptBackupRoles' }
+        }
+        $lines += "  $($role.RoleName): $($facts -join ', ') ($source)"
+    }
+    $lines -join [Environment]::NewLine
 }

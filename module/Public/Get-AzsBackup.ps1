@@ -8,6 +8,12 @@ function Get-AzsBackup {
     role, sizes, times and whether they are ready for cloud recovery. Backups are read from the store
     itself, so a fresh deployment pointed at an existing store sees every backup there.
 
+    IsKnownToDeployment is $true only for a backup this deployment wrote, with its manifest
+    unchanged since (the daemon keeps the digest of every manifest it writes in its state folder).
+    A backup of another deployment, one read by a fresh deployment in a cloud recovery, or one
+    placed or edited on the share by anyone else shows $false; restoring it needs
+    Restore-AzsBackup -AcceptBackupRoles for any role not registered here.
+
     A name without wildcards that matches no backup is an error (AzsBackup.BackupNotFound); a
     wildcard that matches none returns nothing.
 

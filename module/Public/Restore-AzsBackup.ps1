@@ -6,8 +6,18 @@ function Restore-AzsBackup {
     .DESCRIPTION
     Restores every role recorded in a backup, or one role with -RoleName, through the role's
     provider: a Directory role's tree byte for byte, a Sqlite role's database, a PowerShell role
-    through its RestoreScript. The roles' registrations come back too, so a fresh deployment that
-    only knows the store learns its roles from the backup (cloud recovery).
+    through its RestoreScript. A role this deployment has not registered is registered from the
+    backup, so a fresh deployment that only knows the store learns its roles from the backup (cloud
+    recovery).
+
+    The backup share is not trusted. A backup this deployment did not write (IsKnownToDeployment is
+    False in Get-AzsBackup: a backup of another deployment, a cloud recovery into a fresh one, or one
+    planted on the share) restores a role only through a registration this deployment already has
+    (same name and provider). Any role whose registration would come from the backup (its path where
+    data is written, its scripts that run as the daemon's account) needs -AcceptBackupRoles; without
+    it the restore stops before anything is written (AzsBackup.RolesNotAccepted) and names each such
+    role. -WhatIf and the confirmation list every role to restore with its provider, path, the
+    SHA-256 of each script and where its registration comes from: review them, then accept.
 
     The whole selection is verified first: every stored byte against the manifest, every chunk
     decrypted and authenticated, every file's hash. When anything fails verification nothing is
@@ -28,7 +38,9 @@ function Restore-AzsBackup {
     Errors: AzsBackup.BackupNotFound (no such backup), AzsBackup.RoleNotFound (the backup has no such
     role), AzsBackup.CertificateNotFound (the .pfx cannot be read), AzsBackup.DecryptionFailed (wrong
     password), AzsBackup.DecryptionCertificateMismatch (a .pfx of another certificate; the message
-    names the thumbprint the backup needs), AzsBackup.BackupCorrupt, AzsBackup.BackupAlreadyRunning.
+    names the thumbprint the backup needs), AzsBackup.BackupCorrupt (also when the backup's manifest
+    does not authenticate with its key), AzsBackup.RolesNotAccepted (an unknown backup's roles need
+    -AcceptBackupRoles), AzsBackup.BackupAlreadyRunning.
 
     .PARAMETER Name
     The backup to restore: its BackupId, or location/id as in its Name property. A wildcard is
@@ -48,8 +60,16 @@ function Restore-AzsBackup {
     .PARAMETER RoleName
     Restores only this role of the backup. Without it every role in the backup is restored.
 
+    .PARAMETER AcceptBackupRoles
+    Accepts the role registrations recorded in a backup this deployment did not write: roles not
+    registered here (or registered with another provider) are registered from the backup, their data
+    is written to the backup's paths and their scripts run. Needed for a cloud recovery into a fresh
+    deployment. Run with -WhatIf first to see each role, its provider, path and the SHA-256 of its
+    scripts. -Force does not imply it.
+
     .PARAMETER Force
-    Restores without asking for confirmation, also in a non-interactive host.
+    Restores without asking for confirmation, also in a non-interactive host. It does not accept the
+    roles of a backup this deployment did not write: that takes -AcceptBackupRoles.
 
     .PARAMETER AsJob
     Runs the restore as a background job and returns the job; confirmation is asked (or skipped with
@@ -64,7 +84,9 @@ function Restore-AzsBackup {
     Returns $true when the restore has completed (with -NoWait: when it has started).
 
     .PARAMETER WhatIf
-    Shows which backup and roles would be restored, without restoring or verifying anything.
+    Shows which backup and roles would be restored (each with its provider, path, the SHA-256 of its
+    scripts, and whether its registration comes from this deployment or from the backup), and
+    whether the backup is known to this deployment, without restoring or verifying anything.
 
     .PARAMETER Confirm
     Asks for confirmation before restoring; this is the default. -Confirm:$false restores without
@@ -78,10 +100,14 @@ function Restore-AzsBackup {
     then each role's restore as progress bars.
 
     .EXAMPLE
-    Get-AzsBackup | Where-Object IsCloudRecoveryReady | Select-Object -First 1 | Restore-AzsBackup -DecryptionCertPath /secure/backup.pfx -DecryptionCertPassword $password -Force
+    $backup = Get-AzsBackup | Where-Object IsCloudRecoveryReady | Select-Object -First 1
+    $backup | Restore-AzsBackup -DecryptionCertPath /secure/backup.pfx -DecryptionCertPassword $password -WhatIf
+    $backup | Restore-AzsBackup -DecryptionCertPath /secure/backup.pfx -DecryptionCertPassword $password -AcceptBackupRoles -Force
 
-    Cloud recovery on a fresh deployment: restores the newest complete backup found on the
-    configured store, without confirmation.
+    Cloud recovery into a fresh deployment: the newest complete backup on the configured store was
+    written by the old deployment, so it is not known to this one. -WhatIf lists each role with its
+    provider, path and the SHA-256 of its scripts; once they are the ones expected,
+    -AcceptBackupRoles registers them from the backup and restores them, without confirmation.
 
     .EXAMPLE
     Restore-AzsBackup -Name $backupId -RoleName KeyVaultDataPlane -DecryptionCertPath ./backup.pfx -DecryptionCertPassword $password -Force -PassThru
@@ -131,6 +157,8 @@ function Restore-AzsBackup {
 
         [string] $RoleName,
 
+        [switch] $AcceptBackupRoles,
+
         [switch] $Force,
 
         [switch] $AsJob,
@@ -146,8 +174,10 @@ function Restore-AzsBackup {
         $certificatePath = Resolve-AzsPath -Cmdlet $PSCmdlet -Path $DecryptionCertPath
 
         if ($Force -and -not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = 'None' }
-        $what = 'Restore every role of the backup, replacing their current data'
-        if ($RoleName) { $what = "Restore the role '$RoleName' from the backup, replacing its current data" }
+        $planRequest = [ordered]@{ Name = $backupName }
+        if ($RoleName) { $planRequest.RoleName = $RoleName }
+        $plan = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'backup.restorePlan' -Params $planRequest
+        $what = Format-AzsRestorePlan -Plan $plan -Accepted:$AcceptBackupRoles
         if (-not (Test-AzsShouldProcess -Cmdlet $PSCmdlet -Target "backup '$backupName'" -Action $what)) { return }
         if ($AsJob) {
             $arguments = @{} + $PSBoundParameters
@@ -164,6 +194,7 @@ function Restore-AzsBackup {
             Wait                   = -not $NoWait
         }
         if ($RoleName) { $request.RoleName = $RoleName }
+        if ($AcceptBackupRoles) { $request.AcceptBackupRoles = $true }
         $progressState = New-AzsProgressState -Activity 'Restoring infrastructure roles'
         try {
             $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'backup.restore' -Params $request -OnProgress {

@@ -4,16 +4,29 @@
  * registration and stored files. A backup folder without it does not exist. Parsing refuses anything
  * a damaged or hostile manifest could use to make the engine read or write outside the backup folder.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { deriveManifestKey } from '../crypto/chunkCipher.js';
 import { AzsError } from '../protocol/errors.js';
 import { BackupRecord, ProviderName } from '../protocol/objects.js';
 import { hasControlCharacters } from '../util/text.js';
 import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
 
 /** The version this code writes; it reads every version from 1 up to it. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+/** The first version whose manifest carries `Authentication`, a MAC under the backup's key. */
+export const AUTHENTICATED_FORMAT_VERSION = 3;
 export const MANIFEST_FILE_NAME = 'BackupInfo.json';
+/**
+ * The most a manifest may be. A role takes a few KiB; at the limits (both scripts of 64 KiB,
+ * MAX_CHANGED_LISTED changed paths of 4 KiB) about 530 KiB, so this holds dozens of such roles and
+ * thousands of ordinary ones. The backup job refuses to write more; a reader refuses a bigger file
+ * before it reads it.
+ */
+export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
+/** ChangedDuringCopy lists at most this many paths; ChangedDuringCopyCount says how many there were. */
+export const MAX_CHANGED_LISTED = 100;
 
 if (!FormatRegistry.Has('date-time')) {
   FormatRegistry.Set(
@@ -55,6 +68,8 @@ const ManifestRole = Type.Object({
   SourceBytes: ByteCount,
   /** Files whose size or mtime moved while they were copied: each is stored whole as it was read. */
   ChangedDuringCopy: Type.Optional(Type.Array(Type.String({ maxLength: 32767 }), { maxItems: 1_000_000 })),
+  /** How many files ChangedDuringCopy would list (format 3 lists at most MAX_CHANGED_LISTED). */
+  ChangedDuringCopyCount: Type.Optional(ByteCount),
 });
 export type ManifestRole = Static<typeof ManifestRole>;
 
@@ -67,6 +82,12 @@ const ManifestEncryption = Type.Object({
   BlockSize: Type.Integer({ minimum: MIN_BLOCK_SIZE, maximum: MAX_BLOCK_SIZE }),
 });
 
+const ManifestAuthentication = Type.Object({
+  Algorithm: Type.Literal('HMAC-SHA256'),
+  /** HMAC-SHA256 under the manifest key of the canonical JSON of the manifest without this field. */
+  Mac: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+});
+
 const ManifestSchema = Type.Object({
   ...BackupRecord.properties,
   FormatVersion: Type.Integer({ minimum: 1, maximum: FORMAT_VERSION }),
@@ -74,8 +95,12 @@ const ManifestSchema = Type.Object({
   Encryption: ManifestEncryption,
   Compression: Type.Literal('zstd'),
   Roles: Type.Array(ManifestRole),
+  /** Required from format version 3 (see authenticateManifest). */
+  Authentication: Type.Optional(ManifestAuthentication),
 });
 export type BackupManifest = Static<typeof ManifestSchema>;
+/** A manifest before it is authenticated: what the backup job builds. */
+export type UnsealedManifest = Omit<BackupManifest, 'Authentication'>;
 
 const LOWER_GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -86,11 +111,83 @@ const WRAPPED_KEY_BYTES = { min: 256, max: 1024 };
 export function serializeManifest(manifest: BackupManifest): string {
   const problem = manifestProblem(manifest);
   if (problem) throw new Error(`refusing to write an invalid backup manifest: ${problem}`);
-  return `${JSON.stringify(manifest, null, 2)}\n`;
+  const text = `${JSON.stringify(manifest, null, 2)}\n`;
+  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES)
+    throw new Error(`refusing to write a backup manifest of more than ${MAX_MANIFEST_BYTES} bytes`);
+  return text;
+}
+
+/** The id a stored file's blocks are bound to: computed by every reader, never taken from the manifest. */
+export function fileIdOf(backupId: string, roleName: string): string {
+  return `${backupId}/${roleName}`;
+}
+
+/**
+ * The bytes the manifest's MAC covers: the manifest without `Authentication` as canonical JSON —
+ * object keys sorted by UTF-16 code unit at every level, no whitespace, strings and numbers as
+ * JSON.stringify writes them, members whose value is undefined left out (docs/format.md).
+ */
+export function canonicalManifestBytes(manifest: UnsealedManifest | BackupManifest): Buffer {
+  const covered: Record<string, unknown> = { ...manifest };
+  delete covered.Authentication;
+  return Buffer.from(canonicalJson(covered), 'utf8');
+}
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const members = Object.keys(value)
+      .sort()
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function manifestMac(manifest: UnsealedManifest | BackupManifest, backupKey: Buffer): Buffer {
+  const manifestKey = deriveManifestKey(backupKey);
+  try {
+    return createHmac('sha256', manifestKey).update(canonicalManifestBytes(manifest)).digest();
+  } finally {
+    manifestKey.fill(0);
+  }
+}
+
+/** The manifest with its `Authentication` (format version 3): made by the writer, who holds the key. */
+export function authenticateManifest(manifest: UnsealedManifest, backupKey: Buffer): BackupManifest {
+  return {
+    ...manifest,
+    Authentication: { Algorithm: 'HMAC-SHA256', Mac: manifestMac(manifest, backupKey).toString('hex') },
+  };
+}
+
+/**
+ * Checks the manifest's MAC with the backup key (once the .pfx has unwrapped it). Returns true for an
+ * authenticated manifest, false for one of format version 1 or 2, which has no MAC; refuses
+ * (BackupCorrupt) a manifest of version 3 whose MAC does not match: something changed it.
+ */
+export function checkManifestAuthentication(
+  manifest: BackupManifest,
+  backupKey: Buffer,
+  source: string,
+): boolean {
+  if (manifest.FormatVersion < AUTHENTICATED_FORMAT_VERSION) return false;
+  const recorded = Buffer.from(manifest.Authentication!.Mac, 'hex');
+  if (!timingSafeEqual(recorded, manifestMac(manifest, backupKey))) {
+    throw new AzsError(
+      'BackupCorrupt',
+      `'${source}' does not authenticate with the backup's key: it was changed after the backup was written (its roles, paths, scripts, files or keys cannot be trusted). Nothing was restored or verified; use another backup, and check what writes to the backup store.`,
+      { target: source },
+    );
+  }
+  return true;
 }
 
 /** Reads and checks a manifest; `source` names it in messages (e.g. its path on the store). */
 export function parseManifest(text: string, source: string): BackupManifest {
+  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES)
+    throw invalid(source, `it is more than ${MAX_MANIFEST_BYTES} bytes long, more than a manifest can be`);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -149,7 +246,9 @@ function consistencyProblem(manifest: BackupManifest): string | null {
   ) {
     return 'EncryptionCertThumbprint differs from Encryption.CertificateThumbprint';
   }
-  return wrappedKeyProblem(manifest.Encryption.WrappedKey) ?? rolesProblem(manifest.Roles);
+  if (manifest.FormatVersion >= AUTHENTICATED_FORMAT_VERSION && !manifest.Authentication)
+    return `Authentication is missing, and every manifest of format version ${AUTHENTICATED_FORMAT_VERSION} or later has it`;
+  return wrappedKeyProblem(manifest.Encryption.WrappedKey) ?? rolesProblem(manifest.BackupId, manifest.Roles);
 }
 
 function wrappedKeyProblem(wrappedKey: string): string | null {
@@ -161,7 +260,7 @@ function wrappedKeyProblem(wrappedKey: string): string | null {
   return null;
 }
 
-function rolesProblem(roles: ManifestRole[]): string | null {
+function rolesProblem(backupId: string, roles: ManifestRole[]): string | null {
   const roleNames = new Set<string>();
   const paths = new Set<string>();
   const fileIds = new Set<string>();
@@ -174,6 +273,8 @@ function rolesProblem(roles: ManifestRole[]): string | null {
       const pathProblem = storedPathProblem(file.Path, name);
       if (pathProblem) return `file '${file.Path}' of role '${name}' ${pathProblem}`;
       if (!claim(paths, file.Path.toLowerCase())) return `file '${file.Path}' appears twice`;
+      if (file.FileId !== fileIdOf(backupId, name))
+        return `file '${file.Path}' of role '${name}' has FileId '${file.FileId}', not '${fileIdOf(backupId, name)}'`;
       if (!claim(fileIds, file.FileId)) return `FileId '${file.FileId}' appears twice`;
     }
   }

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readRoleArchive, verifyStoredFile } from '../archive/index.js';
-import { parseManifest } from '../archive/manifest.js';
+import { checkManifestAuthentication, fileIdOf, parseManifest } from '../archive/manifest.js';
 import { readCertificateFile } from '../crypto/certificates.js';
 import { readPfx, unwrapKey } from '../crypto/keyWrap.js';
 import { MANIFEST_NAME } from '../engine/layout.js';
@@ -46,6 +46,12 @@ export async function extractBackup(
   const pfxBytes = await readCertificateFile(request.pfxPath, '--pfx', "the encryption certificate's .pfx");
   const pfx = readPfx(pfxBytes, request.pfxPassword, request.pfxPath);
   const key = unwrapKey(manifest.Encryption.WrappedKey, manifest.Encryption.CertificateThumbprint, pfx);
+  try {
+    checkManifestAuthentication(manifest, key, manifestFile);
+  } catch (error) {
+    key.fill(0);
+    throw error;
+  }
   const roles = manifest.Roles.filter(
     (role) => !request.roleName || role.Registration.Name.toLowerCase() === request.roleName.toLowerCase(),
   );
@@ -68,7 +74,11 @@ export async function extractBackup(
       const stored = path.join(request.backupFolder, ...file.Path.split('/'));
       const problem = await verifyStoredFile(createReadStream(stored), file);
       if (problem) throw new AzsError('BackupCorrupt', `${file.Path}: ${problem}`, { target: file.Path });
-      await writeTree(readRoleArchive(createReadStream(stored), { key, fileId: file.FileId }), folder);
+      const fileId = fileIdOf(manifest.BackupId, role.Registration.Name);
+      await writeTree(
+        readRoleArchive(createReadStream(stored), { key, fileId }),
+        folder,
+      );
     }
     extracted.push({ RoleName: role.Registration.Name, Entries: role.Entries, Folder: folder });
   }

@@ -12,11 +12,21 @@ export const CHUNK_TAG_BYTES = 16;
 const NONCE_BYTES = 12;
 const FINAL_FLAG = 1;
 const KEY_INFO_PREFIX = 'AzureStackBackup chunk key v1\0';
+const MANIFEST_KEY_INFO = 'AzureStackBackup manifest key v3';
 
 /** HKDF-SHA256(backup key, salt, "AzureStackBackup chunk key v1\0" + fileId) → 32-byte file key. */
 export function deriveFileKey(backupKey: Buffer, salt: Buffer, fileId: string): Buffer {
   const info = Buffer.from(KEY_INFO_PREFIX + fileId, 'utf8');
   return Buffer.from(hkdfSync('sha256', backupKey, salt, info, 32));
+}
+
+/**
+ * HKDF-SHA256(backup key, empty salt, "AzureStackBackup manifest key v3") → the 32-byte key that
+ * authenticates a backup's manifest (format version 3): only a holder of the backup key can make or
+ * check the manifest's MAC, and the key is never used for anything else.
+ */
+export function deriveManifestKey(backupKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', backupKey, Buffer.alloc(0), MANIFEST_KEY_INFO, 32));
 }
 
 /** 8 bytes chunk index (big-endian) then 4 bytes flags, bit 0 set on the file's last chunk. */

@@ -80,6 +80,8 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
         results: await engine.withConfiguredStore((store) => engine.recovery.test(store, Name, decryption)),
       };
     },
+    'backup.restorePlan': ({ Name, RoleName }) =>
+      engine.withConfiguredStore((store) => engine.recovery.plan(store, Name, RoleName)),
     'backup.restore': async ({ Wait, ...request }, context) => {
       let accepted = (_backupId: string) => {};
       const acceptance = new Promise<string>((resolve) => (accepted = resolve));

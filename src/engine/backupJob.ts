@@ -4,12 +4,20 @@
  * is visible only once complete and verified. A role that fails is recorded (PartialSucceeded); a
  * store that fails ends the job and leaves earlier backups untouched.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ArchiveEntry } from '../archive/entry.js';
-import { FORMAT_VERSION, serializeManifest, type BackupManifest } from '../archive/manifest.js';
+import {
+  FORMAT_VERSION,
+  MAX_CHANGED_LISTED,
+  authenticateManifest,
+  fileIdOf,
+  serializeManifest,
+  type BackupManifest,
+  type UnsealedManifest,
+} from '../archive/manifest.js';
 import {
   BLOCK_SIZE,
   type ReadBack,
@@ -24,6 +32,7 @@ import type { ProgressNotification } from '../protocol/jsonrpc.js';
 import type { Backup, BackupRecord, Role, RoleStatus } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
 import type { JobHistory, JobRecord } from '../state/jobHistory.js';
+import type { ManifestLedger } from '../state/manifestLedger.js';
 import { type RoleSeconds, RoleTimings } from '../state/roleTimings.js';
 import type { SavedCertificate, StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
@@ -70,6 +79,8 @@ export interface BackupServiceDeps {
   roles: RoleService;
   history: JobHistory;
   jobs: ExclusiveJobs;
+  /** Where each manifest written is recorded, before the job reports success. */
+  ledger: ManifestLedger;
   /** Called after every backup that ends, successful or not (alerts, retention, schedule). */
   onFinished?: (job: JobRecord, error: AzsError | null) => Promise<void>;
 }
@@ -229,7 +240,16 @@ export class BackupService {
         );
       }
       const manifest = this.manifestOf(finished, roles, outcomes, certificate, wrapKey(key, certificate.pem));
-      await store.writeFile(`${folder}/${MANIFEST_NAME}`, Readable.from([serializeManifest(manifest)]));
+      const manifestBytes = Buffer.from(serializeManifest(authenticateManifest(manifest, key)), 'utf8');
+      await store.writeFile(`${folder}/${MANIFEST_NAME}`, Readable.from([manifestBytes]));
+      // A backup whose manifest the ledger does not know is not this deployment's: if the record
+      // cannot be written, the job fails and its folder goes (below).
+      await this.deps.ledger.record({
+        BackupId: backup.BackupId,
+        Folder: folder,
+        CreatedDateTime: backup.CreatedDateTime,
+        ManifestSha256: createHash('sha256').update(manifestBytes).digest('hex'),
+      });
       await this.rememberTimings(roles, lastSeconds, outcomes);
       return finished;
     } catch (error) {
@@ -280,11 +300,8 @@ export class BackupService {
           report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, sourceBytes);
         },
       );
-      const archive = writeRoleArchive(entries, {
-        key,
-        fileId: `${path.basename(folder)}/${role.Name}`,
-        signal,
-      });
+      const fileId = fileIdOf(path.basename(folder), role.Name);
+      const archive = writeRoleArchive(entries, { key, fileId, signal });
       await store.mkdir(`${folder}/${role.Name}`);
       const summary = await settleUpload(
         store.writeFile(`${folder}/${relative}`, archive.stream),
@@ -318,7 +335,7 @@ export class BackupService {
             Path: relative,
             Size: summary.storedBytes,
             Sha256: readBack.sha256,
-            FileId: `${path.basename(folder)}/${role.Name}`,
+            FileId: fileId,
           },
         ],
         entries: summary.entries,
@@ -369,7 +386,7 @@ export class BackupService {
     outcomes: RoleOutcome[],
     certificate: SavedCertificate,
     wrappedKey: string,
-  ): BackupManifest {
+  ): UnsealedManifest {
     return {
       ...backup,
       FormatVersion: FORMAT_VERSION,
@@ -387,7 +404,8 @@ export class BackupService {
         Files: outcomes[index]!.files,
         Entries: outcomes[index]!.entries,
         SourceBytes: outcomes[index]!.sourceBytes,
-        ChangedDuringCopy: outcomes[index]!.changedDuringCopy,
+        ChangedDuringCopy: outcomes[index]!.changedDuringCopy.slice(0, MAX_CHANGED_LISTED),
+        ChangedDuringCopyCount: outcomes[index]!.changedDuringCopy.length,
       })),
     };
   }

@@ -2,30 +2,46 @@
  * The backups on the store: the store is the source of truth (a backup exists exactly when its
  * manifest does); what is read is cached by folder, a cache that any listing can rebuild.
  */
-import { parseManifest, type BackupManifest } from '../archive/manifest.js';
+import { createHash } from 'node:crypto';
+import { MAX_MANIFEST_BYTES, parseManifest, type BackupManifest } from '../archive/manifest.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import { BackupRecord, type Backup } from '../protocol/objects.js';
+import { ManifestLedger } from '../state/manifestLedger.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Logger } from '../util/log.js';
 import { hasWildcard, wildcardToRegExp } from '../util/wildcard.js';
-import { BACKUP_ROOT, GUID, MANIFEST_NAME, TIMESTAMP_FOLDER } from './layout.js';
+import { BACKUP_ROOT, GUID, MANIFEST_NAME, TIMESTAMP_FOLDER, timestampFolder } from './layout.js';
 
 export interface StoredBackup {
   /** The backup's folder relative to the store root. */
   folder: string;
   manifest: BackupManifest;
+  /** SHA-256 of the manifest's bytes as read. */
+  manifestSha256: string;
+  /** Whether this deployment wrote exactly this manifest in this folder (its ledger says so). */
+  isKnown: boolean;
 }
 
-const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+type ReadManifest = Omit<StoredBackup, 'isKnown'>;
+
+/** What one manifest file was found to be, valid (the backup) or not (null), by size and mtime. */
+interface Verdict {
+  size: number;
+  modified: number;
+  backup: ReadManifest | null;
+}
 
 export class BackupCatalog {
-  private readonly cache = new Map<string, { size: number; modified: number; manifest: BackupManifest }>();
+  private readonly cache = new Map<string, Verdict>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly ledger: ManifestLedger,
+  ) {}
 
   /** Every complete backup on the store, newest first. Folders without a valid manifest are not backups. */
   async list(store: BackupStore): Promise<StoredBackup[]> {
-    const found: StoredBackup[] = [];
+    const found: ReadManifest[] = [];
     for (const stamp of await store.list(BACKUP_ROOT)) {
       if (stamp.type !== 'directory' || !TIMESTAMP_FOLDER.test(stamp.name)) continue;
       for (const entry of await store.list(`${BACKUP_ROOT}/${stamp.name}`)) {
@@ -34,7 +50,17 @@ export class BackupCatalog {
         if (backup) found.push(backup);
       }
     }
-    return found.sort((a, b) => b.manifest.CreatedDateTime.localeCompare(a.manifest.CreatedDateTime));
+    const ledger = await this.ledger.read();
+    return found
+      .map((backup) => ({
+        ...backup,
+        isKnown: ManifestLedger.matches(
+          ledger.get(backup.manifest.BackupId),
+          backup.folder,
+          backup.manifestSha256,
+        ),
+      }))
+      .sort((a, b) => b.manifest.CreatedDateTime.localeCompare(a.manifest.CreatedDateTime));
   }
 
   /** The one backup a -Name (id, location/id) names; BackupNotFound otherwise. */
@@ -54,33 +80,63 @@ export class BackupCatalog {
     this.cache.delete(folder);
   }
 
-  private async read(store: BackupStore, folder: string): Promise<StoredBackup | null> {
+  /**
+   * The backup in `folder`, or null when its manifest is missing or not valid. Either verdict is kept
+   * while the file's size and mtime stay the same, so a listing reads each manifest once.
+   */
+  private async read(store: BackupStore, folder: string): Promise<ReadManifest | null> {
     const file = `${folder}/${MANIFEST_NAME}`;
     const info = await store.stat(file);
     if (!info || info.type !== 'file') return null;
     const cached = this.cache.get(folder);
     if (cached && cached.size === info.size && cached.modified === info.modified.getTime())
-      return { folder, manifest: cached.manifest };
+      return cached.backup;
+    let backup: ReadManifest | null = null;
     try {
-      if (info.size > MAX_MANIFEST_BYTES)
-        throw new AzsError('BackupCorrupt', `${file} is ${info.size} bytes, more than a manifest can be.`);
-      const manifest = parseManifest(await readText(store, file), file);
-      if (!folder.endsWith(`/${manifest.BackupId}`))
-        throw new AzsError('BackupCorrupt', `${file} names backup ${manifest.BackupId}, not its folder's.`);
-      this.cache.set(folder, { size: info.size, modified: info.modified.getTime(), manifest });
-      return { folder, manifest };
+      backup = await readManifest(store, folder, file, info.size);
     } catch (error) {
       if (!isAzsError(error, 'BackupCorrupt')) throw error;
       this.log.warn('ignoring a backup folder whose manifest is not valid', { folder, error: error.message });
-      return null;
     }
+    this.cache.set(folder, { size: info.size, modified: info.modified.getTime(), backup });
+    return backup;
   }
 }
 
-async function readText(store: BackupStore, file: string): Promise<string> {
+/** Reads, checks and hashes one manifest; BackupCorrupt when it is not this folder's valid manifest. */
+async function readManifest(
+  store: BackupStore,
+  folder: string,
+  file: string,
+  size: number,
+): Promise<ReadManifest> {
+  if (size > MAX_MANIFEST_BYTES)
+    throw new AzsError('BackupCorrupt', `${file} is ${size} bytes, more than a manifest can be.`);
+  const bytes = await readBytes(store, file);
+  const manifest = parseManifest(bytes.toString('utf8'), file);
+  if (!folder.endsWith(`/${manifest.BackupId}`))
+    throw new AzsError('BackupCorrupt', `${file} names backup ${manifest.BackupId}, not its folder's.`);
+  // An old backup copied under a newer folder name would be listed as newer than it is.
+  const expected = `${BACKUP_ROOT}/${timestampFolder(new Date(manifest.CreatedDateTime))}/${manifest.BackupId}`;
+  if (folder !== expected)
+    throw new AzsError(
+      'BackupCorrupt',
+      `${file} was created at ${manifest.CreatedDateTime}, so its folder is ${expected}, not ${folder}.`,
+    );
+  return { folder, manifest, manifestSha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+async function readBytes(store: BackupStore, file: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of await store.readFile(file)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  let total = 0;
+  for await (const chunk of await store.readFile(file)) {
+    total += (chunk as Buffer).length;
+    // The file may have grown since it was measured: never hold more than a manifest can be.
+    if (total > MAX_MANIFEST_BYTES)
+      throw new AzsError('BackupCorrupt', `${file} is more than ${MAX_MANIFEST_BYTES} bytes long.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 export function matchesName(backup: Pick<Backup, 'BackupId' | 'Name'>, name: string): boolean {
@@ -94,11 +150,15 @@ export function matchesName(backup: Pick<Backup, 'BackupId' | 'Name'>, name: str
 
 export const BACKUP_RESOURCE_TYPE = 'Microsoft.Backup.Admin/backupLocations/backups';
 
-/** The Backup object of a record: the resource fields Azure Stack shows are derived from it. */
-export function asResource(record: BackupRecord): Backup {
+/**
+ * The Backup object of a record: the resource fields Azure Stack shows are derived from it.
+ * `isKnown`: whether this deployment wrote it (a running or just finished backup always is).
+ */
+export function asResource(record: BackupRecord, isKnown = true): Backup {
   const location = record.Name.slice(0, record.Name.indexOf('/'));
   return {
     ...record,
+    IsKnownToDeployment: isKnown,
     Id: `/providers/Microsoft.Backup.Admin/backupLocations/${location}/backups/${record.BackupId}`,
     Type: BACKUP_RESOURCE_TYPE,
     Location: location,
@@ -107,8 +167,11 @@ export function asResource(record: BackupRecord): Backup {
   };
 }
 
-/** The Backup object of a manifest: the manifest holds the Backup's fields and more. */
-export function backupOf(manifest: BackupManifest): Backup {
+/** The Backup object of a stored backup: its manifest holds the Backup's fields and more. */
+export function backupOf({ manifest, isKnown }: StoredBackup): Backup {
   const fields = Object.keys(BackupRecord.properties) as Array<keyof BackupRecord>;
-  return asResource(Object.fromEntries(fields.map((field) => [field, manifest[field]])) as BackupRecord);
+  return asResource(
+    Object.fromEntries(fields.map((field) => [field, manifest[field]])) as BackupRecord,
+    isKnown,
+  );
 }

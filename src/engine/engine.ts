@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { AzsError } from '../protocol/errors.js';
 import type { Backup } from '../protocol/objects.js';
 import { JobHistory } from '../state/jobHistory.js';
+import { ManifestLedger } from '../state/manifestLedger.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -31,6 +32,7 @@ export class Engine {
   readonly roles: RoleService;
   readonly history: JobHistory;
   readonly catalog: BackupCatalog;
+  readonly ledger: ManifestLedger;
   readonly jobs = new ExclusiveJobs();
   readonly alerts: AlertService;
   readonly housekeeping: Housekeeping;
@@ -46,9 +48,17 @@ export class Engine {
     this.configuration = new ConfigurationService(state, clock, (config) => this.scheduleTimes(config));
     this.roles = new RoleService(state, clock);
     this.history = new JobHistory(state);
-    this.catalog = new BackupCatalog(log);
+    this.ledger = new ManifestLedger(state);
+    this.catalog = new BackupCatalog(log, this.ledger);
     this.alerts = new AlertService(state, clock, log);
-    this.housekeeping = new Housekeeping({ state, clock, log, alerts: this.alerts, catalog: this.catalog });
+    this.housekeeping = new Housekeeping({
+      state,
+      clock,
+      log,
+      alerts: this.alerts,
+      catalog: this.catalog,
+      ledger: this.ledger,
+    });
     this.backups = new BackupService({
       state,
       clock,
@@ -56,6 +66,7 @@ export class Engine {
       roles: this.roles,
       history: this.history,
       jobs: this.jobs,
+      ledger: this.ledger,
       onFinished: (job, error) => this.housekeeping.afterBackup(job, error),
     });
     this.recovery = new RecoveryService({
@@ -125,7 +136,7 @@ export class Engine {
   async listBackups(options: { Name?: string; Top?: number; Skip?: number }): Promise<Backup[]> {
     const stored = await this.withConfiguredStore((store) => this.catalog.list(store));
     const running = this.backups.runningAsBackup();
-    const all = [...(running ? [running] : []), ...stored.map((backup) => backupOf(backup.manifest))];
+    const all = [...(running ? [running] : []), ...stored.map(backupOf)];
     const named = options.Name ? all.filter((backup) => matchesName(backup, options.Name!)) : all;
     const skipped = named.slice(options.Skip ?? 0);
     return options.Top === undefined ? skipped : skipped.slice(0, options.Top);

@@ -4,6 +4,7 @@
  */
 import { AzsError } from '../protocol/errors.js';
 import type { JobRecord } from '../state/jobHistory.js';
+import type { ManifestLedger } from '../state/manifestLedger.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -26,6 +27,7 @@ export interface HousekeepingDeps {
   log: Logger;
   alerts: AlertService;
   catalog: BackupCatalog;
+  ledger: ManifestLedger;
 }
 
 export class Housekeeping {
@@ -45,8 +47,11 @@ export class Housekeeping {
   /** Deletes the backups retention no longer keeps; returns the folders removed. */
   async applyRetention(store: BackupStore): Promise<string[]> {
     const config = await this.deps.state.readConfig();
+    // Only a backup this deployment wrote counts as the newest one ready for cloud recovery: one
+    // planted on the store with a later date must not make retention delete the real newest one.
     const backups = (await this.deps.catalog.list(store)).map((stored) => ({
       ...stored.manifest,
+      IsCloudRecoveryReady: stored.manifest.IsCloudRecoveryReady && stored.isKnown,
       folder: stored.folder,
     }));
     const decision = applyRetention(backups, config.backupRetentionPeriodInDays, this.deps.clock.now());
@@ -54,6 +59,7 @@ export class Housekeeping {
     for (const { backup, reason } of decision.remove) {
       await store.remove(backup.folder);
       this.deps.catalog.forget(backup.folder);
+      await this.deps.ledger.forget([backup.BackupId]);
       await removeIfEmpty(store, backup.folder.slice(0, backup.folder.lastIndexOf('/')));
       this.deps.log.info('backup deleted by retention', { backupId: backup.BackupId, reason });
       removed.push(backup.folder);

@@ -1,17 +1,33 @@
 /**
- * Cloud recovery and validation. Restore-AzsBackup verifies the whole selection first — every
- * stored byte against the manifest, every chunk decrypted and authenticated, every file hash — and
- * only then replaces each role's data through its provider (write beside, then swap). Test-AzsBackup
- * runs the same verification and writes nothing.
+ * Cloud recovery and validation. Restore-AzsBackup checks the manifest's MAC, then verifies the
+ * whole selection — every stored byte against the manifest, every chunk decrypted and authenticated,
+ * every file hash — and only then replaces each role's data through its provider (write beside, then
+ * swap). Test-AzsBackup runs the same verification and writes nothing.
+ *
+ * A backup this deployment did not write (its ledger has no record of the manifest) may be anyone's:
+ * the certificate is public. Such a backup restores a role only through this deployment's own
+ * registration of it (same name, same provider); any role whose registration would come from the
+ * backup — its path, its scripts — needs the operator's AcceptBackupRoles.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { readRoleArchive, verifyRoleArchive, verifyStoredFile } from '../archive/index.js';
-import type { BackupManifest } from '../archive/manifest.js';
+import {
+  MANIFEST_FILE_NAME,
+  checkManifestAuthentication,
+  fileIdOf,
+  type BackupManifest,
+} from '../archive/manifest.js';
 import { readCertificateFile } from '../crypto/certificates.js';
 import { readPfx, unwrapKey } from '../crypto/keyWrap.js';
-import { AzsError } from '../protocol/errors.js';
-import type { BackupTestResult, Role, RoleStatus } from '../protocol/objects.js';
+import { AzsError, isAzsError } from '../protocol/errors.js';
+import type {
+  BackupTestResult,
+  RestorePlan,
+  RestorePlanRole,
+  Role,
+  RoleStatus,
+} from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
 import type { JobHistory, JobRecord } from '../state/jobHistory.js';
 import type { StateDir } from '../state/stateDir.js';
@@ -49,6 +65,81 @@ async function backupKey(manifest: BackupManifest, request: DecryptionRequest): 
   );
   const certificate = readPfx(pfxBytes, request.DecryptionCertPassword, request.DecryptionCertPath);
   return unwrapKey(manifest.Encryption.WrappedKey, manifest.Encryption.CertificateThumbprint, certificate);
+}
+
+/** The backup key, once the manifest's MAC (format 3) has been checked with it; BackupCorrupt otherwise. */
+async function authenticatedKey(backup: StoredBackup, request: DecryptionRequest): Promise<Buffer> {
+  const key = await backupKey(backup.manifest, request);
+  try {
+    checkManifestAuthentication(backup.manifest, key, `${backup.folder}/${MANIFEST_FILE_NAME}`);
+    return key;
+  } catch (error) {
+    key.fill(0);
+    throw error;
+  }
+}
+
+/** How one role of a backup would be restored. */
+interface RolePlan {
+  role: ManifestRole;
+  /** The registration the restore uses: this deployment's, or the backup's (then adopted). */
+  registration: Role;
+  source: RestorePlanRole['Registration'];
+  requiresAcceptance: boolean;
+}
+
+/**
+ * Whose registration restores each role. A registered role of the same name is restored through its
+ * current registration (for a backup not known here, only when the provider is the same too); any
+ * other role's registration comes from the backup, which for an unknown backup needs acceptance.
+ */
+export function planRoles(selected: ManifestRole[], registered: Role[], isKnown: boolean): RolePlan[] {
+  return selected.map((role) => {
+    const recorded = role.Registration as Role;
+    const current = registered.find(
+      (candidate) => candidate.Name.toLowerCase() === recorded.Name.toLowerCase(),
+    );
+    if (current && (isKnown || current.Provider === recorded.Provider))
+      return { role, registration: current, source: 'Registered', requiresAcceptance: false };
+    return { role, registration: recorded, source: 'Backup', requiresAcceptance: !isKnown };
+  });
+}
+
+function sha256OfScript(script: string | null): string | null {
+  return script === null ? null : createHash('sha256').update(script, 'utf8').digest('hex');
+}
+
+function describePlan(plan: RolePlan): RestorePlanRole {
+  const { registration } = plan;
+  return {
+    RoleName: registration.Name,
+    Provider: registration.Provider,
+    Path: registration.Path,
+    BackupScriptSha256: sha256OfScript(registration.BackupScript),
+    RestoreScriptSha256: sha256OfScript(registration.RestoreScript),
+    Registration: plan.source,
+    RequiresAcceptance: plan.requiresAcceptance,
+  };
+}
+
+/** "CA (Directory, path '/srv/ca')" or "ECE (PowerShell, BackupScript SHA-256 …, RestoreScript SHA-256 …)". */
+function roleSummary(role: RestorePlanRole): string {
+  const facts: string[] = [role.Provider];
+  if (role.Path !== null) facts.push(`path '${role.Path}'`);
+  if (role.BackupScriptSha256) facts.push(`BackupScript SHA-256 ${role.BackupScriptSha256}`);
+  if (role.RestoreScriptSha256) facts.push(`RestoreScript SHA-256 ${role.RestoreScriptSha256}`);
+  return `${role.RoleName} (${facts.join(', ')})`;
+}
+
+/** Stops a restore that would adopt registrations from an unknown backup without the operator's word. */
+function refuseUnaccepted(backup: StoredBackup, plans: RolePlan[], accepted: boolean): void {
+  const unaccepted = plans.filter((plan) => plan.requiresAcceptance);
+  if (accepted || !unaccepted.length) return;
+  throw new AzsError(
+    'RolesNotAccepted',
+    `Backup ${backup.manifest.BackupId} is not known to this deployment (this deployment did not write it, or its manifest changed since), and restoring it would take these roles' registrations from the backup: ${unaccepted.map((plan) => roleSummary(describePlan(plan))).join('; ')}. A PowerShell role's scripts would run as the daemon's account, and a role's data would be written to the path above. Nothing was restored. Review the roles with Restore-AzsBackup -WhatIf, then run the restore again with -AcceptBackupRoles to accept them.`,
+    { parameter: 'AcceptBackupRoles', target: backup.manifest.BackupId },
+  );
 }
 
 function selectRoles(manifest: BackupManifest, roleName?: string): ManifestRole[] {
@@ -91,7 +182,10 @@ async function verifyRole(
     if (problem)
       return { ...result, Status: 'Failed', ErrorMessage: `${file.Path}: ${problem}`, File: file.Path };
     if (!key) continue;
-    const verdict = await verifyRoleArchive(await store.read(file.Path), { key, fileId: file.FileId });
+    const verdict = await verifyRoleArchive(await store.read(file.Path), {
+      key,
+      fileId: fileIdOf(store.backup.manifest.BackupId, role.Registration.Name),
+    });
     if (!verdict.ok)
       return {
         ...result,
@@ -101,6 +195,17 @@ async function verifyRole(
       };
   }
   return { ...result, Status: 'Succeeded', ErrorMessage: null, File: null };
+}
+
+/** Test-AzsBackup's verdict on every role when the manifest itself does not authenticate. */
+function manifestFailure(backup: StoredBackup, role: ManifestRole, error: AzsError): BackupTestResult {
+  return {
+    BackupId: backup.manifest.BackupId,
+    RoleName: role.Registration.Name,
+    Status: 'Failed',
+    ErrorMessage: error.message,
+    File: MANIFEST_FILE_NAME,
+  };
 }
 
 interface StoredBackupAccess {
@@ -121,27 +226,54 @@ export class RecoveryService {
     decryption: DecryptionRequest | null,
   ): Promise<BackupTestResult[]> {
     const backup = await this.deps.catalog.get(store, name);
-    const key = decryption ? await backupKey(backup.manifest, decryption) : null;
+    const roles = backup.manifest.Roles.filter((candidate) => candidate.Files.length);
+    let key: Buffer | null = null;
+    try {
+      key = decryption ? await authenticatedKey(backup, decryption) : null;
+    } catch (error) {
+      if (!isAzsError(error, 'BackupCorrupt')) throw error;
+      return roles.map((role) => manifestFailure(backup, role, error));
+    }
     try {
       const results: BackupTestResult[] = [];
-      for (const role of backup.manifest.Roles.filter((candidate) => candidate.Files.length))
-        results.push(await verifyRole(access(store, backup), role, key));
+      for (const role of roles) results.push(await verifyRole(access(store, backup), role, key));
       return results;
     } finally {
       key?.fill(0);
     }
   }
 
+  /** backup.restorePlan: what a restore would do, for -WhatIf and the confirmation; changes nothing. */
+  async plan(store: BackupStore, name: string, roleName?: string): Promise<RestorePlan> {
+    const backup = await this.deps.catalog.get(store, name);
+    const plans = planRoles(
+      selectRoles(backup.manifest, roleName),
+      await this.deps.roles.list(),
+      backup.isKnown,
+    );
+    return {
+      BackupId: backup.manifest.BackupId,
+      IsKnownToDeployment: backup.isKnown,
+      Roles: plans.map(describePlan),
+    };
+  }
+
   async restore(
     store: BackupStore,
-    request: DecryptionRequest & { Name: string; RoleName?: string },
+    request: DecryptionRequest & { Name: string; RoleName?: string; AcceptBackupRoles?: boolean },
     progress: ProgressSink,
     signal: AbortSignal,
     onAccepted: (backupId: string) => void = () => undefined,
   ): Promise<{ BackupId: string; RestoredRoles: string[] }> {
     const backup = await this.deps.catalog.get(store, request.Name);
     const { manifest } = backup;
-    selectRoles(manifest, request.RoleName);
+    const plans = planRoles(
+      selectRoles(manifest, request.RoleName),
+      await this.deps.roles.list(),
+      backup.isKnown,
+    );
+    refuseUnaccepted(backup, plans, request.AcceptBackupRoles === true);
+    const roles = plans.map((plan) => plan.role);
     const claim = this.deps.jobs.claim('Restore', manifest.BackupId);
     const job: JobRecord = {
       JobId: randomUUID(),
@@ -154,7 +286,7 @@ export class RecoveryService {
       ErrorMessage: null,
       Roles: [],
     };
-    const key = await backupKey(manifest, request).catch((error: unknown) => {
+    const key = await authenticatedKey(backup, request).catch((error: unknown) => {
       this.deps.jobs.release(claim);
       throw error;
     });
@@ -165,11 +297,12 @@ export class RecoveryService {
     const warnings = new Map<string, string[]>();
     try {
       await this.deps.history.save(job);
-      const roles = selectRoles(manifest, request.RoleName);
       await this.verifyAll(access(store, backup), roles, key, progress);
-      await this.deps.roles.adopt(manifest.Roles.map((role) => role.Registration as Role));
-      const current = await this.deps.roles.list();
-      for (const [index, role] of roles.entries()) {
+      // Only the roles being restored, and only those restored through the backup's registration.
+      await this.deps.roles.adopt(
+        plans.filter((plan) => plan.source === 'Backup').map((plan) => plan.registration),
+      );
+      for (const [index, { role, registration }] of plans.entries()) {
         combined.throwIfAborted();
         const name = role.Registration.Name;
         progress({
@@ -178,18 +311,12 @@ export class RecoveryService {
           percentComplete: Math.floor((100 * index) / roles.length),
           roleName: name,
         });
-        const registration =
-          current.find((candidate) => candidate.Name.toLowerCase() === name.toLowerCase()) ??
-          (role.Registration as Role);
         warnings.set(name, await this.restoreRole(store, backup, role, registration, key, combined));
         restored.push(name);
       }
       await this.finish(job, roles, restored, null, warnings);
       return { BackupId: manifest.BackupId, RestoredRoles: restored };
     } catch (error) {
-      const roles = manifest.Roles.filter(
-        (role) => !request.RoleName || role.Registration.Name === request.RoleName,
-      );
       await this.finish(job, roles, restored, error, warnings);
       const notRestored = roles
         .map((role) => role.Registration.Name)
@@ -251,7 +378,7 @@ export class RecoveryService {
       for (const file of role.Files) {
         const entries = readRoleArchive(await store.readFile(`${backup.folder}/${file.Path}`), {
           key,
-          fileId: file.FileId,
+          fileId: fileIdOf(backup.manifest.BackupId, role.Registration.Name),
         });
         const result = await providerFor(registration.Provider).restore(registration, entries, {
           stagingDir,

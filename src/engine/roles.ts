@@ -1,7 +1,7 @@
 /** Register-, Get-, Unregister-AzsInfrastructureRole: validated registrations kept in the state folder. */
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { AzsError } from '../protocol/errors.js';
+import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ParamsOf } from '../protocol/methods.js';
 import type { Role } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
@@ -86,6 +86,13 @@ export class RoleService {
     }
     const role = this.registrationOf(params);
     await providerFor(role.Provider).validate(role);
+    await this.checkPathParameter(role);
+    await writeRoles(this.state, [...roles, role]);
+    return role;
+  }
+
+  /** Register-AzsInfrastructureRole's check of -Path (see placementProblem). */
+  private async checkPathParameter(role: Role): Promise<void> {
     const problem = await this.placementProblem(role, (await this.state.readConfig()).path);
     if (problem) {
       throw new AzsError('InvalidParameter', `-Path '${role.Path}' ${problem}`, {
@@ -93,8 +100,6 @@ export class RoleService {
         target: role.Path ?? undefined,
       });
     }
-    await writeRoles(this.state, [...roles, role]);
-    return role;
   }
 
   /**
@@ -135,12 +140,39 @@ export class RoleService {
     return null;
   }
 
-  /** Adds roles recorded in a backup that this deployment does not have (cloud recovery). */
+  /**
+   * Takes role registrations recorded in a backup (cloud recovery): each replaces a registration of
+   * the same name, or is added. The restore decides which (engine/recovery.ts, planRoles). Each must
+   * be one Register-AzsInfrastructureRole would accept; otherwise nothing is adopted.
+   */
   async adopt(recorded: SavedRole[]): Promise<void> {
-    const roles = await this.list();
-    const known = new Set(roles.map((role) => role.Name.toLowerCase()));
-    const missing = recorded.filter((role) => !known.has(role.Name.toLowerCase()));
-    if (missing.length) await writeRoles(this.state, [...roles, ...missing]);
+    if (!recorded.length) return;
+    const checked = await Promise.all(recorded.map((role) => this.adoptable(role)));
+    const adopted = new Set(checked.map((role) => role.Name.toLowerCase()));
+    const kept = (await this.list()).filter((role) => !adopted.has(role.Name.toLowerCase()));
+    await writeRoles(this.state, [...kept, ...checked]);
+  }
+
+  private async adoptable(role: SavedRole): Promise<SavedRole> {
+    try {
+      checkRoleName(role.Name);
+      const registration = this.registrationOf({
+        Name: role.Name,
+        Provider: role.Provider,
+        Path: role.Path ?? undefined,
+        BackupScript: role.BackupScript ?? undefined,
+        RestoreScript: role.RestoreScript ?? undefined,
+      });
+      await this.checkPathParameter(registration);
+      return { ...registration, RegisteredTime: role.RegisteredTime };
+    } catch (error) {
+      if (!isAzsError(error)) throw error;
+      throw new AzsError(
+        'BackupCorrupt',
+        `The backup's registration of role '${role.Name}' is one Register-AzsInfrastructureRole refuses (${error.message}), so it is not adopted and nothing was restored. Restore another backup, or register the role yourself and restore it with -RoleName.`,
+        { target: role.Name },
+      );
+    }
   }
 
   async unregister(name: string): Promise<Role> {

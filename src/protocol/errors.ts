@@ -40,6 +40,7 @@ export const ErrorTable = {
   BackupCorrupt: { code: 1402, category: 'InvalidData' },
   BackupFailed: { code: 1403, category: 'OperationStopped' },
   JobCancelled: { code: 1404, category: 'OperationStopped' },
+  RolesNotAccepted: { code: 1406, category: 'SecurityError' },
   RoleNotFound: { code: 1500, category: 'ObjectNotFound' },
   RoleAlreadyExists: { code: 1501, category: 'ResourceExists' },
   RoleFailed: { code: 1502, category: 'OperationStopped' },

@@ -13,6 +13,7 @@ import {
   EncryptionCertificate,
   Job,
   ProviderName,
+  RestorePlan,
   Role,
   ShareTest,
 } from './objects.js';
@@ -156,15 +157,28 @@ export const Methods = {
     ),
     result: Type.Object({ results: Type.Array(BackupTestResult) }),
   }),
+  'backup.restorePlan': define({
+    description:
+      'What backup.restore would do, without the .pfx and without changing anything: each role to restore with its provider, path, the SHA-256 of its scripts, whose registration is used, and whether the backup is known to this deployment.',
+    params: Type.Object(
+      {
+        Name: Type.String({ minLength: 1, maxLength: 256 }),
+        RoleName: Type.Optional(Type.String({ maxLength: 64 })),
+      },
+      { additionalProperties: false },
+    ),
+    result: RestorePlan,
+  }),
   'backup.restore': define({
     description:
-      'Verifies, then restores a backup (every role, or RoleName). With Wait the reply comes when it ends.',
+      "Verifies, then restores a backup (every role, or RoleName). With Wait the reply comes when it ends. A backup not known to this deployment restores only roles registered here with the same provider, unless AcceptBackupRoles adopts the backup's registrations of the others.",
     params: Type.Object(
       {
         Name: Type.String({ minLength: 1, maxLength: 256 }),
         DecryptionCertPath: FilePath,
         DecryptionCertPassword: Secret,
         RoleName: Type.Optional(Type.String({ maxLength: 64 })),
+        AcceptBackupRoles: Type.Optional(Type.Boolean()),
         Wait: Type.Boolean(),
       },
       { additionalProperties: false },

@@ -88,11 +88,13 @@ export type BackupRecord = Static<typeof BackupRecord>;
 
 /**
  * The Backup object as Azure Stack's Get-AzsBackup shows it: the record plus the resource fields
- * every Azure Stack admin object carries (derived, so not stored).
+ * every Azure Stack admin object carries (derived, so not stored), and whether this deployment wrote
+ * it (its ledger holds the manifest's digest; never part of the manifest).
  */
 export const Backup = Type.Composite([
   BackupRecord,
   Type.Object({
+    IsKnownToDeployment: Type.Boolean(),
     Id: Type.String(),
     Type: Type.String(),
     Location: Type.String(),
@@ -117,6 +119,31 @@ export const Role = Type.Object({
   RegisteredTime: DateString,
 });
 export type Role = Static<typeof Role>;
+
+/** One role a restore would restore, as -WhatIf and the confirmation show it. */
+export const RestorePlanRole = Type.Object({
+  RoleName: Type.String(),
+  Provider: ProviderName,
+  Path: Nullable(Type.String()),
+  /** SHA-256 (hex) of each script that would run: BackupScript, RestoreScript; none for other providers. */
+  BackupScriptSha256: Nullable(Type.String()),
+  RestoreScriptSha256: Nullable(Type.String()),
+  /**
+   * 'Registered': this deployment's own registration of the role is used. 'Backup': the
+   * registration recorded in the backup is adopted, which a backup not known to this deployment may
+   * do only with AcceptBackupRoles.
+   */
+  Registration: Type.Union([Type.Literal('Registered'), Type.Literal('Backup')]),
+  RequiresAcceptance: Type.Boolean(),
+});
+export type RestorePlanRole = Static<typeof RestorePlanRole>;
+
+export const RestorePlan = Type.Object({
+  BackupId: Type.String(),
+  IsKnownToDeployment: Type.Boolean(),
+  Roles: Type.Array(RestorePlanRole),
+});
+export type RestorePlan = Static<typeof RestorePlan>;
 
 export const BackupTestResult = Type.Object({
   BackupId: Type.String(),

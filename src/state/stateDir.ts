@@ -141,6 +141,11 @@ export class StateDir {
     return this.file('logs');
   }
 
+  /** The manifests this deployment wrote (state/manifestLedger.ts). */
+  get ledgerFile(): string {
+    return this.file('ledger.json');
+  }
+
   get tokenFile(): string {
     return this.file('token');
   }

@@ -118,11 +118,14 @@ test('cloud recovery drill: a destroyed deployment restored on a fresh one from 
     b = await PwshSession.start({ ...env, AZSBACKUP_HOME: stateB });
     await b.run(`$null = Set-AzsBackupConfiguration -Path ${quote(share)} ${credentials}`);
     const found = await b.runJson<Array<{ BackupId: string; DeploymentId: string }>>(
-      'ConvertTo-Json -Compress -InputObject @(Get-AzsBackup | Select-Object BackupId, DeploymentId)',
+      'ConvertTo-Json -Compress -InputObject @(Get-AzsBackup | Select-Object BackupId, DeploymentId, IsKnownToDeployment)',
     );
-    assert.deepEqual(found, [{ BackupId: backup.BackupId, DeploymentId: backup.DeploymentId }]);
+    assert.deepEqual(found, [
+      { BackupId: backup.BackupId, DeploymentId: backup.DeploymentId, IsKnownToDeployment: false },
+    ]);
+    // B did not write this backup: its roles' registrations are accepted explicitly.
     const restored = await b.run(
-      `Get-AzsBackup -Name ${quote(backup.BackupId)} | Restore-AzsBackup -DecryptionCertPath ${quote(path.join(certs, 'backup.pfx'))} -DecryptionCertPassword ${pfxPassword} -Force -PassThru`,
+      `Get-AzsBackup -Name ${quote(backup.BackupId)} | Restore-AzsBackup -DecryptionCertPath ${quote(path.join(certs, 'backup.pfx'))} -DecryptionCertPassword ${pfxPassword} -AcceptBackupRoles -Force -PassThru`,
     );
     assert.equal(restored, 'True');
 

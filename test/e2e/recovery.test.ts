@@ -75,13 +75,20 @@ describe('cloud recovery', () => {
       const found = (await b.call('backup.list', {})).backups;
       assert.equal(found.length, 1);
       assert.equal(found[0]!.DeploymentId, deploymentId);
+      assert.equal(found[0]!.IsKnownToDeployment, false, 'B did not write it');
       assert.notEqual((await b.call('daemon.status', {})).deploymentId, deploymentId);
-      const result = await b.call('backup.restore', {
+      const restore = {
         Name: backup.BackupId,
         DecryptionCertPath: deployment.pfxPath,
         DecryptionCertPassword: PFX_PASSWORD,
         Wait: true,
-      });
+      };
+      await assert.rejects(
+        b.call('backup.restore', restore),
+        rejectsWith('RolesNotAccepted', /-AcceptBackupRoles/),
+      );
+      assert.deepEqual((await b.call('role.list', {})).roles, [], 'nothing registered without acceptance');
+      const result = await b.call('backup.restore', { ...restore, AcceptBackupRoles: true });
       assert.deepEqual(result.RestoredRoles.sort(), ['CA', 'ECE', 'WAS']);
       assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), before.folder);
       assert.deepEqual(withoutTimes(await describeTree(deployment.scripted)), before.scripted);
@@ -109,6 +116,7 @@ describe('cloud recovery', () => {
       rmSync(path.join(deployment.folder, 'nested'), { recursive: true });
       writeFileSync(path.join(deployment.scripted, 'changed-after-backup.txt'), 'new');
       const scriptedNow = withoutTimes(await describeTree(deployment.scripted));
+      await daemon.call('role.unregister', { Name: 'WAS' });
       await daemon.call('backup.restore', {
         Name: backup.BackupId,
         DecryptionCertPath: deployment.pfxPath,
@@ -118,6 +126,11 @@ describe('cloud recovery', () => {
       });
       assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), original);
       assert.deepEqual(withoutTimes(await describeTree(deployment.scripted)), scriptedNow);
+      assert.deepEqual(
+        (await daemon.call('role.list', {})).roles.map((role) => role.Name).sort(),
+        ['CA', 'ECE'],
+        'only the role restored is registered from the backup, and only when missing',
+      );
     } finally {
       daemon.stop();
       [daemon.stateDir, deployment.root].forEach(removeDir);

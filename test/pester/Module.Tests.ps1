@@ -27,8 +27,8 @@ BeforeAll {
         'Invoke-AzsPruneBackupLocationExternalStore' = 'Confirm', 'OperationType', 'WhatIf'
         'New-AzsBackupEncryptionCertificate'         = 'CerPath', 'Confirm', 'PfxPassword', 'PfxPath', 'Subject', 'ValidityYears', 'WhatIf'
         'Register-AzsInfrastructureRole'             = 'BackupScript', 'Confirm', 'Name', 'Path', 'Provider', 'RestoreScript', 'WhatIf'
-        'Restore-AzsBackup'                          = 'AsJob', 'Confirm', 'DecryptionCertPassword', 'DecryptionCertPath', 'Force', 'InputObject',
-        'Name', 'NoWait', 'PassThru', 'RoleName', 'WhatIf'
+        'Restore-AzsBackup'                          = 'AcceptBackupRoles', 'AsJob', 'Confirm', 'DecryptionCertPassword', 'DecryptionCertPath', 'Force',
+        'InputObject', 'Name', 'NoWait', 'PassThru', 'RoleName', 'WhatIf'
         'Set-AzsBackupConfiguration'                 = 'AsJob', 'Backup', 'BackupFrequencyInHours', 'BackupRetentionPeriodInDays', 'Confirm', 'Credential',
         'EncryptionCertPath', 'Force', 'IsBackupSchedulerEnabled', 'Password', 'Path', 'RequireEncryption', 'UserName', 'WhatIf'
         'Start-AzsBackup'                            = 'AsJob', 'Confirm', 'Force', 'NoWait', 'WhatIf'

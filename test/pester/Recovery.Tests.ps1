@@ -176,6 +176,49 @@ Describe 'Recovery' {
             }
         }
 
+        Context 'in a fresh deployment on the same store (cloud recovery)' {
+            BeforeEach {
+                $first = $deployment.StateDirectory
+                (Get-AzsBackup -Name $backup.BackupId).IsKnownToDeployment | Should -BeTrue
+                $fresh = New-TestHome
+                Set-AzsBackupConfiguration -Path $deployment.Store | Out-Null
+                foreach ($role in 'WAS', 'CA') { Remove-Item -LiteralPath $deployment.Data[$role] -Recurse -Force }
+                $restore = "Import-Module '$($script:ManifestPath)'; " +
+                "Restore-AzsBackup -Name '$($backup.BackupId)' -DecryptionCertPath '$($certificate.Pfx)' " +
+                "-DecryptionCertPassword (ConvertTo-SecureString '$pfxSecret' -AsPlainText -Force) -Force"
+            }
+
+            AfterEach {
+                Remove-TestHome -StateDirectory $fresh
+                $env:AZSBACKUP_HOME = $first
+            }
+
+            It 'shows the backup as not known; -WhatIf lists each role with provider and path; without -AcceptBackupRoles nothing is restored' {
+                (Get-AzsBackup -Name $backup.BackupId).IsKnownToDeployment | Should -BeFalse
+                (Get-AzsBackup | Format-Table | Out-String -Width 300) | Should -Match 'IsKnownToDeployment\s*\n[- ]+\n.*False'
+                $whatIf = Invoke-PwshProcess -Command "$restore -WhatIf"
+                $whatIf.ExitCode | Should -Be 0
+                $text = Get-FlatText -Text $whatIf.StdOut
+                $text | Should -Match 'NOTknowntothisdeployment'
+                foreach ($role in 'WAS', 'CA') {
+                    $text | Should -Match ([regex]::Escape("${role}:Directory,path'$($deployment.Data[$role])'(registrationtakenfromthebackup,needs-AcceptBackupRoles)"))
+                }
+                $failure = { Restore-AzsBackup -Name $backup.BackupId @decryption -Force } |
+                    Should -Throw -ErrorId 'AzsBackup.RolesNotAccepted,Restore-AzsBackup' -PassThru
+                $failure.CategoryInfo.Category | Should -Be 'SecurityError'
+                $failure.Exception.Message | Should -Match '-AcceptBackupRoles'
+                Get-AzsInfrastructureRole | Should -BeNullOrEmpty
+                $deployment.Data.WAS | Should -Not -Exist
+            }
+
+            It 'restores every role and its registration with -AcceptBackupRoles' {
+                Restore-AzsBackup -Name $backup.BackupId @decryption -AcceptBackupRoles -Force
+                (Get-RoleDigests -Deployment $deployment).WAS | Should -Be $original.WAS
+                (Get-RoleDigests -Deployment $deployment).CA | Should -Be $original.CA
+                @(Get-AzsInfrastructureRole).Name | Sort-Object | Should -Be @('CA', 'WAS')
+            }
+        }
+
         Context 'in a new pwsh -NonInteractive' {
             BeforeEach {
                 $restore = "Import-Module '$($script:ManifestPath)'; " +

@@ -1,12 +1,18 @@
 /** BackupInfo.json: a sound manifest round-trips; a damaged or hostile one is refused with the reason. */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   FORMAT_VERSION,
+  MAX_MANIFEST_BYTES,
+  authenticateManifest,
+  canonicalJson,
+  canonicalManifestBytes,
+  checkManifestAuthentication,
   parseManifest,
   serializeManifest,
   type BackupManifest,
+  type UnsealedManifest,
 } from '../../src/archive/manifest.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 
@@ -14,7 +20,14 @@ const BACKUP_ID = '3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b';
 const THUMBPRINT = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
 const SOURCE = 'MASBackup/20261126T120000Z/3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b/BackupInfo.json';
 
+const BACKUP_KEY = randomBytes(32);
+
+/** A sound manifest of this format version, authenticated with BACKUP_KEY. */
 function sound(): BackupManifest {
+  return authenticateManifest(unsealed(), BACKUP_KEY);
+}
+
+function unsealed(): UnsealedManifest {
   return {
     BackupId: BACKUP_ID,
     Name: `local/${BACKUP_ID}`,
@@ -59,7 +72,7 @@ function sound(): BackupManifest {
             Path: 'Domain/Domain.azsb',
             Size: 123_456,
             Sha256: 'ab'.repeat(32),
-            FileId: 'Domain/Domain.azsb',
+            FileId: `${BACKUP_ID}/Domain`,
           },
         ],
         Entries: 1,
@@ -74,7 +87,7 @@ function sound(): BackupManifest {
           RestoreScript: 'param($Staging) Copy-Item $Staging/* /etc/ece',
           RegisteredTime: '2026-11-01T08:00:00.000Z',
         },
-        Files: [{ Path: 'ECE/ECE.azsb', Size: 0, Sha256: 'CD'.repeat(32), FileId: 'ECE/ECE.azsb' }],
+        Files: [{ Path: 'ECE/ECE.azsb', Size: 0, Sha256: 'CD'.repeat(32), FileId: `${BACKUP_ID}/ECE` }],
         Entries: 0,
         SourceBytes: 0,
       },
@@ -112,14 +125,50 @@ describe('backup manifest', () => {
     assert.deepEqual(parseManifest(text, SOURCE), manifest);
   });
 
-  it('still reads a manifest of format version 1', () => {
-    assert.equal(
-      parseManifest(
-        changed((m) => (m.FormatVersion = 1)),
+  it('still reads manifests of format versions 1 and 2, which have no Authentication', () => {
+    for (const version of [1, 2]) {
+      const manifest = parseManifest(
+        changed((m) => {
+          m.FormatVersion = version;
+          delete m.Authentication;
+        }),
         SOURCE,
-      ).FormatVersion,
-      1,
+      );
+      assert.equal(manifest.FormatVersion, version);
+      assert.equal(checkManifestAuthentication(manifest, BACKUP_KEY, SOURCE), false, 'unauthenticated');
+    }
+  });
+
+  it('refuses a manifest of format version 3 without Authentication', () => {
+    refused(
+      changed((m) => delete m.Authentication),
+      /Authentication is missing/,
     );
+    refused(
+      changed((m) => (m.Authentication.Mac = 'AB'.repeat(32))),
+      /Authentication\.Mac/,
+    );
+  });
+
+  it('refuses a FileId other than <BackupId>/<RoleName>, in every format version', () => {
+    for (const version of [1, 2, 3]) {
+      for (const fileId of [
+        'Domain/Domain.azsb',
+        `${BACKUP_ID}/ECE`,
+        `00000000-0000-4000-8000-000000000000/Domain`,
+      ])
+        refused(
+          changed((m) => {
+            m.FormatVersion = version;
+            m.Roles[0].Files[0].FileId = fileId;
+          }),
+          /FileId/,
+        );
+    }
+  });
+
+  it('refuses a manifest longer than a manifest can be, before parsing it', () => {
+    refused(' '.repeat(MAX_MANIFEST_BYTES + 1), /more than \d+ bytes/);
   });
 
   it('refuses text that is not a JSON object', () => {
@@ -130,12 +179,12 @@ describe('backup manifest', () => {
 
   it('refuses a format version it does not know, saying which ones it reads', () => {
     refused(
-      changed((m) => (m.FormatVersion = 3)),
-      /format version 3.*reads versions 1 to 2/,
+      changed((m) => (m.FormatVersion = 4)),
+      /format version 4.*reads versions 1 to 3/,
     );
     refused(
       changed((m) => (m.FormatVersion = 0)),
-      /format version 0.*reads versions 1 to 2/,
+      /format version 0.*reads versions 1 to 3/,
     );
     refused(
       changed((m) => delete m.FormatVersion),
@@ -279,7 +328,7 @@ describe('backup manifest', () => {
       /twice/,
     );
     refused(
-      changed((m) => m.Roles[0].Files.push({ ...m.Roles[0].Files[0], FileId: 'other' })),
+      changed((m) => m.Roles[0].Files.push({ ...m.Roles[0].Files[0] })),
       /twice/,
     );
     refused(
@@ -288,9 +337,95 @@ describe('backup manifest', () => {
     );
   });
 
+  it('will not write a manifest of this version without Authentication', () => {
+    assert.throws(() => serializeManifest(unsealed() as BackupManifest), /Authentication is missing/);
+  });
+
   it('will not write an invalid manifest', () => {
     const manifest = sound();
     manifest.Roles[0]!.Files[0]!.Path = '../escape';
     assert.throws(() => serializeManifest(manifest), /invalid backup manifest/);
+  });
+});
+
+describe('manifest authentication (format 3)', () => {
+  const check = (manifest: BackupManifest, key = BACKUP_KEY) =>
+    checkManifestAuthentication(manifest, key, SOURCE);
+
+  function tamperedRefused(change: (manifest: Untyped) => void): void {
+    const manifest = parseManifest(changed(change), SOURCE);
+    assert.throws(
+      () => check(manifest),
+      (error: unknown) => {
+        assert.ok(isAzsError(error, 'BackupCorrupt'), String(error));
+        assert.match(error.message, /does not authenticate with the backup's key/);
+        return true;
+      },
+    );
+  }
+
+  it('a manifest as written authenticates, after any re-formatting of its JSON', () => {
+    const text = serializeManifest(sound());
+    assert.equal(check(parseManifest(text, SOURCE)), true);
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(text)).reverse()));
+    assert.equal(check(parseManifest(reordered, SOURCE)), true);
+  });
+
+  it('fails with another backup key', () => {
+    assert.throws(() => check(sound(), randomBytes(32)), /does not authenticate/);
+  });
+
+  it('covers every field a restore acts on', () => {
+    const tampering: Array<(m: Untyped) => void> = [
+      (m) => (m.Roles[1].Registration.RestoreScript = 'Invoke-Evil'),
+      (m) => (m.Roles[1].Registration.BackupScript += ';'),
+      (m) => (m.Roles[0].Registration.Path = '/etc'),
+      (m) => (m.Roles[0].Registration.Provider = 'Directory'),
+      (m) => (m.Roles[0].Registration.RegisteredTime = '2026-11-02T08:00:00.000Z'),
+      (m) => {
+        m.Roles.push(structuredClone(m.Roles[1]));
+        m.Roles[2].Registration.Name = 'Planted';
+        m.Roles[2].Files = [];
+      },
+      (m) => m.Roles.pop(),
+      (m) => (m.Roles[0].Files[0].Path = 'Domain/other.azsb'),
+      (m) => (m.Roles[0].Files[0].Size += 1),
+      (m) => (m.Roles[0].Files[0].Sha256 = 'cd'.repeat(32)),
+      (m) => (m.Roles[0].Entries = 2),
+      (m) => (m.Roles[0].SourceBytes = 1),
+      (m) => (m.Roles[0].ChangedDuringCopy = ['a']),
+      (m) => (m.CreatedDateTime = '2026-11-27T12:00:00.000Z'),
+      (m) => (m.Status = 'PartialSucceeded'),
+      (m) => (m.IsCloudRecoveryReady = false),
+      (m) => (m.DeploymentId = '1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'),
+      (m) => (m.Encryption.WrappedKey = randomBytes(384).toString('base64')),
+      (m) => (m.Encryption.BlockSize = 1024 * 1024),
+      (m) => (m.Unknown = 'a field this version does not read is covered too'),
+    ];
+    for (const change of tampering) tamperedRefused(change);
+  });
+
+  it('canonical JSON: keys sorted by code unit at every level, no whitespace, JSON.stringify forms', () => {
+    assert.equal(
+      canonicalJson({
+        b: [{ z: 1, a: 'é\n' }, null, 1.5e21],
+        a: true,
+        B: { y: null, x: -0.5 },
+        skipped: undefined,
+      }),
+      '{"B":{"x":-0.5,"y":null},"a":true,"b":[{"a":"é\\n","z":1},null,1.5e+21]}',
+    );
+    assert.equal(canonicalJson({ '\u00e9': 1, z: 2, '\ud83d\ude00': 3 }), '{"z":2,"é":1,"😀":3}');
+  });
+
+  it('is HMAC-SHA256 of the canonical JSON under HKDF-SHA256(backup key, "", "AzureStackBackup manifest key v3")', () => {
+    const manifest = sound();
+    const manifestKey = Buffer.from(
+      hkdfSync('sha256', BACKUP_KEY, Buffer.alloc(0), 'AzureStackBackup manifest key v3', 32),
+    );
+    const { Authentication, ...rest } = manifest;
+    const expected = createHmac('sha256', manifestKey).update(canonicalJson(rest)).digest('hex');
+    assert.deepEqual(Authentication, { Algorithm: 'HMAC-SHA256', Mac: expected });
+    assert.deepEqual(canonicalManifestBytes(manifest), Buffer.from(canonicalJson(rest)));
   });
 });
