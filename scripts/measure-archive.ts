@@ -26,7 +26,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { BlockPool } from '../src/archive/blockPool.js';
 import type { ArchiveEntry } from '../src/archive/entry.js';
-import { verifyRoleArchive, writeRoleArchive } from '../src/archive/index.js';
+import { ROLE_FILE_VERSION, verifyRoleArchive, writeRoleArchive } from '../src/archive/index.js';
 import { parseSize } from './sizes.js';
 
 const MB = 1_000_000;
@@ -186,6 +186,7 @@ try {
                 {
                   key,
                   fileId: 'Measure/Measure.azsb',
+                  formatVersion: ROLE_FILE_VERSION,
                   pool,
                 },
               );

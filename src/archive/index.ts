@@ -8,6 +8,7 @@ export {
   readRoleArchive,
   verifyRoleArchive,
   type ArchiveSummary,
+  type ReadRoleArchiveOptions,
   type RoleArchiveOptions,
   type WriteRoleArchiveOptions,
   type VerifyResult,
@@ -20,4 +21,4 @@ export {
   type StoredFileExpectation,
   type WrittenFile,
 } from './storedFile.js';
-export { DEFAULT_BLOCK_SIZE as BLOCK_SIZE } from './roleFileFormat.js';
+export { DEFAULT_BLOCK_SIZE as BLOCK_SIZE, ROLE_FILE_VERSION } from './roleFileFormat.js';

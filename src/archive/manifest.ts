@@ -11,10 +11,10 @@ import { deriveManifestKey } from '../crypto/chunkCipher.js';
 import { AzsError } from '../protocol/errors.js';
 import { BackupRecord, ProviderName } from '../protocol/objects.js';
 import { hasControlCharacters } from '../util/text.js';
-import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE } from './roleFileFormat.js';
+import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, ROLE_FILE_VERSION } from './roleFileFormat.js';
 
-/** The version this code writes; it reads every version from 1 up to it. */
-export const FORMAT_VERSION = 3;
+/** The version this code writes; it reads every version from 1 up to it. Its role files are of the same version. */
+export const FORMAT_VERSION = ROLE_FILE_VERSION;
 /** The first version whose manifest carries `Authentication`, a MAC under the backup's key. */
 export const AUTHENTICATED_FORMAT_VERSION = 3;
 export const MANIFEST_FILE_NAME = 'BackupInfo.json';

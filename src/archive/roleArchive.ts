@@ -16,6 +16,7 @@ import {
   MAX_BLOCK_SIZE,
   MIN_BLOCK_SIZE,
   ROLE_FILE_VERSION,
+  damaged,
   hasContentHashes,
 } from './roleFileFormat.js';
 import { BlockBuffers, openBlocks, sealBlocks } from './sealedBlocks.js';
@@ -44,6 +45,11 @@ export interface RoleArchiveOptions {
   fileId: string;
   /** Tests and measurements only; the default is the process-wide pool. */
   pool?: BlockPool;
+}
+
+export interface ReadRoleArchiveOptions extends RoleArchiveOptions {
+  /** The FormatVersion of the manifest that lists the file: its role files must be of that version. */
+  formatVersion: number;
 }
 
 export interface WriteRoleArchiveOptions extends RoleArchiveOptions {
@@ -124,11 +130,17 @@ function cancelled(signal: AbortSignal): AzsError {
  */
 export function readRoleArchive(
   stored: Readable,
-  options: RoleArchiveOptions,
+  options: ReadRoleArchiveOptions,
 ): AsyncIterable<ExtractedEntry> {
   const pool = options.pool ?? sharedBlockPool();
   let version = ROLE_FILE_VERSION;
   const plaintext = openBlocks(stored, { key: options.key, fileId: options.fileId, pool }, (header) => {
+    if (header.version !== options.formatVersion) {
+      throw damaged(
+        options.fileId,
+        `it is a version ${header.version} role file, but its manifest says format ${options.formatVersion}: one of them was rewritten`,
+      );
+    }
     version = header.version;
   });
   // Records are only parsed once the first block has been opened, so the version is known by then.
@@ -144,7 +156,7 @@ export type VerifyResult = { ok: true } | { ok: false; file: string | null; mess
  */
 export async function verifyRoleArchive(
   stored: Readable,
-  options: RoleArchiveOptions,
+  options: ReadRoleArchiveOptions,
 ): Promise<VerifyResult> {
   try {
     for await (const entry of readRoleArchive(stored, options)) {

@@ -6,8 +6,13 @@ import { AzsError } from '../protocol/errors.js';
 import { FILE_SALT_BYTES } from '../crypto/chunkCipher.js';
 
 export const ROLE_FILE_MAGIC = Buffer.from('AZSBROLE', 'ascii');
-/** The version this code writes; it reads every version from 1 up to it (docs/format.md, "Versioning"). */
-export const ROLE_FILE_VERSION = 2;
+/**
+ * The version this code writes; it reads every version from 1 up to it (docs/format.md, "Versioning").
+ * A backup of format N holds role files of version N, and a reader insists on it: a manifest rewritten
+ * to an older format (one without a MAC) no longer matches its role files, whose headers the blocks
+ * authenticate. Version 3 entries may carry their owner (uid, gid).
+ */
+export const ROLE_FILE_VERSION = 3;
 /** Version 1 follows each file's content with its SHA-256; version 2 relies on the blocks' GCM tags alone. */
 export const hasContentHashes = (version: number): boolean => version === 1;
 export const FILE_HEADER_BYTES = 32;

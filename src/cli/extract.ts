@@ -76,7 +76,7 @@ export async function extractBackup(
       if (problem) throw new AzsError('BackupCorrupt', `${file.Path}: ${problem}`, { target: file.Path });
       const fileId = fileIdOf(manifest.BackupId, role.Registration.Name);
       await writeTree(
-        readRoleArchive(createReadStream(stored), { key, fileId }),
+        readRoleArchive(createReadStream(stored), { key, fileId, formatVersion: manifest.FormatVersion }),
         folder,
       );
     }

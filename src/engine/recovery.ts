@@ -185,6 +185,7 @@ async function verifyRole(
     const verdict = await verifyRoleArchive(await store.read(file.Path), {
       key,
       fileId: fileIdOf(store.backup.manifest.BackupId, role.Registration.Name),
+      formatVersion: store.backup.manifest.FormatVersion,
     });
     if (!verdict.ok)
       return {
@@ -379,6 +380,7 @@ export class RecoveryService {
         const entries = readRoleArchive(await store.readFile(`${backup.folder}/${file.Path}`), {
           key,
           fileId: fileIdOf(backup.manifest.BackupId, role.Registration.Name),
+          formatVersion: backup.manifest.FormatVersion,
         });
         const result = await providerFor(registration.Provider).restore(registration, entries, {
           stagingDir,

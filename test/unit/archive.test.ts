@@ -13,6 +13,7 @@ import type { ArchiveEntry } from '../../src/archive/entry.js';
 import {
   readBackLocalFile,
   readBackStream,
+  ROLE_FILE_VERSION,
   readRoleArchive,
   verifyRoleArchive,
   verifyStoredFile,
@@ -133,7 +134,11 @@ describe('role archive round trip', () => {
     );
     const seen: string[] = [];
     let last: Buffer | undefined;
-    for await (const entry of readRoleArchive(Readable.from([stored]), { key, fileId: FILE_ID })) {
+    for await (const entry of readRoleArchive(Readable.from([stored]), {
+      key,
+      fileId: FILE_ID,
+      formatVersion: ROLE_FILE_VERSION,
+    })) {
       seen.push(entry.path);
       if (entry.path === 'a.bin') {
         entry.content!.read(1); // starts reading, then abandons it
@@ -150,7 +155,11 @@ describe('role archive round trip', () => {
   it('closes the stored stream when the consumer stops early', async () => {
     const { stored } = await writeToBuffer([file('a', Buffer.from('1')), file('b', randomBytes(30_000_000))]);
     const source = Readable.from(splitEvery(stored, 65_536));
-    for await (const entry of readRoleArchive(source, { key, fileId: FILE_ID })) {
+    for await (const entry of readRoleArchive(source, {
+      key,
+      fileId: FILE_ID,
+      formatVersion: ROLE_FILE_VERSION,
+    })) {
       assert.equal(entry.path, 'a');
       break;
     }
@@ -159,9 +168,16 @@ describe('role archive round trip', () => {
 
   it('verifies a sound file without the consumer reading anything', async () => {
     const { stored } = await writeToBuffer(entries.slice(0, 8));
-    assert.deepEqual(await verifyRoleArchive(Readable.from([stored]), { key, fileId: FILE_ID }), {
-      ok: true,
-    });
+    assert.deepEqual(
+      await verifyRoleArchive(Readable.from([stored]), {
+        key,
+        fileId: FILE_ID,
+        formatVersion: ROLE_FILE_VERSION,
+      }),
+      {
+        ok: true,
+      },
+    );
   });
 
   it('checks a stored file against its manifest size and SHA-256 without the key', async () => {
@@ -208,7 +224,7 @@ describe('role archive format as documented', () => {
   function readByTheDocs(stored: Buffer, backupKey: Buffer, fileId: string): Buffer {
     const fileHeader = stored.subarray(0, 32);
     assert.equal(fileHeader.subarray(0, 8).toString('ascii'), 'AZSBROLE');
-    assert.equal(fileHeader[8], 2);
+    assert.equal(fileHeader[8], 3);
     const info = Buffer.concat([Buffer.from('AzureStackBackup chunk key v1\0'), Buffer.from(fileId, 'utf8')]);
     const fileKey = Buffer.from(hkdfSync('sha256', backupKey, fileHeader.subarray(16, 32), info, 32));
     const plaintext: Buffer[] = [];

@@ -2,7 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ArchiveEntry, EntryHeader } from '../../src/archive/entry.js';
-import { readRoleArchive, writeRoleArchive, type ArchiveSummary } from '../../src/archive/index.js';
+import {
+  ROLE_FILE_VERSION,
+  readRoleArchive,
+  writeRoleArchive,
+  type ArchiveSummary,
+} from '../../src/archive/index.js';
 
 export const FILE_ID = 'Domain/Domain.azsb';
 export const key = randomBytes(32);
@@ -55,6 +60,13 @@ export async function writeToBuffer(
   return { stored: Buffer.concat(chunks), summary: await summary };
 }
 
+/** How a test reads a role file: another id or key than the fixtures', or an older format. */
+export interface ReadOptions {
+  fileId?: string;
+  archiveKey?: Buffer;
+  formatVersion?: number;
+}
+
 export interface ReadEntry extends EntryHeader {
   data?: Buffer;
 }
@@ -65,7 +77,7 @@ export interface ReadEntry extends EntryHeader {
  */
 export async function readAll(
   stored: Buffer | Readable,
-  options: { fileId?: string; archiveKey?: Buffer } = {},
+  options: ReadOptions = {},
 ): Promise<{ entries: ReadEntry[]; error?: unknown }> {
   const source = Buffer.isBuffer(stored) ? Readable.from(splitEvery(stored, 65_536)) : stored;
   const entries: ReadEntry[] = [];
@@ -73,6 +85,7 @@ export async function readAll(
     for await (const entry of readRoleArchive(source, {
       key: options.archiveKey ?? key,
       fileId: options.fileId ?? FILE_ID,
+      formatVersion: options.formatVersion ?? ROLE_FILE_VERSION,
     })) {
       const read: ReadEntry = { ...entry };
       delete (read as { content?: unknown }).content;

@@ -14,7 +14,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { before, describe, it } from 'node:test';
 import type { ArchiveEntry } from '../../src/archive/entry.js';
-import { verifyRoleArchive, writeRoleArchive } from '../../src/archive/index.js';
+import { ROLE_FILE_VERSION, verifyRoleArchive, writeRoleArchive } from '../../src/archive/index.js';
 import { FILE_ID, compressible, key } from './archiveFixtures.js';
 
 const MiB = 1024 * 1024;
@@ -102,7 +102,10 @@ describe('role archive memory', () => {
     );
     const growth = await peakGrowth(async (sample) => {
       const source = createReadStream(stored).on('data', sample);
-      assert.deepEqual(await verifyRoleArchive(source, { key, fileId: FILE_ID }), { ok: true });
+      assert.deepEqual(
+        await verifyRoleArchive(source, { key, fileId: FILE_ID, formatVersion: ROLE_FILE_VERSION }),
+        { ok: true },
+      );
     });
     t.diagnostic(`RSS growth ${(growth / 1e6).toFixed(0)} MB`);
     assert.ok(growth < RSS_GROWTH_LIMIT, `RSS grew by ${(growth / 1e6).toFixed(0)} MB`);

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { sharedBlockPool } from '../../src/archive/blockPool.js';
-import { verifyRoleArchive } from '../../src/archive/index.js';
+import { ROLE_FILE_VERSION, verifyRoleArchive } from '../../src/archive/index.js';
 import { encodeFileHeader } from '../../src/archive/roleFileFormat.js';
 import { BlockBuffers, BlockFiller, sealBlocks } from '../../src/archive/sealedBlocks.js';
 import { FILE_SALT_BYTES, deriveFileKey } from '../../src/crypto/chunkCipher.js';
@@ -23,6 +23,7 @@ import {
   splitFrames,
   writeToBuffer,
   type ReadEntry,
+  type ReadOptions,
 } from './archiveFixtures.js';
 
 const BLOCK = 65_536;
@@ -39,7 +40,7 @@ const original = await writeToBuffer(entries, { blockSize: BLOCK });
 const { header, frames } = splitFrames(original.stored);
 
 /** Reading fails with BackupCorrupt, and whatever was delivered before is exactly what was written. */
-async function assertRefused(stored: Buffer, options: { fileId?: string; archiveKey?: Buffer } = {}) {
+async function assertRefused(stored: Buffer, options: ReadOptions = {}) {
   const { entries: read, error } = await readAll(stored, options);
   assert.ok(isAzsError(error, 'BackupCorrupt'), `expected BackupCorrupt, got ${String(error)}`);
   assert.match(error.message, /damaged|not a usable|format version/);
@@ -47,6 +48,7 @@ async function assertRefused(stored: Buffer, options: { fileId?: string; archive
   const verdict = await verifyRoleArchive(Readable.from([stored]), {
     key: options.archiveKey ?? key,
     fileId: options.fileId ?? FILE_ID,
+    formatVersion: options.formatVersion ?? ROLE_FILE_VERSION,
   });
   assert.equal(verdict.ok, false);
   return error;
@@ -141,9 +143,25 @@ describe('tampered role files', () => {
 
   it('refuses a file of a newer format version with a message that says so', async () => {
     const newer = Buffer.from(original.stored);
-    newer[8] = 3;
+    newer[8] = ROLE_FILE_VERSION + 1;
     const error = await assertRefused(newer);
-    assert.match(error.message, /format version 3.*reads versions 1 to 2/);
+    assert.match(
+      error.message,
+      new RegExp(`format version ${ROLE_FILE_VERSION + 1}.*reads versions 1 to ${ROLE_FILE_VERSION}`),
+    );
+  });
+
+  it("refuses a file that is not of its manifest's format: a manifest rewritten to a format without a MAC", async () => {
+    const older = ROLE_FILE_VERSION - 1;
+    const error = await assertRefused(original.stored, { formatVersion: older });
+    assert.match(
+      error.message,
+      new RegExp(`version ${ROLE_FILE_VERSION} role file, but its manifest says format ${older}`),
+    );
+    // Rewriting the file's version byte to match does not help: the blocks authenticate the header.
+    const relabelled = Buffer.from(original.stored);
+    relabelled[8] = older;
+    await assertRefused(relabelled, { formatVersion: older });
   });
 });
 
@@ -302,7 +320,7 @@ describe('hostile role files', () => {
       entryRecord(fileFields('b.db', 5), content, createHash('sha256').update(content).digest()),
       totals,
     );
-    const { entries: read, error } = await readAll(sound);
+    const { entries: read, error } = await readAll(sound, { formatVersion: 1 });
     assert.equal(error, undefined);
     assert.deepEqual(
       read.map((entry) => `${entry.path}=${entry.data?.toString()}`),
@@ -314,7 +332,7 @@ describe('hostile role files', () => {
       totals,
     );
     assert.ok(
-      isAzsError((await readAll(unhashed)).error, 'BackupCorrupt'),
+      isAzsError((await readAll(unhashed, { formatVersion: 1 })).error, 'BackupCorrupt'),
       'a version 1 file needs its hashes',
     );
   });
@@ -324,11 +342,15 @@ describe('hostile role files', () => {
       entryRecord(fileFields('secret.db', 5), Buffer.from('hello'), Buffer.alloc(32)),
       endRecord({ entries: 1, files: 1, sourceBytes: 5 }),
     );
-    const { error } = await readAll(stored);
+    const { error } = await readAll(stored, { formatVersion: 1 });
     assert.ok(isAzsError(error, 'BackupCorrupt'));
     assert.equal(error.target, 'secret.db');
     assert.match(error.message, /does not match the SHA-256/);
-    const verdict = await verifyRoleArchive(Readable.from([stored]), { key, fileId: FILE_ID });
+    const verdict = await verifyRoleArchive(Readable.from([stored]), {
+      key,
+      fileId: FILE_ID,
+      formatVersion: 1,
+    });
     assert.deepEqual(
       { ok: verdict.ok, file: verdict.ok ? undefined : verdict.file },
       { ok: false, file: 'secret.db' },

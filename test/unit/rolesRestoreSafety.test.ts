@@ -26,7 +26,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import type { ArchiveEntry, ExtractedEntry } from '../../src/archive/entry.js';
-import { readRoleArchive, writeRoleArchive } from '../../src/archive/index.js';
+import { ROLE_FILE_VERSION, readRoleArchive, writeRoleArchive } from '../../src/archive/index.js';
 import { DirectoryProvider, SqliteProvider } from '../../src/roles/index.js';
 import { dataRole, readAll } from '../helpers/roleEntries.js';
 
@@ -48,7 +48,11 @@ async function throughArchive(
   const key = randomBytes(32);
   const { stream } = writeRoleArchive(edited(), { key, fileId: 'backup/CA' });
   const stored = await readAll(stream);
-  return readRoleArchive(Readable.from([stored]), { key, fileId: 'backup/CA' });
+  return readRoleArchive(Readable.from([stored]), {
+    key,
+    fileId: 'backup/CA',
+    formatVersion: ROLE_FILE_VERSION,
+  });
 }
 
 async function ownerAndMode(file: string): Promise<{ uid: number; gid: number; mode: string }> {
