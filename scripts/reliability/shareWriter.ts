@@ -340,6 +340,33 @@ async function republishUnderNewId(context: Context): Promise<string | null> {
 }
 
 /**
+ * The older backup downgraded to format 2 (which has no MAC) to move its time forward: the manifest
+ * loses `Authentication`, says FormatVersion 2 and a newer CreatedDateTime, and the folder moves to
+ * the timestamp folder of that time, so every rule a listing can check without the key holds.
+ */
+async function downgradeToMoveForward(context: Context): Promise<string | null> {
+  const newer = new Date(Date.now() + 86_400_000);
+  newer.setUTCMilliseconds(0);
+  const stamp = newer.toISOString().replace(/[-:]|\.000/g, '');
+  const moved = path.join(context.deployment.store, 'MASBackup', stamp, context.older.backupId);
+  const folder = folderOf(context, context.older);
+  const original = readFileSync(path.join(folder, 'BackupInfo.json'));
+  mkdirSync(path.dirname(moved), { recursive: true });
+  renameSync(folder, moved);
+  try {
+    const manifest = readManifest(moved);
+    delete manifest.Authentication;
+    Object.assign(manifest, { FormatVersion: 2, CreatedDateTime: newer.toISOString() });
+    writeManifest(moved, manifest);
+    return await acceptedAsRepublished(context, context.older.backupId);
+  } finally {
+    writeFileSync(path.join(moved, 'BackupInfo.json'), original);
+    renameSync(moved, folder);
+    rmSync(path.dirname(moved), { recursive: true, force: true });
+  }
+}
+
+/**
  * A complete backup forged with nothing but the public .cer: the attacker runs this project's own
  * daemon on a state folder of their own, with the victim's certificate, a PowerShell role of their
  * choosing and a Directory role whose path is a folder outside the victim's roles; then copies what
@@ -491,6 +518,10 @@ const ATTACKS: Array<[string, (context: Context) => Promise<string | null>]> = [
   ['an old backup moved under a newer timestamp folder', republishUnderNewerFolder],
   ["an old backup's CreatedDateTime made the newest", republishWithNewerTime],
   ['an old backup republished under a new id and time', republishUnderNewId],
+  [
+    "an old backup rewritten as format 2 (no MAC) with a newer time, in that time's folder",
+    downgradeToMoveForward,
+  ],
   [`a backup forged with the public .cer, restored without -${ACCEPT_BACKUP_ROLES}`, forgeWithCertificate],
   ['a role folder in a backup replaced by a link to a victim folder, then prune', pruneRoleFolderLink],
   ['an orphaned backup folder that is a link to a victim folder, then prune', pruneOrphanFolderLink],
