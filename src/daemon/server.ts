@@ -3,7 +3,7 @@
  * domain socket mode 0600 in a 0700 folder of its own, or a named pipe), serving at most
  * CONNECTION_LIMITS.maxConnections clients, stopping cleanly on SIGTERM/SIGINT.
  */
-import { chmod, mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { Engine } from '../engine/engine.js';
@@ -69,11 +69,17 @@ export class Daemon implements DaemonControl {
       await preparePrivateFolder(path.dirname(endpoint));
       await rm(endpoint, { force: true });
     }
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(endpoint, () => resolve());
-    });
-    if (endpointIsFile(endpoint)) await chmod(endpoint, 0o600);
+    // The socket file is made 0600 (umask), never briefly wider: a client that meets it between
+    // listen and a chmod would rightly refuse it (it checks the mode before sending the token).
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen(endpoint, () => resolve());
+      });
+    } finally {
+      process.umask(umask);
+    }
     await writeJsonAtomic(path.join(this.runDir, 'daemon.json'), this.status());
     this.options.engine.log.info('daemon started', { pid: process.pid, endpoint });
   }
