@@ -17,6 +17,10 @@ function Get-AzsBackup {
     A name without wildcards that matches no backup is an error (AzsBackup.BackupNotFound); a
     wildcard that matches none returns nothing.
 
+    A store whose folder (or share) is missing is not a store without backups: the cmdlet then fails
+    with AzsBackup.PathNotFound, saying what to check. An existing folder that holds no MASBackup
+    folder yet lists no backups, without an error.
+
     .PARAMETER Name
     A backup id, or location/id as in the Name property, to get one backup. Wildcards are allowed.
     Backup objects can be piped in.

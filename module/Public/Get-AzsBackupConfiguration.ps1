@@ -11,7 +11,9 @@ function Get-AzsBackupConfiguration {
 
     Before the first configuration it returns the defaults with Path set to $null, and no error.
     Password is always $null: the saved password is never returned. Warnings from the engine (for
-    example a certificate that expires soon) are written to the warning stream.
+    example a certificate that expires soon) are written to the warning stream. When the store cannot
+    be read (its folder is missing, the server is down, the logon fails), AvailableCapacity is $null
+    and a warning says why; -WarningVariable keeps it for a script.
 
     The cmdlet starts the AzureStackBackup daemon of the state folder ($env:AZSBACKUP_HOME, or the
     per-user default) when it is not running.

@@ -10,7 +10,12 @@ function New-AzsBackupEncryptionCertificate {
 
     Give the .cer to Set-AzsBackupConfiguration -EncryptionCertPath: backups are encrypted for it.
     Keep the .pfx and its password safe and away from the deployment: Restore-AzsBackup needs them,
-    and nobody can restore a backup without them. Existing files at CerPath and PfxPath are replaced.
+    and nobody can restore a backup without them.
+
+    An existing file at CerPath or PfxPath is never replaced silently: an old .pfx may be the only key
+    to earlier backups. The cmdlet asks before it replaces either file; -Force replaces them without
+    asking. Where it cannot ask (pwsh -NonInteractive, a scheduled task) and -Force is not given, it
+    fails with AzsBackup.CertificateFileExists (ResourceExists), naming the file, and writes nothing.
 
     The password is sent to the local daemon only to protect the .pfx, and is never stored.
 
@@ -31,8 +36,13 @@ function New-AzsBackupEncryptionCertificate {
     .PARAMETER ValidityYears
     How many years the certificate is valid, from its creation. The default is 2.
 
+    .PARAMETER Force
+    Replaces an existing .cer or .pfx at CerPath or PfxPath without asking, and suppresses every
+    confirmation. Keep a copy of an old .pfx first: backups encrypted for its certificate cannot be
+    restored without it.
+
     .PARAMETER WhatIf
-    Shows which files would be written without creating anything.
+    Shows which files would be written, and which existing ones replaced, without creating anything.
 
     .PARAMETER Confirm
     Asks for confirmation before creating the certificate.
@@ -48,6 +58,13 @@ function New-AzsBackupEncryptionCertificate {
     Set-AzsBackupConfiguration -EncryptionCertPath $cert.CerPath
 
     Creates a five-year certificate and makes it the one backups are encrypted for.
+
+    .EXAMPLE
+    Copy-Item /secure/stamp1.pfx /vault/stamp1-2024.pfx
+    New-AzsBackupEncryptionCertificate -CerPath /secure/stamp1.cer -PfxPath /secure/stamp1.pfx -PfxPassword $password -Force
+
+    Keeps the old .pfx elsewhere, then replaces the certificate files without asking (as a scheduled
+    renewal must: without -Force it would refuse to replace them).
 
     .INPUTS
     None. You cannot pipe objects to this cmdlet.
@@ -72,7 +89,9 @@ function New-AzsBackupEncryptionCertificate {
         [Parameter(Mandatory)]
         [System.Security.SecureString] $PfxPassword,
 
-        [double] $ValidityYears = 2
+        [double] $ValidityYears = 2,
+
+        [switch] $Force
     )
 
     $request = [ordered]@{
@@ -83,7 +102,20 @@ function New-AzsBackupEncryptionCertificate {
         ValidityYears = $ValidityYears
     }
     $target = "$($request.CerPath) and $($request.PfxPath)"
-    if (-not $PSCmdlet.ShouldProcess($target, "Create the encryption certificate '$Subject'")) { return }
+    $existing = @($request.PfxPath, $request.CerPath | Where-Object { Test-Path -LiteralPath $_ -PathType Leaf })
+    $action = "Create the encryption certificate '$Subject'"
+    if ($existing) { $action += ", replacing the existing $($existing -join ' and ')" }
+    if ($Force -and -not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = 'None' }
+    if (-not (Test-AzsShouldProcess -Cmdlet $PSCmdlet -Target $target -Action $action)) { return }
+    $request.Overwrite = [bool]$Force
+    if ($existing -and -not $Force) {
+        $answer = Get-AzsContinueAnswer -Cmdlet $PSCmdlet -Caption 'Replace the certificate files' -Query (
+            "Replace the existing $($existing -join ' and ')? A .pfx may be the only key to earlier backups: " +
+            'keep a copy of it before you replace it.')
+        if ($answer -eq 'No') { return }
+        # Where the host cannot ask, the daemon refuses the existing file (AzsBackup.CertificateFileExists).
+        $request.Overwrite = $answer -eq 'Yes'
+    }
     $certificate = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'certificate.new' -Params $request
     ConvertTo-AzsObject -InputObject $certificate -Type 'EncryptionCertificate'
 }

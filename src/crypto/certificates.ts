@@ -136,6 +136,17 @@ export interface NewCertificateRequest {
   pfxPassword: string;
   validityYears: number;
   keySize: number;
+  /** Replace existing files; otherwise a file that exists (even one that appears meanwhile) is never touched. */
+  overwrite?: boolean;
+}
+
+/** The refusal to replace an existing certificate file: a .pfx may be the only key to earlier backups. */
+export function certificateFileExists(parameter: 'CerPath' | 'PfxPath', file: string): AzsError {
+  return new AzsError(
+    'CertificateFileExists',
+    `${parameter} '${file}' already exists and is not replaced: a .pfx may be the only key to earlier backups. Choose another path, or run New-AzsBackupEncryptionCertificate with -Force to replace it.`,
+    { parameter, target: file },
+  );
 }
 
 /**
@@ -171,9 +182,26 @@ export async function createEncryptionCertificate(
     algorithm: 'aes256',
   });
   const pfx = Buffer.from(forge.asn1.toDer(pkcs12).getBytes(), 'binary');
-  await writeFile(request.cerPath, der, { mode: 0o644 });
-  await writeFile(request.pfxPath, pfx, { mode: 0o600 });
+  // The .pfx first: if a file appears at either path meanwhile, no .cer without its .pfx is left.
+  await writeCertificateFile('PfxPath', request.pfxPath, pfx, 0o600, request.overwrite);
+  await writeCertificateFile('CerPath', request.cerPath, der, 0o644, request.overwrite);
   return parsePublicCertificate(der, request.cerPath, 'CerPath');
+}
+
+async function writeCertificateFile(
+  parameter: 'CerPath' | 'PfxPath',
+  file: string,
+  data: Buffer,
+  mode: number,
+  overwrite = false,
+): Promise<void> {
+  try {
+    // 'wx' creates the file only if nothing has its name: the check and the creation are one step.
+    await writeFile(file, data, { mode, flag: overwrite ? 'w' : 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw certificateFileExists(parameter, file);
+    throw error;
+  }
 }
 
 /** "CN=AzureStackBackup, O=Contoso" → forge attributes; refuses attributes forge cannot name. */

@@ -25,6 +25,10 @@ export interface AlertRule {
 
 const RETRY = 'Then run Start-AzsBackup; the alert closes when a backup succeeds.';
 
+/** What to do about a missing or refused store path: the path alert's remediation, also given by a listing. */
+export const STORE_PATH_REMEDIATION =
+  'Check that the share and folder configured as -Path exist (Get-AzsBackupConfiguration shows it); recreate them or set the right one with Set-AzsBackupConfiguration -Path.';
+
 export const ALERT_RULES: Record<AlertKind, AlertRule> = {
   StoreOutOfCapacity: {
     title: 'Infrastructure backup failed: the external store is out of capacity',
@@ -42,7 +46,7 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
     title: 'Infrastructure backup failed: fault in the external store path',
     severity: 'Critical',
     type: 'failure',
-    remediation: `Check that the share and folder configured as -Path exist (Get-AzsBackupConfiguration shows it); recreate them or set the right one with Set-AzsBackupConfiguration -Path. ${RETRY}`,
+    remediation: `${STORE_PATH_REMEDIATION} ${RETRY}`,
   },
   StoreAuthentication: {
     title: 'Infrastructure backup failed: authentication problem with the external store',

@@ -10,6 +10,7 @@ import { ManifestLedger } from '../state/manifestLedger.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Logger } from '../util/log.js';
 import { hasWildcard, wildcardToRegExp } from '../util/wildcard.js';
+import { STORE_PATH_REMEDIATION } from './alertRules.js';
 import { BACKUP_ROOT, GUID, MANIFEST_NAME, TIMESTAMP_FOLDER, timestampFolder } from './layout.js';
 
 export interface StoredBackup {
@@ -39,10 +40,16 @@ export class BackupCatalog {
     private readonly ledger: ManifestLedger,
   ) {}
 
-  /** Every complete backup on the store, newest first. Folders without a valid manifest are not backups. */
+  /**
+   * Every complete backup on the store, newest first. Folders without a valid manifest are not
+   * backups. A store whose root is missing fails (PathNotFound): "no backups" would be a wrong answer.
+   */
   async list(store: BackupStore): Promise<StoredBackup[]> {
     const found: ReadManifest[] = [];
-    for (const stamp of await store.list(BACKUP_ROOT)) {
+    const stamps = await store.list(BACKUP_ROOT);
+    // A missing root lists as empty too; only then is the root worth one more request.
+    if (stamps.length === 0) await checkRootForListing(store);
+    for (const stamp of stamps) {
       if (stamp.type !== 'directory' || !TIMESTAMP_FOLDER.test(stamp.name)) continue;
       for (const entry of await store.list(`${BACKUP_ROOT}/${stamp.name}`)) {
         if (entry.type !== 'directory' || !GUID.test(entry.name)) continue;
@@ -100,6 +107,20 @@ export class BackupCatalog {
     }
     this.cache.set(folder, { size: info.size, modified: info.modified.getTime(), backup });
     return backup;
+  }
+}
+
+/** The store's root exists; otherwise PathNotFound that says the backups may still be there. */
+async function checkRootForListing(store: BackupStore): Promise<void> {
+  try {
+    await store.checkRoot();
+  } catch (error) {
+    if (!isAzsError(error, 'PathNotFound')) throw error;
+    throw new AzsError(
+      'PathNotFound',
+      `Cannot list the backups: ${error.message} This does not mean there are no backups. ${STORE_PATH_REMEDIATION}`,
+      { parameter: error.parameter ?? 'Path', target: error.target ?? store.location, cause: error },
+    );
   }
 }
 

@@ -113,9 +113,14 @@ export class ConfigurationService {
 
   async get(): Promise<ConfigResult> {
     const config = await this.state.readConfig();
+    const capacity = await this.availableCapacity(config);
     return {
-      location: await this.describe(config),
-      warnings: [...this.certificateWarnings(config), ...(await this.keepAliveWarnings(config))],
+      location: await this.describe(config, capacity.value),
+      warnings: [
+        ...this.certificateWarnings(config),
+        ...(await this.keepAliveWarnings(config)),
+        ...(capacity.warning ? [capacity.warning] : []),
+      ],
     };
   }
 
@@ -213,7 +218,7 @@ export class ConfigurationService {
     return [];
   }
 
-  private async describe(config: SavedConfig): Promise<BackupLocation> {
+  private async describe(config: SavedConfig, availableCapacity: string | null): Promise<BackupLocation> {
     return {
       Path: config.path,
       UserName: config.userName,
@@ -224,18 +229,29 @@ export class ConfigurationService {
       BackupFrequencyInHours: config.backupFrequencyInHours,
       BackupRetentionPeriodInDays: config.backupRetentionPeriodInDays,
       IsBackupSchedulerEnabled: config.isBackupSchedulerEnabled,
-      AvailableCapacity: await this.availableCapacity(config),
+      AvailableCapacity: availableCapacity,
       ...(await this.scheduleTimes(config)),
     };
   }
 
-  private async availableCapacity(config: SavedConfig): Promise<string | null> {
+  /**
+   * The free space on the store, or why it is unknown: a warning rather than a property, so the
+   * object keeps the shape of Azs.Backup.Admin's BackupLocation and the reason still reaches the
+   * console, -WarningVariable and a remote session (the warning stream is forwarded by remoting).
+   */
+  private async availableCapacity(config: SavedConfig): Promise<{ value: string | null; warning?: string }> {
     const settings = await storeSettingsOf(this.state, config);
-    if (!settings) return null;
+    if (!settings) return { value: null };
     try {
-      return formatCapacity((await withStore(settings, (store) => store.capacity())).availableBytes);
-    } catch {
-      return null;
+      return {
+        value: formatCapacity((await withStore(settings, (store) => store.capacity())).availableBytes),
+      };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return {
+        value: null,
+        warning: `AvailableCapacity is empty: the store '${settings.path}' cannot be read. ${reason} Test-AzsBackupShareAccessibility shows which step fails.`,
+      };
     }
   }
 }

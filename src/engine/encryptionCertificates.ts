@@ -1,7 +1,7 @@
 /** New-AzsBackupEncryptionCertificate: a self-signed RSA pair made without any certificate store. */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createEncryptionCertificate } from '../crypto/certificates.js';
+import { certificateFileExists, createEncryptionCertificate } from '../crypto/certificates.js';
 import { AzsError } from '../protocol/errors.js';
 import type { ParamsOf, ResultOf } from '../protocol/methods.js';
 import { hasControlCharacters } from '../util/text.js';
@@ -30,7 +30,7 @@ export async function newEncryptionCertificate(
     ['CerPath', params.CerPath],
     ['PfxPath', params.PfxPath],
   ] as const) {
-    await checkWritableTarget(parameter, file);
+    await checkWritableTarget(parameter, file, params.Overwrite ?? false);
   }
   const certificate = await createEncryptionCertificate({
     subject: params.Subject,
@@ -39,6 +39,7 @@ export async function newEncryptionCertificate(
     pfxPassword: params.PfxPassword,
     validityYears: params.ValidityYears,
     keySize,
+    overwrite: params.Overwrite ?? false,
   });
   return {
     Thumbprint: certificate.thumbprint,
@@ -49,7 +50,12 @@ export async function newEncryptionCertificate(
   };
 }
 
-async function checkWritableTarget(parameter: string, file: string): Promise<void> {
+/** Checked before a key is made, so that a refusal leaves nothing behind. */
+async function checkWritableTarget(
+  parameter: 'CerPath' | 'PfxPath',
+  file: string,
+  overwrite: boolean,
+): Promise<void> {
   if (!path.isAbsolute(file) || hasControlCharacters(file)) {
     throw new AzsError('InvalidParameter', `${parameter} '${file}' must be an absolute file path.`, {
       parameter,
@@ -64,10 +70,12 @@ async function checkWritableTarget(parameter: string, file: string): Promise<voi
       { parameter, target: file },
     );
   }
-  if ((await stat(file).catch(() => null))?.isDirectory()) {
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) {
     throw new AzsError('InvalidParameter', `${parameter} '${file}' is a folder; give a file name.`, {
       parameter,
       target: file,
     });
   }
+  if (existing && !overwrite) throw certificateFileExists(parameter, file);
 }

@@ -35,6 +35,7 @@ export const ErrorTable = {
   StoreFault: { code: 1306, category: 'WriteError' },
   StorePathUnsafe: { code: 1310, category: 'SecurityError' },
   StateDirUnsafe: { code: 1311, category: 'SecurityError' },
+  CertificateFileExists: { code: 1320, category: 'ResourceExists' },
   BackupAlreadyRunning: { code: 1400, category: 'ResourceBusy' },
   BackupNotFound: { code: 1401, category: 'ObjectNotFound' },
   BackupCorrupt: { code: 1402, category: 'InvalidData' },

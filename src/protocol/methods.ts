@@ -91,6 +91,8 @@ export const Methods = {
         PfxPassword: Type.String({ minLength: 1, maxLength: 1024 }),
         ValidityYears: Type.Number({ exclusiveMinimum: 0 }),
         KeySize: Type.Optional(Type.Integer()),
+        /** Replace an existing .cer or .pfx; without it an existing file is refused (CertificateFileExists). */
+        Overwrite: Type.Optional(Type.Boolean()),
       },
       { additionalProperties: false },
     ),

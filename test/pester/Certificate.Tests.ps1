@@ -3,6 +3,7 @@
 Describe 'New-AzsBackupEncryptionCertificate' {
     BeforeAll {
         . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+        . (Join-Path $PSScriptRoot 'DeploymentHelpers.ps1')
         Import-Module -Name $script:ManifestPath -Force
     }
 
@@ -69,5 +70,54 @@ Describe 'New-AzsBackupEncryptionCertificate' {
         { New-AzsBackupEncryptionCertificate -CerPath "$out/v.cer" -PfxPath "$out/v.pfx" -PfxPassword $pfxPassword -ValidityYears 51 } |
             Should -Throw -ErrorId 'AzsBackup.InvalidRange,New-AzsBackupEncryptionCertificate'
         Get-ChildItem -LiteralPath $out | Should -BeNullOrEmpty
+    }
+
+    Context 'an existing .cer or .pfx (issue 15: the .pfx may be the only key to earlier backups)' {
+        BeforeEach {
+            $cer = Join-Path $out 'e.cer'
+            $pfx = Join-Path $out 'e.pfx'
+            $first = New-AzsBackupEncryptionCertificate -CerPath $cer -PfxPath $pfx -PfxPassword $pfxPassword
+            $before = @{ Cer = (Get-FileHash -LiteralPath $cer).Hash; Pfx = (Get-FileHash -LiteralPath $pfx).Hash }
+            $newCertificate = "Import-Module '$($script:ManifestPath)'; " +
+            "New-AzsBackupEncryptionCertificate -CerPath '<Cer>' -PfxPath '<Pfx>' -PfxPassword (ConvertTo-SecureString '$pfxSecret' -AsPlainText -Force)"
+        }
+
+        It 'is not replaced without -Force in pwsh -NonInteractive: AzsBackup.CertificateFileExists (ResourceExists) names the <Existing> and -Force' -ForEach @(
+            @{ Existing = '.pfx'; CerName = 'other.cer'; PfxName = 'e.pfx'; Parameter = 'PfxPath' }
+            @{ Existing = '.cer'; CerName = 'e.cer'; PfxName = 'other.pfx'; Parameter = 'CerPath' }
+        ) {
+            $command = $newCertificate -replace '<Cer>', (Join-Path $out $CerName) -replace '<Pfx>', (Join-Path $out $PfxName)
+            $run = Invoke-PwshProcess -Command "try { $command } catch { `$_.FullyQualifiedErrorId; `$_.CategoryInfo.Category; `$_.Exception.Message; exit 3 }"
+            $run.ExitCode | Should -Be 3
+            $lines = $run.StdOut -split "`n"
+            $lines[0] | Should -Be 'AzsBackup.CertificateFileExists,New-AzsBackupEncryptionCertificate'
+            $lines[1] | Should -Be 'ResourceExists'
+            $run.StdOut | Should -Match ([regex]::Escape("$Parameter '$(Join-Path $out "e$Existing")' already exists"))
+            $run.StdOut | Should -Match '-Force'
+            (Get-FileHash -LiteralPath $cer).Hash | Should -Be $before.Cer
+            (Get-FileHash -LiteralPath $pfx).Hash | Should -Be $before.Pfx
+            Get-ChildItem -LiteralPath $out -Filter 'other.*' | Should -BeNullOrEmpty -Because 'a refusal writes nothing'
+        }
+
+        It 'is not replaced without -Force where the host cannot ask, not even with -Confirm:$false' {
+            { New-AzsBackupEncryptionCertificate -CerPath $cer -PfxPath $pfx -PfxPassword $pfxPassword -Confirm:$false } |
+                Should -Throw -ErrorId 'AzsBackup.CertificateFileExists,New-AzsBackupEncryptionCertificate'
+            (Get-FileHash -LiteralPath $pfx).Hash | Should -Be $before.Pfx
+        }
+
+        It 'is not touched by -WhatIf' {
+            New-AzsBackupEncryptionCertificate -CerPath $cer -PfxPath $pfx -PfxPassword $pfxPassword -WhatIf | Should -BeNullOrEmpty
+            (Get-FileHash -LiteralPath $cer).Hash | Should -Be $before.Cer
+            (Get-FileHash -LiteralPath $pfx).Hash | Should -Be $before.Pfx
+        }
+
+        It 'is replaced with -Force in pwsh -NonInteractive, with nothing on stderr' {
+            $run = Invoke-PwshProcess -Command (($newCertificate -replace '<Cer>', $cer -replace '<Pfx>', $pfx) + ' -Force | ForEach-Object Thumbprint')
+            $run.StdErr | Should -BeNullOrEmpty
+            $run.ExitCode | Should -Be 0
+            $run.StdOut.Trim() | Should -Not -Be $first.Thumbprint
+            [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($cer).Thumbprint | Should -Be $run.StdOut.Trim()
+            [System.Security.Cryptography.X509Certificates.X509Certificate2]::new($pfx, $pfxSecret).Thumbprint | Should -Be $run.StdOut.Trim()
+        }
     }
 }

@@ -25,7 +25,7 @@ BeforeAll {
         'Get-AzsBackupConfiguration'                 = @()
         'Get-AzsInfrastructureRole'                  = 'Name'
         'Invoke-AzsPruneBackupLocationExternalStore' = 'Confirm', 'OperationType', 'WhatIf'
-        'New-AzsBackupEncryptionCertificate'         = 'CerPath', 'Confirm', 'PfxPassword', 'PfxPath', 'Subject', 'ValidityYears', 'WhatIf'
+        'New-AzsBackupEncryptionCertificate'         = 'CerPath', 'Confirm', 'Force', 'PfxPassword', 'PfxPath', 'Subject', 'ValidityYears', 'WhatIf'
         'Register-AzsInfrastructureRole'             = 'BackupScript', 'Confirm', 'Name', 'Path', 'Provider', 'RestoreScript', 'WhatIf'
         'Restore-AzsBackup'                          = 'AcceptBackupRoles', 'AsJob', 'Confirm', 'DecryptionCertPassword', 'DecryptionCertPath', 'Force',
         'InputObject', 'Name', 'NoWait', 'PassThru', 'RoleName', 'WhatIf'

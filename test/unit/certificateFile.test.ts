@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -107,5 +107,42 @@ describe('certificate files', () => {
     });
     assert.equal((await readPublicCertificate(cerPath, 'EncryptionCertPath')).thumbprint, created.thumbprint);
     assert.ok((await readCertificateFile(pfxPath, 'DecryptionCertPath', 'the .pfx')).length > 1000);
+  });
+});
+
+describe('creating a certificate over an existing file', () => {
+  const request = (name: string, overwrite?: boolean) => ({
+    subject: 'CN=New',
+    cerPath: path.join(folder, `${name}.cer`),
+    pfxPath: path.join(folder, `${name}.pfx`),
+    pfxPassword: 'x',
+    validityYears: 1,
+    keySize: 2048,
+    overwrite,
+  });
+
+  it('never replaces a .pfx that exists when the files are written, and writes no .cer without it', async () => {
+    // What a file that appears after the engine's checks meets: the write itself refuses it.
+    const { cerPath, pfxPath } = request('kept');
+    writeFileSync(pfxPath, 'the only key to earlier backups');
+    await assert.rejects(
+      createEncryptionCertificate(request('kept')),
+      (error) =>
+        isAzsError(error, 'CertificateFileExists') &&
+        error.parameter === 'PfxPath' &&
+        error.message.includes(pfxPath) &&
+        error.message.includes('-Force'),
+    );
+    assert.equal(readFileSync(pfxPath, 'utf8'), 'the only key to earlier backups');
+    assert.ok(!existsSync(cerPath));
+  });
+
+  it('replaces both files with overwrite', async () => {
+    const { cerPath, pfxPath } = request('replaced');
+    writeFileSync(cerPath, 'old');
+    writeFileSync(pfxPath, 'old');
+    const created = await createEncryptionCertificate(request('replaced', true));
+    assert.equal((await readPublicCertificate(cerPath, 'EncryptionCertPath')).thumbprint, created.thumbprint);
+    assert.notEqual(readFileSync(pfxPath, 'utf8'), 'old');
   });
 });
