@@ -68,6 +68,13 @@ export class PowerShellProvider implements RoleProvider {
     }
   }
 
+  whyEmpty(): string {
+    return (
+      'its backup script wrote nothing into the staging folder (given to the script as $StagingPath, ' +
+      'as -StagingPath or its first argument, and as its current location)'
+    );
+  }
+
   /** Runs the backup script to fill the staging folder, then yields the folder's tree. */
   async *snapshot(role: RoleRegistration, context: RoleContext): AsyncGenerator<ArchiveEntry> {
     await this.runScript(role, 'BackupScript', context);
