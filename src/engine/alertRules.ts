@@ -92,7 +92,7 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
     severity: 'Critical',
     type: 'condition',
     remediation:
-      "Check each role named: a PowerShell role's backup script must write into its staging folder ($StagingPath, also its first argument and current location; Get-AzsInfrastructureRole shows the script), a Directory role's folder must hold its data. Fix it, then run Start-AzsBackup; the alert closes when every role stores data again. Until then the role's data is only in the earlier backup named in the description: keep it (Test-AzsBackup it, raise -BackupRetentionPeriodInDays) before retention deletes it.",
+      "Check each role named: a PowerShell role's backup script must write into its staging folder ($StagingPath, also its first argument and current location; Get-AzsInfrastructureRole shows the script), a Directory role's folder must hold its data. Fix it, then run Start-AzsBackup; the alert closes when every such role stores data again (or is unregistered). Until then the role's data is only in the earlier backup named in the description: keep it before retention deletes it (Set-AzsBackupConfiguration -BackupRetentionPeriodInDays 14, or copy its folder elsewhere).",
   },
 };
 
