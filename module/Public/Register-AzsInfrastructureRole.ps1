@@ -14,6 +14,17 @@ function Register-AzsInfrastructureRole {
     - PowerShell: your own BackupScript and RestoreScript, run by the engine with a staging folder;
       they can reach anything, on this host or another (Invoke-Command).
 
+    The PowerShell role contract: the backup script writes the role's data into the staging folder,
+    and only what is there is backed up; on restore the folder holds the backed-up data before the
+    restore script runs. Each script gets the folder three ways: as -StagingPath when its param block
+    declares that parameter, otherwise as its first positional argument (whatever the parameter is
+    called, or $args[0]); as the variable $StagingPath; and as its current location, so relative
+    paths land in it. Scripts run in a fresh pwsh under Set-StrictMode -Version Latest (an unset
+    variable fails the role instead of naming the file system's root). Any error the script writes
+    fails the role; leave the script with 'return', not 'exit'. A role that stores no files or folders
+    stays Succeeded with a warning in its RoleStatus ErrorMessage, and raises an alert when it had
+    data in the previous backup.
+
     .PARAMETER Name
     The role's name, such as Domain, KeyVaultDataPlane or WAS. It names the role's folder in every
     backup.
@@ -26,12 +37,13 @@ function Register-AzsInfrastructureRole {
     resolved against the current location. PowerShell roles may use it too.
 
     .PARAMETER BackupScript
-    For a PowerShell role: the script block that writes the role's data into the staging folder it is
-    given. It is stored as text.
+    For a PowerShell role: the script block that writes the role's data into the staging folder, which
+    it gets as -StagingPath (or its first argument), as $StagingPath and as its current location. It
+    runs under Set-StrictMode -Version Latest and is stored as text.
 
     .PARAMETER RestoreScript
-    For a PowerShell role: the script block that puts the role's data back from the staging folder it
-    is given. It is stored as text.
+    For a PowerShell role: the script block that puts the role's data back from the staging folder,
+    which it gets as the backup script does. It is stored as text.
 
     .PARAMETER WhatIf
     Shows what would be registered without registering it.
@@ -50,9 +62,12 @@ function Register-AzsInfrastructureRole {
     Backs up a live SQLite database consistently while its service keeps running.
 
     .EXAMPLE
-    Register-AzsInfrastructureRole -Name 'Domain' -Provider PowerShell -BackupScript { param($Staging) Export-Clixml -Path "$Staging/users.xml" -InputObject (Get-LocalUser) } -RestoreScript { param($Staging) Import-Clixml "$Staging/users.xml" | Out-Null }
+    Register-AzsInfrastructureRole -Name 'ECE' -Provider PowerShell -BackupScript { param($StagingPath) Copy-Item -Path '/etc/ece/*' -Destination $StagingPath -Recurse -Force } -RestoreScript { param($StagingPath) $null = New-Item -ItemType Directory -Path '/etc/ece' -Force; Copy-Item -Path (Join-Path $StagingPath '*') -Destination '/etc/ece' -Recurse -Force }
 
-    Backs up a role through your own script blocks.
+    Backs up the folder /etc/ece through your own script blocks: the backup script copies it into the
+    staging folder, the restore script copies the staged data back. Each script receives the staging
+    folder as its -StagingPath parameter (a script whose parameter has another name receives it as its
+    first argument). -Force makes the wildcard include hidden files (names starting with a dot).
 
     .EXAMPLE
     Import-Csv ./roles.csv | Register-AzsInfrastructureRole

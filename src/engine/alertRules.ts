@@ -14,7 +14,8 @@ export type AlertKind =
   | 'CertificateExpiring'
   | 'CertificateExpired'
   | 'SchedulerDisabled'
-  | 'StoreAlmostFull';
+  | 'StoreAlmostFull'
+  | 'RoleStoredNothing';
 
 export interface AlertRule {
   title: string;
@@ -87,6 +88,15 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
     type: 'condition',
     remediation:
       'Free space on the external store or move to a larger one (Set-AzsBackupConfiguration -Path); lowering -BackupRetentionPeriodInDays also makes room at the next backup.',
+  },
+  RoleStoredNothing: {
+    // Critical: retention never deletes the newest backup ready for cloud recovery — this empty one —
+    // so the backups that still hold the role's data are the ones it deletes.
+    title: 'Infrastructure backup stored no data for a role that had data',
+    severity: 'Critical',
+    type: 'condition',
+    remediation:
+      "Check each role named: a PowerShell role's backup script must write into its staging folder ($StagingPath, also its first argument and current location; Get-AzsInfrastructureRole shows the script), a Directory role's folder must hold its data. Fix it, then run Start-AzsBackup; the alert closes when every such role stores data again (or is unregistered). Until then the role's data is only in the earlier backup named in the description: keep it before retention deletes it (Set-AzsBackupConfiguration -BackupRetentionPeriodInDays 14, or copy its folder elsewhere).",
   },
 };
 

@@ -30,7 +30,7 @@ import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ProgressNotification } from '../protocol/jsonrpc.js';
 import type { Backup, BackupRecord, Role, RoleStatus } from '../protocol/objects.js';
-import { providerFor } from '../roles/index.js';
+import { nothingStoredWarning, providerFor } from '../roles/index.js';
 import type { JobHistory, JobRecord } from '../state/jobHistory.js';
 import type { ManifestLedger } from '../state/manifestLedger.js';
 import { type RoleSeconds, RoleTimings } from '../state/roleTimings.js';
@@ -326,7 +326,11 @@ export class BackupService {
           'StoreFault',
           `The stored copy of role ${role.Name} does not match what was written: ${readBack.problem}`,
         );
-      const status: RoleStatus = { RoleName: role.Name, Status: 'Succeeded', ErrorMessage: null };
+      const status: RoleStatus = {
+        RoleName: role.Name,
+        Status: 'Succeeded',
+        ErrorMessage: summary.entries ? null : nothingStoredWarning(role),
+      };
       report(status, summary.sourceBytes);
       return {
         status,

@@ -14,6 +14,7 @@ import { failureKindOf } from './alertRules.js';
 import type { AlertService } from './alerts.js';
 import type { BackupCatalog } from './catalog.js';
 import { CERT_EXPIRY_WARNING_DAYS, storeSettingsOf, withStore } from './configuration.js';
+import { emptiedRolesCondition } from './emptiedRoles.js';
 import { BACKUP_ROOT } from './layout.js';
 import { applyRetention } from './retention.js';
 
@@ -81,6 +82,24 @@ export class Housekeeping {
         : null,
     );
     await alerts.setCondition('StoreAlmostFull', await this.almostFull(config));
+    await this.evaluateEmptiedRoles(config);
+  }
+
+  /** Opens or closes the RoleStoredNothing alert from the backups this deployment wrote. */
+  private async evaluateEmptiedRoles(config: SavedConfig): Promise<void> {
+    if (!config.path) return;
+    try {
+      const known = await this.withStore(async (store) =>
+        (await this.deps.catalog.list(store)).filter((backup) => backup.isKnown),
+      );
+      const manifests = known.map((backup) => backup.manifest);
+      const description = emptiedRolesCondition(manifests, config.backupRetentionPeriodInDays);
+      if (description) await this.deps.alerts.raise('RoleStoredNothing', description, manifests[0]!.BackupId);
+      else await this.deps.alerts.close(['RoleStoredNothing']);
+    } catch (error) {
+      // The store cannot be read now: the alert stays as it is until it can.
+      this.deps.log.warn('empty-role check failed', { error: String((error as Error).message ?? error) });
+    }
   }
 
   private certificateConditions(config: SavedConfig): [string | null, string | null] {

@@ -39,6 +39,10 @@ export class DirectoryProvider implements RoleProvider {
     }
   }
 
+  whyEmpty(role: RoleRegistration): string {
+    return `the folder '${rolePath(role)}' is empty`;
+  }
+
   async *snapshot(role: RoleRegistration, _context: RoleContext): AsyncGenerator<ArchiveEntry> {
     const folder = rolePath(role);
     if (!(await statOrUndefined(folder))?.isDirectory()) {

@@ -2,7 +2,7 @@
 import { AzsError } from '../protocol/errors.js';
 import { DirectoryProvider } from './directory.js';
 import { PowerShellProvider } from './powershell.js';
-import type { ProviderName, RoleProvider } from './provider.js';
+import type { ProviderName, RoleProvider, RoleRegistration } from './provider.js';
 import { SqliteProvider } from './sqlite.js';
 
 export type { ProviderName, RoleContext, RoleProvider, RoleRegistration } from './provider.js';
@@ -29,4 +29,16 @@ export function providerFor(name: ProviderName): RoleProvider {
     );
   }
   return provider;
+}
+
+/**
+ * The warning a role that stored no entries carries on its status: the role succeeded (an empty
+ * source is not an error in itself), but a restore of this backup brings nothing back for it.
+ */
+export function nothingStoredWarning(role: RoleRegistration): string {
+  const why = providerFor(role.Provider).whyEmpty?.(role);
+  return (
+    `Warning: role '${role.Name}' stored nothing (0 files or folders)${why ? `: ${why}` : ''}. ` +
+    'A restore of this backup brings no data back for this role: check the role before relying on it.'
+  );
 }

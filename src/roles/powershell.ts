@@ -1,8 +1,14 @@
 /**
  * The PowerShell provider: the role's owner supplies a backup and a restore script block; the engine
- * runs them in pwsh with `$StagingPath` naming a folder. The backup script fills the folder, which is
- * then stored exactly as a Directory role's tree; on restore the folder is filled from the backup
- * before the restore script runs.
+ * runs them in pwsh with a staging folder. The backup script fills the folder, which is then stored
+ * exactly as a Directory role's tree; on restore the folder is filled from the backup before the
+ * restore script runs.
+ *
+ * The contract, made hard to miss because a script that writes elsewhere backs up nothing: the
+ * staging folder is `$StagingPath`, the script's -StagingPath when its param block declares one,
+ * else its first positional argument (whatever the parameter is called, or `$args[0]`), and the
+ * current location. Scripts run under `Set-StrictMode -Version Latest`, so a misspelt variable
+ * fails the role instead of quietly naming the file system's root.
  *
  * Any error the script reports fails the role — a terminating error, or any error record it writes
  * (a native command that exits non-zero counts; a native command's stderr text alone does not).
@@ -60,6 +66,13 @@ export class PowerShellProvider implements RoleProvider {
         );
       }
     }
+  }
+
+  whyEmpty(): string {
+    return (
+      'its backup script wrote nothing into the staging folder (given to the script as $StagingPath, ' +
+      'as -StagingPath or its first argument, and as its current location)'
+    );
   }
 
   /** Runs the backup script to fill the staging folder, then yields the folder's tree. */
@@ -126,8 +139,20 @@ function parseErrors(script: string): string {
 }
 
 /**
- * Runs the script block with `$StagingPath` set (and passed as -StagingPath when its param block
- * declares it), collecting every error record it writes, and reports the collected messages.
+ * Statements that set `$AzsArguments`, the splat handing `$StagingPath` to `$AzsScript`: by name
+ * when it declares -StagingPath; else as its first positional argument, unless it declares an empty
+ * param block (which takes no argument at all).
+ */
+const STAGING_ARGUMENTS =
+  '$AzsArguments = @($StagingPath); $AzsParamBlock = $AzsScript.Ast.ParamBlock; ' +
+  "if ($AzsParamBlock.Parameters.Name.VariablePath.UserPath -contains 'StagingPath') { $AzsArguments = @{ StagingPath = $StagingPath } } " +
+  'elseif ($AzsParamBlock -and -not $AzsParamBlock.Parameters.Count) { $AzsArguments = @() }';
+
+/**
+ * Runs the script block in the staging folder, under strict mode, with the folder as `$StagingPath`
+ * and as its argument (see the contract above), collecting every error record it writes, and reports
+ * the collected messages. The arguments are worked out before strict mode: a script without a param
+ * block has no ParamBlock to read.
  */
 function scriptStatements(script: string, stagingDir: string): string[] {
   return [
@@ -137,8 +162,9 @@ function scriptStatements(script: string, stagingDir: string): string[] {
     '$AzsFailures = [System.Collections.Generic.List[string]]::new()',
     'try { ' +
       `$AzsScript = [scriptblock]::Create(${psString(script)}); ` +
-      '$AzsArguments = @{}; ' +
-      "if ($AzsScript.Ast.ParamBlock.Parameters.Name.VariablePath.UserPath -contains 'StagingPath') { $AzsArguments.StagingPath = $StagingPath }; " +
+      `${STAGING_ARGUMENTS}; ` +
+      'Set-Location -LiteralPath $StagingPath; ' +
+      'Set-StrictMode -Version Latest; ' +
       '& $AzsScript @AzsArguments 2>&1 | ForEach-Object { ' +
       "if ($_ -is [System.Management.Automation.ErrorRecord] -and $_.FullyQualifiedErrorId -notlike 'NativeCommandError*') { $AzsFailures.Add($_.ToString()) } } " +
       '} catch { $AzsFailures.Add($_.ToString()) }',

@@ -33,6 +33,11 @@ export interface RoleProvider {
   readonly name: ProviderName;
   /** Checks a registration before it is saved (path exists, scripts parse …); throws AzsError. */
   validate(role: RoleRegistration): Promise<void>;
+  /**
+   * Why a snapshot of this role can hold nothing, and where to look (e.g. "the folder … is empty"),
+   * for the warning on a role that stored no entries; a provider whose snapshot is never empty has none.
+   */
+  whyEmpty?(role: RoleRegistration): string;
   /** The role's data as entries. Must be consistent: a snapshot of one moment as far as the source allows. */
   snapshot(role: RoleRegistration, context: RoleContext): AsyncIterable<ArchiveEntry>;
   /**

@@ -84,6 +84,71 @@ describe('PowerShell provider', () => {
     assert.equal(await readFile(path.join(restored, 'certs ünï', 'ca.pem'), 'utf8'), 'PEM');
   });
 
+  it('hands the staging folder to a script whatever its parameter is called', PWSH_BOUND, async () => {
+    // Register-AzsInfrastructureRole's help once used param($Staging): the engine bound -StagingPath
+    // only, so "$Staging/users.xml" named the file system's root and the role stored nothing.
+    const file = `azs-staging-contract-${process.pid}.txt`;
+    const restored = path.join(work, 'restored-by-position');
+    const registration = role(
+      `param($Staging) Set-Content -LiteralPath "$Staging/${file}" -Value 'users' -NoNewline`,
+      `param($Staging) Copy-Item -LiteralPath "$Staging/${file}" -Destination ${literal(restored)}`,
+    );
+    const entries = await collect(provider.snapshot(registration, await staging()));
+    assert.equal(existsSync(`/${file}`), false, 'nothing is written into the root folder');
+    assert.deepEqual(
+      entries.map((entry) => [entry.path, entry.data?.toString()]),
+      [[file, 'users']],
+    );
+    await provider.restore(registration, replay(entries), await staging());
+    assert.equal(await readFile(restored, 'utf8'), 'users');
+  });
+
+  it(
+    'binds the staging folder to an advanced script, to $args, and to nothing in an empty param block',
+    PWSH_BOUND,
+    async () => {
+      const scripts = [
+        "[CmdletBinding()] param([Parameter(Mandatory)][string] $Folder, [int] $Depth = 1) Set-Content -LiteralPath (Join-Path $Folder 'a.txt') -Value a",
+        "Set-Content -LiteralPath (Join-Path $args[0] 'a.txt') -Value a",
+        "param() Set-Content -LiteralPath (Join-Path $StagingPath 'a.txt') -Value a",
+        "param([string] $Other, [string] $StagingPath) Set-Content -LiteralPath (Join-Path $StagingPath 'a.txt') -Value a",
+      ];
+      for (const script of scripts) {
+        const entries = await collect(provider.snapshot(role(script), await staging()));
+        assert.deepEqual(
+          entries.map((entry) => entry.path),
+          ['a.txt'],
+          script,
+        );
+      }
+    },
+  );
+
+  it('runs the script in the staging folder, so relative paths land there', PWSH_BOUND, async () => {
+    const script = [
+      "Set-Content -Path 'by-location.txt' -Value 'cmdlet'",
+      "[IO.File]::WriteAllText('by-process.txt', 'dotnet')",
+      'if ((Get-Location).Path -ne $StagingPath) { throw "location is $(Get-Location)" }',
+    ].join('\n');
+    const entries = await collect(provider.snapshot(role(script), await staging()));
+    assert.deepEqual(
+      entries.map((entry) => entry.path),
+      ['by-location.txt', 'by-process.txt'],
+    );
+  });
+
+  it('runs scripts under strict mode: an unset variable fails the role', PWSH_BOUND, async () => {
+    const misspelt = role('Set-Content -LiteralPath "$Stagingpth/users.xml" -Value users; \'went on\'');
+    await assert.rejects(provider.snapshot(misspelt, await staging()).next(), (error) => {
+      assert.ok(isAzsError(error, 'RoleFailed'));
+      assert.match(
+        error.message,
+        /backup script failed: .*'\$Stagingpth' cannot be retrieved because it has not been set/,
+      );
+      return true;
+    });
+  });
+
   it('fails the role with the message of a script that throws', PWSH_BOUND, async () => {
     await assert.rejects(
       provider.snapshot(role("throw 'vault is sealed'"), await staging()).next(),
