@@ -89,11 +89,10 @@ export class Housekeeping {
     );
     if (!failedIds.size) return;
     const orphans = await findFailedUploads(store, this.deps.catalog, finishedBackupId, failedIds);
-    for (const orphan of orphans) await store.remove(orphan);
-    if (orphans.length)
-      this.deps.log.info('failed uploads removed', {
-        paths: orphans.map((orphan) => displayPath(store, orphan)),
-      });
+    for (const orphan of orphans) {
+      await store.remove(orphan);
+      this.deps.log.info('failed upload removed', { path: displayPath(store, orphan) });
+    }
   }
 
   /** Deletes the backups retention no longer keeps; returns the folders removed. */

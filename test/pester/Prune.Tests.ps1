@@ -128,7 +128,7 @@ Describe 'Failed uploads removed after the next backup' {
         @(Get-AzsBackup).BackupId | Sort-Object | Should -Be (@($complete.BackupId, $next.BackupId) | Sort-Object)
         @(Test-AzsBackup -Name $complete.BackupId).Status | Should -Be @('Succeeded', 'Succeeded')
         $log = Get-Content -Raw -Path (Join-Path $deployment.StateDirectory 'logs/daemon.log*')
-        $log | Should -Match 'failed uploads removed'
+        $log | Should -Match 'failed upload removed'
         $log | Should -Match ([regex]::Escape(($killedStamp | ConvertTo-Json)).Trim('"'))
     }
 }
