@@ -7,18 +7,31 @@ function Start-AzsBackup {
     Takes one coordinated, full backup of every registered role: each role's data is captured,
     compressed, encrypted for the configured certificate and exported to the external store.
     While it waits the cmdlet shows a progress bar per role, and it returns the finished Backup; one
-    failed role gives the Status PartialSucceeded, not a lost backup.
+    failed role gives the Status PartialSucceeded, not a lost backup. Such a backup is not ready for
+    cloud recovery: the cmdlet writes one warning per failed role (its name and error) and the
+    daemon raises an alert naming each failed role with its remediation (Get-AzsBackupAlert), which
+    stays open until a backup succeeds for every role. With -ErrorOnFailure the cmdlet also ends with
+    a terminating error (AzsBackup.RoleFailed, OperationStopped) after returning the Backup, so that
+    a scheduled `pwsh -NonInteractive -Command` exits with 1. A backup that fails as a whole is always
+    a terminating error.
 
     Only one backup or restore runs at a time: starting a second one fails at once with
     AzsBackup.BackupAlreadyRunning. Stopping the cmdlet (Ctrl+C) while it waits cancels the backup.
     With -NoWait the cmdlet returns the running Backup at once and the backup goes on in the daemon;
-    with -AsJob it returns a job whose Output holds the finished Backup.
+    with -AsJob it returns a job whose Output holds the finished Backup and whose Warning stream
+    the failed roles; with -AsJob -ErrorOnFailure a PartialSucceeded backup ends the job as Failed
+    (its Output still holds the Backup, its Error the AzsBackup.RoleFailed error).
 
     .PARAMETER AsJob
     Runs the backup as a background job and returns the job ($job.Output.BackupId once it completes).
 
     .PARAMETER NoWait
-    Returns the running Backup at once instead of waiting for the backup to end.
+    Returns the running Backup at once instead of waiting for the backup to end. Cannot be combined
+    with -ErrorOnFailure: follow the backup with Get-AzsBackup and Get-AzsBackupAlert.
+
+    .PARAMETER ErrorOnFailure
+    Ends with a terminating error (AzsBackup.RoleFailed) when the backup is not Succeeded, after
+    returning it: $? is $false and pwsh -Command exits with 1 when any role failed.
 
     .PARAMETER Force
     Starts without asking for confirmation.
@@ -42,6 +55,12 @@ function Start-AzsBackup {
     Runs the backup as a job, as Microsoft's published scripts do, and reads the new backup's id.
 
     .EXAMPLE
+    pwsh -NonInteractive -Command "Import-Module AzureStackBackup; Start-AzsBackup -Force -ErrorOnFailure"
+
+    In a scheduled task: exits with 1, with a warning per failed role and the error on stderr, when
+    any role was not backed up.
+
+    .EXAMPLE
     Start-AzsBackup -NoWait -Force | Select-Object BackupId, Status
 
     Starts a backup and returns at once; follow it with Get-AzsBackup.
@@ -58,12 +77,16 @@ function Start-AzsBackup {
     .LINK
     Set-AzsBackupConfiguration
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Wait')]
     [OutputType('AzureStackBackup.Backup')]
     param(
         [switch] $AsJob,
 
+        [Parameter(ParameterSetName = 'NoWait')]
         [switch] $NoWait,
+
+        [Parameter(ParameterSetName = 'Wait')]
+        [switch] $ErrorOnFailure,
 
         [switch] $Force
     )
@@ -83,4 +106,5 @@ function Start-AzsBackup {
         Complete-AzsProgress -State $progressState
     }
     ConvertTo-AzsObject -InputObject $backup -Type 'Backup'
+    if (-not $NoWait) { Write-AzsBackupOutcome -Cmdlet $PSCmdlet -Backup $backup -ErrorOnFailure:$ErrorOnFailure }
 }

@@ -4,6 +4,7 @@
  * close on the next successful backup; condition alerts follow a condition and close when it ends.
  */
 import type { ErrorReason } from '../protocol/errors.js';
+import type { Role } from '../protocol/objects.js';
 
 export type AlertKind =
   | 'StoreOutOfCapacity'
@@ -11,6 +12,7 @@ export type AlertKind =
   | 'StorePathFault'
   | 'StoreAuthentication'
   | 'GeneralFault'
+  | 'RolesFailed'
   | 'CertificateExpiring'
   | 'CertificateExpired'
   | 'SchedulerDisabled'
@@ -60,6 +62,12 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
     severity: 'Critical',
     type: 'failure',
     remediation: `Read the description and the per-role errors (Get-AzsBackup, azsbackup jobs --json); fix the cause, then run Start-AzsBackup. The alert closes when a backup succeeds.`,
+  },
+  RolesFailed: {
+    title: 'Infrastructure backup partly failed: some roles were not backed up',
+    severity: 'Critical',
+    type: 'failure',
+    remediation: `The newest backup is not ready for cloud recovery. Fix each failed role as its line says, then run Start-AzsBackup; the alert closes when a backup succeeds for every role.`,
   },
   CertificateExpiring: {
     title: 'The backup encryption certificate expires soon',
@@ -115,5 +123,17 @@ export function failureKindOf(reason: ErrorReason): AlertKind {
       return 'StoreAuthentication';
     default:
       return 'GeneralFault';
+  }
+}
+
+/** What to check for one role that failed, by what its provider reads. */
+export function roleRemediation(role: Pick<Role, 'Name' | 'Provider' | 'Path'>): string {
+  switch (role.Provider) {
+    case 'Directory':
+      return `Role ${role.Name}: check that the folder ${role.Path} exists and that the daemon's account can read every file in it.`;
+    case 'Sqlite':
+      return `Role ${role.Name}: check that ${role.Path} is a SQLite database the daemon's account can read, and that no process holds it locked for long.`;
+    case 'PowerShell':
+      return `Role ${role.Name}: run its backup script by hand (Get-AzsInfrastructureRole -Name ${role.Name} shows it) and fix what it throws.`;
   }
 }

@@ -29,16 +29,26 @@ export class AlertService {
       .map(({ Kind: _kind, ...alert }) => alert);
   }
 
-  /** Opens the alert of `kind` (or refreshes the open one) with this description. */
-  raise(kind: AlertKind, description: string, backupId: string | null = null): Promise<void> {
+  /**
+   * Opens the alert of `kind` (or refreshes the open one) with this description. `details` go
+   * before the rule's remediation: the steps for this occurrence (each failed role's own).
+   */
+  raise(
+    kind: AlertKind,
+    description: string,
+    backupId: string | null = null,
+    details: string[] = [],
+  ): Promise<void> {
+    const rule = ALERT_RULES[kind];
+    const remediation = [...details, rule.remediation].join(' ');
     return this.change((alerts) => {
       const open = alerts.find((alert) => alert.Kind === kind && alert.State === 'Active');
       if (open) {
         open.Description = description;
+        open.Remediation = remediation;
         open.BackupId = backupId ?? open.BackupId;
         return;
       }
-      const rule = ALERT_RULES[kind];
       alerts.push({
         Kind: kind,
         AlertId: randomUUID(),
@@ -48,7 +58,7 @@ export class AlertService {
         CreatedTime: this.clock.now().toISOString(),
         ClosedTime: null,
         Description: description,
-        Remediation: rule.remediation,
+        Remediation: remediation,
         BackupId: backupId,
       });
       this.log.warn('alert raised', { kind, description, backupId });

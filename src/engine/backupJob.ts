@@ -427,7 +427,9 @@ export class BackupService {
       Roles: backup.RoleStatus,
     };
     await this.deps.history.save(finished);
-    this.deps.log.info('backup finished', {
+    // A failed role is a failure for the log's reader too, not a success to skim over.
+    const level = finished.Outcome === 'Succeeded' ? 'info' : 'warn';
+    this.deps.log[level]('backup finished', {
       backupId: job.BackupId,
       outcome: finished.Outcome,
       error: finished.ErrorMessage,

@@ -58,6 +58,8 @@ export class Engine {
       alerts: this.alerts,
       catalog: this.catalog,
       ledger: this.ledger,
+      history: this.history,
+      roles: this.roles,
     });
     this.backups = new BackupService({
       state,

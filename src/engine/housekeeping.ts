@@ -1,22 +1,25 @@
 /**
- * What follows a backup and a configuration change: retention on the store, failure alerts opened or
- * closed, and the condition alerts (certificate, scheduler, free space) brought up to date.
+ * What follows a backup and a configuration change: retention on the store, failed uploads removed,
+ * failure alerts opened or closed, and the condition alerts (certificate, scheduler, free space)
+ * brought up to date.
  */
 import { AzsError } from '../protocol/errors.js';
-import type { JobRecord } from '../state/jobHistory.js';
+import type { JobHistory, JobRecord } from '../state/jobHistory.js';
 import type { ManifestLedger } from '../state/manifestLedger.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
 import type { Logger } from '../util/log.js';
-import { failureKindOf } from './alertRules.js';
+import { failureKindOf, roleRemediation } from './alertRules.js';
 import type { AlertService } from './alerts.js';
 import type { BackupCatalog } from './catalog.js';
 import { CERT_EXPIRY_WARNING_DAYS, storeSettingsOf, withStore } from './configuration.js';
 import { emptiedRolesCondition } from './emptiedRoles.js';
 import { BACKUP_ROOT } from './layout.js';
+import { displayPath, findFailedUploads } from './prune.js';
 import { applyRetention } from './retention.js';
+import type { RoleService } from './roles.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** Errors that are the caller's doing, not a fault of the backup infrastructure: no alert. */
@@ -29,6 +32,8 @@ export interface HousekeepingDeps {
   alerts: AlertService;
   catalog: BackupCatalog;
   ledger: ManifestLedger;
+  history: JobHistory;
+  roles: RoleService;
 }
 
 export class Housekeeping {
@@ -39,10 +44,56 @@ export class Housekeeping {
       if (!NOT_ALERTED.has(error.reason))
         await this.deps.alerts.raise(failureKindOf(error.reason), error.message, job.BackupId);
     } else {
-      await this.deps.alerts.closeFailures();
-      await this.withStore((store) => this.applyRetention(store));
+      // A backup with a failed role is a failure for alerting: every failure alert stays open.
+      if (job.Outcome === 'Succeeded') await this.deps.alerts.closeFailures();
+      else await this.raiseRolesFailed(job);
+      await this.withStore(async (store) => {
+        await this.applyRetention(store);
+        await this.removeFailedUploads(store, job.BackupId).catch((error: unknown) =>
+          this.deps.log.warn('failed uploads not removed', {
+            error: String((error as Error).message ?? error),
+          }),
+        );
+      });
     }
     await this.evaluateConditions();
+  }
+
+  /** The RolesFailed alert for a backup that stored only some roles: each failed one with its fix. */
+  private async raiseRolesFailed(job: JobRecord): Promise<void> {
+    const failed = job.Roles.filter((role) => role.Status !== 'Succeeded');
+    const registered = await this.deps.roles.list();
+    const remediations = failed.flatMap((status) => {
+      const role = registered.find((candidate) => candidate.Name === status.RoleName);
+      return role ? [roleRemediation(role)] : [];
+    });
+    await this.deps.alerts.raise(
+      'RolesFailed',
+      `Backup ${job.BackupId} stored ${job.Roles.length - failed.length} of ${job.Roles.length} roles; failed: ${failed
+        .map((role) => `${role.RoleName} (${role.ErrorMessage ?? role.Status})`)
+        .join('; ')}.`,
+      job.BackupId,
+      remediations,
+    );
+  }
+
+  /**
+   * Removes the folders that uploads of this deployment's failed, cancelled or cut-short backups
+   * left on the store (a store that failed under a job keeps them). Only after a backup that wrote
+   * its manifest, so the store is known to work; the backup just written is the one job running.
+   */
+  private async removeFailedUploads(store: BackupStore, finishedBackupId: string | null): Promise<void> {
+    const failedIds = new Set(
+      (await this.deps.history.list())
+        .filter((job) => job.Kind === 'Backup' && (job.Outcome === 'Failed' || job.Outcome === 'Cancelled'))
+        .flatMap((job) => (job.BackupId ? [job.BackupId] : [])),
+    );
+    if (!failedIds.size) return;
+    const orphans = await findFailedUploads(store, this.deps.catalog, finishedBackupId, failedIds);
+    for (const orphan of orphans) {
+      await store.remove(orphan);
+      this.deps.log.info('failed upload removed', { path: displayPath(store, orphan) });
+    }
   }
 
   /** Deletes the backups retention no longer keeps; returns the folders removed. */

@@ -3,7 +3,8 @@
  * backup — folders without a manifest left by failed or killed jobs, temporary upload files, files a
  * manifest does not list, empty timestamp folders, links — and removes it unless it is a dry run. The
  * running job's folder and everything outside MASBackup are never touched; a link is removed as the
- * link, never followed (the store's own rule, src/storage/store.ts).
+ * link, never followed (the store's own rule, src/storage/store.ts). After every backup that
+ * completes, the same search finds the uploads of this deployment's failed backups (housekeeping.ts).
  */
 import type { BackupStore } from '../storage/store.js';
 import type { BackupCatalog } from './catalog.js';
@@ -14,16 +15,51 @@ export async function findOrphans(
   catalog: BackupCatalog,
   runningBackupId: string | null,
 ): Promise<string[]> {
+  return (await collectOrphans(store, catalog, runningBackupId)).map((orphan) => orphan.path);
+}
+
+/**
+ * The orphans that are uploads of backups this deployment knows to have failed (`failedBackupIds`:
+ * failed, cancelled or cut-short jobs): their folders with no manifest, and timestamp folders that
+ * hold nothing else. Nothing another writer may still be filling, nor any part of a complete backup.
+ */
+export async function findFailedUploads(
+  store: BackupStore,
+  catalog: BackupCatalog,
+  runningBackupId: string | null,
+  failedBackupIds: ReadonlySet<string>,
+): Promise<string[]> {
+  return (await collectOrphans(store, catalog, runningBackupId))
+    .filter(
+      ({ backupIds }) =>
+        backupIds !== null &&
+        backupIds.length > 0 &&
+        backupIds.every((backupId) => failedBackupIds.has(backupId)),
+    )
+    .map((orphan) => orphan.path);
+}
+
+interface Orphan {
+  path: string;
+  /** The backup folders the orphan is or holds; null when it is no backup folder (a stray file). */
+  backupIds: string[] | null;
+}
+
+async function collectOrphans(
+  store: BackupStore,
+  catalog: BackupCatalog,
+  runningBackupId: string | null,
+): Promise<Orphan[]> {
   const complete = new Map((await catalog.list(store)).map((backup) => [backup.folder, backup.manifest]));
-  const orphans: string[] = [];
+  const orphans: Orphan[] = [];
   for (const stamp of await store.list(BACKUP_ROOT)) {
     const stampPath = `${BACKUP_ROOT}/${stamp.name}`;
     if (stamp.type !== 'directory' || !TIMESTAMP_FOLDER.test(stamp.name)) {
-      orphans.push(stampPath);
+      orphans.push({ path: stampPath, backupIds: null });
       continue;
     }
     const children = await store.list(stampPath);
-    const inside: string[] = [];
+    const inside: Orphan[] = [];
     let keepsSomething = false;
     for (const child of children) {
       const folder = `${stampPath}/${child.name}`;
@@ -33,7 +69,7 @@ export async function findOrphans(
       }
       const manifest = complete.get(folder);
       if (!manifest) {
-        inside.push(folder);
+        inside.push({ path: folder, backupIds: child.type === 'directory' ? [child.name] : null });
         continue;
       }
       keepsSomething = true;
@@ -41,13 +77,24 @@ export async function findOrphans(
         MANIFEST_NAME,
         ...manifest.Roles.flatMap((role) => role.Files.map((file) => file.Path)),
       ]);
-      inside.push(...(await unlistedFiles(store, folder, listed)));
+      const unlisted = await unlistedFiles(store, folder, listed);
+      inside.push(...unlisted.map((path) => ({ path, backupIds: null })));
     }
     // A timestamp folder holding nothing worth keeping goes whole.
     if (keepsSomething) orphans.push(...inside);
-    else orphans.push(stampPath);
+    else orphans.push({ path: stampPath, backupIds: backupIdsOf(inside) });
   }
   return orphans;
+}
+
+/** The backup folders a list of orphans is, or null when any of them is something else. */
+function backupIdsOf(orphans: Orphan[]): string[] | null {
+  const ids: string[] = [];
+  for (const { backupIds } of orphans) {
+    if (!backupIds) return null;
+    ids.push(...backupIds);
+  }
+  return ids;
 }
 
 /**

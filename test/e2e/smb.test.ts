@@ -64,6 +64,15 @@ function findPartial(folder: string): boolean {
   );
 }
 
+/** The backup folders (<stamp>/<id>) under a store's MASBackup that hold no manifest. */
+function foldersWithoutManifest(root: string): string[] {
+  return readdirSync(root).flatMap((stamp) =>
+    readdirSync(path.join(root, stamp))
+      .map((id) => path.join(root, stamp, id))
+      .filter((folder) => !readdirSync(folder).includes('BackupInfo.json')),
+  );
+}
+
 /** Every process command line on the machine, to prove the share password is on none of them. */
 function commandLines(): string[] {
   return readdirSync('/proc')
@@ -234,7 +243,7 @@ describe('store faults met by a backup to SMB', () => {
     await intactAndRecovers(/connectivity problem/);
   });
 
-  test('server killed mid-upload: no partial backup listed; prune clears what it left', async () => {
+  test('server killed mid-upload: no partial backup listed; the next backup removes what it left', async () => {
     writeFileSync(path.join(deployment.folder, 'large.bin'), randomBytes(300 * 1024 * 1024));
     const running = daemon.call('backup.start', { Wait: true });
     running.catch(() => undefined);
@@ -252,10 +261,12 @@ describe('store faults met by a backup to SMB', () => {
       listed.every((backup) => backup.Status === 'Succeeded'),
       'only complete backups are listed',
     );
-    await daemon.call('store.prune', { DryRun: false });
-    assert.deepEqual((await daemon.call('store.prune', { DryRun: true })).PathsToDelete, []);
+    const storeRoot = path.join(server.sharePath('backup'), 'east', 'MASBackup');
+    assert.equal(foldersWithoutManifest(storeRoot).length, 1, 'the killed upload left its folder');
     removeDir(path.join(deployment.folder, 'large.bin'));
     await intactAndRecovers(/connectivity problem/);
+    assert.deepEqual(foldersWithoutManifest(storeRoot), [], 'the next backup removed the killed upload');
+    assert.deepEqual((await daemon.call('store.prune', { DryRun: true })).PathsToDelete, []);
   });
 
   test('share full: capacity alert, then the backup succeeds on a share with room', async () => {

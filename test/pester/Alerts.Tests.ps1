@@ -77,6 +77,93 @@ Describe 'Backup alerts' {
         }
     }
 
+    Context 'a backup with a failed role (PartialSucceeded)' {
+        BeforeEach {
+            Register-AzsInfrastructureRole -Name 'Broken' -Provider PowerShell -BackupScript { throw 'disk on fire' } -RestoreScript { 'nothing' } | Out-Null
+        }
+
+        It 'raises an alert naming the role with its remediation, warns per role, and closes the alert only after every role succeeds' {
+            $backup = Start-AzsBackup -Force -WarningVariable warnings -WarningAction SilentlyContinue
+            $backup.Status | Should -Be 'PartialSucceeded'
+            @($warnings).Count | Should -Be 1
+            [string]$warnings[0] | Should -Match 'Role Broken was not backed up: .*disk on fire'
+
+            $alert = @(Get-AzsBackupAlert -State Active)
+            $alert.Count | Should -Be 1
+            $alert[0].Title | Should -Match 'partly failed'
+            $alert[0].Severity | Should -Be 'Critical'
+            $alert[0].BackupId | Should -Be $backup.BackupId
+            $alert[0].Description | Should -Match 'Broken \(.*disk on fire'
+            $alert[0].Description | Should -Not -Match 'WAS|CA'
+            $alert[0].Remediation | Should -Match 'Role Broken: run its backup script'
+
+            # Another partial backup keeps the same alert open.
+            (Start-AzsBackup -Force -WarningAction SilentlyContinue).Status | Should -Be 'PartialSucceeded'
+            @(Get-AzsBackupAlert -State Active).AlertId | Should -Be $alert[0].AlertId
+
+            Unregister-AzsInfrastructureRole -Name 'Broken' -Confirm:$false | Out-Null
+            (Start-AzsBackup -Force).Status | Should -Be 'Succeeded'
+            Get-AzsBackupAlert -State Active | Should -BeNullOrEmpty
+            (Get-AzsBackupAlert -State Closed).AlertId | Should -Be $alert[0].AlertId
+        }
+
+        It 'keeps an earlier failure alert open: only a backup of every role closes it' {
+            Rename-Item -LiteralPath $deployment.Store -NewName $movedStore
+            { Start-AzsBackup -Force } | Should -Throw -ErrorId 'AzsBackup.PathNotFound,Start-AzsBackup'
+            Rename-Item -LiteralPath $movedStore -NewName (Split-Path -Leaf $deployment.Store)
+            (Start-AzsBackup -Force -WarningAction SilentlyContinue).Status | Should -Be 'PartialSucceeded'
+            $titles = @(Get-AzsBackupAlert -State Active).Title
+            $titles.Count | Should -Be 2
+            $titles -match 'path' | Should -HaveCount 1
+            $titles -match 'partly failed' | Should -HaveCount 1
+        }
+
+        It 'exits 1 in pwsh -NonInteractive with -ErrorOnFailure, the warning and the error written; exits 0 without it' {
+            $run = Invoke-PwshProcess -Command 'Import-Module ./AzureStackBackup.psd1; Start-AzsBackup -Force -ErrorOnFailure | Out-Null'
+            $run.ExitCode | Should -Be 1
+            $all = Get-FlatText -Text ($run.StdOut + $run.StdErr)
+            $all | Should -Match 'RoleBrokenwasnotbackedup'
+            $stderr = Get-FlatText -Text $run.StdErr
+            $stderr | Should -Match 'Start-AzsBackup:'
+            $stderr | Should -Match 'isPartialSucceeded:role\(s\)Brokenfailed'
+
+            $plain = Invoke-PwshProcess -Command 'Import-Module ./AzureStackBackup.psd1; Start-AzsBackup -Force | Out-Null'
+            $plain.ExitCode | Should -Be 0
+            Get-FlatText -Text ($plain.StdOut + $plain.StdErr) | Should -Match 'RoleBrokenwasnotbackedup'
+        }
+
+        It 'returns the Backup and then throws AzsBackup.RoleFailed with -ErrorOnFailure; with -AsJob the job fails' {
+            $output = @()
+            $thrown = $null
+            try {
+                Start-AzsBackup -Force -ErrorOnFailure -WarningAction SilentlyContinue | ForEach-Object { $output += $_ }
+            } catch {
+                $thrown = $_
+            }
+            $thrown.FullyQualifiedErrorId | Should -Be 'AzsBackup.RoleFailed,Start-AzsBackup'
+            $thrown.CategoryInfo.Category | Should -Be 'OperationStopped'
+            $thrown.TargetObject | Should -Be $output[0].BackupId
+            $output[0].Status | Should -Be 'PartialSucceeded'
+
+            $job = Start-AzsBackup -AsJob -Force -ErrorOnFailure
+            $job | Wait-Job -Timeout 300 | Out-Null
+            $job.State | Should -Be 'Failed'
+            $job.Output.Status | Should -Be 'PartialSucceeded'
+            [string]$job.Warning[0] | Should -Match 'Role Broken was not backed up'
+            $job.JobStateInfo.Reason.ErrorRecord.FullyQualifiedErrorId | Should -Be 'AzsBackup.RoleFailed,Start-AzsBackup'
+
+            $plainJob = Start-AzsBackup -AsJob -Force
+            $plainJob | Wait-Job -Timeout 300 | Out-Null
+            $plainJob.State | Should -Be 'Completed'
+            [string]$plainJob.Warning[0] | Should -Match 'Role Broken was not backed up'
+            Remove-Job -Job $job, $plainJob -Force
+        }
+
+        It 'refuses -ErrorOnFailure with -NoWait' {
+            { Start-AzsBackup -Force -NoWait -ErrorOnFailure } | Should -Throw -ErrorId 'AmbiguousParameterSet,Start-AzsBackup'
+        }
+    }
+
     Context 'a failed backup in pwsh -NonInteractive' {
         It 'exits non-zero with the error''s message on stderr when the store folder is missing' {
             Rename-Item -LiteralPath $deployment.Store -NewName $movedStore

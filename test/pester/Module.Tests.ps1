@@ -31,7 +31,7 @@ BeforeAll {
         'InputObject', 'Name', 'NoWait', 'PassThru', 'RoleName', 'WhatIf'
         'Set-AzsBackupConfiguration'                 = 'AsJob', 'Backup', 'BackupFrequencyInHours', 'BackupRetentionPeriodInDays', 'Confirm', 'Credential',
         'EncryptionCertPath', 'Force', 'IsBackupSchedulerEnabled', 'Password', 'Path', 'RequireEncryption', 'UserName', 'WhatIf'
-        'Start-AzsBackup'                            = 'AsJob', 'Confirm', 'Force', 'NoWait', 'WhatIf'
+        'Start-AzsBackup'                            = 'AsJob', 'Confirm', 'ErrorOnFailure', 'Force', 'NoWait', 'WhatIf'
         'Test-AzsBackup'                             = 'DecryptionCertPassword', 'DecryptionCertPath', 'ErrorOnFailure', 'Name'
         'Test-AzsBackupShareAccessibility'           = 'Password', 'Path', 'RequireEncryption', 'UserName'
         'Unregister-AzsInfrastructureRole'           = 'Confirm', 'Name', 'PassThru', 'WhatIf'

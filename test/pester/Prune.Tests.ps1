@@ -75,3 +75,60 @@ Describe 'Invoke-AzsPruneBackupLocationExternalStore' {
             Should -Throw -ErrorId 'AzsBackup.NotConfigured,Invoke-AzsPruneBackupLocationExternalStore'
     }
 }
+
+# A killed upload's folder (the daemon killed mid-backup) is removed by the next backup that
+# completes, without a prune by hand; folders the deployment did not leave stay for prune.
+Describe 'Failed uploads removed after the next backup' {
+    BeforeAll {
+        . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+        . (Join-Path $PSScriptRoot 'DeploymentHelpers.ps1')
+        Import-Module -Name $script:ManifestPath -Force
+        $fixtures = New-TestFolder
+        $certificate = New-TestCertificate -Folder $fixtures
+    }
+
+    AfterAll {
+        Remove-Item -LiteralPath $fixtures -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    BeforeEach {
+        $deployment = New-TestDeployment -CerPath $certificate
+        $root = Join-Path $deployment.Store 'MASBackup'
+    }
+
+    AfterEach {
+        Remove-TestHome -StateDirectory $deployment.StateDirectory
+    }
+
+    It 'removes the folder of a backup killed mid-upload, logs it, and keeps complete backups and unknown folders' {
+        $complete = Start-AzsBackup -Force
+        # Not this deployment's: only prune by hand removes it.
+        $unknown = Join-Path $root "20200101T000000Z/$([guid]::NewGuid())"
+        New-Item -ItemType Directory -Path (Join-Path $unknown 'CA') | Out-Null
+
+        Register-AzsInfrastructureRole -Name 'Slow' -Provider PowerShell -BackupScript { Start-Sleep -Seconds 30 } -RestoreScript { 'nothing' } | Out-Null
+        $killed = Start-AzsBackup -NoWait -Force
+        $uploaded = Join-Path $root "*/$($killed.BackupId)/WAS/WAS.azsb"
+        for ($attempt = 0; $attempt -lt 300 -and -not (Test-Path -Path $uploaded); $attempt++) { Start-Sleep -Milliseconds 100 }
+        Test-Path -Path $uploaded | Should -BeTrue
+        $daemonPid = [int](Get-Content -Raw -LiteralPath (Join-Path $deployment.StateDirectory 'run/daemon.pid'))
+        Stop-Process -Id $daemonPid -Force
+        Wait-Process -Id $daemonPid -Timeout 30 -ErrorAction SilentlyContinue
+        $killedFolder = (Get-Item -Path (Join-Path $root "*/$($killed.BackupId)")).FullName
+        $killedStamp = Split-Path -Parent $killedFolder
+
+        # The next cmdlet starts a new daemon, which records the killed job as Failed; the folder stays.
+        Unregister-AzsInfrastructureRole -Name 'Slow' -Confirm:$false | Out-Null
+        Test-Path -LiteralPath $killedFolder | Should -BeTrue
+
+        $next = Start-AzsBackup -Force
+        $next.Status | Should -Be 'Succeeded'
+        Test-Path -LiteralPath $killedStamp | Should -BeFalse
+        Test-Path -LiteralPath $unknown | Should -BeTrue
+        @(Get-AzsBackup).BackupId | Sort-Object | Should -Be (@($complete.BackupId, $next.BackupId) | Sort-Object)
+        @(Test-AzsBackup -Name $complete.BackupId).Status | Should -Be @('Succeeded', 'Succeeded')
+        $log = Get-Content -Raw -Path (Join-Path $deployment.StateDirectory 'logs/daemon.log*')
+        $log | Should -Match 'failed upload removed'
+        $log | Should -Match ([regex]::Escape(($killedStamp | ConvertTo-Json)).Trim('"'))
+    }
+}
