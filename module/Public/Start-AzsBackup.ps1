@@ -14,6 +14,23 @@ function Start-AzsBackup {
     With -NoWait the cmdlet returns the running Backup at once and the backup goes on in the daemon;
     with -AsJob it returns a job whose Output holds the finished Backup.
 
+    .PARAMETER Location
+    For scripts written for Azs.Backup.Admin: the deployment's location (the Location of its
+    backups, 'local' unless chosen at first start). Any other location fails with
+    AzsBackup.LocationMismatch before anything is done.
+
+    .PARAMETER ResourceGroupName
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER SubscriptionId
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER InputObject
+    For scripts written for Azs.Backup.Admin: an identity object, piped or given. Its Location, if
+    any, is checked as -Location is; its ResourceGroupName and SubscriptionId are ignored.
+
     .PARAMETER AsJob
     Runs the backup as a background job and returns the job ($job.Output.BackupId once it completes).
 
@@ -47,7 +64,7 @@ function Start-AzsBackup {
     Starts a backup and returns at once; follow it with Get-AzsBackup.
 
     .INPUTS
-    None. You cannot pipe objects to this cmdlet.
+    System.Management.Automation.PSObject. An Azs.Backup.Admin identity object (see -InputObject).
 
     .OUTPUTS
     AzureStackBackup.Backup. With -AsJob, a job.
@@ -61,6 +78,15 @@ function Start-AzsBackup {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('AzureStackBackup.Backup')]
     param(
+        [string] $Location,
+
+        [string] $ResourceGroupName,
+
+        [string] $SubscriptionId,
+
+        [Parameter(ValueFromPipeline)]
+        [psobject] $InputObject,
+
         [switch] $AsJob,
 
         [switch] $NoWait,
@@ -68,6 +94,7 @@ function Start-AzsBackup {
         [switch] $Force
     )
 
+    Assert-AzsAdminScope -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -InputObjectIsIdentity
     if ($Force) { $ConfirmPreference = 'None' }
     $target = "deployment in '$(Get-AzsStateDirectory)'"
     if (-not $PSCmdlet.ShouldProcess($target, 'Start a backup of every registered infrastructure role')) { return }
