@@ -60,6 +60,7 @@ function Get-AzsBackup {
 
     .OUTPUTS
     AzureStackBackup.Backup, with RoleStatus entries of type AzureStackBackup.RoleStatus.
+    CreatedDateTime is a UTC DateTime.
 
     .LINK
     Start-AzsBackup

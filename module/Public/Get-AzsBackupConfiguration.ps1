@@ -55,7 +55,8 @@ function Get-AzsBackupConfiguration {
     AzureStackBackup.BackupLocation. Path, UserName, Password (always $null), RequireEncryption,
     EncryptionCertThumbprint, EncryptionCertExpiry, BackupFrequencyInHours,
     BackupRetentionPeriodInDays, IsBackupSchedulerEnabled, AvailableCapacity, NextBackupTime and
-    LastBackupTime (UTC DateTime or $null).
+    LastBackupTime. EncryptionCertExpiry, NextBackupTime and LastBackupTime are UTC DateTime
+    values, or $null.
 
     .LINK
     Set-AzsBackupConfiguration

@@ -85,6 +85,26 @@ Describe 'Format views' {
     }
 }
 
+Describe 'Times in the format views' {
+    It 'labels every column and list item that shows a UTC DateTime "(UTC)"' {
+        [xml]$formats = Get-Content -Raw -LiteralPath (Join-Path $moduleRoot 'AzureStackBackup.Format.ps1xml')
+        $dates = @(& $module { $script:AzsObjectShapes.Values | ForEach-Object { $_.Dates } } | Sort-Object -Unique)
+        $dates | Should -Contain 'CreatedDateTime'
+        foreach ($view in $formats.Configuration.ViewDefinitions.View) {
+            if ($view.TableControl) {
+                $headers = @($view.TableControl.TableHeaders.TableColumnHeader)
+                $items = @($view.TableControl.TableRowEntries.TableRowEntry.TableColumnItems.TableColumnItem)
+                for ($i = 0; $i -lt $items.Count; $i++) {
+                    if ($dates -contains $items[$i].PropertyName) { $headers[$i].Label | Should -Be "$($items[$i].PropertyName) (UTC)" -Because $view.Name }
+                }
+            }
+            foreach ($item in @($view.ListControl.ListEntries.ListEntry.ListItems.ListItem | Where-Object { $_ })) {
+                if ($dates -contains $item.PropertyName) { $item.Label | Should -Be "$($item.PropertyName) (UTC)" -Because $view.Name }
+            }
+        }
+    }
+}
+
 Describe '<Name>' -ForEach $commandCases {
     BeforeAll {
         $command = Get-Command -Name $Name -Module AzureStackBackup
