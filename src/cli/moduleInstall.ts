@@ -12,11 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AzsError } from '../protocol/errors.js';
+import { isWindows } from '../util/platform.js';
 
-export const MODULE_NAME = 'AzureStackBackup';
+const MODULE_NAME = 'AzureStackBackup';
 
 /** The checkout: dist/src/cli/ is three folders below it. */
-export const checkoutRoot = fileURLToPath(new URL('../../../', import.meta.url)).replace(/[\\/]$/, '');
+const checkoutRoot = fileURLToPath(new URL('../../../', import.meta.url)).replace(/[\\/]$/, '');
 
 /**
  * The current user's module folders, the first entries of PSModulePath: PowerShell 7 on Linux and
@@ -24,7 +25,7 @@ export const checkoutRoot = fileURLToPath(new URL('../../../', import.meta.url))
  * Windows PowerShell 7 and Windows PowerShell 5.1 each have their own under Documents.
  */
 export function userModuleFolders(env: NodeJS.ProcessEnv = process.env): string[] {
-  if (process.platform === 'win32') {
+  if (isWindows) {
     const documents = path.join(os.homedir(), 'Documents');
     return [
       path.join(documents, 'PowerShell', 'Modules'),
