@@ -48,7 +48,8 @@ function Restore-AzsBackup {
 
     .PARAMETER InputObject
     The backup to restore, piped in: a Backup from Get-AzsBackup, any object with a BackupId or Name
-    property (such as a row of Import-Csv), or a backup id string.
+    property (such as a row of Import-Csv), an Azs.Backup.Admin identity (its Backup property names
+    the backup), or a backup id string.
 
     .PARAMETER Location
     For scripts written for Azs.Backup.Admin: the deployment's location (the Location of its

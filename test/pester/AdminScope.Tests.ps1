@@ -110,6 +110,11 @@ Describe 'Azs.Backup.Admin scope parameters on a deployment in location ''local'
             Should -Throw -ErrorId "AzsBackup.LocationMismatch,$_" -ExpectedMessage "*the -InputObject's Location 'eastus' is not the location of this deployment, which is 'local'*"
     }
 
+    It 'restores the backup an Azs.Backup.Admin identity names in its Backup property, piped to Restore-AzsBackup' {
+        $identity = [pscustomobject]@{ Backup = $deployment.BackupId; Location = 'local'; ResourceGroupName = 'system.local'; SubscriptionId = $ignored.SubscriptionId }
+        $identity | Restore-AzsBackup -DecryptionCertPath $deployment.PfxPath -DecryptionCertPassword $deployment.PfxPassword -Force -PassThru | Should -BeTrue
+    }
+
     It 'takes the BackupLocation as -InputObject on Set-AzsBackupConfiguration, its name in Azs.Backup.Admin 0.x' {
         $location = Get-AzsBackupConfiguration
         $location.BackupFrequencyInHours = 8
