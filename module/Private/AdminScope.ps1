@@ -25,7 +25,7 @@ function Get-AzsRequestedScope {
             $value = $BoundParameters[$name]
         } else {
             $value = Get-AzsProperty -InputObject $identity -Name $name
-            $source = "the -InputObject's $name"
+            $source = "-InputObject's $name"
         }
         if (-not [string]::IsNullOrEmpty($value)) { $scope[$name] = @{ Value = [string]$value; Source = $source } }
     }

@@ -107,7 +107,7 @@ Describe 'Azs.Backup.Admin scope parameters on a deployment in location ''local'
         if ($_ -eq 'Start-AzsBackup') { $arguments.Force = $true }
         @([pscustomobject]@{ Location = 'local'; ResourceGroupName = 'system.local' } | & $_ @arguments).Count | Should -Be 1
         { [pscustomobject]@{ Location = 'eastus' } | & $_ @arguments } |
-            Should -Throw -ErrorId "AzsBackup.LocationMismatch,$_" -ExpectedMessage "*the -InputObject's Location 'eastus' is not the location of this deployment, which is 'local'*"
+            Should -Throw -ErrorId "AzsBackup.LocationMismatch,$_" -ExpectedMessage "*-InputObject's Location 'eastus' is not the location of this deployment, which is 'local'*"
     }
 
     It 'restores the backup an Azs.Backup.Admin identity names in its Backup property, piped to Restore-AzsBackup' {
