@@ -1,12 +1,14 @@
 # ErrorRecords: the daemon's failures come with a reason from the error table in AzsProtocol.json
 # (generated from src/protocol/errors.ts); the client adds the few failures only it can see.
 
-# Failures the module itself detects: the daemon cannot be reached, it answered nonsense, or a
-# confirmation is needed that a non-interactive host cannot ask for.
+# Failures the module itself detects: the daemon cannot be reached, it answered nonsense, a
+# confirmation is needed that a non-interactive host cannot ask for, or an Azs.Backup.Admin
+# -Location names another deployment's location (module/Private/AdminScope.ps1).
 $script:AzsClientErrors = @{
     DaemonUnavailable    = 'ConnectionError'
     ProtocolViolation    = 'ProtocolError'
     ConfirmationRequired = 'InvalidOperation'
+    LocationMismatch     = 'InvalidArgument'
 }
 
 # The .NET exception type behind each ErrorCategory, so that `catch [System.ArgumentException]` works.

@@ -2,7 +2,10 @@
 # restore would do as the confirmation text, and a failed role as an ErrorRecord.
 
 function Get-AzsBackupName {
-    <# The BackupId (else the Name) of a piped backup; a piped string is the name itself. #>
+    <#
+    The BackupId (else the Name) of a piped backup, or the Backup of an Azs.Backup.Admin identity
+    (its -InputObject of Restore-AzsBackup); a piped string is the name itself.
+    #>
     [CmdletBinding()]
     [OutputType([string])]
     param(
@@ -11,7 +14,7 @@ function Get-AzsBackupName {
     )
 
     if ($InputObject -is [string]) { return [string]$InputObject }
-    foreach ($property in 'BackupId', 'Name') {
+    foreach ($property in 'BackupId', 'Name', 'Backup') {
         $value = Get-AzsProperty -InputObject $InputObject -Name $property
         if ($value) { return [string]$value }
     }

@@ -31,6 +31,19 @@ function Get-AzsBackup {
     .PARAMETER Skip
     Skips this many of the newest backups.
 
+    .PARAMETER Location
+    For scripts written for Azs.Backup.Admin: the deployment's location (the Location of its
+    backups, 'local' unless chosen at first start). Any other location fails with
+    AzsBackup.LocationMismatch before anything is done.
+
+    .PARAMETER ResourceGroupName
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER SubscriptionId
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
     .EXAMPLE
     Get-AzsBackup
 
@@ -51,6 +64,7 @@ function Get-AzsBackup {
 
     .OUTPUTS
     AzureStackBackup.Backup, with RoleStatus entries of type AzureStackBackup.RoleStatus.
+    CreatedDateTime is a UTC DateTime.
 
     .LINK
     Start-AzsBackup
@@ -65,8 +79,18 @@ function Get-AzsBackup {
 
         [int] $Top,
 
-        [int] $Skip
+        [int] $Skip,
+
+        [string] $Location,
+
+        [string] $ResourceGroupName,
+
+        [string] $SubscriptionId
     )
+
+    begin {
+        Assert-AzsAdminScope -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+    }
 
     process {
         $request = [ordered]@{}

@@ -18,6 +18,23 @@ function Get-AzsBackupConfiguration {
     The cmdlet starts the AzureStackBackup daemon of the state folder ($env:AZSBACKUP_HOME, or the
     per-user default) when it is not running.
 
+    .PARAMETER Location
+    For scripts written for Azs.Backup.Admin: the deployment's location (the Location of its
+    backups, 'local' unless chosen at first start). Any other location fails with
+    AzsBackup.LocationMismatch before anything is done.
+
+    .PARAMETER ResourceGroupName
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER SubscriptionId
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER InputObject
+    For scripts written for Azs.Backup.Admin: an identity object, piped or given. Its Location, if
+    any, is checked as -Location is; its ResourceGroupName and SubscriptionId are ignored.
+
     .EXAMPLE
     Get-AzsBackupConfiguration
 
@@ -34,21 +51,32 @@ function Get-AzsBackupConfiguration {
     Saves the current configuration again with a new backup frequency; the other values are kept.
 
     .INPUTS
-    None. You cannot pipe objects to this cmdlet.
+    System.Management.Automation.PSObject. An Azs.Backup.Admin identity object (see -InputObject).
 
     .OUTPUTS
     AzureStackBackup.BackupLocation. Path, UserName, Password (always $null), RequireEncryption,
     EncryptionCertThumbprint, EncryptionCertExpiry, BackupFrequencyInHours,
     BackupRetentionPeriodInDays, IsBackupSchedulerEnabled, AvailableCapacity, NextBackupTime and
-    LastBackupTime (UTC DateTime or $null).
+    LastBackupTime. EncryptionCertExpiry, NextBackupTime and LastBackupTime are UTC DateTime
+    values, or $null.
 
     .LINK
     Set-AzsBackupConfiguration
     #>
     [CmdletBinding()]
     [OutputType('AzureStackBackup.BackupLocation')]
-    param()
+    param(
+        [Parameter(ValueFromPipeline)]
+        [psobject] $InputObject,
 
+        [string] $Location,
+
+        [string] $ResourceGroupName,
+
+        [string] $SubscriptionId
+    )
+
+    Assert-AzsAdminScope -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -InputObjectIsIdentity
     $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'config.get'
     foreach ($warning in @($answer.warnings)) { Write-Warning -Message $warning }
     ConvertTo-AzsObject -InputObject $answer.location -Type 'BackupLocation'

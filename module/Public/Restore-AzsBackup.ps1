@@ -48,7 +48,21 @@ function Restore-AzsBackup {
 
     .PARAMETER InputObject
     The backup to restore, piped in: a Backup from Get-AzsBackup, any object with a BackupId or Name
-    property (such as a row of Import-Csv), or a backup id string.
+    property (such as a row of Import-Csv), an Azs.Backup.Admin identity (its Backup property names
+    the backup), or a backup id string.
+
+    .PARAMETER Location
+    For scripts written for Azs.Backup.Admin: the deployment's location (the Location of its
+    backups, 'local' unless chosen at first start). Any other location fails with
+    AzsBackup.LocationMismatch before anything is done.
+
+    .PARAMETER ResourceGroupName
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER SubscriptionId
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
 
     .PARAMETER DecryptionCertPath
     The .pfx file of the encryption certificate the backup was made with. A relative path is resolved
@@ -141,6 +155,12 @@ function Restore-AzsBackup {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High', DefaultParameterSetName = 'InputObject')]
     [OutputType([bool])]
     param(
+        [string] $Location,
+
+        [string] $ResourceGroupName,
+
+        [string] $SubscriptionId,
+
         [Parameter(Mandatory, Position = 0, ParameterSetName = 'Name')]
         [Alias('BackupId')]
         [SupportsWildcards()]
@@ -167,6 +187,10 @@ function Restore-AzsBackup {
 
         [switch] $PassThru
     )
+
+    begin {
+        Assert-AzsAdminScope -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+    }
 
     process {
         $backupName = $Name

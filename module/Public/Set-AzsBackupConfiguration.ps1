@@ -55,7 +55,20 @@ function Set-AzsBackupConfiguration {
 
     .PARAMETER Backup
     A BackupLocation, usually piped from Get-AzsBackupConfiguration. Its $null properties and its
-    Password keep the saved values.
+    Password keep the saved values. Alias -InputObject, its name in Azs.Backup.Admin 0.x.
+
+    .PARAMETER Location
+    For scripts written for Azs.Backup.Admin: the deployment's location (the Location of its
+    backups, 'local' unless chosen at first start). Any other location fails with
+    AzsBackup.LocationMismatch before anything is done.
+
+    .PARAMETER ResourceGroupName
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER SubscriptionId
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
 
     .PARAMETER AsJob
     Runs the command as a background job and returns the job; its Output holds the BackupLocation.
@@ -129,12 +142,23 @@ function Set-AzsBackupConfiguration {
         [switch] $RequireEncryption,
 
         [Parameter(ValueFromPipeline)]
+        [Alias('InputObject')]
         [psobject] $Backup,
+
+        [string] $Location,
+
+        [string] $ResourceGroupName,
+
+        [string] $SubscriptionId,
 
         [switch] $AsJob,
 
         [switch] $Force
     )
+
+    begin {
+        Assert-AzsAdminScope -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+    }
 
     process {
         foreach ($name in @('Path', 'EncryptionCertPath')) {

@@ -22,6 +22,23 @@ function Start-AzsBackup {
     the failed roles; with -AsJob -ErrorOnFailure a PartialSucceeded backup ends the job as Failed
     (its Output still holds the Backup, its Error the AzsBackup.RoleFailed error).
 
+    .PARAMETER Location
+    For scripts written for Azs.Backup.Admin: the deployment's location (the Location of its
+    backups, 'local' unless chosen at first start). Any other location fails with
+    AzsBackup.LocationMismatch before anything is done.
+
+    .PARAMETER ResourceGroupName
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER SubscriptionId
+    For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
+    cmdlet acts on the deployment of its state folder.
+
+    .PARAMETER InputObject
+    For scripts written for Azs.Backup.Admin: an identity object, piped or given. Its Location, if
+    any, is checked as -Location is; its ResourceGroupName and SubscriptionId are ignored.
+
     .PARAMETER AsJob
     Runs the backup as a background job and returns the job ($job.Output.BackupId once it completes).
 
@@ -66,7 +83,7 @@ function Start-AzsBackup {
     Starts a backup and returns at once; follow it with Get-AzsBackup.
 
     .INPUTS
-    None. You cannot pipe objects to this cmdlet.
+    System.Management.Automation.PSObject. An Azs.Backup.Admin identity object (see -InputObject).
 
     .OUTPUTS
     AzureStackBackup.Backup. With -AsJob, a job.
@@ -80,6 +97,15 @@ function Start-AzsBackup {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', DefaultParameterSetName = 'Wait')]
     [OutputType('AzureStackBackup.Backup')]
     param(
+        [string] $Location,
+
+        [string] $ResourceGroupName,
+
+        [string] $SubscriptionId,
+
+        [Parameter(ValueFromPipeline)]
+        [psobject] $InputObject,
+
         [switch] $AsJob,
 
         [Parameter(ParameterSetName = 'NoWait')]
@@ -91,6 +117,7 @@ function Start-AzsBackup {
         [switch] $Force
     )
 
+    Assert-AzsAdminScope -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -InputObjectIsIdentity
     if ($Force) { $ConfirmPreference = 'None' }
     $target = "deployment in '$(Get-AzsStateDirectory)'"
     if (-not $PSCmdlet.ShouldProcess($target, 'Start a backup of every registered infrastructure role')) { return }

@@ -17,6 +17,7 @@ import {
   stopDaemon,
 } from './daemonProcess.js';
 import { extractBackup } from './extract.js';
+import { installModule, uninstallModule } from './moduleInstall.js';
 import { DEFAULT_UNIT_DIR, installService, uninstallService } from './service.js';
 import { readSecret } from './secretInput.js';
 
@@ -132,6 +133,23 @@ await yargs(hideBin(process.argv))
         result,
         `${argv.action === 'install' ? 'Installed' : 'Removed'} ${result.unit ?? 'nothing'}${todo}`,
       );
+    },
+  )
+  .command(
+    'module <action>',
+    "Put this checkout's PowerShell module on the current user's PSModulePath, or take it off",
+    (args) =>
+      args
+        .positional('action', { choices: ['install', 'uninstall'] as const, demandOption: true })
+        .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' }),
+    async (argv) => {
+      const links = argv.action === 'install' ? await installModule() : await uninstallModule();
+      const lines = links.map(
+        (entry) => `${entry.action}: ${entry.link}${entry.target ? ` -> ${entry.target}` : ''}`,
+      );
+      const next =
+        argv.action === 'install' ? '\nIn a new PowerShell session: Import-Module AzureStackBackup' : '';
+      print(argv.json, { links }, `${lines.join('\n')}${next}`);
     },
   )
   .command(

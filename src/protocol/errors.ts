@@ -19,6 +19,7 @@ export const ErrorTable = {
   AuthenticationTimeout: { code: 1005, category: 'OperationTimeout' },
   InvalidRange: { code: 1100, category: 'InvalidArgument' },
   NotConfigured: { code: 1101, category: 'InvalidOperation' },
+  ModuleFolderInUse: { code: 1105, category: 'ResourceExists' },
   CertificateNotFound: { code: 1200, category: 'ObjectNotFound' },
   CertificateInvalid: { code: 1201, category: 'InvalidData' },
   CertificateHasPrivateKey: { code: 1202, category: 'SecurityError' },

@@ -36,6 +36,11 @@ BeforeAll {
         'Test-AzsBackupShareAccessibility'           = 'Password', 'Path', 'RequireEncryption', 'UserName'
         'Unregister-AzsInfrastructureRole'           = 'Confirm', 'Name', 'PassThru', 'WhatIf'
     }
+    # Azs.Backup.Admin's scope parameters, on the cmdlets that have them there (AdminScope.Tests.ps1).
+    foreach ($name in 'Get-AzsBackup', 'Get-AzsBackupConfiguration', 'Set-AzsBackupConfiguration', 'Start-AzsBackup', 'Restore-AzsBackup') {
+        $lockedParameters[$name] = @($lockedParameters[$name]) + @('Location', 'ResourceGroupName', 'SubscriptionId')
+    }
+    foreach ($name in 'Get-AzsBackupConfiguration', 'Start-AzsBackup') { $lockedParameters[$name] += 'InputObject' }
     $changesState = '^(Set|Start|Restore|Register|Unregister|Invoke|New)-'
     # SPEC §2: ConfirmImpact Medium for every state-changing cmdlet, High for the one that overwrites live data.
     $confirmImpact = @{ 'Restore-AzsBackup' = 'High' }
@@ -77,6 +82,26 @@ Describe 'Format views' {
         $views = @($formats.Configuration.ViewDefinitions.View | Where-Object { $_.ViewSelectedBy.TypeName -eq $typeName })
         @($views | Where-Object { $_.TableControl }).Count | Should -Be 1
         @($views | Where-Object { $_.ListControl }).Count | Should -Be 1
+    }
+}
+
+Describe 'Times in the format views' {
+    It 'labels every column and list item that shows a UTC DateTime "(UTC)"' {
+        [xml]$formats = Get-Content -Raw -LiteralPath (Join-Path $moduleRoot 'AzureStackBackup.Format.ps1xml')
+        $dates = @(& $module { $script:AzsObjectShapes.Values | ForEach-Object { $_.Dates } } | Sort-Object -Unique)
+        $dates | Should -Contain 'CreatedDateTime'
+        foreach ($view in $formats.Configuration.ViewDefinitions.View) {
+            if ($view.TableControl) {
+                $headers = @($view.TableControl.TableHeaders.TableColumnHeader)
+                $items = @($view.TableControl.TableRowEntries.TableRowEntry.TableColumnItems.TableColumnItem)
+                for ($i = 0; $i -lt $items.Count; $i++) {
+                    if ($dates -contains $items[$i].PropertyName) { $headers[$i].Label | Should -Be "$($items[$i].PropertyName) (UTC)" -Because $view.Name }
+                }
+            }
+            foreach ($item in @($view.ListControl.ListEntries.ListEntry.ListItems.ListItem | Where-Object { $_ })) {
+                if ($dates -contains $item.PropertyName) { $item.Label | Should -Be "$($item.PropertyName) (UTC)" -Because $view.Name }
+            }
+        }
     }
 }
 
