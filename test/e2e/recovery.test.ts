@@ -19,12 +19,24 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { RpcError } from '../../src/daemon/client.js';
-import { removeDir, startDaemon, tempDir } from '../helpers/daemon.js';
+import type { Job } from '../../src/protocol/objects.js';
+import { removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { createDeployment, PFX_PASSWORD } from '../helpers/deployment.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
 
 /** The ECE role's file as createDeployment writes it (its RestoreScript copies over, removing nothing). */
 const ECE_SETTINGS = '<Settings><Node Name="n1"/></Settings>\n';
+
+/** The newest restore job once `ready` holds for it (within a minute). */
+async function restoreJob(daemon: TestDaemon, ready: (job: Job) => boolean): Promise<Job> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const [job] = (await daemon.call('job.list', { Kind: ['Restore'], Top: 1 })).jobs;
+    if (job && ready(job)) return job;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('the restore job did not reach the expected state within a minute');
+}
 
 function rejectsWith(reason: string, pattern?: RegExp) {
   return (error: unknown) => {
@@ -286,6 +298,48 @@ describe('cloud recovery', () => {
       assert.equal(readFileSync(path.join(deployment.scripted, 'ece-settings.xml'), 'utf8'), ECE_SETTINGS);
       const one = await daemon.call('backup.restore', { ...restore, RoleName: 'WAS' });
       assert.deepEqual(one.RestoredRoles, ['WAS']);
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('a restore cancelled by its client: the job is Cancelled, and a role not reached is Failed, never Queued', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      await daemon.call('role.register', {
+        Name: 'Slow',
+        Provider: 'PowerShell',
+        BackupScript: "Set-Content -LiteralPath (Join-Path $StagingPath 'state.txt') -Value slow",
+        RestoreScript: 'Start-Sleep -Seconds 120',
+      });
+      const backup = await daemon.call('backup.start', { Wait: true });
+      const client = await daemon.connect();
+      const restoring = client.call('backup.restore', {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        RoleName: ['Slow', 'CA'],
+        Wait: true,
+      });
+      restoring.catch(() => undefined);
+      await restoreJob(daemon, (job) => job.Outcome === 'Running');
+      // Verification is quick; then Slow's RestoreScript sleeps, with CA still to come.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      client.close();
+      const job = await restoreJob(daemon, (candidate) => candidate.Outcome !== 'Running');
+      assert.equal(job.Outcome, 'Cancelled');
+      assert.match(job.ErrorMessage ?? '', /cancelled/);
+      assert.deepEqual(
+        job.Roles.map((role) => [role.RoleName, role.Status]),
+        [
+          ['Slow', 'Failed'],
+          ['CA', 'Failed'],
+        ],
+      );
+      assert.match(job.Roles[1]!.ErrorMessage ?? '', /cancelled/);
     } finally {
       daemon.stop();
       [daemon.stateDir, deployment.root].forEach(removeDir);
