@@ -84,7 +84,8 @@ function Restore-AzsBackup {
 
     .PARAMETER AsJob
     Runs the restore as a background job and returns the job; confirmation is asked (or skipped with
-    -Force) before the job starts. With -PassThru the job's Output holds $true.
+    -Force) before the job starts. With -PassThru the job's Output holds the -PassThru value; the
+    error of each role not restored is in the job's Error stream.
 
     .PARAMETER NoWait
     Returns as soon as the daemon has accepted the restore, which then goes on without the cmdlet.
