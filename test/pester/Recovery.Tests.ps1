@@ -101,6 +101,18 @@ Describe 'Recovery' {
             ($job.Roles | Where-Object RoleName -eq 'WAS').Status | Should -Be 'Succeeded'
         }
 
+        It 'with -AsJob and a damaged role: the job completes, its Output is $false, its Error stream names the role' {
+            Switch-FileByte -Path (Get-StoredRoleFile -Store $deployment.Store -BackupId $backup.BackupId -RoleName 'CA') -Offset 300
+            $job = Restore-AzsBackup -Name $backup.BackupId @decryption -Force -AsJob -PassThru
+            $job | Wait-Job -Timeout 300 | Out-Null
+            $job.State | Should -Be 'Completed'
+            @($job.Error).Count | Should -Be 1
+            $job.Error[0].FullyQualifiedErrorId | Should -Match '^AzsBackup\.BackupCorrupt'
+            @(Receive-Job -Job $job -ErrorAction SilentlyContinue) | Should -Be @($false)
+            $job | Remove-Job
+            (Get-RoleDigests -Deployment $deployment).WAS | Should -Be $original.WAS
+        }
+
         It 'makes pwsh -NonInteractive -Command exit with 1 when a role was not restored, naming it on stderr' {
             Switch-FileByte -Path (Get-StoredRoleFile -Store $deployment.Store -BackupId $backup.BackupId -RoleName 'CA') -Offset 300
             $run = Invoke-PwshProcess -Command ("Import-Module '$($script:ManifestPath)'; Restore-AzsBackup -Name '$($backup.BackupId)' -DecryptionCertPath '$($certificate.Pfx)' " +
