@@ -13,6 +13,7 @@
     FunctionsToExport    = @(
         'Get-AzsBackup'
         'Get-AzsBackupAlert'
+        'Get-AzsBackupJob'
         'Get-AzsBackupConfiguration'
         'Get-AzsInfrastructureRole'
         'Invoke-AzsPruneBackupLocationExternalStore'

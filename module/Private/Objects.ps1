@@ -12,6 +12,7 @@ $script:AzsObjectShapes = @{
     Alert                 = @{ Dates = @('CreatedTime', 'ClosedTime'); Children = @{} }
     BackupTestResult      = @{ Dates = @(); Children = @{} }
     PruneResult           = @{ Dates = @(); Children = @{} }
+    BackupJob             = @{ Dates = @('StartTime', 'EndTime'); Children = @{ Roles = 'RoleStatus' } }
 }
 
 function ConvertTo-AzsObject {

@@ -40,10 +40,29 @@ function Write-AzsTestFailure {
                 'Restore-AzsBackup refuses this backup: restore an earlier one that passes Test-AzsBackup, and check the store for damage.')))
 }
 
+function Write-AzsRestoreFailure {
+    <#
+    Restore-AzsBackup: a non-terminating error for one role the restore did not restore (a
+    RestoreRoleFailure), with the role's own reason, naming the roles that were restored.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Cmdlet,
+        [Parameter(Mandatory)] [psobject] $Failure,
+        [AllowEmptyCollection()] [string[]] $Restored = @()
+    )
+
+    $target = $Failure.File
+    if (-not $target) { $target = $Failure.RoleName }
+    $message = "$($Failure.ErrorMessage) Restored: $($Restored -join ', ')."
+    $Cmdlet.WriteError((New-AzsErrorRecord -Reason $Failure.Reason -Target $target -Message $message))
+}
+
 function Format-AzsRestorePlan {
     <#
     The ShouldProcess action for a restore (backup.restorePlan): whether the backup is known to this
-    deployment, then one line per role with its provider, path, the SHA-256 of each script, and
+    deployment, then one line per role with its provider, the path whose data it replaces (a
+    PowerShell role's RestoreScript decides where its data goes), the SHA-256 of each script, and
     whose registration is used.
     #>
     [CmdletBinding()]
@@ -56,10 +75,10 @@ function Format-AzsRestorePlan {
     $roles = @($Plan.Roles)
     $known = 'a backup known to this deployment'
     if (-not $Plan.IsKnownToDeployment) { $known = 'a backup NOT known to this deployment (this deployment did not write it, or it changed on the store)' }
-    $lines = @("Restore $($roles.Count) role(s) from $known, replacing their current data:")
+    $lines = @("Restore $($roles.Count) role(s) from $known, replacing their current data (a role that fails verification is not restored; the others are):")
     foreach ($role in $roles) {
         $facts = @($role.Provider)
-        if ($role.Path) { $facts += "path '$($role.Path)'" }
+        if ($role.Path) { $facts += "replaces path '$($role.Path)'" } else { $facts += 'restored by its RestoreScript' }
         if ($role.BackupScriptSha256) { $facts += "BackupScript SHA-256 $($role.BackupScriptSha256)" }
         if ($role.RestoreScriptSha256) { $facts += "RestoreScript SHA-256 $($role.RestoreScriptSha256)" }
         $source = 'registered on this deployment'

@@ -4,7 +4,7 @@ function Restore-AzsBackup {
     Restores infrastructure roles from a backup on the external store.
 
     .DESCRIPTION
-    Restores every role recorded in a backup, or one role with -RoleName, through the role's
+    Restores every role recorded in a backup, or the roles -RoleName names, through the role's
     provider: a Directory role's tree byte for byte, a Sqlite role's database, a PowerShell role
     through its RestoreScript. A role this deployment has not registered is registered from the
     backup, so a fresh deployment that only knows the store learns its roles from the backup (cloud
@@ -16,14 +16,23 @@ function Restore-AzsBackup {
     (same name and provider). Any role whose registration would come from the backup (its path where
     data is written, its scripts that run as the daemon's account) needs -AcceptBackupRoles; without
     it the restore stops before anything is written (AzsBackup.RolesNotAccepted) and names each such
-    role. -WhatIf and the confirmation list every role to restore with its provider, path, the
-    SHA-256 of each script and where its registration comes from: review them, then accept.
+    role. -WhatIf and the confirmation list every role to restore with its provider, the path whose
+    data it replaces, the SHA-256 of each script and where its registration comes from: review them,
+    then accept.
 
     The whole selection is verified first: every stored byte against the manifest, every chunk
-    decrypted and authenticated, every file's hash. When anything fails verification nothing is
-    restored and the cmdlet fails with AzsBackup.BackupCorrupt, naming the role and the file; run
-    Test-AzsBackup for the details and restore an earlier backup. Each role's data is written beside
-    the current data and swapped in when complete, so a role is never left half old, half new.
+    decrypted and authenticated, every file's hash. A role that fails verification is not restored
+    and its current data is not touched; every role that verifies is restored (the outcome that
+    keeps the most data: in a recovery, one damaged role does not cost the others). A role whose
+    restore fails is reported the same way, and the next role is restored. Each role not restored
+    is then a non-terminating error, written after the restore has ended: AzsBackup.BackupCorrupt
+    for a role that failed verification (naming the role and the file; run Test-AzsBackup and
+    restore that role from an earlier backup with -RoleName), the role's own error otherwise. So $?
+    is $false, -ErrorAction Stop throws (the restored roles stay restored), pwsh -Command exits with
+    1, and -PassThru returns $false. When no role at all can be restored the cmdlet fails with one
+    terminating error that lists every role's failure. Each role's data is written beside the
+    current data and swapped in when complete, so a role is never left half old, half new.
+    Get-AzsBackupJob -Kind Restore shows every restore with each role's outcome.
 
     Restoring replaces the current data of the roles, so the cmdlet asks for confirmation
     (ConfirmImpact High) unless you add -Force or -Confirm:$false. In a host that cannot ask
@@ -35,8 +44,8 @@ function Restore-AzsBackup {
     restore runs at a time (AzsBackup.BackupAlreadyRunning otherwise). Stopping the cmdlet (Ctrl+C)
     while it waits cancels the restore; roles already restored stay restored.
 
-    Errors: AzsBackup.BackupNotFound (no such backup), AzsBackup.RoleNotFound (the backup has no such
-    role), AzsBackup.CertificateNotFound (the .pfx cannot be read), AzsBackup.DecryptionFailed (wrong
+    Errors: AzsBackup.BackupNotFound (no such backup), AzsBackup.RoleNotFound (the backup has no role
+    of a name given to -RoleName; nothing is restored), AzsBackup.CertificateNotFound (the .pfx cannot be read), AzsBackup.DecryptionFailed (wrong
     password), AzsBackup.DecryptionCertificateMismatch (a .pfx of another certificate; the message
     names the thumbprint the backup needs), AzsBackup.BackupCorrupt (also when the backup's manifest
     does not authenticate with its key), AzsBackup.RolesNotAccepted (an unknown backup's roles need
@@ -72,7 +81,9 @@ function Restore-AzsBackup {
     The password of the .pfx, as a SecureString.
 
     .PARAMETER RoleName
-    Restores only this role of the backup. Without it every role in the backup is restored.
+    Restores only these roles of the backup (one name, or several: -RoleName CA, WAS). Without it
+    every role in the backup is restored. A name the backup does not hold fails the whole restore
+    with AzsBackup.RoleNotFound before anything is written.
 
     .PARAMETER AcceptBackupRoles
     Accepts the role registrations recorded in a backup this deployment did not write: roles not
@@ -87,19 +98,23 @@ function Restore-AzsBackup {
 
     .PARAMETER AsJob
     Runs the restore as a background job and returns the job; confirmation is asked (or skipped with
-    -Force) before the job starts. With -PassThru the job's Output holds $true.
+    -Force) before the job starts. With -PassThru the job's Output holds the -PassThru value; the
+    error of each role not restored is in the job's Error stream.
 
     .PARAMETER NoWait
     Returns as soon as the daemon has accepted the restore, which then goes on without the cmdlet.
-    Errors found later (a wrong password, a corrupted backup) go to the daemon's log and job history
-    (azsbackup jobs --json), not to this cmdlet.
+    Errors found later (a damaged role, a role whose restore fails) go to the daemon's log and job
+    history (Get-AzsBackupJob -Kind Restore), not to this cmdlet; a wrong .pfx or password is still
+    reported at once.
 
     .PARAMETER PassThru
-    Returns $true when the restore has completed (with -NoWait: when it has started).
+    Returns $true when every role was restored, $false when some were not (each also written as an
+    error); with -NoWait, $true when the restore has started.
 
     .PARAMETER WhatIf
-    Shows which backup and roles would be restored (each with its provider, path, the SHA-256 of its
-    scripts, and whether its registration comes from this deployment or from the backup), and
+    Shows which backup and roles would be restored (each with its provider, the path whose data it
+    replaces, the SHA-256 of its scripts, and whether its registration comes from this deployment or
+    from the backup), and
     whether the backup is known to this deployment, without restoring or verifying anything.
 
     .PARAMETER Confirm
@@ -124,9 +139,18 @@ function Restore-AzsBackup {
     -AcceptBackupRoles registers them from the backup and restores them, without confirmation.
 
     .EXAMPLE
-    Restore-AzsBackup -Name $backupId -RoleName KeyVaultDataPlane -DecryptionCertPath ./backup.pfx -DecryptionCertPassword $password -Force -PassThru
+    Restore-AzsBackup -Name $backupId -RoleName KeyVaultDataPlane, CA -DecryptionCertPath ./backup.pfx -DecryptionCertPassword $password -Force -PassThru
 
-    Restores only the role KeyVaultDataPlane, leaves every other role as it is, and returns $true.
+    Restores only the roles KeyVaultDataPlane and CA, leaves every other role as it is, and returns
+    $true.
+
+    .EXAMPLE
+    Restore-AzsBackup -Name $backupId -DecryptionCertPath ./backup.pfx -DecryptionCertPassword $password -Force -ErrorVariable failed -ErrorAction SilentlyContinue
+    $failed | ForEach-Object { $_.TargetObject }
+    Get-AzsBackupJob -Kind Restore -Top 1 | Select-Object -ExpandProperty Roles
+
+    Restores every role that verifies; for each role that was not restored an error names the role
+    and why (here collected in $failed), and the restore's job lists each role's outcome.
 
     .EXAMPLE
     $job = Restore-AzsBackup -Name $backupId -DecryptionCertPath ./backup.pfx -DecryptionCertPassword $password -Force -AsJob -PassThru
@@ -139,13 +163,17 @@ function Restore-AzsBackup {
     Name property, to this cmdlet.
 
     .OUTPUTS
-    None by default. System.Boolean ($true) with -PassThru. With -AsJob, a job.
+    None by default. System.Boolean with -PassThru: $true when every role was restored, $false when
+    some were not. With -AsJob, a job.
 
     .LINK
     Test-AzsBackup
 
     .LINK
     Get-AzsBackup
+
+    .LINK
+    Get-AzsBackupJob
 
     .LINK
     New-AzsBackupEncryptionCertificate
@@ -175,7 +203,7 @@ function Restore-AzsBackup {
         [Parameter(Mandatory)]
         [System.Security.SecureString] $DecryptionCertPassword,
 
-        [string] $RoleName,
+        [string[]] $RoleName,
 
         [switch] $AcceptBackupRoles,
 
@@ -199,7 +227,7 @@ function Restore-AzsBackup {
 
         if ($Force -and -not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = 'None' }
         $planRequest = [ordered]@{ Name = $backupName }
-        if ($RoleName) { $planRequest.RoleName = $RoleName }
+        if ($RoleName) { $planRequest.RoleName = @($RoleName) }
         $plan = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'backup.restorePlan' -Params $planRequest
         $what = Format-AzsRestorePlan -Plan $plan -Accepted:$AcceptBackupRoles
         if (-not (Test-AzsShouldProcess -Cmdlet $PSCmdlet -Target "backup '$backupName'" -Action $what)) { return }
@@ -217,7 +245,7 @@ function Restore-AzsBackup {
             DecryptionCertPassword = $DecryptionCertPassword
             Wait                   = -not $NoWait
         }
-        if ($RoleName) { $request.RoleName = $RoleName }
+        if ($RoleName) { $request.RoleName = @($RoleName) }
         if ($AcceptBackupRoles) { $request.AcceptBackupRoles = $true }
         $progressState = New-AzsProgressState -Activity 'Restoring infrastructure roles'
         try {
@@ -228,7 +256,14 @@ function Restore-AzsBackup {
         } finally {
             Complete-AzsProgress -State $progressState
         }
-        if (-not $NoWait) { Write-Verbose "Restored from backup $($answer.BackupId): $(@($answer.RestoredRoles) -join ', ')" }
-        if ($PassThru) { $true }
+        if ($NoWait) {
+            if ($PassThru) { $true }
+            return
+        }
+        $failures = @($answer.FailedRoles)
+        Write-Verbose "Restored from backup $($answer.BackupId): $(@($answer.RestoredRoles) -join ', ')"
+        # Written once the restore has ended, so that -ErrorAction Stop cannot cut it short.
+        foreach ($failure in $failures) { Write-AzsRestoreFailure -Cmdlet $PSCmdlet -Failure $failure -Restored @($answer.RestoredRoles) }
+        if ($PassThru) { $failures.Count -eq 0 }
     }
 }

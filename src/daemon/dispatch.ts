@@ -100,13 +100,10 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
       restore.catch((error: unknown) =>
         engine.log.error('restore failed', { backupId, error: String((error as Error).message ?? error) }),
       );
-      return { BackupId: backupId, RestoredRoles: [] };
+      return { BackupId: backupId, RestoredRoles: [], FailedRoles: [] };
     },
     'store.prune': (params) => engine.prune(params.DryRun),
-    'job.list': async (params) => {
-      const jobs = await engine.history.list();
-      return { jobs: params.Top === undefined ? jobs : jobs.slice(0, params.Top) };
-    },
+    'job.list': async (params) => ({ jobs: await engine.history.find(params) }),
     'test.advanceClock': async (params) => {
       if (!(engine.clock instanceof MovableClock))
         throw new AzsError('MethodNotFound', "There is no method 'test.advanceClock'.");

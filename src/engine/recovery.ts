@@ -1,8 +1,10 @@
 /**
  * Cloud recovery and validation. Restore-AzsBackup checks the manifest's MAC, then verifies the
  * whole selection — every stored byte against the manifest, every chunk decrypted and authenticated,
- * every file hash — and only then replaces each role's data through its provider (write beside, then
- * swap). Test-AzsBackup runs the same verification and writes nothing.
+ * every file hash — and only then replaces each verified role's data through its provider (write
+ * beside, then swap). A role that fails verification, or whose restore fails, is not restored; the
+ * others are (the outcome that keeps the most data), and every failure is reported at the end.
+ * Test-AzsBackup runs the same verification and writes nothing.
  *
  * A backup this deployment did not write (its ledger has no record of the manifest) may be anyone's:
  * the certificate is public. Such a backup restores a role only through this deployment's own
@@ -20,11 +22,12 @@ import {
 } from '../archive/manifest.js';
 import { readCertificateFile } from '../crypto/certificates.js';
 import { readPfx, unwrapKey } from '../crypto/keyWrap.js';
-import { AzsError, isAzsError } from '../protocol/errors.js';
+import { AzsError, isAzsError, type ErrorReason } from '../protocol/errors.js';
 import type {
   BackupTestResult,
   RestorePlan,
   RestorePlanRole,
+  RestoreRoleFailure,
   Role,
   RoleStatus,
 } from '../protocol/objects.js';
@@ -44,6 +47,15 @@ type ManifestRole = BackupManifest['Roles'][number];
 export interface DecryptionRequest {
   DecryptionCertPath: string;
   DecryptionCertPassword: string;
+}
+
+/** One role name or several, as backup.restore and backup.restorePlan take them; none for every role. */
+export type RoleNames = string | string[] | undefined;
+
+export interface RestoreResult {
+  BackupId: string;
+  RestoredRoles: string[];
+  FailedRoles: RestoreRoleFailure[];
 }
 
 export interface RecoveryDeps {
@@ -142,8 +154,17 @@ function refuseUnaccepted(backup: StoredBackup, plans: RolePlan[], accepted: boo
   );
 }
 
-function selectRoles(manifest: BackupManifest, roleName?: string): ManifestRole[] {
-  if (!roleName) return manifest.Roles.filter((role) => role.Files.length > 0);
+/** The roles named (each once, whatever its case), or every role that holds data. */
+function selectRoles(manifest: BackupManifest, roleNames: RoleNames): ManifestRole[] {
+  const names = [roleNames ?? []].flat();
+  if (!names.length) return manifest.Roles.filter((role) => role.Files.length > 0);
+  const lowered = names.map((name) => name.toLowerCase());
+  return names
+    .filter((name, index) => lowered.indexOf(name.toLowerCase()) === index)
+    .map((name) => selectRole(manifest, name));
+}
+
+function selectRole(manifest: BackupManifest, roleName: string): ManifestRole {
   const role = manifest.Roles.find(
     (candidate) => candidate.Registration.Name.toLowerCase() === roleName.toLowerCase(),
   );
@@ -167,7 +188,7 @@ function selectRoles(manifest: BackupManifest, roleName?: string): ManifestRole[
       },
     );
   }
-  return [role];
+  return role;
 }
 
 /** Checks one role's stored files; with the key, decrypts and hash-checks every entry too. */
@@ -245,10 +266,10 @@ export class RecoveryService {
   }
 
   /** backup.restorePlan: what a restore would do, for -WhatIf and the confirmation; changes nothing. */
-  async plan(store: BackupStore, name: string, roleName?: string): Promise<RestorePlan> {
+  async plan(store: BackupStore, name: string, roleNames: RoleNames): Promise<RestorePlan> {
     const backup = await this.deps.catalog.get(store, name);
     const plans = planRoles(
-      selectRoles(backup.manifest, roleName),
+      selectRoles(backup.manifest, roleNames),
       await this.deps.roles.list(),
       backup.isKnown,
     );
@@ -259,13 +280,18 @@ export class RecoveryService {
     };
   }
 
+  /**
+   * Restores every selected role that verifies. Resolves with the roles restored and those not
+   * (each with its error) when at least one was restored; rejects when none was, or when the
+   * restore as a whole fails (the .pfx, acceptance, a cancel).
+   */
   async restore(
     store: BackupStore,
-    request: DecryptionRequest & { Name: string; RoleName?: string; AcceptBackupRoles?: boolean },
+    request: DecryptionRequest & { Name: string; RoleName?: RoleNames; AcceptBackupRoles?: boolean },
     progress: ProgressSink,
     signal: AbortSignal,
     onAccepted: (backupId: string) => void = () => undefined,
-  ): Promise<{ BackupId: string; RestoredRoles: string[] }> {
+  ): Promise<RestoreResult> {
     const backup = await this.deps.catalog.get(store, request.Name);
     const { manifest } = backup;
     const plans = planRoles(
@@ -274,7 +300,6 @@ export class RecoveryService {
       backup.isKnown,
     );
     refuseUnaccepted(backup, plans, request.AcceptBackupRoles === true);
-    const roles = plans.map((plan) => plan.role);
     const claim = this.deps.jobs.claim('Restore', manifest.BackupId);
     const job: JobRecord = {
       JobId: randomUUID(),
@@ -285,7 +310,11 @@ export class RecoveryService {
       EndTime: null,
       Outcome: 'Running',
       ErrorMessage: null,
-      Roles: [],
+      Roles: plans.map((plan) => ({
+        RoleName: plan.role.Registration.Name,
+        Status: 'Queued',
+        ErrorMessage: null,
+      })),
     };
     const key = await authenticatedKey(backup, request).catch((error: unknown) => {
       this.deps.jobs.release(claim);
@@ -294,42 +323,53 @@ export class RecoveryService {
     // The request is sound (backup, role, .pfx, password): a caller that does not wait may go now.
     onAccepted(manifest.BackupId);
     const combined = AbortSignal.any([signal, claim.abort.signal]);
-    const restored: string[] = [];
-    const warnings = new Map<string, string[]>();
+    const outcome: RestoreOutcome = { restored: [], failures: new Map(), warnings: new Map() };
     try {
       await this.deps.history.save(job);
-      await this.verifyAll(access(store, backup), roles, key, progress);
+      await this.verifyAll(access(store, backup), plans, key, outcome, progress, combined);
+      const verified = plans.filter((plan) => !outcome.failures.has(plan.role.Registration.Name));
       // Only the roles being restored, and only those restored through the backup's registration.
       await this.deps.roles.adopt(
-        plans.filter((plan) => plan.source === 'Backup').map((plan) => plan.registration),
+        verified.filter((plan) => plan.source === 'Backup').map((plan) => plan.registration),
       );
-      for (const [index, { role, registration }] of plans.entries()) {
+      for (const [index, { role, registration }] of verified.entries()) {
         combined.throwIfAborted();
         const name = role.Registration.Name;
         progress({
           activity: 'Restoring infrastructure roles',
           status: `${name}: restoring`,
-          percentComplete: Math.floor((100 * index) / roles.length),
+          percentComplete: Math.floor((100 * index) / verified.length),
           roleName: name,
         });
-        warnings.set(name, await this.restoreRole(store, backup, role, registration, key, combined));
-        restored.push(name);
+        try {
+          outcome.warnings.set(
+            name,
+            await this.restoreRole(store, backup, role, registration, key, combined),
+          );
+          outcome.restored.push(name);
+        } catch (error) {
+          if (combined.aborted) throw error;
+          outcome.failures.set(name, roleFailure(name, error, `Role ${name} was not restored: `));
+        }
       }
-      await this.finish(job, roles, restored, null, warnings);
-      return { BackupId: manifest.BackupId, RestoredRoles: restored };
-    } catch (error) {
-      await this.finish(job, roles, restored, error, warnings);
-      const notRestored = roles
-        .map((role) => role.Registration.Name)
-        .filter((name) => !restored.includes(name));
-      if (error instanceof AzsError && restored.length) {
+      if (!outcome.restored.length) throw nothingRestored(manifest.BackupId, [...outcome.failures.values()]);
+      await this.finish(job, outcome, null);
+      return {
+        BackupId: manifest.BackupId,
+        RestoredRoles: outcome.restored,
+        FailedRoles: [...outcome.failures.values()],
+      };
+    } catch (caught) {
+      const error = combined.aborted ? cancelled(manifest.BackupId) : caught;
+      await this.finish(job, outcome, error);
+      if (error instanceof AzsError && outcome.restored.length) {
+        const notRestored = job.Roles.map((role) => role.RoleName).filter(
+          (name) => !outcome.restored.includes(name),
+        );
         throw new AzsError(
           error.reason,
-          `${error.message} Restored: ${restored.join(', ')}; not restored: ${notRestored.join(', ')}.`,
-          {
-            parameter: error.parameter,
-            target: error.target,
-          },
+          `${error.message} Restored: ${outcome.restored.join(', ')}; not restored: ${notRestored.join(', ')}.`,
+          { parameter: error.parameter, target: error.target },
         );
       }
       throw error;
@@ -339,27 +379,37 @@ export class RecoveryService {
     }
   }
 
+  /** Verifies every planned role; a role that fails (or cannot be read) is recorded as not restored. */
   private async verifyAll(
     store: StoredBackupAccess,
-    roles: ManifestRole[],
+    plans: RolePlan[],
     key: Buffer,
+    outcome: RestoreOutcome,
     progress: ProgressSink,
+    signal: AbortSignal,
   ): Promise<void> {
-    for (const [index, role] of roles.entries()) {
+    const { BackupId } = store.backup.manifest;
+    for (const [index, { role }] of plans.entries()) {
+      signal.throwIfAborted();
+      const name = role.Registration.Name;
       progress({
         activity: 'Verifying the backup before restoring',
-        status: `${role.Registration.Name}: verifying`,
-        percentComplete: Math.floor((100 * index) / roles.length),
-        roleName: role.Registration.Name,
+        status: `${name}: verifying`,
+        percentComplete: Math.floor((100 * index) / plans.length),
+        roleName: name,
       });
-      const result = await verifyRole(store, role, key);
-      if (result.Status === 'Failed') {
-        throw new AzsError(
-          'BackupCorrupt',
-          `Backup ${store.backup.manifest.BackupId} failed verification in role ${result.RoleName} (${result.File}): ${result.ErrorMessage}. Nothing was restored; run Test-AzsBackup, and restore an earlier backup.`,
-          { target: result.File ?? result.RoleName },
-        );
-      }
+      const result = await verifyRole(store, role, key).catch((error: unknown) => {
+        if (signal.aborted) throw error;
+        outcome.failures.set(name, roleFailure(name, error, `Role ${name} could not be verified: `));
+        return null;
+      });
+      if (result?.Status !== 'Failed') continue;
+      outcome.failures.set(name, {
+        RoleName: name,
+        Reason: 'BackupCorrupt',
+        ErrorMessage: `Backup ${BackupId} failed verification in role ${name} (${result.File}): ${result.ErrorMessage}. Role ${name} was not restored and its current data is untouched; run Test-AzsBackup, and restore the role from an earlier backup (-RoleName ${name}).`,
+        File: result.File,
+      });
     }
   }
 
@@ -397,38 +447,75 @@ export class RecoveryService {
   /**
    * Records the restore as it happened: a role whose data was swapped in is Succeeded, even when its
    * previous data could not be removed afterwards; that role's warnings (naming what was left where)
-   * go into its ErrorMessage and the log.
+   * go into its ErrorMessage and the log. A role not reached stays Queued here, and the history
+   * closes it as Failed with the job's error.
    */
-  private async finish(
-    job: JobRecord,
-    roles: ManifestRole[],
-    restored: string[],
-    error: unknown,
-    warnings: Map<string, string[]>,
-  ): Promise<void> {
-    const statuses: RoleStatus[] = roles.map((role) => {
-      const name = role.Registration.Name;
-      const roleWarnings = warnings.get(name) ?? [];
+  private async finish(job: JobRecord, outcome: RestoreOutcome, error: unknown): Promise<void> {
+    const statuses: RoleStatus[] = job.Roles.map((role) => {
+      const name = role.RoleName;
+      const failure = outcome.failures.get(name);
+      if (failure) return { RoleName: name, Status: 'Failed', ErrorMessage: failure.ErrorMessage };
+      if (!outcome.restored.includes(name)) return role;
+      const roleWarnings = outcome.warnings.get(name) ?? [];
       if (roleWarnings.length)
         this.deps.log.warn('role restored with a warning', { role: name, warnings: roleWarnings });
-      return {
-        RoleName: name,
-        Status: restored.includes(name) ? 'Succeeded' : 'Failed',
-        ErrorMessage: restored.includes(name)
-          ? roleWarnings.join(' ') || null
-          : error
-            ? String((error as Error).message ?? error)
-            : null,
-      };
+      return { RoleName: name, Status: 'Succeeded', ErrorMessage: roleWarnings.join(' ') || null };
     });
-    const outcome = !error ? 'Succeeded' : restored.length ? 'PartialSucceeded' : 'Failed';
+    const result = jobOutcome(outcome, error);
+    const failures = [...outcome.failures.values()].map((failure) => failure.ErrorMessage);
     await this.deps.history.save({
       ...job,
       EndTime: this.deps.clock.now().toISOString(),
-      Outcome: outcome,
-      ErrorMessage: error ? String((error as Error).message ?? error) : null,
+      Outcome: result,
+      ErrorMessage: error ? String((error as Error).message ?? error) : failures.join(' ') || null,
       Roles: statuses,
     });
-    this.deps.log.info('restore finished', { backupId: job.BackupId, outcome, restored });
+    this.deps.log.info('restore finished', {
+      backupId: job.BackupId,
+      outcome: result,
+      restored: outcome.restored,
+      notRestored: [...outcome.failures.keys()],
+    });
   }
+}
+
+/** What a restore has done so far: the roles restored, those not (with why), each role's warnings. */
+interface RestoreOutcome {
+  restored: string[];
+  failures: Map<string, RestoreRoleFailure>;
+  warnings: Map<string, string[]>;
+}
+
+function jobOutcome(outcome: RestoreOutcome, error: unknown): JobRecord['Outcome'] {
+  if (isAzsError(error, 'JobCancelled')) return 'Cancelled';
+  if (!outcome.restored.length) return 'Failed';
+  return error || outcome.failures.size ? 'PartialSucceeded' : 'Succeeded';
+}
+
+/** A role's failure as the restore reports it: the error's own reason, else RoleFailed. */
+function roleFailure(name: string, error: unknown, prefix: string): RestoreRoleFailure {
+  const message = String((error as Error)?.message ?? error);
+  return {
+    RoleName: name,
+    Reason: isAzsError(error) ? error.reason : 'RoleFailed',
+    ErrorMessage: `${prefix}${message}`,
+    File: null,
+  };
+}
+
+/** The restore's error when no role could be restored: the first failure's reason, every failure's message. */
+function nothingRestored(backupId: string, failures: RestoreRoleFailure[]): AzsError {
+  const [first] = failures;
+  return new AzsError(
+    (first?.Reason ?? 'RoleFailed') as ErrorReason,
+    `Nothing was restored from backup ${backupId}. ${failures.map((failure) => failure.ErrorMessage).join(' ')}`,
+    { target: first?.File ?? first?.RoleName },
+  );
+}
+
+function cancelled(backupId: string): AzsError {
+  return new AzsError(
+    'JobCancelled',
+    `The restore of backup ${backupId} was cancelled; a role restored before it stays restored, the others were not touched.`,
+  );
 }

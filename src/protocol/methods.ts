@@ -14,6 +14,7 @@ import {
   Job,
   ProviderName,
   RestorePlan,
+  RestoreRoleFailure,
   Role,
   ShareTest,
 } from './objects.js';
@@ -30,6 +31,11 @@ const define = <P extends TSchema, R extends TSchema>(definition: MethodDefiniti
 const NoParams = Type.Object({}, { additionalProperties: false });
 const Secret = Type.String({ maxLength: 1024 });
 const FilePath = Type.String({ minLength: 1, maxLength: 4096 });
+/** One role name, or several (a single string is what older clients send). */
+const RoleNames = Type.Union([
+  Type.String({ maxLength: 64 }),
+  Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 256 }),
+]);
 
 export const StoreCredentials = {
   Path: Type.Optional(Type.String({ maxLength: 4096 })),
@@ -165,7 +171,7 @@ export const Methods = {
     params: Type.Object(
       {
         Name: Type.String({ minLength: 1, maxLength: 256 }),
-        RoleName: Type.Optional(Type.String({ maxLength: 64 })),
+        RoleName: Type.Optional(RoleNames),
       },
       { additionalProperties: false },
     ),
@@ -173,19 +179,23 @@ export const Methods = {
   }),
   'backup.restore': define({
     description:
-      "Verifies, then restores a backup (every role, or RoleName). With Wait the reply comes when it ends. A backup not known to this deployment restores only roles registered here with the same provider, unless AcceptBackupRoles adopts the backup's registrations of the others.",
+      "Verifies, then restores a backup (every role, or the roles RoleName names). A role that fails verification or its restore is not restored and is listed in FailedRoles; the others are restored. When no role could be restored the call fails. With Wait the reply comes when it ends. A backup not known to this deployment restores only roles registered here with the same provider, unless AcceptBackupRoles adopts the backup's registrations of the others.",
     params: Type.Object(
       {
         Name: Type.String({ minLength: 1, maxLength: 256 }),
         DecryptionCertPath: FilePath,
         DecryptionCertPassword: Secret,
-        RoleName: Type.Optional(Type.String({ maxLength: 64 })),
+        RoleName: Type.Optional(RoleNames),
         AcceptBackupRoles: Type.Optional(Type.Boolean()),
         Wait: Type.Boolean(),
       },
       { additionalProperties: false },
     ),
-    result: Type.Object({ BackupId: Type.String(), RestoredRoles: Type.Array(Type.String()) }),
+    result: Type.Object({
+      BackupId: Type.String(),
+      RestoredRoles: Type.Array(Type.String()),
+      FailedRoles: Type.Array(RestoreRoleFailure),
+    }),
   }),
   'store.prune': define({
     description:
@@ -194,9 +204,14 @@ export const Methods = {
     result: Type.Object({ PathsToDelete: Type.Array(Type.String()) }),
   }),
   'job.list': define({
-    description: 'The job history (backup, restore, prune), newest first.',
+    description:
+      'The job history (backup, restore, prune), newest first: only the jobs of the given outcomes and kinds when given, at most Top of them.',
     params: Type.Object(
-      { Top: Type.Optional(Type.Integer({ minimum: 0 })) },
+      {
+        Outcome: Type.Optional(Type.Array(Job.properties.Outcome, { minItems: 1 })),
+        Kind: Type.Optional(Type.Array(Job.properties.Kind, { minItems: 1 })),
+        Top: Type.Optional(Type.Integer({ minimum: 0 })),
+      },
       { additionalProperties: false },
     ),
     result: Type.Object({ jobs: Type.Array(Job) }),

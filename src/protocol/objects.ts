@@ -145,6 +145,15 @@ export const RestorePlan = Type.Object({
 });
 export type RestorePlan = Static<typeof RestorePlan>;
 
+/** A role a restore did not restore: why (a reason of the error table), and the file at fault if any. */
+export const RestoreRoleFailure = Type.Object({
+  RoleName: Type.String(),
+  Reason: Type.String(),
+  ErrorMessage: Type.String(),
+  File: Nullable(Type.String()),
+});
+export type RestoreRoleFailure = Static<typeof RestoreRoleFailure>;
+
 export const BackupTestResult = Type.Object({
   BackupId: Type.String(),
   RoleName: Type.String(),

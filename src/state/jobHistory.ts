@@ -5,14 +5,38 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Job } from '../protocol/objects.js';
+import type { Job, RoleStatus } from '../protocol/objects.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
 import type { StateDir } from './stateDir.js';
 
 export type JobRecord = Job;
 
+/** Which jobs a listing returns: any of these outcomes and kinds (all when absent), the newest Top. */
+export interface JobFilter {
+  Outcome?: JobRecord['Outcome'][];
+  Kind?: JobRecord['Kind'][];
+  Top?: number;
+}
+
 export const INTERRUPTED_MESSAGE =
   'The daemon stopped while this job ran (crash, kill or power loss); earlier backups are intact. Run the job again.';
+
+const UNFINISHED_ROLE: ReadonlySet<RoleStatus['Status']> = new Set(['Creating', 'Queued', 'Running']);
+
+/**
+ * A finished job never lists a role as still Queued or Running, whichever way it ended (a failed
+ * store, a cancel, a crash): such a role ended with the job, and failed with the job's error.
+ */
+function closeUnfinishedRoles(job: JobRecord): JobRecord {
+  if (job.Outcome === 'Running') return job;
+  const message = job.ErrorMessage ?? `The ${job.Kind.toLowerCase()} job ended before this role finished.`;
+  return {
+    ...job,
+    Roles: job.Roles.map((role) =>
+      UNFINISHED_ROLE.has(role.Status) ? { ...role, Status: 'Failed', ErrorMessage: message } : role,
+    ),
+  };
+}
 
 export class JobHistory {
   constructor(private readonly state: StateDir) {}
@@ -27,7 +51,7 @@ export class JobHistory {
 
   async save(job: JobRecord): Promise<void> {
     await mkdir(this.folder, { recursive: true, mode: 0o700 });
-    await writeJsonAtomic(this.fileOf(job), job);
+    await writeJsonAtomic(this.fileOf(job), closeUnfinishedRoles(job));
   }
 
   /** Every job, newest first. */
@@ -39,7 +63,18 @@ export class JobHistory {
     const jobs = await Promise.all(
       names.map((name) => readJsonIfExists<JobRecord>(path.join(this.folder, name))),
     );
-    return jobs.filter((job): job is JobRecord => job !== undefined);
+    // Records written before roles were closed with their job are closed as they are read.
+    return jobs.filter((job): job is JobRecord => job !== undefined).map(closeUnfinishedRoles);
+  }
+
+  /** The jobs the filter selects, newest first. */
+  async find(filter: JobFilter): Promise<JobRecord[]> {
+    const selected = (await this.list()).filter(
+      (job) =>
+        (!filter.Outcome || filter.Outcome.includes(job.Outcome)) &&
+        (!filter.Kind || filter.Kind.includes(job.Kind)),
+    );
+    return filter.Top === undefined ? selected : selected.slice(0, filter.Top);
   }
 
   /** Records every job a previous daemon left Running as Failed; returns them. */

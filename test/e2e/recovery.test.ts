@@ -8,6 +8,7 @@ import {
   existsSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   rmSync,
   writeFileSync,
@@ -18,9 +19,24 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { RpcError } from '../../src/daemon/client.js';
-import { removeDir, startDaemon, tempDir } from '../helpers/daemon.js';
+import type { Job } from '../../src/protocol/objects.js';
+import { removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { createDeployment, PFX_PASSWORD } from '../helpers/deployment.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
+
+/** The ECE role's file as createDeployment writes it (its RestoreScript copies over, removing nothing). */
+const ECE_SETTINGS = '<Settings><Node Name="n1"/></Settings>\n';
+
+/** The newest restore job once `ready` holds for it (within a minute). */
+async function restoreJob(daemon: TestDaemon, ready: (job: Job) => boolean): Promise<Job> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const [job] = (await daemon.call('job.list', { Kind: ['Restore'], Top: 1 })).jobs;
+    if (job && ready(job)) return job;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('the restore job did not reach the expected state within a minute');
+}
 
 function rejectsWith(reason: string, pattern?: RegExp) {
   return (error: unknown) => {
@@ -176,7 +192,7 @@ describe('cloud recovery', () => {
     }
   });
 
-  test('a corrupted backup: Test-AzsBackup names the role and file; restore refuses before touching any role', async () => {
+  test('a corrupted role: Test-AzsBackup names the role and file; restore restores the others, reports it, and never touches it', async () => {
     const daemon = startDaemon();
     const deployment = await createDeployment(daemon);
     try {
@@ -192,6 +208,7 @@ describe('cloud recovery', () => {
       );
       flipByte(roleFile(deployment.store, backup.BackupId, 'CA'), 4000);
       writeFileSync(path.join(deployment.folder, 'live-change.txt'), 'live data must stay');
+      writeFileSync(path.join(deployment.scripted, 'ece-settings.xml'), 'changed after the backup');
       const live = withoutTimes(await describeTree(deployment.folder));
       for (const decryption of [
         {},
@@ -207,16 +224,122 @@ describe('cloud recovery', () => {
             .every((result) => result.Status === 'Succeeded'),
         );
       }
+      const restore = {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        Wait: true,
+      };
+      const result = await daemon.call('backup.restore', restore);
+      assert.deepEqual(result.RestoredRoles.sort(), ['ECE', 'WAS']);
+      assert.equal(result.FailedRoles.length, 1);
+      const [failed] = result.FailedRoles;
+      assert.equal(failed!.RoleName, 'CA');
+      assert.equal(failed!.Reason, 'BackupCorrupt');
+      assert.match(failed!.File ?? '', /CA\/CA\.azsb/);
+      assert.match(failed!.ErrorMessage, /not restored.*Test-AzsBackup/);
+      assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), live, 'CA is untouched');
+      assert.equal(readFileSync(path.join(deployment.scripted, 'ece-settings.xml'), 'utf8'), ECE_SETTINGS);
+      const job = (await daemon.call('job.list', { Kind: ['Restore'] })).jobs[0]!;
+      assert.equal(job.Outcome, 'PartialSucceeded');
+      assert.deepEqual(job.Roles.map((role) => [role.RoleName, role.Status]).sort(), [
+        ['CA', 'Failed'],
+        ['ECE', 'Succeeded'],
+        ['WAS', 'Succeeded'],
+      ]);
+      assert.match(job.Roles.find((role) => role.RoleName === 'CA')!.ErrorMessage ?? '', /CA\/CA\.azsb/);
+
+      for (const role of ['WAS', 'ECE']) flipByte(roleFile(deployment.store, backup.BackupId, role), 300);
+      writeFileSync(path.join(deployment.scripted, 'changed-after-backup.txt'), 'must stay');
+      const scripted = withoutTimes(await describeTree(deployment.scripted));
       await assert.rejects(
-        daemon.call('backup.restore', {
-          Name: backup.BackupId,
-          DecryptionCertPath: deployment.pfxPath,
-          DecryptionCertPassword: PFX_PASSWORD,
-          Wait: true,
-        }),
-        rejectsWith('BackupCorrupt', /CA/),
+        daemon.call('backup.restore', restore),
+        rejectsWith('BackupCorrupt', /Nothing was restored.*role CA.*role (WAS|ECE).*role (WAS|ECE)/),
       );
       assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), live);
+      assert.deepEqual(withoutTimes(await describeTree(deployment.scripted)), scripted);
+      assert.equal((await daemon.call('job.list', { Kind: ['Restore'], Top: 1 })).jobs[0]!.Outcome, 'Failed');
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('-RoleName takes several roles (and one, as older clients send it); an unknown one restores nothing', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    try {
+      const backup = await daemon.call('backup.start', { Wait: true });
+      const restore = {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        Wait: true,
+      };
+      const plan = await daemon.call('backup.restorePlan', {
+        Name: backup.BackupId,
+        RoleName: ['ca', 'ECE', 'CA'],
+      });
+      assert.deepEqual(
+        plan.Roles.map((role) => role.RoleName),
+        ['CA', 'ECE'],
+      );
+      writeFileSync(path.join(deployment.scripted, 'ece-settings.xml'), 'changed after the backup');
+      writeFileSync(path.join(deployment.folder, 'changed-after-backup.txt'), 'to be replaced');
+      await assert.rejects(
+        daemon.call('backup.restore', { ...restore, RoleName: ['CA', 'KeyVault'] }),
+        rejectsWith('RoleNotFound', /KeyVault/),
+      );
+      assert.ok(existsSync(path.join(deployment.folder, 'changed-after-backup.txt')));
+      const several = await daemon.call('backup.restore', { ...restore, RoleName: ['CA', 'ECE'] });
+      assert.deepEqual(several.RestoredRoles.sort(), ['CA', 'ECE']);
+      assert.deepEqual(several.FailedRoles, []);
+      assert.ok(!existsSync(path.join(deployment.folder, 'changed-after-backup.txt')));
+      assert.equal(readFileSync(path.join(deployment.scripted, 'ece-settings.xml'), 'utf8'), ECE_SETTINGS);
+      const one = await daemon.call('backup.restore', { ...restore, RoleName: 'WAS' });
+      assert.deepEqual(one.RestoredRoles, ['WAS']);
+    } finally {
+      daemon.stop();
+      [daemon.stateDir, deployment.root].forEach(removeDir);
+    }
+  });
+
+  test('a restore cancelled by its client: the job is Cancelled, and a role not reached is Failed, never Queued', async () => {
+    const daemon = startDaemon();
+    const deployment = await createDeployment(daemon);
+    try {
+      await daemon.call('role.unregister', { Name: 'ECE' });
+      await daemon.call('role.register', {
+        Name: 'Slow',
+        Provider: 'PowerShell',
+        BackupScript: "Set-Content -LiteralPath (Join-Path $StagingPath 'state.txt') -Value slow",
+        RestoreScript: 'Start-Sleep -Seconds 120',
+      });
+      const backup = await daemon.call('backup.start', { Wait: true });
+      const client = await daemon.connect();
+      const restoring = client.call('backup.restore', {
+        Name: backup.BackupId,
+        DecryptionCertPath: deployment.pfxPath,
+        DecryptionCertPassword: PFX_PASSWORD,
+        RoleName: ['Slow', 'CA'],
+        Wait: true,
+      });
+      restoring.catch(() => undefined);
+      await restoreJob(daemon, (job) => job.Outcome === 'Running');
+      // Verification is quick; then Slow's RestoreScript sleeps, with CA still to come.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      client.close();
+      const job = await restoreJob(daemon, (candidate) => candidate.Outcome !== 'Running');
+      assert.equal(job.Outcome, 'Cancelled');
+      assert.match(job.ErrorMessage ?? '', /cancelled/);
+      assert.deepEqual(
+        job.Roles.map((role) => [role.RoleName, role.Status]),
+        [
+          ['Slow', 'Failed'],
+          ['CA', 'Failed'],
+        ],
+      );
+      assert.match(job.Roles[1]!.ErrorMessage ?? '', /cancelled/);
     } finally {
       daemon.stop();
       [daemon.stateDir, deployment.root].forEach(removeDir);

@@ -22,6 +22,7 @@ BeforeAll {
     $lockedParameters = @{
         'Get-AzsBackup'                              = 'Name', 'Skip', 'Top'
         'Get-AzsBackupAlert'                         = 'State'
+        'Get-AzsBackupJob'                           = 'Kind', 'Outcome', 'Top'
         'Get-AzsBackupConfiguration'                 = @()
         'Get-AzsInfrastructureRole'                  = 'Name'
         'Invoke-AzsPruneBackupLocationExternalStore' = 'Confirm', 'OperationType', 'WhatIf'
@@ -75,7 +76,7 @@ Describe 'The module manifest' {
 
 Describe 'Format views' {
     It 'has a table and a list view for <_>' -ForEach @(
-        'BackupLocation', 'Backup', 'ShareTest', 'EncryptionCertificate', 'Role', 'Alert', 'BackupTestResult', 'PruneResult'
+        'BackupLocation', 'Backup', 'ShareTest', 'EncryptionCertificate', 'Role', 'Alert', 'BackupTestResult', 'PruneResult', 'BackupJob'
     ) {
         $typeName = "AzureStackBackup.$_"
         [xml]$formats = Get-Content -Raw -LiteralPath (Join-Path $moduleRoot 'AzureStackBackup.Format.ps1xml')

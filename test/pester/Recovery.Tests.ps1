@@ -80,6 +80,64 @@ Describe 'Recovery' {
             $output[0] | Should -BeTrue
         }
 
+        It 'restores the roles that verify when one is damaged, and writes a non-terminating AzsBackup.BackupCorrupt naming the damaged one' {
+            Switch-FileByte -Path (Get-StoredRoleFile -Store $deployment.Store -BackupId $backup.BackupId -RoleName 'CA') -Offset 300
+            $output = @(Restore-AzsBackup -Name $backup.BackupId @decryption -Force -PassThru -ErrorVariable failures -ErrorAction SilentlyContinue)
+            $succeeded = $?
+            $succeeded | Should -BeFalse
+            $output | Should -Be @($false)
+            @($failures).Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'AzsBackup.BackupCorrupt,Restore-AzsBackup'
+            $failures[0].CategoryInfo.Category | Should -Be 'InvalidData'
+            $failures[0].TargetObject | Should -Match '^CA/CA\.azsb'
+            $failures[0].Exception.Message | Should -Match 'role CA'
+            $failures[0].Exception.Message | Should -Match 'Restored: WAS\.'
+            $now = Get-RoleDigests -Deployment $deployment
+            $now.WAS | Should -Be $original.WAS
+            $now.CA | Should -Be $edited.CA
+            $job = Get-AzsBackupJob -Kind Restore -Top 1
+            $job.Outcome | Should -Be 'PartialSucceeded'
+            ($job.Roles | Where-Object RoleName -eq 'CA').Status | Should -Be 'Failed'
+            ($job.Roles | Where-Object RoleName -eq 'WAS').Status | Should -Be 'Succeeded'
+        }
+
+        It 'with -AsJob and a damaged role: the job completes, its Output is $false, its Error stream names the role' {
+            Switch-FileByte -Path (Get-StoredRoleFile -Store $deployment.Store -BackupId $backup.BackupId -RoleName 'CA') -Offset 300
+            $job = Restore-AzsBackup -Name $backup.BackupId @decryption -Force -AsJob -PassThru
+            $job | Wait-Job -Timeout 300 | Out-Null
+            $job.State | Should -Be 'Completed'
+            @($job.Error).Count | Should -Be 1
+            $job.Error[0].FullyQualifiedErrorId | Should -Match '^AzsBackup\.BackupCorrupt'
+            @(Receive-Job -Job $job -ErrorAction SilentlyContinue) | Should -Be @($false)
+            $job | Remove-Job
+            (Get-RoleDigests -Deployment $deployment).WAS | Should -Be $original.WAS
+        }
+
+        It 'makes pwsh -NonInteractive -Command exit with 1 when a role was not restored, naming it on stderr' {
+            Switch-FileByte -Path (Get-StoredRoleFile -Store $deployment.Store -BackupId $backup.BackupId -RoleName 'CA') -Offset 300
+            $run = Invoke-PwshProcess -Command ("Import-Module '$($script:ManifestPath)'; Restore-AzsBackup -Name '$($backup.BackupId)' -DecryptionCertPath '$($certificate.Pfx)' " +
+                "-DecryptionCertPassword (ConvertTo-SecureString '$pfxSecret' -AsPlainText -Force) -Force")
+            $run.ExitCode | Should -Be 1
+            Get-FlatText -Text $run.StdErr | Should -Match 'failedverificationinroleCA'
+            (Get-RoleDigests -Deployment $deployment).WAS | Should -Be $original.WAS
+        }
+
+        It 'restores the roles -RoleName lists, and -WhatIf lists each with the path it replaces' {
+            $whatIf = Invoke-PwshProcess -Command ("Import-Module '$($script:ManifestPath)'; Restore-AzsBackup -Name '$($backup.BackupId)' -RoleName CA, WAS -DecryptionCertPath '$($certificate.Pfx)' " +
+                "-DecryptionCertPassword (ConvertTo-SecureString '$pfxSecret' -AsPlainText -Force) -WhatIf")
+            $whatIf.ExitCode | Should -Be 0
+            $text = Get-FlatText -Text $whatIf.StdOut
+            $text | Should -Match 'Restore2role\(s\)'
+            foreach ($role in 'WAS', 'CA') {
+                $text | Should -Match ([regex]::Escape("${role}:Directory,replacespath'$($deployment.Data[$role])'(registeredonthisdeployment)"))
+            }
+            (Get-RoleDigests -Deployment $deployment).CA | Should -Be $edited.CA
+            Restore-AzsBackup -Name $backup.BackupId -RoleName 'CA', 'WAS' @decryption -Force
+            $now = Get-RoleDigests -Deployment $deployment
+            $now.CA | Should -Be $original.CA
+            $now.WAS | Should -Be $original.WAS
+        }
+
         It 'restores nothing with -WhatIf, even with -Force' {
             Restore-AzsBackup -Name $backup.BackupId @decryption -WhatIf | Should -BeNullOrEmpty
             Restore-AzsBackup -Name $backup.BackupId @decryption -Force -WhatIf -PassThru | Should -BeNullOrEmpty
@@ -120,13 +178,22 @@ Describe 'Recovery' {
                 $now.CA | Should -Be $edited.CA
             }
 
-            It 'a backup with one flipped byte fails with AzsBackup.BackupCorrupt naming the role and file' {
-                Switch-FileByte -Path (Get-StoredRoleFile -Store $deployment.Store -BackupId $backup.BackupId -RoleName 'CA') -Offset 300
+            It 'a backup with a flipped byte in every role fails with one AzsBackup.BackupCorrupt naming each role and file' {
+                foreach ($role in 'WAS', 'CA') {
+                    Switch-FileByte -Path (Get-StoredRoleFile -Store $deployment.Store -BackupId $backup.BackupId -RoleName $role) -Offset 300
+                }
                 $failure = { Restore-AzsBackup -Name $backup.BackupId @decryption -Force } |
                     Should -Throw -ErrorId 'AzsBackup.BackupCorrupt,Restore-AzsBackup' -PassThru
                 $failure.CategoryInfo.Category | Should -Be 'InvalidData'
+                $failure.Exception.Message | Should -Match 'Nothing was restored'
                 $failure.Exception.Message | Should -Match 'CA/CA\.azsb'
+                $failure.Exception.Message | Should -Match 'WAS/WAS\.azsb'
                 $failure.Exception.Message | Should -Match 'Test-AzsBackup'
+            }
+
+            It 'a -RoleName list with a role the backup does not hold fails with AzsBackup.RoleNotFound' {
+                { Restore-AzsBackup -Name $backup.BackupId -RoleName 'CA', 'KeyVault' @decryption -Force } |
+                    Should -Throw -ErrorId 'AzsBackup.RoleNotFound,Restore-AzsBackup'
             }
 
             It 'a wrong password fails with AzsBackup.DecryptionFailed' {
@@ -201,7 +268,7 @@ Describe 'Recovery' {
                 $text = Get-FlatText -Text $whatIf.StdOut
                 $text | Should -Match 'NOTknowntothisdeployment'
                 foreach ($role in 'WAS', 'CA') {
-                    $text | Should -Match ([regex]::Escape("${role}:Directory,path'$($deployment.Data[$role])'(registrationtakenfromthebackup,needs-AcceptBackupRoles)"))
+                    $text | Should -Match ([regex]::Escape("${role}:Directory,replacespath'$($deployment.Data[$role])'(registrationtakenfromthebackup,needs-AcceptBackupRoles)"))
                 }
                 $failure = { Restore-AzsBackup -Name $backup.BackupId @decryption -Force } |
                     Should -Throw -ErrorId 'AzsBackup.RolesNotAccepted,Restore-AzsBackup' -PassThru
