@@ -44,6 +44,12 @@ function Get-AzsBackup {
     For scripts written for Azs.Backup.Admin: accepted and ignored (a verbose message says so); the
     cmdlet acts on the deployment of its state folder.
 
+    .PARAMETER InputObject
+    For scripts written for Azs.Backup.Admin: an identity object that names one backup in its
+    Backup property (or a Backup, with its BackupId). Its Location, if any, is checked as -Location
+    is; its ResourceGroupName and SubscriptionId are ignored. Given by name only: piped objects bind
+    to -Name, as before.
+
     .EXAMPLE
     Get-AzsBackup
 
@@ -59,6 +65,11 @@ function Get-AzsBackup {
 
     Shows every detail of the backup whose id starts with 7d4c2b1e.
 
+    .EXAMPLE
+    Get-AzsBackup -InputObject ([pscustomobject]@{ Backup = $backupId; Location = 'local'; ResourceGroupName = 'system.local' })
+
+    As a script written for Azs.Backup.Admin gets a backup through its identity.
+
     .INPUTS
     AzureStackBackup.Backup. You can pipe backups, or objects with a Name or BackupId property, to this cmdlet.
 
@@ -69,17 +80,22 @@ function Get-AzsBackup {
     .LINK
     Start-AzsBackup
     #>
-    [CmdletBinding()]
+    [CmdletBinding(DefaultParameterSetName = 'Name')]
     [OutputType('AzureStackBackup.Backup')]
     param(
-        [Parameter(Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [Parameter(ParameterSetName = 'Name', Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
         [Alias('BackupId')]
         [SupportsWildcards()]
         [string] $Name,
 
+        [Parameter(ParameterSetName = 'Name')]
         [int] $Top,
 
+        [Parameter(ParameterSetName = 'Name')]
         [int] $Skip,
+
+        [Parameter(Mandatory, ParameterSetName = 'InputObject')]
+        [psobject] $InputObject,
 
         [string] $Location,
 
@@ -89,10 +105,11 @@ function Get-AzsBackup {
     )
 
     begin {
-        Assert-AzsAdminScope -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        Assert-AzsAdminScope -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -InputObjectIsIdentity
     }
 
     process {
+        if ($PSCmdlet.ParameterSetName -eq 'InputObject') { $Name = Get-AzsBackupName -Cmdlet $PSCmdlet -InputObject $InputObject }
         $request = [ordered]@{}
         if ($Name) { $request.Name = $Name }
         if ($PSBoundParameters.ContainsKey('Top')) { $request.Top = $Top }

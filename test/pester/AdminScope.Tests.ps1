@@ -110,6 +110,15 @@ Describe 'Azs.Backup.Admin scope parameters on a deployment in location ''local'
             Should -Throw -ErrorId "AzsBackup.LocationMismatch,$_" -ExpectedMessage "*-InputObject's Location 'eastus' is not the location of this deployment, which is 'local'*"
     }
 
+    It 'gets the backup an Azs.Backup.Admin identity names in its Backup property, given as -InputObject to Get-AzsBackup' {
+        $identity = [pscustomobject]@{ Backup = $deployment.BackupId; Location = 'local'; ResourceGroupName = 'system.local' }
+        $found = @(Get-AzsBackup -InputObject $identity)
+        $found.Count | Should -Be 1
+        $found[0].BackupId | Should -Be $deployment.BackupId
+        { Get-AzsBackup -InputObject ([pscustomobject]@{ Backup = $deployment.BackupId; Location = 'eastus' }) } |
+            Should -Throw -ErrorId 'AzsBackup.LocationMismatch,Get-AzsBackup' -ExpectedMessage "*-InputObject's Location 'eastus' is not the location of this deployment, which is 'local'*"
+    }
+
     It 'restores the backup an Azs.Backup.Admin identity names in its Backup property, piped to Restore-AzsBackup' {
         $identity = [pscustomobject]@{ Backup = $deployment.BackupId; Location = 'local'; ResourceGroupName = 'system.local'; SubscriptionId = $ignored.SubscriptionId }
         $identity | Restore-AzsBackup -DecryptionCertPath $deployment.PfxPath -DecryptionCertPassword $deployment.PfxPassword -Force -PassThru | Should -BeTrue

@@ -41,7 +41,7 @@ BeforeAll {
     foreach ($name in 'Get-AzsBackup', 'Get-AzsBackupConfiguration', 'Set-AzsBackupConfiguration', 'Start-AzsBackup', 'Restore-AzsBackup') {
         $lockedParameters[$name] = @($lockedParameters[$name]) + @('Location', 'ResourceGroupName', 'SubscriptionId')
     }
-    foreach ($name in 'Get-AzsBackupConfiguration', 'Start-AzsBackup') { $lockedParameters[$name] += 'InputObject' }
+    foreach ($name in 'Get-AzsBackup', 'Get-AzsBackupConfiguration', 'Start-AzsBackup') { $lockedParameters[$name] += 'InputObject' }
     $changesState = '^(Set|Start|Restore|Register|Unregister|Invoke|New)-'
     # SPEC §2: ConfirmImpact Medium for every state-changing cmdlet, High for the one that overwrites live data.
     $confirmImpact = @{ 'Restore-AzsBackup' = 'High' }
