@@ -186,7 +186,10 @@ async function floodWithoutToken(context: Context): Promise<string | null> {
     for (; sent < FLOOD.requests && !closed; sent += 1) {
       if (socket.write(line(sent + 1, 'config.get', { padding }))) continue;
       const drained = await Promise.race([
-        once(socket, 'drain').then(() => true),
+        once(socket, 'drain').then(
+          () => true,
+          () => false, // EPIPE, ECONNRESET: the daemon has closed the connection
+        ),
         sleep(5_000).then(() => false),
       ]);
       if (!drained) break; // the daemon stopped reading

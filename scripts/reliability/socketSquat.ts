@@ -5,12 +5,14 @@
  * a daemon. Then root's CLI and module start the daemon and configure it. Whatever reaches the
  * squatter is compared with the token, the share password and the .pfx password.
  *
- * The fallback folder is machine-wide (`/tmp/azsbackup-0` for root), so the whole attack runs in a
- * private mount namespace with its own /tmp: other daemons and tests on this machine never see it.
- * `squatFallbackSocket` starts this file there; run directly it plays the attack and prints one JSON line.
+ * The fallback folder lies in the system's temporary folder (`/tmp/azsbackup-0` for root), which
+ * other daemons and tests on this machine share, so the whole attack runs with a temporary folder of
+ * its own (TMPDIR: a fresh folder, sticky and world-writable like /tmp) and no XDG_RUNTIME_DIR.
+ * `squatFallbackSocket` starts this file so; run directly it plays the attack and prints one JSON line.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultEndpoint } from '../../src/util/platform.js';
@@ -68,25 +70,17 @@ setInterval(() => { let now = null; try { now = fs.lstatSync(socket).ino; } catc
 console.log('READY ' + process.pid);
 `;
 
-/** Runs the attack in a private mount namespace with a fresh /tmp, as root with `user` squatting. */
+/** Runs the attack with a temporary folder of its own, as root with `user` squatting. */
 export function squatFallbackSocket(user: string): Promise<SquatResult> {
-  const script = fileURLToPath(import.meta.url);
-  const child = spawn(
-    'unshare',
-    [
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      'sh',
-      '-c',
-      'mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$0" "$@"',
-      process.execPath,
-      script,
-      user,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const temporary = mkdtempSync(path.join(os.tmpdir(), 'azs-squat-tmp-'));
+  chmodSync(temporary, 0o1777);
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: temporary };
+  delete env.XDG_RUNTIME_DIR;
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), user], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.on('close', () => rmSync(temporary, { recursive: true, force: true }));
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -103,7 +97,7 @@ export function squatFallbackSocket(user: string): Promise<SquatResult> {
 
 /** A state folder whose `run/daemon.sock` is longer than a socket path may be. */
 function longStateDir(): string {
-  const folder = path.join('/tmp', 'azs-squat', 'deployment-state-'.repeat(6));
+  const folder = path.join(os.tmpdir(), 'azs-squat', 'deployment-state-'.repeat(6));
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   return folder;
 }
@@ -147,11 +141,11 @@ function operatorClients(stateDir: string): void {
     });
   cli('start');
   cli('status');
-  const fakePfx = path.join('/tmp', 'azs-squat', 'backup.pfx');
+  const fakePfx = path.join(os.tmpdir(), 'azs-squat', 'backup.pfx');
   writeFileSync(fakePfx, 'not a pfx');
   const secure = (variable: string) => `(ConvertTo-SecureString $env:${variable} -AsPlainText -Force)`;
   const script = `$ErrorActionPreference = 'Continue'; Import-Module ${quote(moduleManifest)}
-    Set-AzsBackupConfiguration -Path /tmp/azs-squat -UserName operator -Password ${secure('SQUAT_SHARE_PASSWORD')}
+    Set-AzsBackupConfiguration -Path ${quote(path.join(os.tmpdir(), 'azs-squat'))} -UserName operator -Password ${secure('SQUAT_SHARE_PASSWORD')}
     Test-AzsBackup -Name 00000000-0000-4000-8000-000000000000 -DecryptionCertPath ${quote(fakePfx)} -DecryptionCertPassword ${secure('SQUAT_PFX_PASSWORD')}`;
   spawnSync(findPwsh(), ['-NoProfile', '-NonInteractive', '-Command', script], {
     env: pwshEnv({
