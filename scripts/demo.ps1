@@ -42,6 +42,6 @@ Get-AzsInfrastructureRole | Format-Table Name, Provider, Path
 
 $backup = Start-AzsBackup -Force
 Write-Host "Backup $($backup.BackupId) finished: $($backup.Status)"
-Get-AzsBackup | Format-List BackupId, Name, Status, CreatedDateTime, TimeTakenToCreate, BackupSizeInKb, CompressedBackupSizeInKb, IsCloudRecoveryReady, EncryptionCertThumbprint
+Get-AzsBackup | Format-List BackupId, Name, Status, @{ Name = 'CreatedDateTime (UTC)'; Expression = { $_.CreatedDateTime } }, TimeTakenToCreate, BackupSizeInKb, CompressedBackupSizeInKb, IsCloudRecoveryReady, EncryptionCertThumbprint
 $backup.RoleStatus | Format-Table RoleName, Status, ErrorMessage
 if ($backup.Status -ne 'Succeeded') { exit 1 }
