@@ -12,8 +12,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { RpcError } from '../../src/daemon/client.js';
 import type { Role } from '../../src/protocol/objects.js';
-import { removeDir, startDaemon } from '../helpers/daemon.js';
-import { createDeployment, PFX_PASSWORD } from '../helpers/deployment.js';
+import { removeDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { createDeployment, PFX_PASSWORD, type Deployment } from '../helpers/deployment.js';
 import { cliMain } from '../helpers/pwsh.js';
 import { backupFolderOf, editManifest, fileEntry, forgeBackup } from '../helpers/shareWriter.js';
 
@@ -41,14 +41,42 @@ function scriptedRole(name: string, marker: string): Role {
   };
 }
 
+/**
+ * A daemon and a deployment without its PowerShell role (ECE), given to `run`; both removed after.
+ */
+async function withDeployment(
+  run: (daemon: TestDaemon, deployment: Deployment) => Promise<void>,
+  daemonOptions: Parameters<typeof startDaemon>[0] = {},
+): Promise<void> {
+  const daemon = startDaemon(daemonOptions);
+  const deployment = await createDeployment(daemon);
+  try {
+    await daemon.call('role.unregister', { Name: 'ECE' });
+    await run(daemon, deployment);
+  } finally {
+    daemon.stop();
+    [daemon.stateDir, deployment.root].forEach(removeDir);
+  }
+}
+
+/** A folder of the deployment that no role holds, with one file that must stay. */
+function victimFolder(deployment: Deployment): string {
+  const victim = path.join(deployment.root, 'victim');
+  mkdirSync(victim);
+  writeFileSync(path.join(victim, 'keep.txt'), 'must stay');
+  return victim;
+}
+
+const decryptionOf = (deployment: Deployment) => ({
+  DecryptionCertPath: deployment.pfxPath,
+  DecryptionCertPassword: PFX_PASSWORD,
+});
+
 describe('a share writer against a deployment', () => {
   test('a PowerShell role planted into a real backup: no restore registers it or runs its script, and Test-AzsBackup fails', async () => {
-    const daemon = startDaemon();
-    const deployment = await createDeployment(daemon);
-    const marker = path.join(deployment.root, 'planted-script-ran');
-    const decryption = { DecryptionCertPath: deployment.pfxPath, DecryptionCertPassword: PFX_PASSWORD };
-    try {
-      await daemon.call('role.unregister', { Name: 'ECE' });
+    await withDeployment(async (daemon, deployment) => {
+      const marker = path.join(deployment.root, 'planted-script-ran');
+      const decryption = decryptionOf(deployment);
       const backup = await daemon.call('backup.start', { Wait: true });
       assert.equal(backup.IsKnownToDeployment, true);
       editManifest(deployment.store, backup.BackupId, (manifest) =>
@@ -104,22 +132,14 @@ describe('a share writer against a deployment', () => {
       assert.equal(existsSync(out), false, 'azsbackup extract wrote nothing');
       await daemon.call('backup.start', { Wait: true });
       assert.equal(existsSync(marker), false, "the planted role's script never ran");
-    } finally {
-      daemon.stop();
-      [daemon.stateDir, deployment.root].forEach(removeDir);
-    }
+    });
   });
 
   test("a role's data moved under a new PowerShell role, or pointed at another path: refused before anything is written", async () => {
-    const daemon = startDaemon();
-    const deployment = await createDeployment(daemon);
-    const marker = path.join(deployment.root, 'moved-script-ran');
-    const victim = path.join(deployment.root, 'victim');
-    mkdirSync(victim);
-    writeFileSync(path.join(victim, 'keep.txt'), 'must stay');
-    const decryption = { DecryptionCertPath: deployment.pfxPath, DecryptionCertPassword: PFX_PASSWORD };
-    try {
-      await daemon.call('role.unregister', { Name: 'ECE' });
+    await withDeployment(async (daemon, deployment) => {
+      const marker = path.join(deployment.root, 'moved-script-ran');
+      const victim = victimFolder(deployment);
+      const decryption = decryptionOf(deployment);
       const backup = await daemon.call('backup.start', { Wait: true });
       const folder = backupFolderOf(deployment.store, backup.BackupId);
       renameSync(path.join(folder, 'CA', 'CA.azsb'), path.join(folder, 'CA', 'Moved.azsb'));
@@ -149,22 +169,14 @@ describe('a share writer against a deployment', () => {
         'CA',
         'WAS',
       ]);
-    } finally {
-      daemon.stop();
-      [daemon.stateDir, deployment.root].forEach(removeDir);
-    }
+    });
   });
 
   test('a complete backup forged with the public .cer: not known; its roles are refused without -AcceptBackupRoles, restored with it', async () => {
-    const daemon = startDaemon();
-    const deployment = await createDeployment(daemon);
-    const marker = path.join(deployment.root, 'forged-script-ran');
-    const victim = path.join(deployment.root, 'victim');
-    mkdirSync(victim);
-    writeFileSync(path.join(victim, 'keep.txt'), 'must stay');
-    const decryption = { DecryptionCertPath: deployment.pfxPath, DecryptionCertPassword: PFX_PASSWORD };
-    try {
-      await daemon.call('role.unregister', { Name: 'ECE' });
+    await withDeployment(async (daemon, deployment) => {
+      const marker = path.join(deployment.root, 'forged-script-ran');
+      const victim = victimFolder(deployment);
+      const decryption = decryptionOf(deployment);
       const real = await daemon.call('backup.start', { Wait: true });
       const evil = scriptedRole('Evil', marker);
       const forged = await forgeBackup({
@@ -258,53 +270,47 @@ describe('a share writer against a deployment', () => {
         'Planted',
         'WAS',
       ]);
-    } finally {
-      daemon.stop();
-      [daemon.stateDir, deployment.root].forEach(removeDir);
-    }
+    });
   });
 
   test('retention keeps the real newest recovery-ready backup when a newer forged one is on the store', async () => {
-    const daemon = startDaemon({ testHooks: true });
-    const deployment = await createDeployment(daemon);
-    const flaky = path.join(deployment.root, 'data', 'Flaky');
-    try {
-      await daemon.call('role.unregister', { Name: 'ECE' });
-      mkdirSync(flaky);
-      writeFileSync(path.join(flaky, 'a.txt'), 'a');
-      await daemon.call('role.register', { Name: 'Flaky', Provider: 'Directory', Path: flaky });
-      await daemon.call('config.set', { IsBackupSchedulerEnabled: false, BackupRetentionPeriodInDays: 2 });
-      const real = await daemon.call('backup.start', { Wait: true });
-      assert.equal(real.IsCloudRecoveryReady, true);
-      const now = new Date((await daemon.call('test.advanceClock', { Hours: 240 })).now);
-      const forged = await forgeBackup({
-        store: deployment.store,
-        cerPath: deployment.cerPath,
-        location: 'local',
-        created: new Date(now.getTime() - 3600_000),
-        roles: [
-          {
-            registration: {
-              Name: 'CA',
-              Provider: 'Directory',
-              Path: deployment.folder,
-              BackupScript: null,
-              RestoreScript: null,
-              RegisteredTime: now.toISOString(),
+    await withDeployment(
+      async (daemon, deployment) => {
+        const flaky = path.join(deployment.root, 'data', 'Flaky');
+        mkdirSync(flaky);
+        writeFileSync(path.join(flaky, 'a.txt'), 'a');
+        await daemon.call('role.register', { Name: 'Flaky', Provider: 'Directory', Path: flaky });
+        await daemon.call('config.set', { IsBackupSchedulerEnabled: false, BackupRetentionPeriodInDays: 2 });
+        const real = await daemon.call('backup.start', { Wait: true });
+        assert.equal(real.IsCloudRecoveryReady, true);
+        const now = new Date((await daemon.call('test.advanceClock', { Hours: 240 })).now);
+        const forged = await forgeBackup({
+          store: deployment.store,
+          cerPath: deployment.cerPath,
+          location: 'local',
+          created: new Date(now.getTime() - 3600_000),
+          roles: [
+            {
+              registration: {
+                Name: 'CA',
+                Provider: 'Directory',
+                Path: deployment.folder,
+                BackupScript: null,
+                RestoreScript: null,
+                RegisteredTime: now.toISOString(),
+              },
+              entries: [fileEntry('forged.txt', 'forged')],
             },
-            entries: [fileEntry('forged.txt', 'forged')],
-          },
-        ],
-      });
-      rmSync(flaky, { recursive: true });
-      const partial = await daemon.call('backup.start', { Wait: true });
-      assert.equal(partial.Status, 'PartialSucceeded');
-      const listed = (await daemon.call('backup.list', {})).backups.map((backup) => backup.BackupId);
-      assert.ok(listed.includes(real.BackupId), 'the real newest ready backup is kept');
-      assert.ok(listed.includes(forged) && listed.includes(partial.BackupId));
-    } finally {
-      daemon.stop();
-      [daemon.stateDir, deployment.root].forEach(removeDir);
-    }
+          ],
+        });
+        rmSync(flaky, { recursive: true });
+        const partial = await daemon.call('backup.start', { Wait: true });
+        assert.equal(partial.Status, 'PartialSucceeded');
+        const listed = (await daemon.call('backup.list', {})).backups.map((backup) => backup.BackupId);
+        assert.ok(listed.includes(real.BackupId), 'the real newest ready backup is kept');
+        assert.ok(listed.includes(forged) && listed.includes(partial.BackupId));
+      },
+      { testHooks: true },
+    );
   });
 });
