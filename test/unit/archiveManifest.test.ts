@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
-  FORMAT_VERSION,
   MAX_MANIFEST_BYTES,
   authenticateManifest,
   canonicalJson,
@@ -15,9 +14,9 @@ import {
   type UnsealedManifest,
 } from '../../src/archive/manifest.js';
 import { isAzsError } from '../../src/protocol/errors.js';
+import { unsealedManifest } from './manifestFixtures.js';
 
 const BACKUP_ID = '3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b';
-const THUMBPRINT = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
 const SOURCE = 'MASBackup/20261126T120000Z/3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b/BackupInfo.json';
 
 const BACKUP_KEY = randomBytes(32);
@@ -28,35 +27,14 @@ function sound(): BackupManifest {
 }
 
 function unsealed(): UnsealedManifest {
-  return {
-    BackupId: BACKUP_ID,
-    Name: `local/${BACKUP_ID}`,
-    Status: 'Succeeded',
+  return unsealedManifest(BACKUP_ID, {
     RoleStatus: [
       { RoleName: 'Domain', Status: 'Succeeded', ErrorMessage: null },
       { RoleName: 'ECE', Status: 'Succeeded', ErrorMessage: null },
     ],
-    CreatedDateTime: '2026-11-26T12:00:00.000Z',
     TimeTakenToCreate: 'PT1M2.5S',
-    BackupDataVersion: '1.0.0',
-    DeploymentId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-    StampVersion: '0.1.0',
-    IsCloudRecoveryReady: true,
-    EncryptionCertThumbprint: THUMBPRINT,
     BackupSizeInKb: 2048,
     CompressedBackupSizeInKb: 512,
-    IsAutomaticBackup: false,
-    CompletelyUploaded: true,
-    FormatVersion: FORMAT_VERSION,
-    Location: 'local',
-    Encryption: {
-      Algorithm: 'AES-256-GCM',
-      KeyWrap: 'RSA-OAEP-SHA256',
-      WrappedKey: randomBytes(384).toString('base64'),
-      CertificateThumbprint: THUMBPRINT,
-      BlockSize: 4 * 1024 * 1024,
-    },
-    Compression: 'zstd',
     Roles: [
       {
         Registration: {
@@ -92,7 +70,7 @@ function unsealed(): UnsealedManifest {
         SourceBytes: 0,
       },
     ],
-  };
+  });
 }
 
 function refused(text: string, expected: RegExp): void {

@@ -17,45 +17,15 @@ import { LocalFolderStore } from '../../src/storage/localStore.js';
 import type { BackupStore } from '../../src/storage/store.js';
 import { silentLogger } from '../../src/util/log.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
+import { unsealedManifest } from './manifestFixtures.js';
 
-const THUMBPRINT = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
 const roots: string[] = [];
 after(() => roots.forEach(removeDir));
 
 /** A backup's manifest text as the backup job writes it (no role files: the catalog reads none). */
 function manifestText(backupId: string, created: string): string {
   return serializeManifest(
-    authenticateManifest(
-      {
-        BackupId: backupId,
-        Name: `local/${backupId}`,
-        Status: 'Succeeded',
-        RoleStatus: [{ RoleName: 'CA', Status: 'Succeeded', ErrorMessage: null }],
-        CreatedDateTime: created,
-        TimeTakenToCreate: 'PT1S',
-        BackupDataVersion: '1.0.0',
-        DeploymentId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-        StampVersion: '0.1.0',
-        IsCloudRecoveryReady: true,
-        EncryptionCertThumbprint: THUMBPRINT,
-        BackupSizeInKb: 1,
-        CompressedBackupSizeInKb: 1,
-        IsAutomaticBackup: false,
-        CompletelyUploaded: true,
-        FormatVersion: 3,
-        Location: 'local',
-        Encryption: {
-          Algorithm: 'AES-256-GCM',
-          KeyWrap: 'RSA-OAEP-SHA256',
-          WrappedKey: randomBytes(384).toString('base64'),
-          CertificateThumbprint: THUMBPRINT,
-          BlockSize: 4 * 1024 * 1024,
-        },
-        Compression: 'zstd',
-        Roles: [],
-      },
-      randomBytes(32),
-    ),
+    authenticateManifest(unsealedManifest(backupId, { CreatedDateTime: created }), randomBytes(32)),
   );
 }
 
