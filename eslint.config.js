@@ -4,7 +4,20 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const layers = ['protocol', 'util', 'storage', 'crypto', 'archive', 'state', 'roles', 'engine', 'daemon', 'cli'];
+const layers = [
+  'protocol',
+  'util',
+  'storage',
+  'crypto',
+  'archive',
+  'state',
+  'roles',
+  'notify',
+  'report',
+  'engine',
+  'daemon',
+  'cli',
+];
 const base = ['protocol', 'util'];
 const allowed = {
   protocol: [],
@@ -14,7 +27,9 @@ const allowed = {
   archive: [...base, 'crypto'],
   state: [...base, 'crypto'],
   roles: [...base, 'archive'],
-  engine: [...base, 'storage', 'crypto', 'archive', 'state', 'roles'],
+  notify: [...base, 'state'],
+  report: base,
+  engine: [...base, 'storage', 'crypto', 'archive', 'state', 'roles', 'notify', 'report'],
   daemon: [...base, 'engine', 'state'],
   cli: layers,
 };

@@ -113,5 +113,10 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
       return { now: now.toISOString() };
     },
     'alert.list': async (params) => ({ alerts: await engine.alerts.list(params.State) }),
+    'notification.add': (params) => engine.notifications.add(params),
+    'notification.list': async (params) => ({ targets: await engine.notifications.list(params.Name) }),
+    'notification.remove': (params) => engine.notifications.remove(params.Name),
+    'notification.test': (params) => engine.notifications.test(params.Name),
+    'report.write': (params) => engine.reports.write(params),
   };
 }

@@ -109,7 +109,7 @@ export class Daemon implements DaemonControl {
 
   private async close(): Promise<void> {
     this.options.engine.log.info('daemon stopping', { pid: process.pid });
-    this.options.engine.stop();
+    await this.options.engine.stop();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.connections) socket.destroy();
     await closed;

@@ -17,7 +17,8 @@ export type AlertKind =
   | 'CertificateExpired'
   | 'SchedulerDisabled'
   | 'StoreAlmostFull'
-  | 'RoleStoredNothing';
+  | 'RoleStoredNothing'
+  | 'NotificationTargetRejected';
 
 export interface AlertRule {
   title: string;
@@ -105,6 +106,13 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
     type: 'condition',
     remediation:
       "Check each role named: a PowerShell role's backup script must write into its staging folder ($StagingPath, also its first argument and current location; Get-AzsInfrastructureRole shows the script), a Directory role's folder must hold its data. Fix it, then run Start-AzsBackup; the alert closes when every such role stores data again (or is unregistered). Until then the role's data is only in the earlier backup named in the description: keep it before retention deletes it (Set-AzsBackupConfiguration -BackupRetentionPeriodInDays 14, or copy its folder elsewhere).",
+  },
+  NotificationTargetRejected: {
+    title: 'A notification target refuses the messages sent to it',
+    severity: 'Warning',
+    type: 'condition',
+    remediation:
+      'Check the target named in the description: its URL (Get-AzsBackupNotificationTarget), that the receiver accepts JSON POSTs, and that its secret matches the one given with -Secret (remove the target and add it again to change it). Test-AzsBackupNotificationTarget shows what it answers; the alert closes when it accepts a message again or is removed.',
   },
 };
 

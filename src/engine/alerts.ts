@@ -11,6 +11,15 @@ interface StoredAlert extends Alert {
   Kind: AlertKind;
 }
 
+/** Told of each alert that opened or closed, once its change is saved. */
+export type AlertChangeListener = (type: 'alert.opened' | 'alert.closed', alert: Alert) => void;
+
+type Transition = Parameters<AlertChangeListener>;
+
+function publicAlert({ Kind: _kind, ...alert }: StoredAlert): Alert {
+  return alert;
+}
+
 export class AlertService {
   /** Alert changes are serialised: each reads, changes and writes alerts.json whole. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -19,6 +28,7 @@ export class AlertService {
     private readonly state: StateDir,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly onChanged: AlertChangeListener = () => undefined,
   ) {}
 
   async list(state?: 'Active' | 'Closed'): Promise<Alert[]> {
@@ -26,7 +36,7 @@ export class AlertService {
     return alerts
       .filter((alert) => !state || alert.State === state)
       .sort((a, b) => b.CreatedTime.localeCompare(a.CreatedTime))
-      .map(({ Kind: _kind, ...alert }) => alert);
+      .map(publicAlert);
   }
 
   /**
@@ -41,7 +51,7 @@ export class AlertService {
   ): Promise<void> {
     const rule = ALERT_RULES[kind];
     const remediation = [...details, rule.remediation].join(' ');
-    return this.change((alerts) => {
+    return this.change((alerts, transitions) => {
       const open = alerts.find((alert) => alert.Kind === kind && alert.State === 'Active');
       if (open) {
         open.Description = description;
@@ -49,7 +59,7 @@ export class AlertService {
         open.BackupId = backupId ?? open.BackupId;
         return;
       }
-      alerts.push({
+      const opened: StoredAlert = {
         Kind: kind,
         AlertId: randomUUID(),
         Title: rule.title,
@@ -60,18 +70,21 @@ export class AlertService {
         Description: description,
         Remediation: remediation,
         BackupId: backupId,
-      });
+      };
+      alerts.push(opened);
+      transitions.push(['alert.opened', publicAlert(opened)]);
       this.log.warn('alert raised', { kind, description, backupId });
     });
   }
 
   /** Closes the open alerts of the given kinds. */
   close(kinds: AlertKind[]): Promise<void> {
-    return this.change((alerts) => {
+    return this.change((alerts, transitions) => {
       for (const alert of alerts) {
         if (alert.State !== 'Active' || !kinds.includes(alert.Kind)) continue;
         alert.State = 'Closed';
         alert.ClosedTime = this.clock.now().toISOString();
+        transitions.push(['alert.closed', publicAlert(alert)]);
         this.log.info('alert closed', { kind: alert.Kind, alertId: alert.AlertId });
       }
     });
@@ -93,12 +106,14 @@ export class AlertService {
     return readJsonIfExists<StoredAlert[]>(this.state.file('alerts.json')).then((alerts) => alerts ?? []);
   }
 
-  private change(mutate: (alerts: StoredAlert[]) => void): Promise<void> {
+  private change(mutate: (alerts: StoredAlert[], transitions: Transition[]) => void): Promise<void> {
     const next = this.queue.then(async () => {
       const alerts = await this.read();
       const before = JSON.stringify(alerts);
-      mutate(alerts);
+      const transitions: Transition[] = [];
+      mutate(alerts, transitions);
       if (JSON.stringify(alerts) !== before) await writeJsonAtomic(this.state.file('alerts.json'), alerts);
+      for (const transition of transitions) this.onChanged(...transition);
     });
     this.queue = next.catch(() => undefined);
     return next;

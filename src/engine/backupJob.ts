@@ -29,9 +29,9 @@ import {
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ProgressNotification } from '../protocol/jsonrpc.js';
-import type { Backup, BackupRecord, Role, RoleStatus } from '../protocol/objects.js';
+import type { Backup, BackupRecord, Role, RoleMeasure, RoleStatus } from '../protocol/objects.js';
 import { nothingStoredWarning, providerFor } from '../roles/index.js';
-import type { JobHistory, JobRecord } from '../state/jobHistory.js';
+import type { JobHistory, JobInput, JobRecord } from '../state/jobHistory.js';
 import type { ManifestLedger } from '../state/manifestLedger.js';
 import { type RoleSeconds, RoleTimings } from '../state/roleTimings.js';
 import type { SavedCertificate, StateDir } from '../state/stateDir.js';
@@ -119,7 +119,7 @@ export class BackupService {
     const created = clock.now();
     const backup = this.initialBackup(backupId, created, certificate.thumbprint, request.isAutomatic, roles);
     this.running = backup;
-    const job: JobRecord = {
+    const job: JobInput = {
       JobId: backupId,
       Kind: 'Backup',
       BackupId: backupId,
@@ -141,10 +141,10 @@ export class BackupService {
         ),
       )
       .then(
-        (finished) => this.finish(job, finished, null),
+        ({ record, measures }) => this.finish(job, record, null, measures),
         (error: unknown) => {
           const failure = asAzsError(error);
-          return this.finish(job, failedBackup(backup, failure), failure);
+          return this.finish(job, failedBackup(backup, failure), failure, []);
         },
       )
       .finally(() => {
@@ -209,7 +209,7 @@ export class BackupService {
     certificate: SavedCertificate,
     signal: AbortSignal,
     progress: ProgressSink = () => undefined,
-  ): Promise<BackupRecord> {
+  ): Promise<{ record: BackupRecord; measures: RoleMeasure[] }> {
     const created = new Date(backup.CreatedDateTime);
     const folder = backupFolder(created, backup.BackupId);
     const key = generateBackupKey();
@@ -251,7 +251,7 @@ export class BackupService {
         ManifestSha256: createHash('sha256').update(manifestBytes).digest('hex'),
       });
       await this.rememberTimings(roles, lastSeconds, outcomes);
-      return finished;
+      return { record: finished, measures: measuresOf(outcomes) };
     } catch (error) {
       await store.remove(folder).catch(() => undefined);
       await removeIfEmpty(store, folder.slice(0, folder.lastIndexOf('/')));
@@ -365,11 +365,8 @@ export class BackupService {
     const succeeded = outcomes.filter((outcome) => outcome.status.Status === 'Succeeded').length;
     const status =
       succeeded === outcomes.length ? 'Succeeded' : succeeded === 0 ? 'Failed' : 'PartialSucceeded';
-    const sourceBytes = outcomes.reduce((sum, outcome) => sum + outcome.sourceBytes, 0);
-    const storedBytes = outcomes.reduce(
-      (sum, outcome) => sum + outcome.files.reduce((total, file) => total + file.Size, 0),
-      0,
-    );
+    const sourceBytes = sum(outcomes.map((outcome) => outcome.sourceBytes));
+    const storedBytes = sum(outcomes.flatMap((outcome) => outcome.files.map((file) => file.Size)));
     return {
       ...backup,
       Status: status,
@@ -414,7 +411,12 @@ export class BackupService {
     };
   }
 
-  private async finish(job: JobRecord, backup: BackupRecord, error: AzsError | null): Promise<Backup> {
+  private async finish(
+    job: JobInput,
+    backup: BackupRecord,
+    error: AzsError | null,
+    measures: RoleMeasure[],
+  ): Promise<Backup> {
     const finished: JobRecord = {
       ...job,
       EndTime: this.deps.clock.now().toISOString(),
@@ -425,6 +427,9 @@ export class BackupService {
         : (backup.Status as JobRecord['Outcome']),
       ErrorMessage: error?.message ?? null,
       Roles: backup.RoleStatus,
+      SourceBytes: measures.length ? sum(measures.map((measure) => measure.SourceBytes)) : null,
+      StoredBytes: measures.length ? sum(measures.map((measure) => measure.StoredBytes)) : null,
+      RoleMeasures: measures,
     };
     await this.deps.history.save(finished);
     // A failed role is a failure for the log's reader too, not a success to skim over.
@@ -447,6 +452,22 @@ export class BackupService {
   runningAsBackup(): Backup | null {
     return this.running ? asResource({ ...this.running, RoleStatus: [...this.running.RoleStatus] }) : null;
   }
+}
+
+/** Each stored role's sizes and duration, for the job record (metrics, the report). */
+function measuresOf(outcomes: RoleOutcome[]): RoleMeasure[] {
+  return outcomes
+    .filter((outcome) => outcome.status.Status === 'Succeeded')
+    .map((outcome) => ({
+      RoleName: outcome.status.RoleName,
+      SourceBytes: outcome.sourceBytes,
+      StoredBytes: sum(outcome.files.map((file) => file.Size)),
+      DurationSeconds: outcome.seconds,
+    }));
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 const STORE_REASONS = new Set([

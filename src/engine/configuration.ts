@@ -152,6 +152,7 @@ export class ConfigurationService {
       backupFrequencyInHours: change.BackupFrequencyInHours ?? saved.backupFrequencyInHours,
       backupRetentionPeriodInDays: change.BackupRetentionPeriodInDays ?? saved.backupRetentionPeriodInDays,
       isBackupSchedulerEnabled: change.IsBackupSchedulerEnabled ?? saved.isBackupSchedulerEnabled,
+      metricsPath: change.MetricsPath === undefined ? saved.metricsPath : change.MetricsPath || null,
     };
     if (change.EncryptionCertPath !== undefined) {
       next.certificate = this.acceptCertificate(
@@ -231,6 +232,7 @@ export class ConfigurationService {
       IsBackupSchedulerEnabled: config.isBackupSchedulerEnabled,
       AvailableCapacity: availableCapacity,
       ...(await this.scheduleTimes(config)),
+      MetricsPath: config.metricsPath,
     };
   }
 

@@ -3,8 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { AzsError } from '../protocol/errors.js';
 import type { Backup } from '../protocol/objects.js';
+import { createChannels } from '../notify/index.js';
+import { CapacityLog } from '../state/capacityLog.js';
 import { JobHistory } from '../state/jobHistory.js';
 import { ManifestLedger } from '../state/manifestLedger.js';
+import { NotificationTargets } from '../state/notificationTargets.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -20,10 +23,14 @@ import {
   type ConfigChange,
   type ConfigResult,
 } from './configuration.js';
+import { EngineEvents } from './events.js';
 import { ExclusiveJobs } from './exclusive.js';
 import { Housekeeping } from './housekeeping.js';
+import { MetricsService } from './metrics.js';
+import { NotificationService } from './notifications.js';
 import { displayPath, findOrphans } from './prune.js';
 import { RecoveryService } from './recovery.js';
+import { ReportService } from './report.js';
 import { RoleService } from './roles.js';
 import { Scheduler } from './scheduler.js';
 
@@ -39,18 +46,31 @@ export class Engine {
   readonly backups: BackupService;
   readonly scheduler: Scheduler;
   readonly recovery: RecoveryService;
+  readonly events: EngineEvents;
+  readonly capacity: CapacityLog;
+  readonly notifications: NotificationService;
+  readonly metrics: MetricsService;
+  readonly reports: ReportService;
 
   constructor(
     readonly state: StateDir,
     readonly clock: Clock,
     readonly log: Logger,
   ) {
+    this.events = new EngineEvents(
+      { DeploymentId: state.identity.DeploymentId, Location: state.identity.Location },
+      log,
+    );
+    const now = () => clock.now().toISOString();
     this.configuration = new ConfigurationService(state, clock, (config) => this.scheduleTimes(config));
     this.roles = new RoleService(state, clock);
-    this.history = new JobHistory(state);
+    this.history = new JobHistory(state, (job) => this.events.jobSaved(job, now()));
     this.ledger = new ManifestLedger(state);
     this.catalog = new BackupCatalog(log, this.ledger);
-    this.alerts = new AlertService(state, clock, log);
+    this.capacity = new CapacityLog(state);
+    this.alerts = new AlertService(state, clock, log, (type, alert) =>
+      this.events.alertChanged(type, alert, now()),
+    );
     this.housekeeping = new Housekeeping({
       state,
       clock,
@@ -60,6 +80,7 @@ export class Engine {
       ledger: this.ledger,
       history: this.history,
       roles: this.roles,
+      capacity: this.capacity,
     });
     this.backups = new BackupService({
       state,
@@ -89,12 +110,28 @@ export class Engine {
       backups: this.backups,
       onStartFailure: (error) => this.automaticStartFailed(error),
     });
+    const notificationDeps = {
+      state,
+      clock,
+      log,
+      alerts: this.alerts,
+      events: this.events,
+      targets: new NotificationTargets(state),
+    };
+    this.notifications = new NotificationService(notificationDeps, (outcomes) =>
+      createChannels({ folder: state.file('outbox'), log, clock, outcomes }),
+    );
+    this.metrics = new MetricsService(this.events);
+    this.reports = new ReportService();
   }
 
   /** Start-up: a crashed daemon's leftovers are cleared and its Running jobs recorded as Failed; the scheduler starts. */
   async start(): Promise<void> {
     // Staging folders belong to jobs; any found at start were left by a job a crash cut short.
     await rm(this.state.stagingRoot, { recursive: true, force: true });
+    // Listening starts before the interrupted jobs are recorded, so their ends are announced too.
+    this.notifications.start();
+    this.metrics.start();
     for (const job of await this.history.failInterrupted(this.clock.now())) {
       this.log.warn('job interrupted by a daemon stop recorded as Failed', {
         jobId: job.JobId,
@@ -107,9 +144,10 @@ export class Engine {
       .catch((error: unknown) => this.log.warn('condition check failed', { error: String(error) }));
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.scheduler.stop();
     this.jobs.abortAll();
+    await this.notifications.stop();
   }
 
   async setConfiguration(change: ConfigChange): Promise<ConfigResult> {

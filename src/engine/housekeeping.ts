@@ -4,6 +4,7 @@
  * brought up to date.
  */
 import { AzsError } from '../protocol/errors.js';
+import type { CapacityLog } from '../state/capacityLog.js';
 import type { JobHistory, JobRecord } from '../state/jobHistory.js';
 import type { ManifestLedger } from '../state/manifestLedger.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
@@ -34,6 +35,7 @@ export interface HousekeepingDeps {
   ledger: ManifestLedger;
   history: JobHistory;
   roles: RoleService;
+  capacity: CapacityLog;
 }
 
 export class Housekeeping {
@@ -171,15 +173,23 @@ export class Housekeeping {
     return [null, null];
   }
 
-  /** Almost full: less room than two more backups of the newest one's size need. */
+  /**
+   * Almost full: less room than two more backups of the newest one's size need. The free space
+   * measured is kept as a sample (capacity.json) for the metrics and the report.
+   */
   private async almostFull(config: SavedConfig): Promise<string | null> {
     if (!config.path) return null;
     try {
       return await this.withStore(async (store) => {
+        const { availableBytes, totalBytes } = await store.capacity();
+        await this.deps.capacity.record({
+          Time: this.deps.clock.now().toISOString(),
+          AvailableBytes: availableBytes,
+          TotalBytes: totalBytes,
+        });
         const newest = (await this.deps.catalog.list(store))[0];
         if (!newest) return null;
         const needed = 2 * newest.manifest.CompressedBackupSizeInKb * 1024;
-        const { availableBytes } = await store.capacity();
         if (availableBytes >= needed) return null;
         return `The external store has ${formatCapacity(availableBytes)} free, less than the ${formatCapacity(needed)} two more backups of the last size need.`;
       });

@@ -32,7 +32,7 @@ import type {
   RoleStatus,
 } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
-import type { JobHistory, JobRecord } from '../state/jobHistory.js';
+import type { JobHistory, JobInput, JobRecord } from '../state/jobHistory.js';
 import type { StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -301,7 +301,7 @@ export class RecoveryService {
     );
     refuseUnaccepted(backup, plans, request.AcceptBackupRoles === true);
     const claim = this.deps.jobs.claim('Restore', manifest.BackupId);
-    const job: JobRecord = {
+    const job: JobInput = {
       JobId: randomUUID(),
       Kind: 'Restore',
       BackupId: manifest.BackupId,
@@ -450,7 +450,7 @@ export class RecoveryService {
    * go into its ErrorMessage and the log. A role not reached stays Queued here, and the history
    * closes it as Failed with the job's error.
    */
-  private async finish(job: JobRecord, outcome: RestoreOutcome, error: unknown): Promise<void> {
+  private async finish(job: JobInput, outcome: RestoreOutcome, error: unknown): Promise<void> {
     const statuses: RoleStatus[] = job.Roles.map((role) => {
       const name = role.RoleName;
       const failure = outcome.failures.get(name);

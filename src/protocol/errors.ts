@@ -46,6 +46,9 @@ export const ErrorTable = {
   RoleNotFound: { code: 1500, category: 'ObjectNotFound' },
   RoleAlreadyExists: { code: 1501, category: 'ResourceExists' },
   RoleFailed: { code: 1502, category: 'OperationStopped' },
+  NotificationTargetNotFound: { code: 1600, category: 'ObjectNotFound' },
+  NotificationTargetExists: { code: 1601, category: 'ResourceExists' },
+  ReportFileExists: { code: 1700, category: 'ResourceExists' },
 } as const;
 
 export type ErrorReason = keyof typeof ErrorTable;

@@ -12,7 +12,11 @@ import {
   DaemonStatus,
   EncryptionCertificate,
   Job,
+  NotificationKind,
+  NotificationTarget,
+  NotificationTestResult,
   ProviderName,
+  ReportFile,
   RestorePlan,
   RestoreRoleFailure,
   Role,
@@ -31,6 +35,8 @@ const define = <P extends TSchema, R extends TSchema>(definition: MethodDefiniti
 const NoParams = Type.Object({}, { additionalProperties: false });
 const Secret = Type.String({ maxLength: 1024 });
 const FilePath = Type.String({ minLength: 1, maxLength: 4096 });
+/** A notification target's name: what the cmdlets and the log show, so kept plain. */
+const TargetName = Type.String({ minLength: 1, maxLength: 64 });
 /** One role name, or several (a single string is what older clients send). */
 const RoleNames = Type.Union([
   Type.String({ maxLength: 64 }),
@@ -76,6 +82,8 @@ export const Methods = {
         BackupFrequencyInHours: Type.Optional(Type.Integer()),
         BackupRetentionPeriodInDays: Type.Optional(Type.Integer()),
         IsBackupSchedulerEnabled: Type.Optional(Type.Boolean()),
+        /** A folder for azsbackup.prom (Prometheus textfile collector); an empty string stops writing it. */
+        MetricsPath: Type.Optional(Type.String({ maxLength: 4096 })),
       },
       { additionalProperties: false },
     ),
@@ -224,6 +232,47 @@ export const Methods = {
       { additionalProperties: false },
     ),
     result: Type.Object({ now: Type.String() }),
+  }),
+  'notification.add': define({
+    description:
+      'Adds a notification target (Webhook, Heartbeat or Syslog). The Uri is checked for its kind and the name must be new; nothing is saved otherwise. A secret is kept sealed and never returned.',
+    params: Type.Object(
+      {
+        Name: TargetName,
+        Kind: NotificationKind,
+        Uri: Type.String({ minLength: 1, maxLength: 2048 }),
+        Secret: Type.Optional(Secret),
+      },
+      { additionalProperties: false },
+    ),
+    result: NotificationTarget,
+  }),
+  'notification.list': define({
+    description: 'The notification targets, by name (wildcards allowed).',
+    params: Type.Object(
+      { Name: Type.Optional(Type.String({ maxLength: 256 })) },
+      { additionalProperties: false },
+    ),
+    result: Type.Object({ targets: Type.Array(NotificationTarget) }),
+  }),
+  'notification.remove': define({
+    description: 'Removes a notification target and the messages still waiting for it.',
+    params: Type.Object({ Name: TargetName }, { additionalProperties: false }),
+    result: NotificationTarget,
+  }),
+  'notification.test': define({
+    description: 'Sends a test event to a target now and returns what it answered.',
+    params: Type.Object({ Name: TargetName }, { additionalProperties: false }),
+    result: NotificationTestResult,
+  }),
+  'report.write': define({
+    description:
+      'Writes the self-contained HTML report (backups of the retention window, sizes, durations, free space, alerts, certificate, schedule) to OutFile.',
+    params: Type.Object(
+      { OutFile: FilePath, Overwrite: Type.Optional(Type.Boolean()) },
+      { additionalProperties: false },
+    ),
+    result: ReportFile,
   }),
   'alert.list': define({
     description: 'Alerts, newest first.',

@@ -20,6 +20,8 @@ export const BackupLocation = Type.Object({
   AvailableCapacity: Nullable(Type.String()),
   NextBackupTime: Nullable(DateString),
   LastBackupTime: Nullable(DateString),
+  /** The folder where azsbackup.prom is written for Prometheus's textfile collector, if any. */
+  MetricsPath: Nullable(Type.String()),
 });
 export type BackupLocation = Static<typeof BackupLocation>;
 
@@ -176,6 +178,15 @@ export const Alert = Type.Object({
 });
 export type Alert = Static<typeof Alert>;
 
+/** What one role of a backup stored and how long it took (kept with the job for metrics and the report). */
+export const RoleMeasure = Type.Object({
+  RoleName: Type.String(),
+  SourceBytes: Type.Integer({ minimum: 0 }),
+  StoredBytes: Type.Integer({ minimum: 0 }),
+  DurationSeconds: Type.Union([Type.Number({ minimum: 0 }), Type.Null()]),
+});
+export type RoleMeasure = Static<typeof RoleMeasure>;
+
 export const Job = Type.Object({
   JobId: Type.String(),
   Kind: Type.Union([Type.Literal('Backup'), Type.Literal('Restore'), Type.Literal('Prune')]),
@@ -193,5 +204,55 @@ export const Job = Type.Object({
   ]),
   ErrorMessage: Nullable(Type.String()),
   Roles: Type.Array(RoleStatus),
+  /** A backup's total source and stored bytes once it stored something; null otherwise. */
+  SourceBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  StoredBytes: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  /** Each stored role's sizes and duration (backups only; empty for other jobs). */
+  RoleMeasures: Type.Array(RoleMeasure),
 });
 export type Job = Static<typeof Job>;
+
+export const NotificationKind = Type.Union([
+  Type.Literal('Webhook'),
+  Type.Literal('Heartbeat'),
+  Type.Literal('Syslog'),
+]);
+export type NotificationKind = Static<typeof NotificationKind>;
+
+/** A notification target as clients see it: never its secret, only whether one is set. */
+export const NotificationTarget = Type.Object({
+  Name: Type.String(),
+  Kind: NotificationKind,
+  Uri: Type.String(),
+  HasSecret: Type.Boolean(),
+  CreatedTime: DateString,
+  /** Messages waiting in the outbox for this target (webhooks only; 0 for the others). */
+  PendingMessages: Type.Integer({ minimum: 0 }),
+  LastDeliveryTime: Nullable(DateString),
+  LastError: Nullable(Type.String()),
+});
+export type NotificationTarget = Static<typeof NotificationTarget>;
+
+/** What a target answered to a test event. */
+export const NotificationTestResult = Type.Object({
+  Name: Type.String(),
+  Kind: NotificationKind,
+  Uri: Type.String(),
+  Succeeded: Type.Boolean(),
+  /** The HTTP status for Webhook and Heartbeat targets; null for Syslog or when nothing answered. */
+  StatusCode: Type.Union([Type.Integer(), Type.Null()]),
+  /** The start of what the target answered, or why nothing was delivered. */
+  Response: Type.String(),
+  DurationMilliseconds: Type.Integer({ minimum: 0 }),
+});
+export type NotificationTestResult = Static<typeof NotificationTestResult>;
+
+/** The report Get-AzsBackupReport wrote. */
+export const ReportFile = Type.Object({
+  Path: Type.String(),
+  Bytes: Type.Integer({ minimum: 0 }),
+  GeneratedTime: DateString,
+  Backups: Type.Integer({ minimum: 0 }),
+  ActiveAlerts: Type.Integer({ minimum: 0 }),
+});
+export type ReportFile = Static<typeof ReportFile>;

@@ -11,6 +11,13 @@ import type { StateDir } from './stateDir.js';
 
 export type JobRecord = Job;
 
+/** A job as its writer gives it: the size fields only a stored backup has may be left out. */
+export type JobInput = Omit<Job, 'SourceBytes' | 'StoredBytes' | 'RoleMeasures'> &
+  Partial<Pick<Job, 'SourceBytes' | 'StoredBytes' | 'RoleMeasures'>>;
+
+/** Told of every job record saved: a job's start (Running) and its end. */
+export type JobSavedListener = (job: JobRecord) => void;
+
 /** Which jobs a listing returns: any of these outcomes and kinds (all when absent), the newest Top. */
 export interface JobFilter {
   Outcome?: JobRecord['Outcome'][];
@@ -38,8 +45,16 @@ function closeUnfinishedRoles(job: JobRecord): JobRecord {
   };
 }
 
+/** Records written before jobs carried sizes read as jobs that stored nothing measured. */
+function withSizes(job: JobInput): JobRecord {
+  return { SourceBytes: null, StoredBytes: null, RoleMeasures: [], ...job };
+}
+
 export class JobHistory {
-  constructor(private readonly state: StateDir) {}
+  constructor(
+    private readonly state: StateDir,
+    private readonly onSaved: JobSavedListener = () => undefined,
+  ) {}
 
   private get folder(): string {
     return this.state.file('jobs');
@@ -49,9 +64,11 @@ export class JobHistory {
     return path.join(this.folder, `${job.StartTime.replace(/[-:.]/g, '')}-${job.JobId}.json`);
   }
 
-  async save(job: JobRecord): Promise<void> {
+  async save(input: JobInput): Promise<void> {
+    const job = closeUnfinishedRoles(withSizes(input));
     await mkdir(this.folder, { recursive: true, mode: 0o700 });
-    await writeJsonAtomic(this.fileOf(job), closeUnfinishedRoles(job));
+    await writeJsonAtomic(this.fileOf(job), job);
+    this.onSaved(job);
   }
 
   /** Every job, newest first. */
@@ -61,10 +78,12 @@ export class JobHistory {
       .sort()
       .reverse();
     const jobs = await Promise.all(
-      names.map((name) => readJsonIfExists<JobRecord>(path.join(this.folder, name))),
+      names.map((name) => readJsonIfExists<JobInput>(path.join(this.folder, name))),
     );
     // Records written before roles were closed with their job are closed as they are read.
-    return jobs.filter((job): job is JobRecord => job !== undefined).map(closeUnfinishedRoles);
+    return jobs
+      .filter((job): job is JobInput => job !== undefined)
+      .map((job) => closeUnfinishedRoles(withSizes(job)));
   }
 
   /** The jobs the filter selects, newest first. */

@@ -44,6 +44,8 @@ export interface SavedConfig {
   backupFrequencyInHours: number;
   backupRetentionPeriodInDays: number;
   isBackupSchedulerEnabled: boolean;
+  /** Where azsbackup.prom is written for Prometheus's textfile collector; null: not written. */
+  metricsPath: string | null;
 }
 
 export const DEFAULT_CONFIG: SavedConfig = {
@@ -55,6 +57,7 @@ export const DEFAULT_CONFIG: SavedConfig = {
   backupFrequencyInHours: 12,
   backupRetentionPeriodInDays: 7,
   isBackupSchedulerEnabled: true,
+  metricsPath: null,
 };
 
 /**
@@ -173,11 +176,20 @@ export class StateDir {
   }
 
   async sealPassword(password: string | null): Promise<string | null> {
-    return password === null ? null : sealSecret(await this.secretKey(), password);
+    return password === null ? null : this.seal(password);
   }
 
   async openPassword(config: SavedConfig): Promise<string | null> {
-    return config.sealedPassword === null ? null : openSecret(await this.secretKey(), config.sealedPassword);
+    return config.sealedPassword === null ? null : this.open(config.sealedPassword);
+  }
+
+  /** Seals a secret (a password, a webhook secret) under the deployment's secret key. */
+  async seal(secret: string): Promise<string> {
+    return sealSecret(await this.secretKey(), secret);
+  }
+
+  async open(sealed: string): Promise<string> {
+    return openSecret(await this.secretKey(), sealed);
   }
 
   private async secretKey(): Promise<Buffer> {

@@ -11,6 +11,9 @@ import { StateDir } from '../../src/state/stateDir.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
 
 const job = (id: string, overrides: Partial<JobRecord> = {}): JobRecord => ({
+  SourceBytes: null,
+  StoredBytes: null,
+  RoleMeasures: [],
   JobId: id,
   Kind: 'Backup',
   BackupId: id,
