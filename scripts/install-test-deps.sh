@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the tests and benchmarks need on a fresh machine:
-# Debian packages (samba, smbclient, openssh-server, zstd, openssl, sqlite3), pwsh 7.6.9 as a dotnet
+# Debian packages (samba, smbclient, openssh-server, zstd, openssl, sqlite3; prometheus for promtool,
+# chromium to render the HTML report headless), pwsh 7.6.9 as a dotnet
 # global tool, and Pester 5.7.1 from NuGet. Where it cannot install something (not root and no
 # password-less sudo, no package registry, no .NET SDK), it stops at once with one line naming what
 # is missing and the command that installs it. Prints where pwsh and Pester are.
@@ -8,7 +9,7 @@ set -euo pipefail
 
 PWSH_VERSION=7.6.9
 PESTER_VERSION=5.7.1
-DEBIAN_PACKAGES=(samba smbclient openssh-server zstd openssl sqlite3)
+DEBIAN_PACKAGES=(samba smbclient openssh-server zstd openssl sqlite3 prometheus chromium)
 PWSH="$HOME/.dotnet/tools/pwsh"
 PESTER_DIR="$HOME/.nuget/packages/pester/$PESTER_VERSION"
 log=$(mktemp)
@@ -47,7 +48,7 @@ install_debian_packages() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${absent[@]}" >"$log" 2>&1 ||
     missing "${absent[*]} (apt-get install failed: $(tail -1 "$log"))" "$command"
   # Debian starts the services it installs; the tests run their own, on their own ports.
-  for service in smbd nmbd samba-ad-dc ssh; do
+  for service in smbd nmbd samba-ad-dc ssh prometheus; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
       as_root systemctl stop "$service" || true
     fi
