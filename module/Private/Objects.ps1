@@ -12,7 +12,8 @@ $script:AzsObjectShapes = @{
     Alert                 = @{ Dates = @('CreatedTime', 'ClosedTime'); Children = @{} }
     BackupTestResult      = @{ Dates = @(); Children = @{} }
     PruneResult           = @{ Dates = @(); Children = @{} }
-    BackupJob             = @{ Dates = @('StartTime', 'EndTime'); Children = @{ Roles = 'RoleStatus' } }
+    BackupJob             = @{ Dates = @('StartTime', 'EndTime'); Children = @{ Roles = 'RoleStatus'; RoleMeasures = 'RoleMeasure' } }
+    RoleMeasure           = @{ Dates = @(); Children = @{} }
 }
 
 function ConvertTo-AzsObject {

@@ -38,6 +38,11 @@ function Get-AzsBackupJob {
     Shows how each role fared in the newest backup job, whether or not the backup was kept.
 
     .EXAMPLE
+    Get-AzsBackupJob -Kind Backup -Outcome Succeeded -Top 1 | Select-Object -ExpandProperty RoleMeasures
+
+    Shows what each role stored in the newest good backup and how long it took.
+
+    .EXAMPLE
     Get-AzsBackupJob -Kind Restore | Format-List
 
     Shows every restore with each role's outcome and error.
@@ -47,7 +52,9 @@ function Get-AzsBackupJob {
 
     .OUTPUTS
     AzureStackBackup.BackupJob. JobId, Kind, BackupId, IsAutomatic, StartTime and EndTime (UTC),
-    Outcome, ErrorMessage, and Roles (AzureStackBackup.RoleStatus entries).
+    Outcome, ErrorMessage, Roles (AzureStackBackup.RoleStatus entries), and for a backup that stored
+    data SourceBytes, StoredBytes and RoleMeasures (AzureStackBackup.RoleMeasure entries: RoleName,
+    SourceBytes, StoredBytes, DurationSeconds of each stored role).
 
     .LINK
     Get-AzsBackup
