@@ -13,6 +13,8 @@ $script:AzsObjectShapes = @{
     BackupTestResult      = @{ Dates = @(); Children = @{} }
     PruneResult           = @{ Dates = @(); Children = @{} }
     BackupJob             = @{ Dates = @('StartTime', 'EndTime'); Children = @{ Roles = 'RoleStatus' } }
+    NotificationTarget     = @{ Dates = @('CreatedTime', 'LastDeliveryTime'); Children = @{} }
+    NotificationTestResult = @{ Dates = @(); Children = @{} }
 }
 
 function ConvertTo-AzsObject {
