@@ -90,7 +90,7 @@ function Add-AzsBackupNotificationTarget {
     process {
         $request = [ordered]@{ Name = $Name; Kind = $Kind; Uri = $Uri }
         $what = "Add the $Kind notification target"
-        if ($Secret) {
+        if ($Secret -and $Secret.Length -gt 0) {
             $request.Secret = $Secret
             $what += ' with a signing secret'
         }
