@@ -11,18 +11,22 @@
     TypesToProcess       = @('module/AzureStackBackup.Types.ps1xml')
     FormatsToProcess     = @('module/AzureStackBackup.Format.ps1xml')
     FunctionsToExport    = @(
+        'Add-AzsBackupNotificationTarget'
         'Get-AzsBackup'
         'Get-AzsBackupAlert'
         'Get-AzsBackupJob'
+        'Get-AzsBackupNotificationTarget'
         'Get-AzsBackupConfiguration'
         'Get-AzsInfrastructureRole'
         'Invoke-AzsPruneBackupLocationExternalStore'
         'New-AzsBackupEncryptionCertificate'
         'Register-AzsInfrastructureRole'
+        'Remove-AzsBackupNotificationTarget'
         'Restore-AzsBackup'
         'Set-AzsBackupConfiguration'
         'Start-AzsBackup'
         'Test-AzsBackup'
+        'Test-AzsBackupNotificationTarget'
         'Test-AzsBackupShareAccessibility'
         'Unregister-AzsInfrastructureRole'
     )

@@ -1,4 +1,4 @@
-# Tab completion for backup ids and role names, asked of the running daemon. A Tab press must never
+# Tab completion for backup ids, role names and notification target names, asked of the running daemon. A Tab press must never
 # throw, hang or start anything: the completers ask only a daemon that already runs, give up after
 # $script:AzsCompletionTimeoutMilliseconds in all, and complete nothing on any failure.
 
@@ -178,6 +178,19 @@ function Get-AzsRoleNameCompletion {
     Select-AzsCompletion -Candidate $candidates -WordToComplete $WordToComplete
 }
 
+function Get-AzsNotificationTargetNameCompletion {
+    <# The notification targets' names, with their kind and address as the tooltip. #>
+    [CmdletBinding()]
+    param([AllowEmptyString()] [string] $WordToComplete)
+
+    $answer = Invoke-AzsCompletionRequest -Method 'notification.list'
+    $candidates = foreach ($target in @(Get-AzsProperty -InputObject $answer -Name 'targets')) {
+        $targetName = [string](Get-AzsProperty -InputObject $target -Name 'Name')
+        @{ Text = $targetName; ToolTip = "$targetName ($(Get-AzsProperty -InputObject $target -Name 'Kind'))" }
+    }
+    Select-AzsCompletion -Candidate $candidates -WordToComplete $WordToComplete
+}
+
 function Get-AzsBoundBackupName {
     <# The backup named by -Name on the command line being completed: a string, or a Backup object's BackupId. #>
     [CmdletBinding()]
@@ -207,4 +220,9 @@ Register-ArgumentCompleter -CommandName 'Restore-AzsBackup' -ParameterName 'Role
 Register-ArgumentCompleter -CommandName 'Get-AzsInfrastructureRole', 'Unregister-AzsInfrastructureRole' -ParameterName 'Name' -ScriptBlock {
     param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
     try { Get-AzsRoleNameCompletion -WordToComplete ([string]$wordToComplete) } catch { Write-Verbose $_.Exception.Message }
+}
+
+Register-ArgumentCompleter -CommandName 'Get-AzsBackupNotificationTarget', 'Remove-AzsBackupNotificationTarget', 'Test-AzsBackupNotificationTarget' -ParameterName 'Name' -ScriptBlock {
+    param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
+    try { Get-AzsNotificationTargetNameCompletion -WordToComplete ([string]$wordToComplete) } catch { Write-Verbose $_.Exception.Message }
 }

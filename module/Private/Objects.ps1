@@ -12,8 +12,10 @@ $script:AzsObjectShapes = @{
     Alert                 = @{ Dates = @('CreatedTime', 'ClosedTime'); Children = @{} }
     BackupTestResult      = @{ Dates = @(); Children = @{} }
     PruneResult           = @{ Dates = @(); Children = @{} }
-    BackupJob             = @{ Dates = @('StartTime', 'EndTime'); Children = @{ Roles = 'RoleStatus'; RoleMeasures = 'RoleMeasure' } }
-    RoleMeasure           = @{ Dates = @(); Children = @{} }
+    BackupJob              = @{ Dates = @('StartTime', 'EndTime'); Children = @{ Roles = 'RoleStatus'; RoleMeasures = 'RoleMeasure' } }
+    RoleMeasure            = @{ Dates = @(); Children = @{} }
+    NotificationTarget     = @{ Dates = @('CreatedTime', 'LastDeliveryTime'); Children = @{} }
+    NotificationTestResult = @{ Dates = @(); Children = @{} }
 }
 
 function ConvertTo-AzsObject {

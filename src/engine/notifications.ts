@@ -18,6 +18,8 @@ import type { AlertService } from './alerts.js';
 import type { EngineEvents } from './events.js';
 
 const TARGET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The Standard Webhooks prefix of a secret given as base64 (whsec_<base64 key>). */
+const STANDARD_SECRET_PREFIX = 'whsec_';
 
 /** What each target last did, kept in notification-status.json for Get-AzsBackupNotificationTarget. */
 interface TargetStatus {
@@ -229,6 +231,18 @@ export function checkTarget({
       { parameter: 'Secret' },
     );
   }
+  if (Secret?.startsWith(STANDARD_SECRET_PREFIX) && !isBase64(Secret.slice(STANDARD_SECRET_PREFIX.length))) {
+    // A receiver decodes what follows whsec_ as the key: a typo here would make every signature fail.
+    throw new AzsError(
+      'InvalidParameter',
+      `Secret starts with '${STANDARD_SECRET_PREFIX}' but what follows is not base64. Copy the whole secret the receiver gave, or give a plain-text secret without the prefix.`,
+      { parameter: 'Secret' },
+    );
+  }
+}
+
+function isBase64(text: string): boolean {
+  return text.length > 0 && text.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(text);
 }
 
 function uriProblem(kind: NotificationKind, uri: string): string | null {

@@ -36,13 +36,17 @@ BeforeAll {
         'Test-AzsBackup'                             = 'DecryptionCertPassword', 'DecryptionCertPath', 'ErrorOnFailure', 'Name'
         'Test-AzsBackupShareAccessibility'           = 'Password', 'Path', 'RequireEncryption', 'UserName'
         'Unregister-AzsInfrastructureRole'           = 'Confirm', 'Name', 'PassThru', 'WhatIf'
+        'Add-AzsBackupNotificationTarget'            = 'Confirm', 'Kind', 'Name', 'Secret', 'Uri', 'WhatIf'
+        'Get-AzsBackupNotificationTarget'            = 'Name'
+        'Remove-AzsBackupNotificationTarget'         = 'Confirm', 'Name', 'PassThru', 'WhatIf'
+        'Test-AzsBackupNotificationTarget'           = 'Name'
     }
     # Azs.Backup.Admin's scope parameters, on the cmdlets that have them there (AdminScope.Tests.ps1).
     foreach ($name in 'Get-AzsBackup', 'Get-AzsBackupConfiguration', 'Set-AzsBackupConfiguration', 'Start-AzsBackup', 'Restore-AzsBackup') {
         $lockedParameters[$name] = @($lockedParameters[$name]) + @('Location', 'ResourceGroupName', 'SubscriptionId')
     }
     foreach ($name in 'Get-AzsBackup', 'Get-AzsBackupConfiguration', 'Start-AzsBackup') { $lockedParameters[$name] += 'InputObject' }
-    $changesState = '^(Set|Start|Restore|Register|Unregister|Invoke|New)-'
+    $changesState = '^(Set|Start|Restore|Register|Unregister|Invoke|New|Add|Remove)-'
     # SPEC §2: ConfirmImpact Medium for every state-changing cmdlet, High for the one that overwrites live data.
     $confirmImpact = @{ 'Restore-AzsBackup' = 'High' }
 }
@@ -76,7 +80,8 @@ Describe 'The module manifest' {
 
 Describe 'Format views' {
     It 'has a table and a list view for <_>' -ForEach @(
-        'BackupLocation', 'Backup', 'ShareTest', 'EncryptionCertificate', 'Role', 'Alert', 'BackupTestResult', 'PruneResult', 'BackupJob'
+        'BackupLocation', 'Backup', 'ShareTest', 'EncryptionCertificate', 'Role', 'Alert', 'BackupTestResult', 'PruneResult', 'BackupJob',
+        'NotificationTarget', 'NotificationTestResult'
     ) {
         $typeName = "AzureStackBackup.$_"
         [xml]$formats = Get-Content -Raw -LiteralPath (Join-Path $moduleRoot 'AzureStackBackup.Format.ps1xml')

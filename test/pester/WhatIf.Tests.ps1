@@ -14,6 +14,8 @@ BeforeDiscovery {
         @{ Command = 'Register-AzsInfrastructureRole'; Run = { Register-AzsInfrastructureRole -Name 'NRP' -Provider Directory -Path $deployment.Data.CA -WhatIf } }
         @{ Command = 'Unregister-AzsInfrastructureRole'; Run = { Get-AzsInfrastructureRole | Unregister-AzsInfrastructureRole -PassThru -WhatIf } }
         @{ Command = 'Invoke-AzsPruneBackupLocationExternalStore'; Run = { Invoke-AzsPruneBackupLocationExternalStore -WhatIf } }
+        @{ Command = 'Add-AzsBackupNotificationTarget'; Run = { Add-AzsBackupNotificationTarget -Name 'ops' -Kind Webhook -Uri 'https://hooks.example.com/azsbackup' -Secret $pfxPassword -WhatIf } }
+        @{ Command = 'Remove-AzsBackupNotificationTarget'; Run = { Get-AzsBackupNotificationTarget | Remove-AzsBackupNotificationTarget -PassThru -WhatIf } }
         @{ Command = 'New-AzsBackupEncryptionCertificate'; Run = { New-AzsBackupEncryptionCertificate -CerPath (Join-Path $deployment.StateDirectory 'new.cer') -PfxPath (Join-Path $deployment.StateDirectory 'new.pfx') -PfxPassword $pfxPassword -WhatIf } }
     )
 }
@@ -33,6 +35,8 @@ Describe '-WhatIf changes nothing' {
         $backup = Start-AzsBackup -Force
         foreach ($folder in $deployment.Data.Values) { Edit-TestRoleData -Folder $folder }
         New-Item -ItemType Directory -Path (Join-Path $deployment.Store "MASBackup/20200101T000000Z/$([guid]::NewGuid())") | Out-Null
+        # A target for Remove- to find, added after the backup: no job or alert change follows, so no event reaches it.
+        Add-AzsBackupNotificationTarget -Name 'siem' -Kind Syslog -Uri 'udp://127.0.0.1:9' | Out-Null
         $unchanged = @('logs', 'run')
     }
 
