@@ -3,15 +3,15 @@
 # Plain property bags, so they survive remoting and Export-Clixml.
 
 $script:AzsObjectShapes = @{
-    BackupLocation        = @{ Dates = @('EncryptionCertExpiry', 'NextBackupTime', 'LastBackupTime'); Children = @{} }
-    Backup                = @{ Dates = @('CreatedDateTime'); Children = @{ RoleStatus = 'RoleStatus' }; Dictionaries = @('Tags') }
-    RoleStatus            = @{ Dates = @(); Children = @{} }
-    Role                  = @{ Dates = @('RegisteredTime'); Children = @{} }
-    ShareTest             = @{ Dates = @(); Children = @{} }
-    EncryptionCertificate = @{ Dates = @('NotAfter'); Children = @{} }
-    Alert                 = @{ Dates = @('CreatedTime', 'ClosedTime'); Children = @{} }
-    BackupTestResult      = @{ Dates = @(); Children = @{} }
-    PruneResult           = @{ Dates = @(); Children = @{} }
+    BackupLocation         = @{ Dates = @('EncryptionCertExpiry', 'NextBackupTime', 'LastBackupTime'); Children = @{} }
+    Backup                 = @{ Dates = @('CreatedDateTime'); Children = @{ RoleStatus = 'RoleStatus' }; Dictionaries = @('Tags') }
+    RoleStatus             = @{ Dates = @(); Children = @{} }
+    Role                   = @{ Dates = @('RegisteredTime'); Children = @{} }
+    ShareTest              = @{ Dates = @(); Children = @{} }
+    EncryptionCertificate  = @{ Dates = @('NotAfter'); Children = @{} }
+    Alert                  = @{ Dates = @('CreatedTime', 'ClosedTime'); Children = @{} }
+    BackupTestResult       = @{ Dates = @(); Children = @{} }
+    PruneResult            = @{ Dates = @(); Children = @{} }
     BackupJob              = @{ Dates = @('StartTime', 'EndTime'); Children = @{ Roles = 'RoleStatus'; RoleMeasures = 'RoleMeasure' } }
     RoleMeasure            = @{ Dates = @(); Children = @{} }
     NotificationTarget     = @{ Dates = @('CreatedTime', 'LastDeliveryTime'); Children = @{} }
