@@ -3,6 +3,7 @@
  * `azsbackup`: the daemon and its lifecycle, plus the operations non-PowerShell automation needs.
  * Exit codes (docs/cli.md): 0 success, 1 failure, 2 usage error, 3 daemon not running.
  */
+import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { AzsError } from '../protocol/errors.js';
@@ -167,6 +168,25 @@ await yargs(hideBin(process.argv))
           `${job.StartTime}  ${job.Kind.padEnd(7)} ${job.Outcome.padEnd(16)} ${job.BackupId ?? ''}${job.ErrorMessage ? `  ${job.ErrorMessage}` : ''}`,
       );
       print(argv.json, { jobs }, lines.join('\n') || 'No jobs yet.');
+    },
+  )
+  .command(
+    'report',
+    'Write the HTML report (backups, sizes, free space, alerts, certificate, schedule) to a file',
+    (args) =>
+      withStateDir(args)
+        .option('out', { type: 'string', demandOption: true, describe: 'The .html file to write' })
+        .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' }),
+    async (argv) => {
+      const report = await callDaemon(argv.stateDir, 'report.write', {
+        OutFile: path.resolve(argv.out),
+        Overwrite: argv.force,
+      });
+      print(
+        argv.json,
+        report,
+        `Report written to ${report.Path} (${report.Backups} backups, ${report.ActiveAlerts} active alerts)`,
+      );
     },
   )
   .command(
