@@ -14,6 +14,7 @@
         'Get-AzsBackup'
         'Get-AzsBackupAlert'
         'Get-AzsBackupJob'
+        'Get-AzsBackupReport'
         'Get-AzsBackupConfiguration'
         'Get-AzsInfrastructureRole'
         'Invoke-AzsPruneBackupLocationExternalStore'

@@ -13,6 +13,7 @@ $script:AzsObjectShapes = @{
     BackupTestResult      = @{ Dates = @(); Children = @{} }
     PruneResult           = @{ Dates = @(); Children = @{} }
     BackupJob             = @{ Dates = @('StartTime', 'EndTime'); Children = @{ Roles = 'RoleStatus' } }
+    ReportFile            = @{ Dates = @('GeneratedTime'); Children = @{} }
 }
 
 function ConvertTo-AzsObject {

@@ -23,8 +23,8 @@ const LEFT = 78;
 const RIGHT = 12;
 const PLOT = WIDTH - LEFT - RIGHT;
 
-const svgOpen = (height: number, label: string, cls: string) =>
-  `<svg class="chart ${cls}" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="${esc(label)}">`;
+const svgOpen = (height: number, label: string, name: string) =>
+  `<svg class="chart ${name}-chart" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="${esc(label)}">`;
 
 /** Vertical day lines with their dates, for charts whose x axis is time. */
 function dayGrid(from: number, to: number, top: number, bottom: number): string {
@@ -45,9 +45,14 @@ function dayGrid(from: number, to: number, top: number, bottom: number): string 
 export function timelineSvg(backups: Job[], from: number, to: number): string {
   const height = 64;
   const xOf = (time: number) => LEFT + ((Math.min(to, Math.max(from, time)) - from) / (to - from)) * PLOT;
-  const marks = backups.map((job) => {
+  // Skipped slots ran nothing: drawn first and short, so a backup at the same time stays visible.
+  const skippedFirst = [...backups].sort(
+    (a, b) => Number(b.Outcome === 'Skipped') - Number(a.Outcome === 'Skipped'),
+  );
+  const marks = skippedFirst.map((job) => {
     const tip = `${formatTime(job.StartTime)} · ${job.Outcome}${job.IsAutomatic ? ' · scheduled' : ' · on demand'}${job.ErrorMessage ? ` · ${job.ErrorMessage}` : ''}`;
-    return `<rect class="backup-mark" data-outcome="${esc(job.Outcome)}" x="${(xOf(Date.parse(job.StartTime)) - 3).toFixed(1)}" y="10" width="6" height="26" rx="2" fill="${OUTCOME_COLOURS[job.Outcome]}"><title>${esc(tip)}</title></rect>`;
+    const [y, markHeight] = job.Outcome === 'Skipped' ? [17, 12] : [10, 26];
+    return `<rect class="backup-mark" data-outcome="${esc(job.Outcome)}" x="${(xOf(Date.parse(job.StartTime)) - 3).toFixed(1)}" y="${y}" width="6" height="${markHeight}" rx="2" fill="${OUTCOME_COLOURS[job.Outcome]}"><title>${esc(tip)}</title></rect>`;
   });
   return `${svgOpen(height, 'Backups of the retention window by outcome', 'timeline')}<line class="axis-line" x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="23" y2="23"/>${dayGrid(from, to, 6, 40)}${marks.join('')}<text class="axis" x="${LEFT - 8}" y="27" text-anchor="end">backups</text></svg>`;
 }
@@ -58,10 +63,10 @@ export interface Bar {
   tip: string;
 }
 
-/** One bar per backup, oldest on the left, its height the value, its colour the outcome. */
+/** One bar (class `<name>-bar`) per backup, oldest on the left, its height the value, its colour the outcome. */
 export function barChartSvg(
   bars: Bar[],
-  cls: string,
+  name: string,
   label: string,
   formatValue: (value: number) => string,
 ): string {
@@ -74,10 +79,10 @@ export function barChartSvg(
   const rects = bars.map((bar, index) => {
     const barHeight = max > 0 ? Math.max(1, (bar.value / max) * (bottom - top)) : 1;
     const x = LEFT + index * slot + (slot - width) / 2;
-    return `<rect class="${cls}" x="${x.toFixed(1)}" y="${(bottom - barHeight).toFixed(1)}" width="${width.toFixed(1)}" height="${barHeight.toFixed(1)}" fill="${OUTCOME_COLOURS[bar.outcome]}"><title>${esc(bar.tip)}</title></rect>`;
+    return `<rect class="${name}-bar" x="${x.toFixed(1)}" y="${(bottom - barHeight).toFixed(1)}" width="${width.toFixed(1)}" height="${barHeight.toFixed(1)}" fill="${OUTCOME_COLOURS[bar.outcome]}"><title>${esc(bar.tip)}</title></rect>`;
   });
   const axis = `<line class="axis-line" x1="${LEFT}" x2="${WIDTH - RIGHT}" y1="${bottom}" y2="${bottom}"/><text class="axis" x="${LEFT - 8}" y="${top + 8}" text-anchor="end">${esc(formatValue(max))}</text><text class="axis" x="${LEFT - 8}" y="${bottom}" text-anchor="end">0</text><text class="axis" x="${LEFT}" y="${height - 4}">oldest</text><text class="axis" x="${WIDTH - RIGHT}" y="${height - 4}" text-anchor="end">newest</text>`;
-  return `${svgOpen(height, label, cls)}${axis}${rects.join('')}</svg>`;
+  return `${svgOpen(height, label, name)}${axis}${rects.join('')}</svg>`;
 }
 
 /** Free space on the store over the window: a line from 0 (bottom) to the store's size (top). */

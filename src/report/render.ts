@@ -159,7 +159,7 @@ function backupsHtml(data: ReportData): string {
 }
 
 function backupRow(job: Job): string {
-  const duration = durationSecondsOf(job);
+  const duration = job.Outcome === 'Skipped' ? null : durationSecondsOf(job);
   const failedRoles = job.Roles.filter((role) => role.Status === 'Failed').map((role) => role.RoleName);
   const details = [
     ...(failedRoles.length ? [`Failed roles: ${failedRoles.join(', ')}`] : []),
@@ -168,7 +168,10 @@ function backupRow(job: Job): string {
   return `<tr class="backup-row" data-outcome="${job.Outcome}"><td>${esc(formatTime(job.StartTime))}</td><td>${outcomePill(job.Outcome)}</td><td>${job.IsAutomatic ? 'scheduled' : 'on demand'}</td><td class="num">${duration === null ? '—' : esc(formatSeconds(duration))}</td><td class="num">${job.StoredBytes === null ? '—' : esc(formatCapacity(job.StoredBytes))}</td><td>${esc(details.join(' · '))}</td></tr>`;
 }
 
-/** The backups that ran (not skipped), oldest first, as bars of one measure. */
+/**
+ * The backups that ran (not skipped), oldest first, as bars of one measure: a failed backup keeps
+ * its slot at zero size, so the size and duration charts line up backup for backup.
+ */
 function measureBars(
   data: ReportData,
   measure: (job: Job) => number | null,
@@ -253,7 +256,7 @@ function sizesHtml(data: ReportData): string {
   if (!sizes.length)
     return `<section id="sizes">${head}<p class="empty">Sizes and durations appear after the first backup.</p></section>`;
   const durations = measureBars(data, durationSecondsOf, formatSeconds);
-  return `<section id="sizes">${head}<h3 class="group">Stored size per backup</h3>${barChartSvg(sizes, 'size-bar', 'Stored size per backup', formatCapacity)}<h3 class="group">Duration per backup</h3>${barChartSvg(durations, 'duration-bar', 'Duration per backup', formatSeconds)}<h3 class="group">Per role</h3>${rolesTable(data.Backups)}</section>`;
+  return `<section id="sizes">${head}<h3 class="group">Stored size per backup</h3>${barChartSvg(sizes, 'size', 'Stored size per backup', formatCapacity)}<h3 class="group">Duration per backup</h3>${barChartSvg(durations, 'duration', 'Duration per backup', formatSeconds)}<h3 class="group">Per role</h3>${rolesTable(data.Backups)}</section>`;
 }
 
 function capacityHtml(data: ReportData): string {

@@ -14,6 +14,7 @@ BeforeDiscovery {
         @{ Command = 'Register-AzsInfrastructureRole'; Run = { Register-AzsInfrastructureRole -Name 'NRP' -Provider Directory -Path $deployment.Data.CA -WhatIf } }
         @{ Command = 'Unregister-AzsInfrastructureRole'; Run = { Get-AzsInfrastructureRole | Unregister-AzsInfrastructureRole -PassThru -WhatIf } }
         @{ Command = 'Invoke-AzsPruneBackupLocationExternalStore'; Run = { Invoke-AzsPruneBackupLocationExternalStore -WhatIf } }
+        @{ Command = 'Get-AzsBackupReport'; Run = { Get-AzsBackupReport -OutFile (Join-Path $deployment.StateDirectory 'report.html') -WhatIf } }
         @{ Command = 'New-AzsBackupEncryptionCertificate'; Run = { New-AzsBackupEncryptionCertificate -CerPath (Join-Path $deployment.StateDirectory 'new.cer') -PfxPath (Join-Path $deployment.StateDirectory 'new.pfx') -PfxPassword $pfxPassword -WhatIf } }
     )
 }
