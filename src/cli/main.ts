@@ -6,6 +6,7 @@
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { RpcError } from '../daemon/client.js';
 import { AzsError } from '../protocol/errors.js';
 import { resolveStateDir } from '../util/platform.js';
 import {
@@ -229,7 +230,11 @@ await yargs(hideBin(process.argv))
   .strict()
   .fail((message, error, args) => {
     if (error) {
-      const reason = error instanceof AzsError ? error.reason : 'InternalError';
+      // A daemon's error arrives as an RpcError carrying the reason of the error table.
+      const reason =
+        error instanceof AzsError
+          ? error.reason
+          : (error instanceof RpcError && error.data?.reason) || 'InternalError';
       process.stderr.write(`azsbackup: ${error.message}\n`);
       if (process.argv.includes('--json'))
         process.stdout.write(`${JSON.stringify({ error: { reason, message: error.message } })}\n`);

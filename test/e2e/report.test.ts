@@ -5,6 +5,7 @@
  * sample. The screenshot stays in test-artifacts/report.png for a person to look at.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,7 +15,7 @@ import { RpcError } from '../../src/daemon/client.js';
 import type { CapacitySample } from '../../src/state/capacityLog.js';
 import { removeDir, tempDir, waitForIdle, type TestDaemon } from '../helpers/daemon.js';
 import { deploymentForSuite, type Deployment } from '../helpers/deployment.js';
-import { repoRoot } from '../helpers/pwsh.js';
+import { cliMain, repoRoot } from '../helpers/pwsh.js';
 
 const ARTIFACTS = path.join(repoRoot, 'test-artifacts');
 
@@ -165,5 +166,23 @@ describe('HTML report', () => {
       await rpcReason(daemon.call('report.write', { OutFile: 'relative.html' })),
       'InvalidParameter',
     );
+  });
+
+  test('azsbackup report: --out relative to the current folder, --force to replace, --json', () => {
+    const report = (...args: string[]) =>
+      spawnSync(process.execPath, [cliMain, 'report', '--state-dir', daemon.stateDir, '--json', ...args], {
+        cwd: folder,
+        encoding: 'utf8',
+      });
+    const first = report('--out', 'cli.html');
+    assert.equal(first.status, 0, first.stderr);
+    const written = JSON.parse(first.stdout) as { Path: string; Bytes: number };
+    assert.equal(written.Path, path.join(folder, 'cli.html'));
+    assert.equal(written.Bytes, statSync(written.Path).size);
+    const again = report('--out', 'cli.html');
+    assert.equal(again.status, 1);
+    assert.equal(JSON.parse(again.stdout).error.reason, 'ReportFileExists');
+    assert.match(again.stderr, /--force/);
+    assert.equal(report('--out', 'cli.html', '--force').status, 0);
   });
 });
