@@ -16,6 +16,7 @@
         'Get-AzsBackupAlert'
         'Get-AzsBackupJob'
         'Get-AzsBackupNotificationTarget'
+        'Get-AzsBackupReport'
         'Get-AzsBackupConfiguration'
         'Get-AzsInfrastructureRole'
         'Invoke-AzsPruneBackupLocationExternalStore'

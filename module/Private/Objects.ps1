@@ -16,6 +16,7 @@ $script:AzsObjectShapes = @{
     RoleMeasure            = @{ Dates = @(); Children = @{} }
     NotificationTarget     = @{ Dates = @('CreatedTime', 'LastDeliveryTime'); Children = @{} }
     NotificationTestResult = @{ Dates = @(); Children = @{} }
+    ReportFile             = @{ Dates = @('GeneratedTime'); Children = @{} }
 }
 
 function ConvertTo-AzsObject {

@@ -3,8 +3,10 @@
  * `azsbackup`: the daemon and its lifecycle, plus the operations non-PowerShell automation needs.
  * Exit codes (docs/cli.md): 0 success, 1 failure, 2 usage error, 3 daemon not running.
  */
+import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { RpcError } from '../daemon/client.js';
 import { AzsError } from '../protocol/errors.js';
 import { resolveStateDir } from '../util/platform.js';
 import {
@@ -170,6 +172,25 @@ await yargs(hideBin(process.argv))
     },
   )
   .command(
+    'report',
+    'Write the HTML report (backups, sizes, free space, alerts, certificate, schedule) to a file',
+    (args) =>
+      withStateDir(args)
+        .option('out', { type: 'string', demandOption: true, describe: 'The .html file to write' })
+        .option('force', { type: 'boolean', default: false, describe: 'Replace an existing file' }),
+    async (argv) => {
+      const report = await callDaemon(argv.stateDir, 'report.write', {
+        OutFile: path.resolve(argv.out),
+        Overwrite: argv.force,
+      });
+      print(
+        argv.json,
+        report,
+        `Report written to ${report.Path} (${report.Backups} backups, ${report.ActiveAlerts} active alerts)`,
+      );
+    },
+  )
+  .command(
     'extract',
     'Decrypt a backup folder with the .pfx, without a daemon: each role to <out>/<RoleName>/',
     (args) =>
@@ -209,7 +230,11 @@ await yargs(hideBin(process.argv))
   .strict()
   .fail((message, error, args) => {
     if (error) {
-      const reason = error instanceof AzsError ? error.reason : 'InternalError';
+      // A daemon's error arrives as an RpcError carrying the reason of the error table.
+      const reason =
+        error instanceof AzsError
+          ? error.reason
+          : (error instanceof RpcError && error.data?.reason) || 'InternalError';
       process.stderr.write(`azsbackup: ${error.message}\n`);
       if (process.argv.includes('--json'))
         process.stdout.write(`${JSON.stringify({ error: { reason, message: error.message } })}\n`);

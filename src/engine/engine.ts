@@ -122,7 +122,14 @@ export class Engine {
       createChannels({ folder: state.file('outbox'), log, clock, outcomes }),
     );
     this.metrics = new MetricsService(this.events);
-    this.reports = new ReportService();
+    this.reports = new ReportService({
+      state,
+      clock,
+      history: this.history,
+      alerts: this.alerts,
+      capacity: this.capacity,
+      nextBackupTime: (config) => this.scheduler.nextBackupTime(config),
+    });
   }
 
   /** Start-up: a crashed daemon's leftovers are cleared and its Running jobs recorded as Failed; the scheduler starts. */

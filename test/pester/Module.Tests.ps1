@@ -24,6 +24,7 @@ BeforeAll {
         'Get-AzsBackupAlert'                         = 'State'
         'Get-AzsBackupJob'                           = 'Kind', 'Outcome', 'Top'
         'Get-AzsBackupConfiguration'                 = @()
+        'Get-AzsBackupReport'                        = 'Confirm', 'Force', 'OutFile', 'WhatIf'
         'Get-AzsInfrastructureRole'                  = 'Name'
         'Invoke-AzsPruneBackupLocationExternalStore' = 'Confirm', 'OperationType', 'WhatIf'
         'New-AzsBackupEncryptionCertificate'         = 'CerPath', 'Confirm', 'Force', 'PfxPassword', 'PfxPath', 'Subject', 'ValidityYears', 'WhatIf'
@@ -49,6 +50,8 @@ BeforeAll {
     $changesState = '^(Set|Start|Restore|Register|Unregister|Invoke|New|Add|Remove)-'
     # SPEC §2: ConfirmImpact Medium for every state-changing cmdlet, High for the one that overwrites live data.
     $confirmImpact = @{ 'Restore-AzsBackup' = 'High' }
+    # Get-AzsBackupReport reads the deployment but writes a file, so -WhatIf applies to it too.
+    $changesState += '|^Get-AzsBackupReport$'
 }
 
 Describe 'The module manifest' {
@@ -81,7 +84,7 @@ Describe 'The module manifest' {
 Describe 'Format views' {
     It 'has a table and a list view for <_>' -ForEach @(
         'BackupLocation', 'Backup', 'ShareTest', 'EncryptionCertificate', 'Role', 'Alert', 'BackupTestResult', 'PruneResult', 'BackupJob',
-        'NotificationTarget', 'NotificationTestResult'
+        'NotificationTarget', 'NotificationTestResult', 'ReportFile'
     ) {
         $typeName = "AzureStackBackup.$_"
         [xml]$formats = Get-Content -Raw -LiteralPath (Join-Path $moduleRoot 'AzureStackBackup.Format.ps1xml')

@@ -16,6 +16,7 @@ BeforeDiscovery {
         @{ Command = 'Invoke-AzsPruneBackupLocationExternalStore'; Run = { Invoke-AzsPruneBackupLocationExternalStore -WhatIf } }
         @{ Command = 'Add-AzsBackupNotificationTarget'; Run = { Add-AzsBackupNotificationTarget -Name 'ops' -Kind Webhook -Uri 'https://hooks.example.com/azsbackup' -Secret $pfxPassword -WhatIf } }
         @{ Command = 'Remove-AzsBackupNotificationTarget'; Run = { Get-AzsBackupNotificationTarget | Remove-AzsBackupNotificationTarget -PassThru -WhatIf } }
+        @{ Command = 'Get-AzsBackupReport'; Run = { Get-AzsBackupReport -OutFile (Join-Path $deployment.StateDirectory 'report.html') -WhatIf } }
         @{ Command = 'New-AzsBackupEncryptionCertificate'; Run = { New-AzsBackupEncryptionCertificate -CerPath (Join-Path $deployment.StateDirectory 'new.cer') -PfxPath (Join-Path $deployment.StateDirectory 'new.pfx') -PfxPassword $pfxPassword -WhatIf } }
     )
 }
