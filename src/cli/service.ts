@@ -32,8 +32,9 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=${process.execPath} ${main} serve --state-dir ${stateDir}
+ExecStart=${process.execPath} ${main} serve --state-dir ${stateDir} --journal
 Restart=on-failure
+SyslogIdentifier=azsbackup
 RestartSec=5
 Environment=AZSBACKUP_HOME=${stateDir}
 ${daemonEnvironment}${process.env.DOTNET_ROOT ? `Environment=DOTNET_ROOT=${process.env.DOTNET_ROOT}\n` : ''}Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}
