@@ -114,10 +114,15 @@ export function summaryOf(event: EngineEvent): string {
       const job = event.data;
       const what = `${job.Kind}${job.BackupId ? ` ${job.BackupId}` : ''}`;
       if (event.type === 'backup.started') return `${what} started.`;
-      const took = job.DurationSeconds === null ? '' : ` in ${Math.round(job.DurationSeconds)} s`;
+      const took = job.DurationSeconds === null ? '' : ` in ${secondsText(job.DurationSeconds)} s`;
       return `${what} ${job.Outcome}${took}.${job.ErrorMessage ? ` ${job.ErrorMessage}` : ''}`;
     }
   }
+}
+
+/** Tenths below ten seconds, so a quick job does not read "in 0 s". */
+function secondsText(seconds: number): string {
+  return seconds < 10 ? seconds.toFixed(1) : String(Math.round(seconds));
 }
 
 /** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character. */
