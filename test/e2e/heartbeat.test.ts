@@ -2,7 +2,8 @@
  * The Heartbeat target through a real daemon: an HTTP listener on 127.0.0.1 records the pings in
  * the order they arrive. A good backup pings `/start` then the bare address, a backup that fails
  * (the store folder removed) `/start` then `/fail`, the test event `/log`; the query string stays.
- * A listener that answers 404 (an unknown check) raises the NotificationTargetRejected alert.
+ * A 503 is tried again; a listener that answers 404 (an unknown check) raises the
+ * NotificationTargetRejected alert.
  */
 import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
@@ -22,7 +23,12 @@ describe('heartbeat pings', () => {
   const ping = (suffix: string) => CHECK.replace('?', `${suffix}?`);
 
   before(async () => {
-    listener = await startHttpReceiver((path) => (path.startsWith('/unknown') ? 404 : 200));
+    let flakyAnswers = 0;
+    listener = await startHttpReceiver((path) => {
+      if (path.startsWith('/unknown')) return 404;
+      if (path.startsWith('/flaky')) return (flakyAnswers += 1) === 1 ? 503 : 200;
+      return 200;
+    });
     ({ daemon } = suite());
     await daemon.call('notification.add', {
       Name: 'healthcheck',
@@ -64,6 +70,22 @@ describe('heartbeat pings', () => {
     assert.equal(answer.StatusCode, 200);
     assert.equal(answer.Response, 'OK');
     assert.deepEqual(listener.received, [ping('/log')]);
+  });
+
+  test('a 503 is tried again: the start ping arrives twice, the end ping once, in order', async () => {
+    await daemon.call('notification.add', {
+      Name: 'flaky-check',
+      Kind: 'Heartbeat',
+      Uri: `http://127.0.0.1:${listener.port}/flaky`,
+    });
+    try {
+      assert.equal((await daemon.call('backup.start', { Wait: true })).Status, 'Succeeded');
+      const flaky = () => listener.received.filter((path) => path.startsWith('/flaky'));
+      await waitUntil(() => flaky().length >= 3, 'the retried start ping and the end ping', 10_000);
+      assert.deepEqual(flaky(), ['/flaky/start', '/flaky/start', '/flaky']);
+    } finally {
+      await daemon.call('notification.remove', { Name: 'flaky-check' });
+    }
   });
 
   test('a check the service does not know (404) raises the rejected-target alert', async () => {
