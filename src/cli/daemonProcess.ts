@@ -11,6 +11,7 @@ import { StateDir, prepareStateFolder } from '../state/stateDir.js';
 import { MovableClock, systemClock } from '../util/clock.js';
 import { allowlistedEnvironment } from '../util/environment.js';
 import { createFileLogger } from '../util/log.js';
+import type { SystemLog } from '../util/systemLog.js';
 import { defaultEndpoint, isProcessAlive, resolveStateDir } from '../util/platform.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
 import path from 'node:path';
@@ -29,10 +30,18 @@ export function endpointOf(stateDir: string): Endpoint {
   };
 }
 
-/** Runs the daemon in this process until SIGTERM/SIGINT or daemon.shutdown. */
-export async function serve(stateDir: string, location: string, testHooks = false): Promise<void> {
+/**
+ * Runs the daemon in this process until SIGTERM/SIGINT or daemon.shutdown; with `systemLog` its log
+ * lines also go to the operating system's log (the journal, for the systemd service).
+ */
+export async function serve(
+  stateDir: string,
+  location: string,
+  testHooks = false,
+  systemLog?: SystemLog,
+): Promise<void> {
   const state = await StateDir.open(stateDir, location);
-  const log = createFileLogger(state.logDir);
+  const log = createFileLogger(state.logDir, systemLog);
   // A daemon holds no terminal: what would have gone to stderr goes to its log instead.
   process.on('unhandledRejection', (error) =>
     log.error('unhandled rejection', { error: String((error as Error)?.stack ?? error) }),

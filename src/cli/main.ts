@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { RpcError } from '../daemon/client.js';
 import { AzsError } from '../protocol/errors.js';
 import { resolveStateDir } from '../util/platform.js';
+import { platformSystemLog } from '../util/systemLog.js';
 import {
   DaemonAlreadyRunning,
   callDaemon,
@@ -52,10 +53,21 @@ await yargs(hideBin(process.argv))
   .command(
     'serve',
     'Run the daemon in the foreground',
-    (args) => withDaemonOptions(args),
+    (args) =>
+      withDaemonOptions(args).option('journal', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Also write each log line to stderr with its sd-daemon priority (<3> error, <4> warning, <6> info) for the systemd journal; the service unit passes it',
+      }),
     async (argv) => {
       try {
-        await serve(resolveStateDir(argv.stateDir), argv.location, argv.testHooks);
+        await serve(
+          resolveStateDir(argv.stateDir),
+          argv.location,
+          argv.testHooks,
+          argv.journal ? platformSystemLog() : undefined,
+        );
       } catch (error) {
         if (!(error instanceof DaemonAlreadyRunning)) throw error;
         process.stderr.write(`azsbackup: ${error.message} Stop it with 'azsbackup stop' first.\n`);

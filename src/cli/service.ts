@@ -2,7 +2,8 @@
  * `azsbackup service install|uninstall`: keeps the daemon running across reboots, so scheduled
  * backups happen. On Linux a systemd unit; on Windows a service created with sc.exe (documented in
  * docs/platforms.md, not tested here). The unit's location is recorded in the state folder, which
- * is how Get-AzsBackupConfiguration knows whether anything keeps the daemon alive.
+ * is how Get-AzsBackupConfiguration knows whether anything keeps the daemon alive. The unit runs
+ * `serve --journal`, so the journal keeps each log line's priority (src/util/systemLog.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,8 +33,9 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=${process.execPath} ${main} serve --state-dir ${stateDir}
+ExecStart=${process.execPath} ${main} serve --state-dir ${stateDir} --journal
 Restart=on-failure
+SyslogIdentifier=azsbackup
 RestartSec=5
 Environment=AZSBACKUP_HOME=${stateDir}
 ${daemonEnvironment}${process.env.DOTNET_ROOT ? `Environment=DOTNET_ROOT=${process.env.DOTNET_ROOT}\n` : ''}Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}

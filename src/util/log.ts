@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import winston from 'winston';
+import type { SystemLog } from './systemLog.js';
 
 export type Logger = Pick<winston.Logger, 'info' | 'warn' | 'error' | 'debug'>;
 
@@ -29,7 +30,8 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
-export function createFileLogger(logDir: string): winston.Logger {
+/** The daemon's logger: daemon.log in the state folder, and the system log too when one is given. */
+export function createFileLogger(logDir: string, systemLog?: SystemLog): winston.Logger {
   return winston.createLogger({
     level: process.env.AZSBACKUP_LOG_LEVEL ?? 'info',
     format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
@@ -41,6 +43,7 @@ export function createFileLogger(logDir: string): winston.Logger {
         tailable: true,
         options: { mode: 0o600 },
       }),
+      ...(systemLog ? [systemLog.transport()] : []),
     ],
   });
 }

@@ -135,7 +135,7 @@ test('service install writes a unit for the state folder and silences the keep-a
     const { unit } = JSON.parse(installed.stdout) as { unit: string };
     assert.equal(path.dirname(unit), units);
     const unitText = readFileSync(unit, 'utf8');
-    assert.match(unitText, new RegExp(`serve --state-dir ${daemon.stateDir}`));
+    assert.match(unitText, new RegExp(`serve --state-dir ${daemon.stateDir} --journal\n`));
     for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT))
       assert.ok(unitText.includes(`Environment=${name}=${value}\n`), `${name} in the unit`);
     assert.doesNotMatch(await warnings(), /azsbackup service install/);
