@@ -34,6 +34,9 @@ import { ReportService } from './report.js';
 import { RoleService } from './roles.js';
 import { Scheduler } from './scheduler.js';
 
+/** How long a stopping daemon waits for a cancelled job to record its end. */
+const STOP_GRACE_MS = 10_000;
+
 export class Engine {
   readonly configuration: ConfigurationService;
   readonly roles: RoleService;
@@ -153,7 +156,7 @@ export class Engine {
 
   async stop(): Promise<void> {
     this.scheduler.stop();
-    this.jobs.abortAll();
+    await this.jobs.abortAll(STOP_GRACE_MS);
     await this.notifications.stop();
   }
 

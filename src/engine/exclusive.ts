@@ -9,6 +9,9 @@ export interface ActiveJob {
 
 export class ExclusiveJobs {
   private active: ActiveJob | null = null;
+  /** Resolves when the active job is released. */
+  private released: () => void = () => undefined;
+  private idle: Promise<void> = Promise.resolve();
 
   get current(): ActiveJob | null {
     return this.active;
@@ -25,15 +28,25 @@ export class ExclusiveJobs {
       );
     }
     this.active = { kind, backupId, abort: new AbortController() };
+    this.idle = new Promise((resolve) => (this.released = resolve));
     return this.active;
   }
 
   release(job: ActiveJob): void {
-    if (this.active === job) this.active = null;
+    if (this.active !== job) return;
+    this.active = null;
+    this.released();
   }
 
-  /** Asks the running job to stop (daemon shutdown). */
-  abortAll(): void {
+  /**
+   * Asks the running job to stop (daemon shutdown) and waits, at most `graceMs`, until it has
+   * ended: its end is then recorded and announced before notifications stop.
+   */
+  async abortAll(graceMs: number): Promise<void> {
     this.active?.abort.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([this.idle, grace]);
+    clearTimeout(timer);
   }
 }
