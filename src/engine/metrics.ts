@@ -5,7 +5,7 @@
  * config.json, capacity.json), never from counters in memory, so the file after a kill -9 and a
  * restart says what it said before.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { renderMetrics, type MetricsSnapshot } from '../notify/prometheus.js';
 import type { Job } from '../protocol/objects.js';
@@ -45,6 +45,8 @@ export class MetricsService {
   private queued: Promise<void> | null = null;
   /** Folders MetricsPath no longer names, whose file is removed by the next write. */
   private readonly retired = new Set<string>();
+  /** Whether the first write of this daemon has looked for temporary files a killed one left. */
+  private leftoversRemoved = false;
 
   constructor(private readonly deps: MetricsDeps) {}
 
@@ -89,6 +91,10 @@ export class MetricsService {
     }
     const config = await this.deps.state.readConfig();
     if (!config.metricsPath) return;
+    if (!this.leftoversRemoved) {
+      await removeTemporaryLeftovers(config.metricsPath);
+      this.leftoversRemoved = true;
+    }
     const text = await renderMetrics(await this.snapshot(config));
     await writeFileAtomic(path.join(config.metricsPath, METRICS_FILE), text, METRICS_FILE_MODE);
   }
@@ -112,6 +118,18 @@ export class MetricsService {
       certificateExpirySeconds: config.certificate ? unixSeconds(config.certificate.notAfter) : null,
       schedulerEnabled: config.isBackupSchedulerEnabled,
     };
+  }
+}
+
+/**
+ * A daemon killed while writing leaves its temporary file (writeFileAtomic's `.azsbackup.prom.<hex>.tmp`,
+ * which the collector ignores); the first write of the next daemon removes it. Writes are serialised,
+ * so none of this daemon's own is under way then.
+ */
+async function removeTemporaryLeftovers(folder: string): Promise<void> {
+  const prefix = `.${METRICS_FILE}.`;
+  for (const name of await readdir(folder)) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) await rm(path.join(folder, name), { force: true });
   }
 }
 
