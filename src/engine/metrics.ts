@@ -79,7 +79,8 @@ export class MetricsService {
    */
   async configurationChanged(previousFolder: string | null): Promise<void> {
     const { metricsPath } = await this.deps.state.readConfig();
-    if (previousFolder && previousFolder !== metricsPath) this.retired.add(previousFolder);
+    const current = metricsPath ? path.resolve(metricsPath) : null;
+    if (previousFolder && path.resolve(previousFolder) !== current) this.retired.add(previousFolder);
     await this.refresh();
   }
 

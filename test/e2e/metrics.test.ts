@@ -244,6 +244,20 @@ describe('metrics file', () => {
     await daemon.call('config.set', { MetricsPath: metricsFolder });
     await assertFileMatches(await expectedSamples());
   });
+
+  test('MetricsPath moved to another folder: the old file is removed, and back', async () => {
+    const other = tempDir('metrics-other');
+    try {
+      await daemon.call('config.set', { MetricsPath: other });
+      assert.equal(existsSync(metricsFile), false);
+      assert.ok(existsSync(path.join(other, METRICS_FILE)));
+      await daemon.call('config.set', { MetricsPath: metricsFolder });
+      assert.equal(existsSync(path.join(other, METRICS_FILE)), false);
+      await assertFileMatches(await expectedSamples());
+    } finally {
+      removeDir(other);
+    }
+  });
 });
 
 describe('MetricsPath validation', () => {
