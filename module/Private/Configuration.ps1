@@ -19,7 +19,7 @@ function Get-AzsConfigurationChange {
         }
         $pipedTypes = [ordered]@{
             Path = [string]; UserName = [string]; RequireEncryption = [bool]; BackupFrequencyInHours = [int]
-            BackupRetentionPeriodInDays = [int]; IsBackupSchedulerEnabled = [bool]
+            BackupRetentionPeriodInDays = [int]; IsBackupSchedulerEnabled = [bool]; MetricsPath = [string]
         }
         foreach ($name in $pipedTypes.Keys) {
             $value = Get-AzsProperty -InputObject $location -Name $name
@@ -27,7 +27,7 @@ function Get-AzsConfigurationChange {
         }
         if ($change.Contains('Path')) { $change.Path = Resolve-AzsPath -Cmdlet $Cmdlet -Path $change.Path }
     }
-    foreach ($name in @('Path', 'UserName', 'Password', 'EncryptionCertPath', 'BackupFrequencyInHours', 'BackupRetentionPeriodInDays')) {
+    foreach ($name in @('Path', 'UserName', 'Password', 'EncryptionCertPath', 'BackupFrequencyInHours', 'BackupRetentionPeriodInDays', 'MetricsPath')) {
         if (($BoundParameters.Keys -contains $name)) { $change[$name] = $BoundParameters[$name] }
     }
     foreach ($name in @('IsBackupSchedulerEnabled', 'RequireEncryption')) {

@@ -6,8 +6,8 @@ function Get-AzsBackupConfiguration {
     .DESCRIPTION
     Gets the backup configuration: the external store (Path, UserName, RequireEncryption), the
     thumbprint and expiry of the encryption certificate, the schedule (BackupFrequencyInHours,
-    BackupRetentionPeriodInDays, IsBackupSchedulerEnabled), the capacity left on the store and the
-    last and next backup times.
+    BackupRetentionPeriodInDays, IsBackupSchedulerEnabled), the capacity left on the store, the
+    last and next backup times, and the folder of the metrics file for Prometheus (MetricsPath).
 
     Before the first configuration it returns the defaults with Path set to $null, and no error.
     Password is always $null: the saved password is never returned. Warnings from the engine (for
@@ -56,8 +56,8 @@ function Get-AzsBackupConfiguration {
     .OUTPUTS
     AzureStackBackup.BackupLocation. Path, UserName, Password (always $null), RequireEncryption,
     EncryptionCertThumbprint, EncryptionCertExpiry, BackupFrequencyInHours,
-    BackupRetentionPeriodInDays, IsBackupSchedulerEnabled, AvailableCapacity, NextBackupTime and
-    LastBackupTime. EncryptionCertExpiry, NextBackupTime and LastBackupTime are UTC DateTime
+    BackupRetentionPeriodInDays, IsBackupSchedulerEnabled, AvailableCapacity, NextBackupTime,
+    LastBackupTime and MetricsPath ($null when no metrics file is written). EncryptionCertExpiry, NextBackupTime and LastBackupTime are UTC DateTime
     values, or $null.
 
     .LINK

@@ -53,6 +53,14 @@ function Set-AzsBackupConfiguration {
     .PARAMETER RequireEncryption
     Refuses an SMB session without SMB encryption; -RequireEncryption:$false allows one.
 
+    .PARAMETER MetricsPath
+    The folder where the daemon writes azsbackup.prom, its metrics for Prometheus's textfile
+    collector (node_exporter --collector.textfile.directory), after every job, alert change and
+    configuration change. Give the full path of an existing folder (not a symbolic link) that the
+    daemon can create and rename files in; anything else fails with AzsBackup.InvalidParameter and
+    nothing is saved. An empty string stops writing and removes the file from the folder named before.
+    See docs/notifications.md.
+
     .PARAMETER Backup
     A BackupLocation, usually piped from Get-AzsBackupConfiguration. Its $null properties and its
     Password keep the saved values. Alias -InputObject, its name in Azs.Backup.Admin 0.x.
@@ -98,6 +106,12 @@ function Set-AzsBackupConfiguration {
     Switches scheduled backups off without asking for confirmation.
 
     .EXAMPLE
+    Set-AzsBackupConfiguration -MetricsPath /var/lib/prometheus/node-exporter
+
+    Writes the backup metrics to /var/lib/prometheus/node-exporter/azsbackup.prom, where node_exporter's
+    textfile collector reads them; -MetricsPath '' stops writing them and removes the file.
+
+    .EXAMPLE
     Get-AzsBackupConfiguration | Set-AzsBackupConfiguration -WhatIf
 
     Shows what saving the current configuration again would do.
@@ -140,6 +154,8 @@ function Set-AzsBackupConfiguration {
         [switch] $IsBackupSchedulerEnabled,
 
         [switch] $RequireEncryption,
+
+        [string] $MetricsPath,
 
         [Parameter(ValueFromPipeline)]
         [Alias('InputObject')]

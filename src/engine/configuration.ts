@@ -2,6 +2,8 @@
  * Backup configuration: validation before anything is saved (ranges, the store probe, the
  * certificate), then one atomic save. Only the settings a caller gives change.
  */
+import { lstat, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { readPublicCertificate, type PublicCertificate } from '../crypto/certificates.js';
 import { AzsError } from '../protocol/errors.js';
 import type { ParamsOf } from '../protocol/methods.js';
@@ -10,6 +12,7 @@ import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import { openStore } from '../storage/openStore.js';
 import { probeStore } from '../storage/probe.js';
 import type { BackupStore, StoreSettings } from '../storage/store.js';
+import { writeFileAtomic } from '../util/atomicFile.js';
 import type { Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
 import { hasControlCharacters } from '../util/text.js';
@@ -63,6 +66,44 @@ export function checkStorePath(storePath: string | undefined): void {
         parameter: 'Path',
       },
     );
+  }
+}
+
+/** MetricsPath's fix, told with every reason it is refused. */
+const METRICS_PATH_FIX =
+  'Give the full path of an existing folder the daemon can write to, such as the folder node_exporter reads with --collector.textfile.directory (e.g. /var/lib/prometheus/node-exporter), or an empty string to stop writing metrics.';
+
+function metricsPathError(reason: string, metricsPath: string): AzsError {
+  return new AzsError('InvalidParameter', `MetricsPath '${metricsPath}' ${reason}. ${METRICS_PATH_FIX}`, {
+    parameter: 'MetricsPath',
+    target: metricsPath,
+  });
+}
+
+/**
+ * The metrics folder must exist, be a folder itself (not a link that could later point elsewhere)
+ * and let the daemon create and rename a file, as every write of the metrics file does: tried here
+ * with a probe file whose name the textfile collector ignores (it reads *.prom only).
+ */
+export async function checkMetricsPath(metricsPath: string | undefined): Promise<void> {
+  if (!metricsPath) return;
+  if (hasControlCharacters(metricsPath)) throw metricsPathError('holds control characters', metricsPath);
+  if (!path.isAbsolute(metricsPath)) throw metricsPathError('is not an absolute path', metricsPath);
+  const found = await lstat(metricsPath).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR')
+      throw metricsPathError('does not exist', metricsPath);
+    throw metricsPathError(`cannot be read (${error.code ?? error.message})`, metricsPath);
+  });
+  if (found.isSymbolicLink()) throw metricsPathError('is a symbolic link, not a folder', metricsPath);
+  if (!found.isDirectory()) throw metricsPathError('is not a folder', metricsPath);
+  const probe = path.join(metricsPath, `.azsbackup-probe-${process.pid}`);
+  try {
+    await writeFileAtomic(probe, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw metricsPathError(`does not let the daemon create and rename a file (${code})`, metricsPath);
+  } finally {
+    await rm(probe, { force: true });
   }
 }
 
@@ -139,6 +180,7 @@ export class ConfigurationService {
     checkRange('BackupRetentionPeriodInDays', change.BackupRetentionPeriodInDays);
     checkUserName(change.UserName);
     checkStorePath(change.Path);
+    await checkMetricsPath(change.MetricsPath);
     const saved = await this.state.readConfig();
     const next: SavedConfig = {
       ...saved,

@@ -70,7 +70,7 @@ export class Engine {
     this.history = new JobHistory(state, (job) => this.events.jobSaved(job, now()));
     this.ledger = new ManifestLedger(state);
     this.catalog = new BackupCatalog(log, this.ledger);
-    this.capacity = new CapacityLog(state);
+    this.capacity = new CapacityLog(state, () => void this.metrics.refresh());
     this.alerts = new AlertService(state, clock, log, (type, alert) =>
       this.events.alertChanged(type, alert, now()),
     );
@@ -124,7 +124,14 @@ export class Engine {
     this.notifications = new NotificationService(notificationDeps, (outcomes) =>
       createChannels({ folder: state.file('outbox'), log, clock, outcomes }),
     );
-    this.metrics = new MetricsService(this.events);
+    this.metrics = new MetricsService({
+      state,
+      log,
+      events: this.events,
+      history: this.history,
+      alerts: this.alerts,
+      capacity: this.capacity,
+    });
     this.reports = new ReportService({
       state,
       clock,
@@ -161,9 +168,11 @@ export class Engine {
   }
 
   async setConfiguration(change: ConfigChange): Promise<ConfigResult> {
+    const previousMetricsPath = (await this.state.readConfig()).metricsPath;
     const { config, warnings } = await this.configuration.set(change);
     await this.scheduler.onConfigChanged(config);
     await this.housekeeping.evaluateConditions();
+    await this.metrics.configurationChanged(previousMetricsPath);
     return { location: (await this.configuration.get()).location, warnings };
   }
 

@@ -71,7 +71,7 @@ export class EngineEvents {
   }
 }
 
-function durationOf(job: Job): number | null {
+export function durationOf(job: Job): number | null {
   if (!job.EndTime) return null;
   return Math.max(0, (Date.parse(job.EndTime) - Date.parse(job.StartTime)) / 1000);
 }

@@ -18,7 +18,11 @@ export const MAX_SAMPLES = 500;
 export class CapacityLog {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly state: StateDir) {}
+  constructor(
+    private readonly state: StateDir,
+    /** Told once each sample is saved (the metrics file shows the newest). */
+    private readonly onRecorded: () => void = () => undefined,
+  ) {}
 
   private get file(): string {
     return this.state.file('capacity.json');
@@ -37,6 +41,7 @@ export class CapacityLog {
     const next = this.queue.then(async () => {
       const samples = [...(await this.list()), sample].slice(-MAX_SAMPLES);
       await writeJsonAtomic(this.file, samples);
+      this.onRecorded();
     });
     this.queue = next.catch(() => undefined);
     return next;

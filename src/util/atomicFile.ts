@@ -18,6 +18,8 @@ export async function writeFileAtomic(
   );
   const handle = await open(temp, 'wx', mode);
   try {
+    // The mode given, whatever the process's umask (a file meant for other readers stays readable).
+    await handle.chmod(mode);
     await handle.writeFile(data);
     await handle.sync();
   } catch (error) {

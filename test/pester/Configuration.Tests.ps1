@@ -145,6 +145,18 @@ Describe 'The backup configuration' {
             "$warnings" | Should -Match 'expires'
         }
 
+        It 'writes azsbackup.prom to -MetricsPath, shows MetricsPath, and removes the file when given an empty string' {
+            $metrics = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'metrics')).FullName
+            $saved = Set-AzsBackupConfiguration -Path $store -EncryptionCertPath $certificate -MetricsPath $metrics
+            $saved.MetricsPath | Should -Be $metrics
+            (Get-AzsBackupConfiguration).MetricsPath | Should -Be $metrics
+            (Get-AzsBackupConfiguration | Format-List | Out-String) | Should -Match 'MetricsPath\s*:\s*\S'
+            $file = Join-Path $metrics 'azsbackup.prom'
+            Get-Content -LiteralPath $file -Raw | Should -Match '(?m)^azsbackup_scheduler_enabled\{location="[^"]+"\} 1$'
+            (Set-AzsBackupConfiguration -MetricsPath '').MetricsPath | Should -BeNullOrEmpty
+            Test-Path -LiteralPath $file | Should -BeFalse
+        }
+
         Context 'refuses bad input with a clear error and saves nothing' {
             BeforeEach {
                 Set-AzsBackupConfiguration -Path $store -EncryptionCertPath $certificate | Out-Null
@@ -210,6 +222,18 @@ Describe 'The backup configuration' {
                 } finally {
                     & chattr -i $locked
                 }
+            }
+
+            It '-MetricsPath <Case> fails with AzsBackup.InvalidParameter naming MetricsPath' -ForEach @(
+                @{ Case = 'relative'; Value = 'metrics'; Reason = 'is not an absolute path' }
+                @{ Case = 'missing'; Value = 'no-such-folder'; Reason = 'does not exist' }
+                @{ Case = 'a file'; Value = 'notes.txt'; Reason = 'is not a folder' }
+            ) {
+                $metricsPath = if ($Case -eq 'relative') { $Value } elseif ($Case -eq 'a file') { $textFile } else { Join-Path $stateDirectory $Value }
+                $failure = { Set-AzsBackupConfiguration -MetricsPath $metricsPath } |
+                    Should -Throw -ErrorId 'AzsBackup.InvalidParameter,Set-AzsBackupConfiguration' -PassThru
+                $failure.Exception.Message | Should -Match "^MetricsPath '.*' $Reason\. Give the full path of an existing folder"
+                $failure.CategoryInfo.Category | Should -Be 'InvalidArgument'
             }
 
             It 'a wrong user name format fails with AzsBackup.InvalidParameter' {

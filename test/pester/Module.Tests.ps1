@@ -32,7 +32,7 @@ BeforeAll {
         'Restore-AzsBackup'                          = 'AcceptBackupRoles', 'AsJob', 'Confirm', 'DecryptionCertPassword', 'DecryptionCertPath', 'Force',
         'InputObject', 'Name', 'NoWait', 'PassThru', 'RoleName', 'WhatIf'
         'Set-AzsBackupConfiguration'                 = 'AsJob', 'Backup', 'BackupFrequencyInHours', 'BackupRetentionPeriodInDays', 'Confirm', 'Credential',
-        'EncryptionCertPath', 'Force', 'IsBackupSchedulerEnabled', 'Password', 'Path', 'RequireEncryption', 'UserName', 'WhatIf'
+        'EncryptionCertPath', 'Force', 'IsBackupSchedulerEnabled', 'MetricsPath', 'Password', 'Path', 'RequireEncryption', 'UserName', 'WhatIf'
         'Start-AzsBackup'                            = 'AsJob', 'Confirm', 'ErrorOnFailure', 'Force', 'NoWait', 'WhatIf'
         'Test-AzsBackup'                             = 'DecryptionCertPassword', 'DecryptionCertPath', 'ErrorOnFailure', 'Name'
         'Test-AzsBackupShareAccessibility'           = 'Password', 'Path', 'RequireEncryption', 'UserName'
