@@ -1,7 +1,7 @@
 /**
  * A webhook receiver on 127.0.0.1 as a real one checks messages: every signature is verified with the
  * `standardwebhooks` package (a whsec_ secret as such, any other text as its UTF-8 bytes), and it
- * answers with the statuses a test scripts (then 200).
+ * answers with the statuses a test scripts.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,8 +23,9 @@ export interface ReceivedMessage {
 
 export class WebhookReceiver {
   readonly messages: ReceivedMessage[] = [];
-  /** Statuses to answer, first to last; 200 once they are used up. */
+  /** Statuses to answer, first to last; `status` once they are used up. */
   readonly answers: number[] = [];
+  status = 200;
 
   private constructor(
     private readonly server: Server,
@@ -40,7 +41,7 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        const answered = receiver.answers.shift() ?? 200;
+        const answered = receiver.answers.shift() ?? receiver.status;
         receiver.record(request.headers, Buffer.concat(chunks).toString('utf8'), answered);
         response.writeHead(answered, { 'content-type': 'text/plain' }).end(answered < 300 ? 'ok' : 'no');
       });
