@@ -1,19 +1,27 @@
 /**
  * Webhooks from a real daemon to a real receiver on 127.0.0.1 that verifies every signature with the
  * `standardwebhooks` package (issue 16, point 2): a store fault and its repair reach the receiver as
- * alert and job messages within 5 s; 503s are retried under the same webhook-id and stop once
+ * alert and job messages within 5 s (a removed store folder, a stopped Samba share); 503s are retried under the same webhook-id and stop once
  * accepted; what waits in the outbox survives a kill -9; a target answering 400 raises its own alert;
  * no secret shows in a message or the daemon log.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { STORE_PATH_REMEDIATION } from '../../src/engine/alertRules.js';
 import type { AlertEventData, JobEventData } from '../../src/protocol/events.js';
 import type { NotificationTarget } from '../../src/protocol/objects.js';
-import { PFX_PASSWORD, deploymentForSuite } from '../helpers/deployment.js';
+import { removeDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import {
+  PFX_PASSWORD,
+  createDeployment,
+  deploymentForSuite,
+  type Deployment,
+} from '../helpers/deployment.js';
+import { SambaServer } from '../helpers/samba.js';
 import { waitUntil } from '../helpers/waitUntil.js';
 import { closedPort, WebhookReceiver, type ReceivedMessage } from '../helpers/webhookReceiver.js';
 
@@ -21,6 +29,83 @@ const WHSEC_KEY = Buffer.from('the e2e signing key, 32 bytes!!!').toString('base
 const WHSEC_SECRET = `whsec_${WHSEC_KEY}`;
 const PLAIN_SECRET = 'plain webhook sécret ✓ 7f3a';
 const REJECTED_TITLE = 'A notification target refuses the messages sent to it';
+
+const jobOf = (message: ReceivedMessage) => message.event.data as JobEventData;
+const alertOf = (message: ReceivedMessage) => message.event.data as AlertEventData;
+
+const deploymentLocation = (daemon: TestDaemon) =>
+  (JSON.parse(readFileSync(path.join(daemon.stateDir, 'deployment.json'), 'utf8')) as { Location: string })
+    .Location;
+
+/**
+ * A store fault and its repair as a receiver sees them: the failed backup's alert.opened (returned
+ * for the caller's own checks) within 5 s of the job's end and its backup.completed (Failed); after
+ * the repair, the next good backup's alert.closed and backup.completed with its measures.
+ */
+async function faultAndRepair(
+  daemon: TestDaemon,
+  hook: WebhookReceiver,
+  fault: { break(): Promise<void> | void; repair(): Promise<void> | void },
+): Promise<AlertEventData> {
+  await fault.break();
+  try {
+    await daemon.call('backup.start', { Wait: true }).catch(() => undefined);
+  } finally {
+    await fault.repair();
+  }
+  const [failed] = (await daemon.call('job.list', { Kind: ['Backup'], Top: 1 })).jobs;
+  assert.equal(failed?.Outcome, 'Failed');
+  await waitUntil(
+    () => hook.ofType('alert.opened').length > 0 && hook.ofType('backup.completed').length > 0,
+    'alert.opened and backup.completed received',
+    10_000,
+  );
+  const opened = hook.ofType('alert.opened')[0];
+  assert.notEqual(alertOf(opened).Remediation, '');
+  assert.equal(alertOf(opened).Location, deploymentLocation(daemon));
+  const sinceEnd = opened.receivedAt - Date.parse(failed.EndTime!);
+  assert.ok(sinceEnd <= 5000, `alert.opened came ${sinceEnd} ms after the job's end`);
+  assert.equal(jobOf(hook.ofType('backup.completed')[0]).Outcome, 'Failed');
+  assert.equal(jobOf(hook.ofType('backup.completed')[0]).JobId, failed.JobId);
+
+  const good = await daemon.call('backup.start', { Wait: true });
+  assert.equal(good.Status, 'Succeeded');
+  await waitUntil(
+    () => hook.ofType('alert.closed').length > 0 && hook.ofType('backup.completed').length > 1,
+    'alert.closed and the second backup.completed received',
+    10_000,
+  );
+  assert.equal(alertOf(hook.ofType('alert.closed')[0]).AlertId, alertOf(opened).AlertId);
+  const succeeded = jobOf(hook.ofType('backup.completed')[1]);
+  assert.equal(succeeded.Outcome, 'Succeeded');
+  assert.equal(succeeded.BackupId, good.BackupId);
+  assert.deepEqual(succeeded.RoleMeasures.map((role) => role.RoleName).sort(), ['CA', 'WAS']);
+  assert.ok((succeeded.StoredBytes ?? 0) > 0);
+  assert.ok((succeeded.DurationSeconds ?? -1) >= 0);
+  assert.equal(succeeded.Location, deploymentLocation(daemon));
+  assert.deepEqual(
+    hook.messages.filter((message) => message.signatureError !== null),
+    [],
+    'every signature verifies',
+  );
+  assert.equal(hook.ofType('backup.started').length, 0, 'a start is not sent');
+  return alertOf(opened);
+}
+
+/** Where a secret shows in what receivers got (body, headers but the signature) or in the daemon log. */
+function secretsShown(daemon: TestDaemon, received: ReceivedMessage[], secrets: string[]): string[] {
+  // A secret may show as written or escaped inside JSON.
+  const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
+  const places = received.map((message) => ({
+    place: `the ${message.event.type} message`,
+    text: `${message.body}\n${JSON.stringify(Object.entries(message.headers).filter(([name]) => name !== 'webhook-signature'))}`,
+  }));
+  places.push({
+    place: 'the daemon log',
+    text: readFileSync(path.join(daemon.stateDir, 'logs', 'daemon.log'), 'utf8'),
+  });
+  return places.flatMap(({ place, text }) => (forms.some((form) => text.includes(form)) ? [place] : []));
+}
 
 describe('webhook notifications from a real daemon', () => {
   const suite = deploymentForSuite();
@@ -67,62 +152,16 @@ describe('webhook notifications from a real daemon', () => {
     }
   }
 
-  const deploymentLocation = () =>
-    (
-      JSON.parse(readFileSync(path.join(suite().daemon.stateDir, 'deployment.json'), 'utf8')) as {
-        Location: string;
-      }
-    ).Location;
-  const jobOf = (message: ReceivedMessage) => message.event.data as JobEventData;
-  const alertOf = (message: ReceivedMessage) => message.event.data as AlertEventData;
-
   test('a store fault and its repair: alert.opened with the remediation within 5 s, then alert.closed and backup.completed', async () => {
     const { daemon, deployment } = suite();
     const hook = await receiver({ secret: WHSEC_SECRET });
     await withTarget('ops', hook.url, WHSEC_SECRET, async () => {
       const moved = `${deployment.store}.moved`;
-      renameSync(deployment.store, moved);
-      try {
-        await daemon.call('backup.start', { Wait: true }).catch(() => undefined);
-      } finally {
-        renameSync(moved, deployment.store);
-      }
-      const [failed] = (await daemon.call('job.list', { Kind: ['Backup'], Top: 1 })).jobs;
-      assert.equal(failed?.Outcome, 'Failed');
-      await waitUntil(
-        () => hook.ofType('alert.opened').length > 0 && hook.ofType('backup.completed').length > 0,
-        'alert.opened and backup.completed received',
-        10_000,
-      );
-      const opened = hook.ofType('alert.opened')[0];
-      assert.ok(alertOf(opened).Remediation.includes(STORE_PATH_REMEDIATION), alertOf(opened).Remediation);
-      assert.equal(alertOf(opened).Location, deploymentLocation());
-      const sinceEnd = opened.receivedAt - Date.parse(failed.EndTime!);
-      assert.ok(sinceEnd <= 5000, `alert.opened came ${sinceEnd} ms after the job's end`);
-      assert.equal(jobOf(hook.ofType('backup.completed')[0]).Outcome, 'Failed');
-      assert.equal(jobOf(hook.ofType('backup.completed')[0]).JobId, failed.JobId);
-
-      const good = await daemon.call('backup.start', { Wait: true });
-      assert.equal(good.Status, 'Succeeded');
-      await waitUntil(
-        () => hook.ofType('alert.closed').length > 0 && hook.ofType('backup.completed').length > 1,
-        'alert.closed and the second backup.completed received',
-        10_000,
-      );
-      assert.equal(alertOf(hook.ofType('alert.closed')[0]).AlertId, alertOf(opened).AlertId);
-      const succeeded = jobOf(hook.ofType('backup.completed')[1]);
-      assert.equal(succeeded.Outcome, 'Succeeded');
-      assert.equal(succeeded.BackupId, good.BackupId);
-      assert.deepEqual(succeeded.RoleMeasures.map((role) => role.RoleName).sort(), ['CA', 'WAS']);
-      assert.ok((succeeded.StoredBytes ?? 0) > 0);
-      assert.ok((succeeded.DurationSeconds ?? -1) >= 0);
-      assert.equal(succeeded.Location, deploymentLocation());
-      assert.deepEqual(
-        hook.messages.filter((message) => message.signatureError !== null),
-        [],
-        'every signature verifies',
-      );
-      assert.equal(hook.ofType('backup.started').length, 0, 'a start is not sent');
+      const opened = await faultAndRepair(daemon, hook, {
+        break: () => renameSync(deployment.store, moved),
+        repair: () => renameSync(moved, deployment.store),
+      });
+      assert.ok(opened.Remediation.includes(STORE_PATH_REMEDIATION), opened.Remediation);
     });
   });
 
@@ -214,16 +253,56 @@ describe('webhook notifications from a real daemon', () => {
   });
 
   test('no secret in any message body, any header but the signature, or the daemon log', () => {
-    const secrets = [WHSEC_SECRET, WHSEC_KEY, PLAIN_SECRET, PFX_PASSWORD];
     const received = receivers.flatMap((receiver) => receiver.messages);
     assert.ok(received.length >= 10, `${received.length} messages seen`);
-    for (const message of received) {
-      const headers = Object.entries(message.headers).filter(([name]) => name !== 'webhook-signature');
-      const visible = `${message.body}\n${JSON.stringify(headers)}`;
-      for (const secret of secrets) assert.ok(!visible.includes(secret), `a secret in ${message.event.type}`);
-    }
     const log = readFileSync(path.join(suite().daemon.stateDir, 'logs', 'daemon.log'), 'utf8');
     assert.match(log, /webhook message dropped: refused by the target/);
-    for (const secret of secrets) assert.ok(!log.includes(secret), 'a secret in the daemon log');
+    assert.deepEqual(
+      secretsShown(suite().daemon, received, [WHSEC_SECRET, WHSEC_KEY, PLAIN_SECRET, PFX_PASSWORD]),
+      [],
+    );
+  });
+});
+
+describe('webhook notifications when the Samba share of the store stops', () => {
+  let server: SambaServer;
+  let daemon: TestDaemon;
+  let deployment: Deployment;
+  let hook: WebhookReceiver;
+
+  before(async () => {
+    server = await SambaServer.start();
+    mkdirSync(path.join(server.sharePath('backup'), 'east'), { recursive: true });
+    spawnSync('chmod', ['-R', 'a+rwX', server.sharePath('backup')]);
+    daemon = startDaemon();
+    deployment = await createDeployment(daemon);
+    await daemon.call('role.unregister', { Name: 'ECE' });
+    await daemon.call('config.set', {
+      Path: server.uncPath('backup', 'east'),
+      UserName: `CONTOSO\\${server.user}`,
+      Password: server.password,
+    });
+    hook = await WebhookReceiver.start({ secret: WHSEC_SECRET });
+  });
+
+  after(async () => {
+    daemon?.stop();
+    await hook?.close();
+    await server?.dispose();
+    [daemon?.stateDir, deployment?.root].forEach((folder) => folder && removeDir(folder));
+  });
+
+  test('smbd stopped: alert.opened within 5 s; started again: alert.closed and backup.completed; no share password anywhere', async () => {
+    await daemon.call('notification.add', {
+      Name: 'ops',
+      Kind: 'Webhook',
+      Uri: hook.url,
+      Secret: WHSEC_SECRET,
+    });
+    await faultAndRepair(daemon, hook, { break: () => server.stop(), repair: () => server.launch() });
+    assert.deepEqual(
+      secretsShown(daemon, hook.messages, [server.password, WHSEC_SECRET, WHSEC_KEY, PFX_PASSWORD]),
+      [],
+    );
   });
 });
