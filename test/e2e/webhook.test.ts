@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { RpcError } from '../../src/daemon/client.js';
 import { STORE_PATH_REMEDIATION } from '../../src/engine/alertRules.js';
 import type { AlertEventData, JobEventData } from '../../src/protocol/events.js';
 import type { NotificationTarget } from '../../src/protocol/objects.js';
@@ -250,6 +251,38 @@ describe('webhook notifications from a real daemon', () => {
       );
       assert.equal((await rejectedAlert())?.State, 'Closed');
     });
+  });
+
+  test('Test-AzsBackupNotificationTarget sends notification.test at once; a whsec_ secret that is not base64 is refused, nothing saved', async () => {
+    const { daemon } = suite();
+    const hook = await receiver({ secret: WHSEC_SECRET });
+    await withTarget('tested', hook.url, WHSEC_SECRET, async () => {
+      const answer = await daemon.call('notification.test', { Name: 'tested' });
+      assert.deepEqual(
+        { Succeeded: answer.Succeeded, StatusCode: answer.StatusCode, Response: answer.Response },
+        { Succeeded: true, StatusCode: 200, Response: 'HTTP 200 OK: ok' },
+      );
+      assert.deepEqual(
+        hook.messages.map((message) => [message.event.type, message.signatureError]),
+        [['notification.test', null]],
+      );
+    });
+    await assert.rejects(
+      daemon.call('notification.add', {
+        Name: 'malformed',
+        Kind: 'Webhook',
+        Uri: hook.url,
+        Secret: 'whsec_not base64!',
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof RpcError);
+        assert.equal(error.data?.reason, 'InvalidParameter');
+        assert.equal(error.data?.parameter, 'Secret');
+        assert.ok(!error.message.includes('not base64!'), 'the secret is not echoed');
+        return true;
+      },
+    );
+    assert.deepEqual((await daemon.call('notification.list', { Name: 'malformed' })).targets, []);
   });
 
   test('no secret in any message body, any header but the signature, or the daemon log', () => {
