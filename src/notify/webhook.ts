@@ -145,7 +145,8 @@ export class WebhookChannel implements Channel {
     queue: TargetQueue,
     answer: PostAnswer,
   ): Promise<void> {
-    if (this.stopping.signal.aborted) return;
+    // Stopped or forgotten while the try was under way: the message stays, or went with its target.
+    if (this.stopping.signal.aborted || this.queues.get(target.Name.toLowerCase()) !== queue) return;
     this.report(target.Name, answer.verdict, answer.Response);
     if (answer.verdict === 'retry') {
       queue.failures += 1;
