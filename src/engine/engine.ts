@@ -113,16 +113,16 @@ export class Engine {
       backups: this.backups,
       onStartFailure: (error) => this.automaticStartFailed(error),
     });
-    const notificationDeps = {
-      state,
-      clock,
-      log,
-      alerts: this.alerts,
-      events: this.events,
-      targets: new NotificationTargets(state),
-    };
+    const targets = new NotificationTargets(state);
+    const notificationDeps = { state, clock, log, alerts: this.alerts, events: this.events, targets };
     this.notifications = new NotificationService(notificationDeps, (outcomes) =>
-      createChannels({ folder: state.file('outbox'), log, clock, outcomes }),
+      createChannels({
+        folder: state.file('outbox'),
+        log,
+        clock,
+        outcomes,
+        targets: () => targets.withSecrets(),
+      }),
     );
     this.metrics = new MetricsService({
       state,

@@ -8,6 +8,7 @@ import { AzsError } from '../protocol/errors.js';
 import type { ParamsOf } from '../protocol/methods.js';
 import type { NotificationKind, NotificationTarget, NotificationTestResult } from '../protocol/objects.js';
 import type { Channel, DeliveryOutcomes } from '../notify/channel.js';
+import { isWellFormedSecret } from '../notify/webhookSignature.js';
 import type { NotificationTargets, SavedTarget, TargetWithSecret } from '../state/notificationTargets.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
 import type { StateDir } from '../state/stateDir.js';
@@ -224,6 +225,13 @@ export function checkTarget({
   const problem = uriProblem(Kind, Uri);
   if (problem)
     throw new AzsError('InvalidParameter', `Uri '${redactUri(Uri)}' ${problem}`, { parameter: 'Uri' });
+  if (Secret && !isWellFormedSecret(Secret)) {
+    throw new AzsError(
+      'InvalidParameter',
+      "Secret starts with 'whsec_' but the rest is not base64, so no receiver could check the signatures. Give the secret exactly as the receiver shows it ('whsec_' and base64), or a plain text secret without that prefix.",
+      { parameter: 'Secret' },
+    );
+  }
   if (Secret && Kind !== 'Webhook') {
     throw new AzsError(
       'InvalidParameter',

@@ -49,4 +49,6 @@ export interface ChannelOptions {
   log: Logger;
   clock: Clock;
   outcomes: DeliveryOutcomes;
+  /** The targets as saved now: a message that waited (even across a restart) goes to its target's current address. */
+  targets(): Promise<TargetWithSecret[]>;
 }
