@@ -1,13 +1,14 @@
 /**
  * Webhooks from a real daemon to a real receiver on 127.0.0.1 that verifies every signature with the
  * `standardwebhooks` package (issue 16, point 2): a store fault and its repair reach the receiver as
- * alert and job messages within 5 s (a removed store folder, a stopped Samba share); 503s are retried under the same webhook-id and stop once
- * accepted; what waits in the outbox survives a kill -9; a target answering 400 raises its own alert;
- * no secret shows in a message or the daemon log.
+ * alert and job messages within 5 s (a removed store folder, a stopped Samba share); 503s are retried
+ * under the same webhook-id and stop once accepted; what waits in the outbox survives a kill -9; a
+ * target answering 400 raises its own alert; no secret shows in a message or the daemon log — nor,
+ * with every channel on a Samba share, in any ping, syslog line, metric or state file.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +23,12 @@ import {
   deploymentForSuite,
   type Deployment,
 } from '../helpers/deployment.js';
+import {
+  startHttpReceiver,
+  startTcpReceiver,
+  startUdpReceiver,
+  type Receiver,
+} from '../helpers/receivers.js';
 import { SambaServer } from '../helpers/samba.js';
 import { waitUntil } from '../helpers/waitUntil.js';
 import { closedPort, WebhookReceiver, type ReceivedMessage } from '../helpers/webhookReceiver.js';
@@ -93,18 +100,29 @@ async function faultAndRepair(
   return alertOf(opened);
 }
 
-/** Where a secret shows in what receivers got (body, headers but the signature) or in the daemon log. */
-function secretsShown(daemon: TestDaemon, received: ReceivedMessage[], secrets: string[]): string[] {
-  // A secret may show as written or escaped inside JSON.
-  const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
-  const places = received.map((message) => ({
+interface Place {
+  place: string;
+  text: string;
+}
+
+/** What a webhook receiver got: each body, and every header but the signature (an HMAC, not a secret). */
+function webhookPlaces(received: ReceivedMessage[]): Place[] {
+  return received.map((message) => ({
     place: `the ${message.event.type} message`,
     text: `${message.body}\n${JSON.stringify(Object.entries(message.headers).filter(([name]) => name !== 'webhook-signature'))}`,
   }));
-  places.push({
+}
+
+function logPlace(daemon: TestDaemon): Place {
+  return {
     place: 'the daemon log',
     text: readFileSync(path.join(daemon.stateDir, 'logs', 'daemon.log'), 'utf8'),
-  });
+  };
+}
+
+/** The places where a secret shows, as written or escaped inside JSON. */
+function secretsShown(places: Place[], secrets: string[]): string[] {
+  const forms = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]);
   return places.flatMap(({ place, text }) => (forms.some((form) => text.includes(form)) ? [place] : []));
 }
 
@@ -291,17 +309,30 @@ describe('webhook notifications from a real daemon', () => {
     const log = readFileSync(path.join(suite().daemon.stateDir, 'logs', 'daemon.log'), 'utf8');
     assert.match(log, /webhook message dropped: refused by the target/);
     assert.deepEqual(
-      secretsShown(suite().daemon, received, [WHSEC_SECRET, WHSEC_KEY, PLAIN_SECRET, PFX_PASSWORD]),
+      secretsShown(
+        [...webhookPlaces(received), logPlace(suite().daemon)],
+        [WHSEC_SECRET, WHSEC_KEY, PLAIN_SECRET, PFX_PASSWORD],
+      ),
       [],
     );
   });
 });
 
-describe('webhook notifications when the Samba share of the store stops', () => {
+/**
+ * Every channel at once on a real Samba share with a password: the webhook, a heartbeat, syslog over
+ * UDP and TCP, the metrics file. The share stops and starts again, then a restore runs with the .pfx;
+ * nothing any channel carried, nor the metrics file, nor the daemon's log and state files, holds the
+ * share password, the .pfx password or the webhook secret.
+ */
+describe('every channel while the Samba share of the store stops and starts again', () => {
   let server: SambaServer;
   let daemon: TestDaemon;
   let deployment: Deployment;
   let hook: WebhookReceiver;
+  let heartbeat: Receiver<string>;
+  let udp: Receiver<string>;
+  let tcp: Receiver<string>;
+  let metrics: string;
 
   before(async () => {
     server = await SambaServer.start();
@@ -315,27 +346,71 @@ describe('webhook notifications when the Samba share of the store stops', () => 
       UserName: `CONTOSO\\${server.user}`,
       Password: server.password,
     });
-    hook = await WebhookReceiver.start({ secret: WHSEC_SECRET });
+    [hook, heartbeat, udp, tcp] = await Promise.all([
+      WebhookReceiver.start({ secret: WHSEC_SECRET }),
+      startHttpReceiver(),
+      startUdpReceiver(),
+      startTcpReceiver(),
+    ]);
+    metrics = path.join(deployment.root, 'metrics');
+    mkdirSync(metrics);
+    await daemon.call('config.set', { MetricsPath: metrics });
+    const targets = [
+      { Name: 'ops', Kind: 'Webhook', Uri: hook.url, Secret: WHSEC_SECRET },
+      { Name: 'ping', Kind: 'Heartbeat', Uri: `http://127.0.0.1:${heartbeat.port}/ping/abc` },
+      { Name: 'syslog-udp', Kind: 'Syslog', Uri: `udp://127.0.0.1:${udp.port}` },
+      { Name: 'syslog-tcp', Kind: 'Syslog', Uri: `tcp://127.0.0.1:${tcp.port}` },
+    ] as const;
+    for (const target of targets) await daemon.call('notification.add', target);
   });
 
   after(async () => {
     daemon?.stop();
-    await hook?.close();
+    await Promise.all([hook?.close(), heartbeat?.close(), udp?.close(), tcp?.close()]);
     await server?.dispose();
     [daemon?.stateDir, deployment?.root].forEach((folder) => folder && removeDir(folder));
   });
 
-  test('smbd stopped: alert.opened within 5 s; started again: alert.closed and backup.completed; no share password anywhere', async () => {
-    await daemon.call('notification.add', {
-      Name: 'ops',
-      Kind: 'Webhook',
-      Uri: hook.url,
-      Secret: WHSEC_SECRET,
-    });
+  test('smbd stopped: alert.opened within 5 s; started again: alert.closed and backup.completed', async () => {
     await faultAndRepair(daemon, hook, { break: () => server.stop(), repair: () => server.launch() });
-    assert.deepEqual(
-      secretsShown(daemon, hook.messages, [server.password, WHSEC_SECRET, WHSEC_KEY, PFX_PASSWORD]),
-      [],
+  });
+
+  test('a restore with the .pfx is announced too', async () => {
+    const [newest] = (await daemon.call('backup.list', { Top: 1 })).backups;
+    await daemon.call('backup.restore', {
+      Name: newest!.BackupId,
+      DecryptionCertPath: deployment.pfxPath,
+      DecryptionCertPassword: PFX_PASSWORD,
+      Wait: true,
+    });
+    await waitUntil(
+      () => hook.ofType('restore.completed').length === 1,
+      'restore.completed received',
+      10_000,
     );
+    // Two backups, a restore and two alert changes on each syslog; a start and an end per backup.
+    await waitUntil(
+      () => udp.received.length >= 5 && tcp.received.length >= 5 && heartbeat.received.length >= 4,
+      'every syslog line and heartbeat ping',
+      10_000,
+    );
+  });
+
+  test('no message, ping, syslog line, metric, log or state file holds the share password or another secret', () => {
+    const stateFiles = readdirSync(daemon.stateDir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && /(\.log|\.json)$/.test(entry.name))
+      .map((entry) => path.join(entry.parentPath, entry.name));
+    const places: Place[] = [
+      ...webhookPlaces(hook.messages),
+      ...heartbeat.received.map((ping) => ({ place: `the heartbeat ping ${ping}`, text: ping })),
+      ...[...udp.received, ...tcp.received].map((line) => ({ place: `the syslog line ${line}`, text: line })),
+      { place: 'the metrics file', text: readFileSync(path.join(metrics, 'azsbackup.prom'), 'utf8') },
+      ...stateFiles.map((file) => ({ place: file, text: readFileSync(file, 'utf8') })),
+    ];
+    assert.ok(
+      stateFiles.some((file) => file.endsWith('daemon.log')),
+      'the daemon log is among the places',
+    );
+    assert.deepEqual(secretsShown(places, [server.password, WHSEC_SECRET, WHSEC_KEY, PFX_PASSWORD]), []);
   });
 });
