@@ -6,11 +6,10 @@
  * NotificationTargetRejected alert.
  */
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { deploymentForSuite, type Deployment } from '../helpers/deployment.js';
+import { deploymentForSuite, withoutStore, type Deployment } from '../helpers/deployment.js';
 import { startHttpReceiver, type Receiver } from '../helpers/receivers.js';
 import { waitUntil } from '../helpers/waitUntil.js';
 
@@ -54,13 +53,7 @@ describe('heartbeat pings', () => {
   });
 
   test('a failed backup (store folder removed): /start, then /fail', async () => {
-    const moved = `${deployment.store}.moved`;
-    renameSync(deployment.store, moved);
-    try {
-      await assert.rejects(daemon.call('backup.start', { Wait: true }));
-    } finally {
-      renameSync(moved, deployment.store);
-    }
+    await withoutStore(deployment, () => assert.rejects(daemon.call('backup.start', { Wait: true })));
     assert.deepEqual(await pingsOfOneBackup(), [ping('/start'), ping('/fail')]);
   });
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +14,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { RpcError } from '../../src/daemon/client.js';
 import type { CapacitySample } from '../../src/state/capacityLog.js';
 import { removeDir, tempDir, waitForIdle, type TestDaemon } from '../helpers/daemon.js';
-import { deploymentForSuite, type Deployment } from '../helpers/deployment.js';
+import { deploymentForSuite, withoutStore, type Deployment } from '../helpers/deployment.js';
 import { cliMain, repoRoot } from '../helpers/pwsh.js';
 
 const ARTIFACTS = path.join(repoRoot, 'test-artifacts');
@@ -92,9 +92,7 @@ describe('HTML report', () => {
     await daemon.call('test.advanceClock', { Hours: 12.1 });
     await waitForIdle(daemon);
     await daemon.call('config.set', { IsBackupSchedulerEnabled: true });
-    const moved = `${deployment.store}.moved`;
-    renameSync(deployment.store, moved);
-    try {
+    await withoutStore(deployment, async () => {
       await assert.rejects(daemon.call('backup.start', { Wait: true }));
       const file = path.join(folder, 'report.html');
       const result = await daemon.call('report.write', { OutFile: file });
@@ -145,9 +143,7 @@ describe('HTML report', () => {
       const later = path.join(folder, 'later.html');
       await daemon.call('report.write', { OutFile: later });
       assert.match(readFileSync(later, 'utf8'), /id="capacity-stale">The newest sample is \d+ h old/);
-    } finally {
-      renameSync(moved, deployment.store);
-    }
+    });
   });
 
   test('an existing file needs Overwrite; a missing folder or a folder is refused; nothing half-written', async () => {

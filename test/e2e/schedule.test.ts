@@ -4,15 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, test } from 'node:test';
 import { RpcError } from '../../src/daemon/client.js';
@@ -22,6 +14,7 @@ import {
   createDeployment,
   deploymentForSuite,
   PFX_PASSWORD,
+  withoutStore,
   type Deployment,
 } from '../helpers/deployment.js';
 import { mountReadOnly, mountTmpfs, unmount } from '../helpers/mounts.js';
@@ -224,10 +217,7 @@ describe('alerts from real faults', () => {
   }
 
   test('store folder removed: path fault alert, closed by the next success', async () => {
-    const moved = `${deployment.store}.moved`;
-    renameSync(deployment.store, moved);
-    await failsWithAlert(/fault in the external store path/);
-    renameSync(moved, deployment.store);
+    await withoutStore(deployment, () => failsWithAlert(/fault in the external store path/));
     await succeedsAndCloses(/fault in the external store path/);
   });
 

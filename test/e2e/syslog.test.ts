@@ -6,13 +6,13 @@
  * The TCP connection dropped by the listener is opened again. No secret is in any message.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { octetCountedFrame } from '../../src/notify/syslog.js';
 import { SD_ID } from '../../src/notify/syslogMessage.js';
 import type { TestDaemon } from '../helpers/daemon.js';
-import { PFX_PASSWORD, deploymentForSuite, type Deployment } from '../helpers/deployment.js';
+import { PFX_PASSWORD, deploymentForSuite, withoutStore, type Deployment } from '../helpers/deployment.js';
 import {
   OctetCountedReader,
   startTcpReceiver,
@@ -102,13 +102,7 @@ describe('syslog over UDP and TCP', () => {
   const storePath = (message: SyslogMessage) => /fault in the external store path/.test(message.msg);
 
   test('a real fault: alert opened (crit) with its remediation, backup Failed (err)', async () => {
-    const moved = `${deployment.store}.moved`;
-    renameSync(deployment.store, moved);
-    try {
-      await assert.rejects(daemon.call('backup.start', { Wait: true }));
-    } finally {
-      renameSync(moved, deployment.store);
-    }
+    await withoutStore(deployment, () => assert.rejects(daemon.call('backup.start', { Wait: true })));
     for (const message of await expectMessage('alert.opened', storePath, SEVERITY.crit)) {
       assert.match(message.msg, /^Critical alert: .*Set-AzsBackupConfiguration -Path/);
       const data = message.structuredData[SD_ID];

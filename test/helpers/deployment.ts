@@ -3,7 +3,7 @@
  * a PowerShell role, a real certificate, and a local-folder store, configured on a test daemon.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { before, after } from 'node:test';
@@ -123,4 +123,15 @@ export function deploymentForSuite(options: { testHooks?: boolean; scriptRole?: 
     [current.daemon.stateDir, current.deployment.root].forEach(removeDir);
   });
   return () => current!;
+}
+
+/** Runs `action` while the deployment's store folder is gone (moved aside: a path fault), then puts it back. */
+export async function withoutStore<T>(deployment: Deployment, action: () => Promise<T>): Promise<T> {
+  const moved = `${deployment.store}.moved`;
+  renameSync(deployment.store, moved);
+  try {
+    return await action();
+  } finally {
+    renameSync(moved, deployment.store);
+  }
 }

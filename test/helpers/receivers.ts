@@ -14,56 +14,22 @@ export interface Receiver<T> {
   close(): Promise<void>;
 }
 
-/** One HTTP request as received, body and all. */
-export interface ReceivedRequest {
-  method: string;
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  /** Date.now() when the request had arrived whole. */
-  receivedAt: number;
-}
-
-export interface HttpReceiver extends Receiver<string> {
-  /** Every request whole, in order (`received` holds their paths). */
-  requests: ReceivedRequest[];
-}
-
-/**
- * An HTTP server that answers each request with the status `answer` chooses (200 OK by default);
- * `answer` sees the path and the whole request.
- */
+/** An HTTP server that answers each request with `answer(path)` (200 OK by default). */
 export async function startHttpReceiver(
-  answer: (path: string, request: ReceivedRequest) => number = () => 200,
-): Promise<HttpReceiver> {
+  answer: (path: string) => number = () => 200,
+): Promise<Receiver<string>> {
   const received: string[] = [];
-  const requests: ReceivedRequest[] = [];
   const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const whole: ReceivedRequest = {
-        method: request.method ?? '',
-        path: request.url ?? '',
-        headers: request.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        receivedAt: Date.now(),
-      };
-      received.push(whole.path);
-      requests.push(whole);
-      const status = answer(whole.path, whole);
-      response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'OK' : 'not found');
-    });
+    const path = request.url ?? '';
+    received.push(path);
+    const status = answer(path);
+    response.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'OK' : 'not found');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     received,
-    requests,
     port: (server.address() as AddressInfo).port,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
 
