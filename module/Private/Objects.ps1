@@ -63,3 +63,35 @@ function ConvertTo-AzsUtcDate {
     $styles = [System.Globalization.DateTimeStyles]::AdjustToUniversal -bor [System.Globalization.DateTimeStyles]::AssumeUniversal
     [datetime]::Parse([string]$Value, [System.Globalization.CultureInfo]::InvariantCulture, $styles)
 }
+
+function Get-AzsNamedObject {
+    <#
+    Writes the objects a list method returns for each -Name pattern (every object without one), as
+    the given type. A name without wildcards that matches nothing is a non-terminating
+    <NotFoundReason> error naming the Name parameter, as Get-Item does for a missing path.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)] [System.Management.Automation.PSCmdlet] $Caller,
+        [Parameter(Mandatory)] [string] $Method,
+        [Parameter(Mandatory)] [string] $ListProperty,
+        [Parameter(Mandatory)] [string] $Type,
+        [AllowNull()] [string[]] $Name,
+        [Parameter(Mandatory)] [string] $NotFoundReason,
+        [Parameter(Mandatory)] [scriptblock] $NotFoundMessage
+    )
+
+    if (-not $Name) {
+        $answer = Invoke-AzsRpc -Cmdlet $Caller -Method $Method
+        foreach ($item in @($answer.$ListProperty)) { ConvertTo-AzsObject -InputObject $item -Type $Type }
+        return
+    }
+    foreach ($pattern in $Name) {
+        $answer = Invoke-AzsRpc -Cmdlet $Caller -Method $Method -Params @{ Name = $pattern }
+        $items = @($answer.$ListProperty)
+        foreach ($item in $items) { ConvertTo-AzsObject -InputObject $item -Type $Type }
+        if ($items.Count -eq 0 -and -not [System.Management.Automation.WildcardPattern]::ContainsWildcardCharacters($pattern)) {
+            $Caller.WriteError((New-AzsErrorRecord -Reason $NotFoundReason -Target $pattern -Parameter 'Name' -Message ($pattern | ForEach-Object $NotFoundMessage)))
+        }
+    }
+}

@@ -53,19 +53,7 @@ function Get-AzsBackupNotificationTarget {
     )
 
     process {
-        if (-not $Name) {
-            $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'notification.list'
-            foreach ($target in @($answer.targets)) { ConvertTo-AzsObject -InputObject $target -Type 'NotificationTarget' }
-            return
-        }
-        foreach ($pattern in $Name) {
-            $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'notification.list' -Params @{ Name = $pattern }
-            $targets = @($answer.targets)
-            foreach ($target in $targets) { ConvertTo-AzsObject -InputObject $target -Type 'NotificationTarget' }
-            if ($targets.Count -eq 0 -and -not [System.Management.Automation.WildcardPattern]::ContainsWildcardCharacters($pattern)) {
-                $PSCmdlet.WriteError((New-AzsErrorRecord -Reason 'NotificationTargetNotFound' -Target $pattern -Parameter 'Name' -Message (
-                            "There is no notification target named '$pattern'. List the targets with Get-AzsBackupNotificationTarget.")))
-            }
-        }
+        Get-AzsNamedObject -Caller $PSCmdlet -Method 'notification.list' -ListProperty 'targets' -Type 'NotificationTarget' -Name $Name `
+            -NotFoundReason 'NotificationTargetNotFound' -NotFoundMessage { "There is no notification target named '$_'. List the targets with Get-AzsBackupNotificationTarget." }
     }
 }

@@ -42,19 +42,7 @@ function Get-AzsInfrastructureRole {
     )
 
     process {
-        if (-not $Name) {
-            $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'role.list'
-            foreach ($role in @($answer.roles)) { ConvertTo-AzsObject -InputObject $role -Type 'Role' }
-            return
-        }
-        foreach ($pattern in $Name) {
-            $answer = Invoke-AzsRpc -Cmdlet $PSCmdlet -Method 'role.list' -Params @{ Name = $pattern }
-            $roles = @($answer.roles)
-            foreach ($role in $roles) { ConvertTo-AzsObject -InputObject $role -Type 'Role' }
-            if ($roles.Count -eq 0 -and -not [System.Management.Automation.WildcardPattern]::ContainsWildcardCharacters($pattern)) {
-                $PSCmdlet.WriteError((New-AzsErrorRecord -Reason 'RoleNotFound' -Target $pattern -Parameter 'Name' -Message (
-                            "No infrastructure role is named '$pattern'. List the registered roles with Get-AzsInfrastructureRole.")))
-            }
-        }
+        Get-AzsNamedObject -Caller $PSCmdlet -Method 'role.list' -ListProperty 'roles' -Type 'Role' -Name $Name `
+            -NotFoundReason 'RoleNotFound' -NotFoundMessage { "No infrastructure role is named '$_'. List the registered roles with Get-AzsInfrastructureRole." }
     }
 }
