@@ -166,7 +166,7 @@ describe('azsbackup backup, list, verify, restore, alerts, config show', () => {
     assert.equal(readFileSync(config, 'utf8'), original);
     writeFileSync(config, '{"changed":true}');
     const one = azsbackup(
-      ['restore', first.BackupId, '--pfx', pfxPath, '--yes', '--role', 'CA'],
+      ['restore', '--role', 'CA', first.BackupId, '--pfx', pfxPath, '--yes'],
       withPassword,
     );
     assert.equal(one.status, 0, one.stderr);

@@ -47,7 +47,7 @@ export function recoveryCommands<T>(cli: Argv<T>): Argv<T> {
             demandOption: true,
             describe: "The encryption certificate's .pfx",
           })
-          .option('role', { type: 'string', array: true, describe: 'Only this role (repeatable)' })
+          .option('role', { type: 'string', array: true, nargs: 1, describe: 'Only this role (repeatable)' })
           .option('accept-backup-roles', {
             type: 'boolean',
             default: false,
