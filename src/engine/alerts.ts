@@ -103,7 +103,7 @@ export class AlertService {
   }
 
   private read(): Promise<StoredAlert[]> {
-    return readJsonIfExists<StoredAlert[]>(this.state.file('alerts.json')).then((alerts) => alerts ?? []);
+    return readJsonIfExists<StoredAlert[]>(this.state.alertsFile).then((alerts) => alerts ?? []);
   }
 
   private change(mutate: (alerts: StoredAlert[], transitions: Transition[]) => void): Promise<void> {
@@ -112,7 +112,7 @@ export class AlertService {
       const before = JSON.stringify(alerts);
       const transitions: Transition[] = [];
       mutate(alerts, transitions);
-      if (JSON.stringify(alerts) !== before) await writeJsonAtomic(this.state.file('alerts.json'), alerts);
+      if (JSON.stringify(alerts) !== before) await writeJsonAtomic(this.state.alertsFile, alerts);
       for (const transition of transitions) this.onChanged(...transition);
     });
     this.queue = next.catch(() => undefined);

@@ -117,7 +117,7 @@ export class Engine {
     const notificationDeps = { state, clock, log, alerts: this.alerts, events: this.events, targets };
     this.notifications = new NotificationService(notificationDeps, (outcomes) =>
       createChannels({
-        folder: state.file('outbox'),
+        folder: state.outboxDir,
         log,
         clock,
         outcomes,

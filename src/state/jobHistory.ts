@@ -57,7 +57,7 @@ export class JobHistory {
   ) {}
 
   private get folder(): string {
-    return this.state.file('jobs');
+    return this.state.jobsDir;
   }
 
   private fileOf(job: JobRecord): string {

@@ -74,7 +74,7 @@ test('a record written before roles were closed with their job is closed as it i
     const state = await StateDir.open(folder);
     const history = new JobHistory(state);
     await history.save(job('1'));
-    const file = path.join(state.file('jobs'), '20261201T010000000Z-1.json');
+    const file = path.join(state.jobsDir, '20261201T010000000Z-1.json');
     writeFileSync(
       file,
       JSON.stringify(job('1', { Outcome: 'Failed', ErrorMessage: 'The share went away.' })),
