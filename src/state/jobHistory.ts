@@ -115,9 +115,14 @@ export class JobHistory {
     return this.marks;
   }
 
-  /** For a state folder written before the marks were kept, they are found once from the history. */
+  /**
+   * For a state folder written before the marks were kept, they are found once from the history; so
+   * are marks that cannot be read (the history holds them too).
+   */
   private async loadMarks(): Promise<LastGoodBackups> {
-    const kept = await readJsonIfExists<LastGoodBackups>(this.state.lastGoodBackupFile);
+    const kept = await readJsonIfExists<LastGoodBackups>(this.state.lastGoodBackupFile).catch(
+      () => undefined,
+    );
     if (kept) return kept;
     const found = marksOf(await this.list());
     await writeJsonAtomic(this.state.lastGoodBackupFile, found);

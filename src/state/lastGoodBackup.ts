@@ -27,12 +27,12 @@ function newer(known: JobRef | null, job: Job): JobRef {
   return known && known.StartTime >= job.StartTime ? known : refOf(job);
 }
 
-/** The marks after `job` was saved. */
+/** The marks after `job` was saved: the same object when it is no good backup. */
 export function advance(marks: LastGoodBackups, job: Job): LastGoodBackups {
-  if (job.Kind !== 'Backup') return marks;
+  if (job.Kind !== 'Backup' || (job.Outcome !== 'Succeeded' && job.Outcome !== 'PartialSucceeded'))
+    return marks;
   return {
-    Good:
-      job.Outcome === 'Succeeded' || job.Outcome === 'PartialSucceeded' ? newer(marks.Good, job) : marks.Good,
+    Good: newer(marks.Good, job),
     Succeeded: job.Outcome === 'Succeeded' ? newer(marks.Succeeded, job) : marks.Succeeded,
   };
 }

@@ -237,6 +237,9 @@ test('a state folder written before last-good-backup.json: found once from the h
       Good: { JobId: '2', StartTime: job('2').StartTime },
       Succeeded: { JobId: '1', StartTime: job('1').StartTime },
     });
+    // An unreadable file is found again from the history the same way.
+    writeFileSync(state.lastGoodBackupFile, '{"Good": ');
+    assert.equal(await new JobHistory(state).lastGoodBackupTime(), job('2').StartTime);
   } finally {
     removeDir(folder);
   }
