@@ -14,6 +14,7 @@ import { endpointIsFile, isProcessAlive } from '../util/platform.js';
 import { preparePrivateFolder } from '../util/privateSocket.js';
 import { Connection } from './connection.js';
 import { createHandlers, type DaemonControl } from './dispatch.js';
+import type { StateLayout } from '../state/layout.js';
 
 export const VERSION = '0.1.0';
 
@@ -56,12 +57,12 @@ export class Daemon implements DaemonControl {
     });
   }
 
-  private get runDir(): string {
-    return this.options.engine.state.file('run');
+  private get state(): StateLayout {
+    return this.options.engine.state;
   }
 
   async start(): Promise<void> {
-    await mkdir(this.runDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.state.runDir, { recursive: true, mode: 0o700 });
     await this.acquireLock();
     const { endpoint } = this.options;
     if (endpointIsFile(endpoint)) {
@@ -80,7 +81,7 @@ export class Daemon implements DaemonControl {
     } finally {
       process.umask(umask);
     }
-    await writeJsonAtomic(path.join(this.runDir, 'daemon.json'), this.status());
+    await writeJsonAtomic(this.state.daemonStatusFile, this.status());
     this.options.engine.log.info('daemon started', { pid: process.pid, endpoint });
   }
 
@@ -114,12 +115,12 @@ export class Daemon implements DaemonControl {
     for (const socket of this.connections) socket.destroy();
     await closed;
     if (endpointIsFile(this.options.endpoint)) await rm(this.options.endpoint, { force: true });
-    await rm(path.join(this.runDir, 'daemon.json'), { force: true });
+    await rm(this.state.daemonStatusFile, { force: true });
     await rm(this.lockFile, { force: true });
   }
 
   private get lockFile(): string {
-    return path.join(this.runDir, 'daemon.pid');
+    return this.state.pidLockFile;
   }
 
   /** One daemon per state folder: the pid file is created exclusively; a dead owner's is taken over. */

@@ -202,7 +202,7 @@ export class ConfigurationService {
       );
     }
     const storeChanged = ['Path', 'UserName', 'Password', 'RequireEncryption'].some((key) => key in change);
-    if (storeChanged) await this.validateStore(next);
+    if (storeChanged) await this.validateStore(next, change.Password);
     await this.state.writeConfig(next);
     return { config: next, warnings: this.certificateWarnings(next) };
   }
@@ -222,8 +222,10 @@ export class ConfigurationService {
     return withStore(settings, async (store) => (await probeStore(store)).tests);
   }
 
-  private async validateStore(config: SavedConfig): Promise<void> {
-    const settings = await storeSettingsOf(this.state, config);
+  /** A password just given is used as given: it was sealed once for saving, not to be opened again. */
+  private async validateStore(config: SavedConfig, password: string | undefined): Promise<void> {
+    const given = password === undefined ? {} : { password: password || null };
+    const settings = await storeSettingsOf(this.state, config, given);
     if (!settings) return;
     const report = await withStore(settings, probeStore);
     if (report.failure) throw report.failure;

@@ -67,7 +67,7 @@ export class Engine {
     const now = () => clock.now().toISOString();
     this.configuration = new ConfigurationService(state, clock, (config) => this.scheduleTimes(config));
     this.roles = new RoleService(state, clock);
-    this.history = new JobHistory(state, (job) => this.events.jobSaved(job, now()));
+    this.history = new JobHistory(state, (job) => this.events.jobSaved(job, now()), clock);
     this.ledger = new ManifestLedger(state);
     this.catalog = new BackupCatalog(log, this.ledger);
     this.capacity = new CapacityLog(state, () => void this.metrics.refresh());
@@ -117,7 +117,7 @@ export class Engine {
     const notificationDeps = { state, clock, log, alerts: this.alerts, events: this.events, targets };
     this.notifications = new NotificationService(notificationDeps, (outcomes) =>
       createChannels({
-        folder: state.file('outbox'),
+        folder: state.outboxDir,
         log,
         clock,
         outcomes,
@@ -227,12 +227,9 @@ export class Engine {
   }
 
   private async scheduleTimes(config: SavedConfig) {
-    const lastSuccess = (await this.history.list()).find(
-      (job) => job.Kind === 'Backup' && (job.Outcome === 'Succeeded' || job.Outcome === 'PartialSucceeded'),
-    );
     return {
       NextBackupTime: await this.scheduler.nextBackupTime(config),
-      LastBackupTime: lastSuccess?.StartTime ?? null,
+      LastBackupTime: await this.history.lastGoodBackupTime(),
     };
   }
 

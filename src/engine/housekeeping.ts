@@ -134,17 +134,27 @@ export class Housekeeping {
         ? 'Backup is configured, but the scheduler is off: no automatic backups are taken.'
         : null,
     );
-    await alerts.setCondition('StoreAlmostFull', await this.almostFull(config));
-    await this.evaluateEmptiedRoles(config);
+    await this.evaluateStoreConditions(config);
+  }
+
+  /** The conditions read from the store (free space, emptied roles), over one connection to it. */
+  private async evaluateStoreConditions(config: SavedConfig): Promise<void> {
+    const { alerts, log } = this.deps;
+    if (!config.path) return alerts.setCondition('StoreAlmostFull', null);
+    await this.withStore(async (store) => {
+      await alerts.setCondition('StoreAlmostFull', await this.almostFull(store));
+      await this.evaluateEmptiedRoles(config, store);
+    }).catch(async (error: unknown) => {
+      // The store's settings cannot be read (the password does not unseal): as a failed check.
+      log.warn('free-space check failed', { error: String((error as Error).message ?? error) });
+      await alerts.setCondition('StoreAlmostFull', null);
+    });
   }
 
   /** Opens or closes the RoleStoredNothing alert from the backups this deployment wrote. */
-  private async evaluateEmptiedRoles(config: SavedConfig): Promise<void> {
-    if (!config.path) return;
+  private async evaluateEmptiedRoles(config: SavedConfig, store: BackupStore): Promise<void> {
     try {
-      const known = await this.withStore(async (store) =>
-        (await this.deps.catalog.list(store)).filter((backup) => backup.isKnown),
-      );
+      const known = (await this.deps.catalog.list(store)).filter((backup) => backup.isKnown);
       const manifests = known.map((backup) => backup.manifest);
       const description = emptiedRolesCondition(manifests, config.backupRetentionPeriodInDays);
       if (description) await this.deps.alerts.raise('RoleStoredNothing', description, manifests[0]!.BackupId);
@@ -177,22 +187,19 @@ export class Housekeeping {
    * Almost full: less room than two more backups of the newest one's size need. The free space
    * measured is kept as a sample (capacity.json) for the metrics and the report.
    */
-  private async almostFull(config: SavedConfig): Promise<string | null> {
-    if (!config.path) return null;
+  private async almostFull(store: BackupStore): Promise<string | null> {
     try {
-      return await this.withStore(async (store) => {
-        const { availableBytes, totalBytes } = await store.capacity();
-        await this.deps.capacity.record({
-          Time: this.deps.clock.now().toISOString(),
-          AvailableBytes: availableBytes,
-          TotalBytes: totalBytes,
-        });
-        const newest = (await this.deps.catalog.list(store))[0];
-        if (!newest) return null;
-        const needed = 2 * newest.manifest.CompressedBackupSizeInKb * 1024;
-        if (availableBytes >= needed) return null;
-        return `The external store has ${formatCapacity(availableBytes)} free, less than the ${formatCapacity(needed)} two more backups of the last size need.`;
+      const { availableBytes, totalBytes } = await store.capacity();
+      await this.deps.capacity.record({
+        Time: this.deps.clock.now().toISOString(),
+        AvailableBytes: availableBytes,
+        TotalBytes: totalBytes,
       });
+      const newest = (await this.deps.catalog.list(store))[0];
+      if (!newest) return null;
+      const needed = 2 * newest.manifest.CompressedBackupSizeInKb * 1024;
+      if (availableBytes >= needed) return null;
+      return `The external store has ${formatCapacity(availableBytes)} free, less than the ${formatCapacity(needed)} two more backups of the last size need.`;
     } catch (error) {
       this.deps.log.warn('free-space check failed', { error: String((error as Error).message ?? error) });
       return null;

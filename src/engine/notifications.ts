@@ -164,7 +164,7 @@ export class NotificationService implements DeliveryOutcomes {
   }
 
   private get statusFile(): string {
-    return this.deps.state.file('notification-status.json');
+    return this.deps.state.notificationStatusFile;
   }
 
   private async readStatus(): Promise<Record<string, TargetStatus>> {

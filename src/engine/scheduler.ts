@@ -37,7 +37,7 @@ export class Scheduler {
   constructor(private readonly deps: SchedulerDeps) {}
 
   private get file(): string {
-    return this.deps.state.file('schedule.json');
+    return this.deps.state.scheduleFile;
   }
 
   readSchedule(): Promise<ScheduleState | undefined> {
