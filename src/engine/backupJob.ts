@@ -21,6 +21,7 @@ import type { Stores } from './stores.js';
 
 export const STAMP_VERSION = '0.1.0';
 export const BACKUP_DATA_VERSION = '1.0.0';
+
 export interface BackupRequest extends JobRunOptions {
   isAutomatic: boolean;
 }
