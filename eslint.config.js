@@ -34,6 +34,14 @@ const allowed = {
   cli: layers,
 };
 
+/**
+ * Files of an allowed layer that a layer may still not import: the engine does not know it is
+ * served over JSON-RPC (it may use the protocol's objects, errors and events, not its methods).
+ */
+const forbiddenFiles = {
+  engine: ['protocol/methods', 'protocol/jsonrpc'],
+};
+
 const layerRule = (layer) => {
   const forbidden = layers.filter((other) => other !== layer && !allowed[layer].includes(other));
   return {
@@ -42,10 +50,16 @@ const layerRule = (layer) => {
       'no-restricted-imports': [
         'error',
         {
-          patterns: forbidden.map((other) => ({
-            group: [`**/${other}/*`],
-            message: `src/${layer} may not depend on src/${other} (see eslint.config.js for the layer rules).`,
-          })),
+          patterns: [
+            ...forbidden.map((other) => ({
+              group: [`**/${other}/*`],
+              message: `src/${layer} may not depend on src/${other} (see eslint.config.js for the layer rules).`,
+            })),
+            ...(forbiddenFiles[layer] ?? []).map((file) => ({
+              group: [`**/${file}.js`],
+              message: `src/${layer} may not import src/${file}.ts: the daemon maps the wire to the engine's own types.`,
+            })),
+          ],
         },
       ],
     },

@@ -4,11 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../daemon/client.js';
 import { Daemon, DaemonAlreadyRunning } from '../daemon/server.js';
+import { testHookMethods } from '../daemon/testHooks.js';
 import { Engine } from '../engine/engine.js';
 import { isAzsError } from '../protocol/errors.js';
 import type { DaemonStatus } from '../protocol/objects.js';
 import { StateLayout } from '../state/layout.js';
 import { StateDir, prepareStateFolder } from '../state/stateDir.js';
+import { openStore } from '../storage/openStore.js';
 import { MovableClock, systemClock } from '../util/clock.js';
 import { allowlistedEnvironment } from '../util/environment.js';
 import { createFileLogger } from '../util/log.js';
@@ -51,15 +53,13 @@ export async function serve(
     log.error('uncaught exception; the daemon stops', { error: String(error.stack ?? error) });
     log.on('finish', () => process.exit(1)).end();
   });
-  const engine = new Engine(
-    state,
-    testHooks ? await MovableClock.load(state.testClockFile) : systemClock,
-    log,
-  );
+  const movableClock = testHooks ? await MovableClock.load(state.testClockFile) : null;
+  const engine = new Engine(state, movableClock ?? systemClock, log, { openStore });
   const daemon = new Daemon({
     engine,
     endpoint: endpointOf(stateDir).socket,
     token: await state.ensureToken(),
+    extraMethods: movableClock ? testHookMethods(engine, movableClock) : undefined,
   });
   const stopped = daemon.waitUntilStopped();
   await daemon.start();

@@ -13,8 +13,9 @@ import { writeJsonAtomic } from '../util/atomicFile.js';
 import { endpointIsFile, isProcessAlive } from '../util/platform.js';
 import { preparePrivateFolder } from '../util/privateSocket.js';
 import { Connection } from './connection.js';
-import { createHandlers, type DaemonControl } from './dispatch.js';
+import { Methods } from '../protocol/methods.js';
 import type { StateLayout } from '../state/layout.js';
+import { createHandlers, daemonMethods, type DaemonControl, type DaemonMethods } from './dispatch.js';
 
 export const VERSION = '0.1.0';
 
@@ -28,6 +29,8 @@ export interface DaemonOptions {
   engine: Engine;
   endpoint: string;
   token: string;
+  /** Methods served besides the protocol's: the test hooks of a daemon started with --test-hooks. */
+  extraMethods?: DaemonMethods;
 }
 
 export class Daemon implements DaemonControl {
@@ -38,13 +41,16 @@ export class Daemon implements DaemonControl {
 
   constructor(private readonly options: DaemonOptions) {
     const { engine, token } = options;
-    const handlers = createHandlers(engine, this);
+    const methods = new Map([
+      ...daemonMethods(Methods, createHandlers(engine, this)),
+      ...(options.extraMethods ?? []),
+    ]);
     this.server = net.createServer((socket) => {
       this.connections.add(socket);
       socket.on('close', () => this.connections.delete(socket));
       const connection = new Connection(socket, {
         token,
-        handlers,
+        methods,
         log: engine.log,
         deploymentId: engine.state.identity.DeploymentId,
       });

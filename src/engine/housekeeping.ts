@@ -15,11 +15,12 @@ import type { Logger } from '../util/log.js';
 import { failureKindOf, roleRemediation } from './alertRules.js';
 import type { AlertService } from './alerts.js';
 import type { BackupCatalog } from './catalog.js';
-import { CERT_EXPIRY_WARNING_DAYS, storeSettingsOf, withStore } from './configuration.js';
+import { CERT_EXPIRY_WARNING_DAYS } from './configuration.js';
 import { emptiedRolesCondition } from './emptiedRoles.js';
 import { BACKUP_ROOT } from './layout.js';
 import { displayPath, findFailedUploads } from './prune.js';
 import { applyRetention } from './retention.js';
+import type { Stores } from './stores.js';
 import type { RoleService } from './roles.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -36,6 +37,7 @@ export interface HousekeepingDeps {
   history: JobHistory;
   roles: RoleService;
   capacity: CapacityLog;
+  stores: Stores;
 }
 
 export class Housekeeping {
@@ -206,10 +208,8 @@ export class Housekeeping {
     }
   }
 
-  private async withStore<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
-    const settings = await storeSettingsOf(this.deps.state, await this.deps.state.readConfig());
-    if (!settings) throw new AzsError('NotConfigured', 'No backup store is configured.');
-    return withStore(settings, action);
+  private withStore<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
+    return this.deps.stores.withConfigured(action);
   }
 }
 
