@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -68,7 +69,6 @@ test('cloud recovery drill: a destroyed deployment restored on a fresh one from 
       stdio: ['ignore', 'pipe', 'ignore'],
     },
   );
-  setTimeout(() => writer.kill('SIGKILL'), 8000).unref();
   try {
     a = await PwshSession.start({ ...env, AZSBACKUP_HOME: stateA });
     await a.run(`$cert = New-AzsBackupEncryptionCertificate -CerPath ${quote(path.join(certs, 'backup.cer'))} -PfxPath ${quote(path.join(certs, 'backup.pfx'))} -PfxPassword ${pfxPassword}
@@ -76,7 +76,12 @@ test('cloud recovery drill: a destroyed deployment restored on a fresh one from 
       $null = Register-AzsInfrastructureRole -Name CA -Provider Directory -Path ${quote(folder)}
       $null = Register-AzsInfrastructureRole -Name WAS -Provider Sqlite -Path ${quote(database)}
       $null = Register-AzsInfrastructureRole -Name ECE -Provider PowerShell -BackupScript { Copy-Item -Path (Join-Path ${quote(scripted)} '*') -Destination $StagingPath -Recurse } -RestoreScript { $null = New-Item -ItemType Directory -Force -Path ${quote(scripted)}; Copy-Item -Path (Join-Path $StagingPath '*') -Destination ${quote(scripted)} -Recurse -Force }`);
-    await new Promise((resolve) => writer.stdout.once('data', resolve));
+    // The writer's few seconds start once it writes: on a loaded machine starting it can take longer.
+    await Promise.race([
+      once(writer.stdout, 'data'),
+      once(writer, 'exit').then(() => assert.fail('the SQLite writer stopped before it wrote')),
+    ]);
+    setTimeout(() => writer.kill('SIGKILL'), 8000).unref();
     const backup = await a.runJson<{ BackupId: string; Status: string; DeploymentId: string }>(
       'Start-AzsBackup -Force | Select-Object BackupId, Status, DeploymentId | ConvertTo-Json -Compress',
     );
