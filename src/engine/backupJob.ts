@@ -20,10 +20,7 @@ import {
 } from '../archive/manifest.js';
 import {
   BLOCK_SIZE,
-  type ReadBack,
-  type WrittenFile,
-  readBackLocalFile,
-  readBackStream,
+  compareReadBack,
   writeRoleArchive,
 } from '../archive/index.js';
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
@@ -308,7 +305,7 @@ export class BackupService {
         archive.summary,
       );
       const uploadedAt = Date.now();
-      const readBack = await readBackStored(store, `${folder}/${relative}`, {
+      const readBack = compareReadBack(await store.digest(`${folder}/${relative}`), {
         size: summary.storedBytes,
         crc32: summary.crc32,
       });
@@ -544,15 +541,6 @@ async function settleUpload<T>(upload: Promise<number>, summary: Promise<T>): Pr
   if (summarized.status === 'rejected') throw summarized.reason;
   if (written.status === 'rejected') throw written.reason;
   return summarized.value;
-}
-
-/**
- * Reads a file just written back and compares it with what was written: for a local folder in a
- * block pool thread, straight from the file; otherwise through the store.
- */
-async function readBackStored(store: BackupStore, relative: string, written: WrittenFile): Promise<ReadBack> {
-  const local = store.localFile?.(relative);
-  return local ? readBackLocalFile(local, written) : readBackStream(await store.readFile(relative), written);
 }
 
 /** Passes entries through, reporting each file's size as it goes by. */

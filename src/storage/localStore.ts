@@ -29,16 +29,18 @@ import path from 'node:path';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AzsError } from '../protocol/errors.js';
-import { createDirect } from '../util/directIo.js';
+import { createDirect } from './directIo.js';
+import type { FileDigest } from '../util/fileDigest.js';
 import { NotARegularFile, kindOf, openRegularFile } from '../util/regularFile.js';
 import { DirectFileSink } from './directFileSink.js';
+import { digestLocalFile } from './localDigest.js';
 import type { BackupStore, Capacity, SessionInfo, StoreEntry } from './store.js';
 
 /** Written bytes after which the file's data is handed to the disk, while more is still coming. */
 const EARLY_FLUSH_BYTES = 32 * 1024 * 1024;
 
 /**
- * For buffered writes (where unbuffered ones are not possible, see util/directIo.ts): a pass-through
+ * For buffered writes (where unbuffered ones are not possible, see directIo.ts): a pass-through
  * stream that starts the disk on a file's data while it is still being written (one fdatasync at a
  * time, every EARLY_FLUSH_BYTES), so that the fsync that makes the finished file durable has little
  * left to do. The kernel would otherwise hold all of it in memory until that fsync: on the 2-core
@@ -72,17 +74,33 @@ function earlyFlush(handle: FileHandle): Transform {
  */
 async function durableFile(
   file: string,
+  allowDirect: boolean,
 ): Promise<{ stages: Transform[]; sink: Writable & { bytesWritten: number } }> {
-  const direct = await createDirect(file);
+  const direct = allowDirect ? await createDirect(file) : null;
   if (direct) return { stages: [], sink: new DirectFileSink(direct) };
   const handle = await open(file, 'wx');
   return { stages: [earlyFlush(handle)], sink: handle.createWriteStream({ flush: true }) };
 }
 
+export interface LocalFolderOptions {
+  /**
+   * Write and read back through the page cache even where unbuffered I/O is possible: what the
+   * store does where the platform or file system refuses O_DIRECT, so that tests can run that path
+   * on a machine that allows it.
+   */
+  bufferedIo?: boolean;
+}
+
 export class LocalFolderStore implements BackupStore {
   private realRoot: Promise<string> | undefined;
+  private readonly direct: boolean;
 
-  constructor(readonly location: string) {}
+  constructor(
+    readonly location: string,
+    options: LocalFolderOptions = {},
+  ) {
+    this.direct = !options.bufferedIo;
+  }
 
   private resolve(relativePath: string): string {
     const full = path.resolve(this.location, ...relativePath.split('/').filter(Boolean));
@@ -177,7 +195,7 @@ export class LocalFolderStore implements BackupStore {
     let sinkFailed = false;
     source.once('error', (error) => (sourceError ??= error));
     try {
-      const { stages, sink } = await durableFile(temp);
+      const { stages, sink } = await durableFile(temp, this.direct);
       sink.once('error', () => (sinkFailed = true));
       await pipeline([source, ...stages, sink]);
       await rename(temp, target);
@@ -201,8 +219,14 @@ export class LocalFolderStore implements BackupStore {
     }
   }
 
-  localFile(relativePath: string): string {
-    return this.resolve(relativePath);
+  async digest(relativePath: string): Promise<FileDigest> {
+    const full = await this.confined(relativePath, true);
+    try {
+      return await digestLocalFile(full, { direct: this.direct });
+    } catch (error) {
+      if (error instanceof NotARegularFile) throw notAFile(relativePath, error.kind);
+      throw mapFsError(error, relativePath);
+    }
   }
 
   async list(relativePath: string): Promise<StoreEntry[]> {
