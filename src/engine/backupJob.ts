@@ -18,11 +18,7 @@ import {
   type BackupManifest,
   type UnsealedManifest,
 } from '../archive/manifest.js';
-import {
-  BLOCK_SIZE,
-  compareReadBack,
-  writeRoleArchive,
-} from '../archive/index.js';
+import { BLOCK_SIZE, compareReadBack, writeRoleArchive } from '../archive/index.js';
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ProgressNotification } from '../protocol/jsonrpc.js';
