@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../util/atomicFile.js';
 import type { Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
 import { hasControlCharacters } from '../util/text.js';
+import { advisedStore, shareTests, withOperatorAdvice } from './storeAdvice.js';
 
 export const RANGES = {
   BackupFrequencyInHours: { min: 4, max: 12 },
@@ -127,11 +128,19 @@ export async function withStore<T>(
   settings: StoreSettings,
   action: (store: BackupStore) => Promise<T>,
 ): Promise<T> {
-  const store = openStore(settings);
+  const store = openAdvisedStore(settings);
   try {
     return await action(store);
   } finally {
     await store.close();
+  }
+}
+
+function openAdvisedStore(settings: StoreSettings): BackupStore {
+  try {
+    return advisedStore(openStore(settings));
+  } catch (error) {
+    throw withOperatorAdvice(error);
   }
 }
 
@@ -219,7 +228,7 @@ export class ConfigurationService {
       );
     }
     checkStorePath(settings.path);
-    return withStore(settings, async (store) => (await probeStore(store)).tests);
+    return withStore(settings, async (store) => shareTests(await probeStore(store)));
   }
 
   private async validateStore(config: SavedConfig): Promise<void> {

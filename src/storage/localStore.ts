@@ -33,6 +33,7 @@ import { createDirect } from './directIo.js';
 import type { FileDigest } from '../util/fileDigest.js';
 import { NotARegularFile, kindOf, openRegularFile } from '../util/regularFile.js';
 import { DirectFileSink } from './directFileSink.js';
+import { StoreError } from './storeError.js';
 import { digestLocalFile } from './localDigest.js';
 import type { BackupStore, Capacity, SessionInfo, StoreEntry } from './store.js';
 
@@ -289,18 +290,18 @@ async function entryAt(full: string, name: string, relativePath: string): Promis
 }
 
 function linkRefused(relativePath: string, real: string): AzsError {
-  return new AzsError(
+  return new StoreError(
     'StorePathUnsafe',
-    `The backup store path '${relativePath}' leads through a symbolic link (to '${real}'); nothing under the store is followed as a link. Remove the link from the store: Invoke-AzsPruneBackupLocationExternalStore removes links under MASBackup.`,
-    { parameter: 'Path', target: relativePath },
+    `The backup store path '${relativePath}' leads through a symbolic link (to '${real}'); nothing under the store is followed as a link.`,
+    { parameter: 'Path', target: relativePath, facts: { backend: 'folder', finding: 'link' } },
   );
 }
 
 function notAFile(relativePath: string, kind: string): AzsError {
-  return new AzsError(
+  return new StoreError(
     'StorePathUnsafe',
-    `The backup store path '${relativePath}' is ${kind}, not a file; only plain files on the store are read. Remove it from the store: Invoke-AzsPruneBackupLocationExternalStore removes what is not a backup's file under MASBackup.`,
-    { parameter: 'Path', target: relativePath },
+    `The backup store path '${relativePath}' is ${kind}, not a file; only plain files on the store are read.`,
+    { parameter: 'Path', target: relativePath, facts: { backend: 'folder', finding: 'not-a-file' } },
   );
 }
 
@@ -312,6 +313,8 @@ async function guard<T>(operation: Promise<T>, target: string): Promise<T> {
   }
 }
 
+const FOLDER = { backend: 'folder' } as const;
+
 /** Maps a file-system error to the store failure (and so the alert) it stands for. */
 export function mapFsError(error: unknown, target: string): AzsError {
   const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
@@ -319,33 +322,32 @@ export function mapFsError(error: unknown, target: string): AzsError {
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new AzsError(
-        'PathNotFound',
-        `The backup store path '${target}' does not exist (${code}). Create the folder or correct -Path.`,
+      return new StoreError('PathNotFound', `The backup store path '${target}' does not exist (${code}).`, {
+        parameter: 'Path',
+        target,
+        cause: error,
+        facts: FOLDER,
+      });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new StoreError(
+        'StoreAccessDenied',
+        `The backup store '${target}' cannot be written (${code}).`,
         {
           parameter: 'Path',
           target,
           cause: error,
+          facts: FOLDER,
         },
-      );
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return new AzsError(
-        'StoreAccessDenied',
-        `The backup store '${target}' cannot be written (${code}). Give the daemon's account write access to the folder, or choose another -Path.`,
-        { parameter: 'Path', target, cause: error },
       );
     case 'ENOSPC':
     case 'EDQUOT':
-      return new AzsError(
-        'StoreFull',
-        `The backup store is out of space (${code}). Free space on it or lower -BackupRetentionPeriodInDays.`,
-        {
-          target,
-          cause: error,
-        },
-      );
+      return new StoreError('StoreFull', `The backup store is out of space (${code}).`, {
+        target,
+        cause: error,
+        facts: FOLDER,
+      });
     default:
       return new AzsError('StoreFault', `The backup store failed at '${target}': ${detail}`, {
         target,

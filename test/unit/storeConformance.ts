@@ -279,7 +279,7 @@ export function storeConformance(name: string, factory: () => Promise<StoreUnder
         const report = await probeStore(store);
         assert.equal(report.failure, null, report.failure?.message);
         assert.deepEqual(
-          report.tests.map((test) => [test.Check, test.Passed]),
+          report.checks.map((step) => [step.check, step.passed]),
           ['Reachability', 'Protocol', 'Write', 'Read', 'Delete', 'Capacity'].map((check) => [check, true]),
         );
         assert.deepEqual(await store.list(''), []);
