@@ -66,6 +66,23 @@ const layerRule = (layer) => {
   };
 };
 
+// Store failures state facts; the engine words the operator's advice (src/engine/storeAdvice.ts).
+// So no string in src/storage names a cmdlet ('Set-Azs…') or a cmdlet parameter ('-Path').
+const cmdletWords = String.raw`/(^|[\s'"(:])-[A-Z][a-zA-Z]+|\b[A-Z][a-z]+-Azs/`;
+const storeWordsRule = {
+  files: ['src/storage/**/*.ts'],
+  rules: {
+    'no-restricted-syntax': [
+      'error',
+      ...[`Literal[value=${cmdletWords}]`, `TemplateElement[value.raw=${cmdletWords}]`].map((selector) => ({
+        selector,
+        message:
+          'Store messages state facts; cmdlet and parameter names belong in src/engine/storeAdvice.ts.',
+      })),
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'module/**', '.bench/**'] },
   js.configs.recommended,
@@ -76,4 +93,5 @@ export default tseslint.config(
     },
   },
   ...layers.map(layerRule),
+  storeWordsRule,
 );

@@ -6,13 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ArchiveEntry } from '../archive/entry.js';
 import { fileIdOf, type BackupManifest } from '../archive/manifest.js';
-import {
-  type ReadBack,
-  type WrittenFile,
-  readBackLocalFile,
-  readBackStream,
-  writeRoleArchive,
-} from '../archive/index.js';
+import { compareReadBack, writeRoleArchive } from '../archive/index.js';
 import { AzsError } from '../protocol/errors.js';
 import type { Role, RoleStatus } from '../protocol/objects.js';
 import { nothingStoredWarning, providerFor } from '../roles/index.js';
@@ -72,7 +66,7 @@ export async function backupRole(
       archive.summary,
     );
     const uploadedAt = Date.now();
-    const readBack = await readBackStored(store, `${folder}/${relative}`, {
+    const readBack = compareReadBack(await store.digest(`${folder}/${relative}`), {
       size: summary.storedBytes,
       crc32: summary.crc32,
     });
@@ -178,15 +172,6 @@ async function settleUpload<T>(upload: Promise<number>, summary: Promise<T>): Pr
   if (summarized.status === 'rejected') throw summarized.reason;
   if (written.status === 'rejected') throw written.reason;
   return summarized.value;
-}
-
-/**
- * Reads a file just written back and compares it with what was written: for a local folder in a
- * block pool thread, straight from the file; otherwise through the store.
- */
-async function readBackStored(store: BackupStore, relative: string, written: WrittenFile): Promise<ReadBack> {
-  const local = store.localFile?.(relative);
-  return local ? readBackLocalFile(local, written) : readBackStream(await store.readFile(relative), written);
 }
 
 /** Passes entries through, reporting each file's size as it goes by. */

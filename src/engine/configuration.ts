@@ -14,6 +14,7 @@ import { writeFileAtomic } from '../util/atomicFile.js';
 import type { Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
 import { hasControlCharacters } from '../util/text.js';
+import { shareTests } from './storeAdvice.js';
 import type { Stores } from './stores.js';
 
 export const RANGES = {
@@ -203,7 +204,7 @@ export class ConfigurationService {
       );
     }
     checkStorePath(settings.path);
-    return this.stores.with(settings, async (store) => (await probeStore(store)).tests);
+    return this.stores.with(settings, async (store) => shareTests(await probeStore(store)));
   }
 
   /** A password just given is used as given: it was sealed once for saving, not to be opened again. */

@@ -5,6 +5,7 @@
 import { AzsError } from '../protocol/errors.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import type { BackupStore, StoreSettings } from '../storage/store.js';
+import { advisedStore, withOperatorAdvice } from './storeAdvice.js';
 
 /** Opens the store for a configured path; the engine closes it after use. */
 export type OpenStore = (settings: StoreSettings) => BackupStore;
@@ -43,13 +44,24 @@ export class Stores {
     return settings;
   }
 
-  /** Runs `action` against the store of `settings`, closed afterwards. */
+  /**
+   * Runs `action` against the store of `settings`, closed afterwards. The store's errors state facts;
+   * the operator's advice (which cmdlet, which parameter) is added here, above the store.
+   */
   async with<T>(settings: StoreSettings, action: (store: BackupStore) => Promise<T>): Promise<T> {
-    const store = this.openStore(settings);
+    const store = this.open(settings);
     try {
       return await action(store);
     } finally {
       await store.close();
+    }
+  }
+
+  private open(settings: StoreSettings): BackupStore {
+    try {
+      return advisedStore(this.openStore(settings));
+    } catch (error) {
+      throw withOperatorAdvice(error);
     }
   }
 

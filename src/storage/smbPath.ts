@@ -3,6 +3,7 @@
  * language can carry. Pure functions: no process, no network.
  */
 import { AzsError } from '../protocol/errors.js';
+import { StoreError } from './storeError.js';
 import { hasControlCharacters } from '../util/text.js';
 
 /** Where an SMB store is: `\\server[:port]\share\folder\...` or `//server[:port]/share/folder/...`. */
@@ -22,15 +23,16 @@ export interface SmbLogon {
   domain: string | null;
 }
 
+const BAD_SETTING = { backend: 'share', finding: 'bad-setting' } as const;
 const SERVER = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\\/:[\]]+))(?::(\d{1,5}))?$/;
 
 /** Parses a share path; anything that is not `\\server\share[\folder...]` is an InvalidParameter. */
 export function parseSmbLocation(storePath: string): SmbLocation {
   const invalid = (why: string): AzsError =>
-    new AzsError(
+    new StoreError(
       'InvalidParameter',
-      `-Path '${storePath}' is not a usable share path: ${why}. Write it as \\\\server\\share\\folder (or \\\\server:port\\share\\folder).`,
-      { parameter: 'Path', target: storePath },
+      `'${storePath}' is not a usable share path: ${why}. Write it as \\\\server\\share\\folder (or \\\\server:port\\share\\folder).`,
+      { parameter: 'Path', target: storePath, facts: BAD_SETTING },
     );
   if (!/^(\\\\|\/\/)/.test(storePath)) throw invalid('it does not start with \\\\ or //');
   const parts = storePath.slice(2).split(/[\\/]/).filter(Boolean);
@@ -49,10 +51,10 @@ export function parseSmbLocation(storePath: string): SmbLocation {
 /** Splits `DOMAIN\user` and `user@domain` into user and domain (smbclient's -U and -W). */
 export function parseSmbLogon(userName: string): SmbLogon {
   const invalid = (why: string): AzsError =>
-    new AzsError(
+    new StoreError(
       'InvalidParameter',
-      `-UserName '${userName}' cannot be used: ${why}. Write DOMAIN\\user, user@domain or user.`,
-      { parameter: 'UserName', target: userName },
+      `'${userName}' cannot be used: ${why}. Write DOMAIN\\user, user@domain or user.`,
+      { parameter: 'UserName', target: userName, facts: BAD_SETTING },
     );
   // smbclient reads 'user%password' from -U and USER, so a '%' would turn part of the name into a
   // password; '/' is its other domain separator.
