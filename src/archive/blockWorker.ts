@@ -22,7 +22,10 @@ async function reply(request: WorkerRequest): Promise<WorkerReply> {
   }
 }
 
-parentPort!.on('message', async (request: WorkerRequest) => {
-  const answer = await reply(request);
-  parentPort!.postMessage(answer, 'data' in answer ? transferable(...answer.data, ...answer.spare) : []);
+// reply() turns every failure into an error reply, so nothing is lost there; should postMessage throw,
+// the unhandled rejection ends this thread and the pool fails its jobs on the worker's 'error' event.
+parentPort!.on('message', (request: WorkerRequest) => {
+  void reply(request).then((answer) =>
+    parentPort!.postMessage(answer, 'data' in answer ? transferable(...answer.data, ...answer.spare) : []),
+  );
 });

@@ -77,7 +77,7 @@ export function checkParams(method: string, definition: MethodDefinition, params
 
 export interface DaemonControl {
   status(): DaemonStatus;
-  shutdown(): void;
+  shutdown(): Promise<void>;
 }
 
 export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers {
@@ -87,7 +87,14 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
     },
     'daemon.status': async () => daemon.status(),
     'daemon.shutdown': async () => {
-      setImmediate(() => daemon.shutdown());
+      // The caller has its answer by then; a shutdown that fails can only be logged.
+      setImmediate(() => {
+        daemon
+          .shutdown()
+          .catch((error: unknown) =>
+            engine.log.error('daemon shutdown failed', { error: String((error as Error).message ?? error) }),
+          );
+      });
       return { stopping: true };
     },
     'config.get': () => engine.configuration.get(),

@@ -36,16 +36,18 @@ export function parseSmbLocation(storePath: string): SmbLocation {
     );
   if (!/^(\\\\|\/\/)/.test(storePath)) throw invalid('it does not start with \\\\ or //');
   const parts = storePath.slice(2).split(/[\\/]/).filter(Boolean);
-  if (parts.length < 2) throw invalid('it names no share');
-  const server = SERVER.exec(parts[0]);
-  if (!server) throw invalid(`'${parts[0]}' is not a server name, address or [IPv6]:port`);
+  const [serverName, share, ...folder] = parts;
+  if (serverName === undefined || share === undefined) throw invalid('it names no share');
+  const server = SERVER.exec(serverName);
+  if (!server) throw invalid(`'${serverName}' is not a server name, address or [IPv6]:port`);
   const port = server[3] === undefined ? null : Number(server[3]);
   if (port !== null && (port < 1 || port > 65535)) throw invalid(`port ${port} is out of range`);
   for (const part of parts.slice(1)) {
     const problem = nameProblem(part);
     if (problem) throw invalid(`'${part}' ${problem}`);
   }
-  return { host: server[1] ?? server[2], port, share: parts[1], folder: parts.slice(2) };
+  // SERVER matched one of its two alternatives, so either the [IPv6] group or the name group is set.
+  return { host: (server[1] ?? server[2])!, port, share, folder };
 }
 
 /** Splits `DOMAIN\user` and `user@domain` into user and domain (smbclient's -U and -W). */

@@ -326,8 +326,8 @@ class Blocks extends Transform {
   }
 
   private release(): void {
-    const block =
-      this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const [first] = this.pending;
+    const block = this.pending.length === 1 && first ? first : Buffer.concat(this.pending, this.pendingBytes);
     this.bytes += block.length;
     this.pending = [];
     this.pendingBytes = 0;
