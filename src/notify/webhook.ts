@@ -147,13 +147,19 @@ export class WebhookChannel implements Channel {
   ): Promise<void> {
     // Stopped or forgotten while the try was under way: the message stays, or went with its target.
     if (this.stopping.signal.aborted || this.queues.get(target.Name.toLowerCase()) !== queue) return;
-    this.report(target.Name, answer.verdict, answer.Response);
-    if (answer.verdict === 'retry') {
+    const expired =
+      this.options.clock.now().getTime() - Date.parse(message.createdTime) >= this.timing.maxAgeMs;
+    if (answer.verdict === 'retry' && !expired) {
       queue.failures += 1;
-      if (this.options.clock.now().getTime() - Date.parse(message.createdTime) < this.timing.maxAgeMs) {
-        this.scheduleRetry(target.Name, queue);
-        return;
-      }
+      this.report(target.Name, answer.verdict, answer.Response);
+      this.scheduleRetry(target.Name, queue);
+      return;
+    }
+    queue.failures = 0;
+    // Settled: the message leaves the outbox before anyone is told, so what they see next is the
+    // outbox as it stays.
+    await this.outbox.remove(message);
+    if (answer.verdict === 'retry') {
       this.options.log.warn('webhook message dropped: not delivered within its time limit', {
         ...describe(target, message),
         hours: this.timing.maxAgeMs / 3600_000,
@@ -165,8 +171,7 @@ export class WebhookChannel implements Channel {
         detail: answer.Response,
       });
     }
-    queue.failures = 0;
-    await this.outbox.remove(message);
+    this.report(target.Name, answer.verdict, answer.Response);
   }
 
   private scheduleRetry(targetName: string, queue: TargetQueue): void {
