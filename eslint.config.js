@@ -34,6 +34,14 @@ const allowed = {
   cli: layers,
 };
 
+/**
+ * Files of an allowed layer that a layer may still not import: the engine does not know it is
+ * served over JSON-RPC (it may use the protocol's objects, errors and events, not its methods).
+ */
+const forbiddenFiles = {
+  engine: ['protocol/methods', 'protocol/jsonrpc'],
+};
+
 const layerRule = (layer) => {
   const forbidden = layers.filter((other) => other !== layer && !allowed[layer].includes(other));
   return {
@@ -42,14 +50,37 @@ const layerRule = (layer) => {
       'no-restricted-imports': [
         'error',
         {
-          patterns: forbidden.map((other) => ({
-            group: [`**/${other}/*`],
-            message: `src/${layer} may not depend on src/${other} (see eslint.config.js for the layer rules).`,
-          })),
+          patterns: [
+            ...forbidden.map((other) => ({
+              group: [`**/${other}/*`],
+              message: `src/${layer} may not depend on src/${other} (see eslint.config.js for the layer rules).`,
+            })),
+            ...(forbiddenFiles[layer] ?? []).map((file) => ({
+              group: [`**/${file}.js`],
+              message: `src/${layer} may not import src/${file}.ts: the daemon maps the wire to the engine's own types.`,
+            })),
+          ],
         },
       ],
     },
   };
+};
+
+// Store failures state facts; the engine words the operator's advice (src/engine/storeAdvice.ts).
+// So no string in src/storage names a cmdlet ('Set-Azs…') or a cmdlet parameter ('-Path').
+const cmdletWords = String.raw`/(^|[\s'"(:])-[A-Z][a-zA-Z]+|\b[A-Z][a-z]+-Azs/`;
+const storeWordsRule = {
+  files: ['src/storage/**/*.ts'],
+  rules: {
+    'no-restricted-syntax': [
+      'error',
+      ...[`Literal[value=${cmdletWords}]`, `TemplateElement[value.raw=${cmdletWords}]`].map((selector) => ({
+        selector,
+        message:
+          'Store messages state facts; cmdlet and parameter names belong in src/engine/storeAdvice.ts.',
+      })),
+    ],
+  },
 };
 
 export default tseslint.config(
@@ -61,5 +92,27 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  {
+    // Promises nobody awaits lose their errors; these two rules need the type checker.
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test awaits the promises its test and hook functions return.
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
   ...layers.map(layerRule),
+  storeWordsRule,
 );

@@ -160,13 +160,16 @@ const work = path.join(repo, '.bench');
 const data = path.join(work, `data-${bytes}`);
 const state = path.join(work, 'state');
 const store = path.join(work, 'store');
+// The certificate is made new each run (the cmdlet refuses to overwrite one), like the state and store.
+const certs = path.join(work, 'certs');
 await generate(data, bytes);
 const sourceBytes = treeBytes(data);
 
 spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
-for (const folder of [state, store]) rmSync(folder, { recursive: true, force: true });
+for (const folder of [state, store, certs]) rmSync(folder, { recursive: true, force: true });
+mkdirSync(certs);
 const target = argv.store === 'smb' ? await smbStore() : await localStore(store, data);
-const env = { AZSBACKUP_HOME: state, BENCH_DATA: data, BENCH_CERTS: work, ...target.env };
+const env = { AZSBACKUP_HOME: state, BENCH_DATA: data, BENCH_CERTS: certs, ...target.env };
 log('configuring a bench deployment');
 const shell = await PwshSession.start(env);
 await shell.run(

@@ -276,7 +276,7 @@ async function passwordInEnvironment(context: Context, folders: RoleFolders): Pr
 async function privilegedFiles(
   context: Context,
   folders: RoleFolders,
-): Promise<Record<string, string | null>> {
+): Promise<Record<'suid' | 'sgid', string | null>> {
   for (const tool of ['suid-tool', 'sgid-tool']) spawnSync('rm', ['-f', path.join(folders.shared, tool)]);
   const restored = await context.operator.restore(context.backupId, 'Shared');
   if (!restored.ok) return { suid: null, sgid: null };

@@ -1,20 +1,16 @@
 /** What the main thread and the block workers send each other. */
 import type { OpenRequest, SealRequest } from './blockCodec.js';
-import type { FileDigest } from './fileDigest.js';
 
 export type WorkerRequest =
-  | ({ op: 'seal' } & SealRequest & { id: number })
-  | ({ op: 'open' } & OpenRequest & { id: number })
-  | { op: 'digest'; id: number; file: string };
+  ({ op: 'seal' } & SealRequest & { id: number }) | ({ op: 'open' } & OpenRequest & { id: number });
 
 /**
  * `data` is the result (a frame's three parts, or a block's plaintext); `spare` are the other large
  * buffers the job used, handed back so that the main thread reuses or collects them; a sealed frame
- * comes with its CRC-32. A digest job answers with the file's digest.
+ * comes with its CRC-32.
  */
 export type WorkerReply =
   | { id: number; data: Uint8Array[]; spare: Uint8Array[]; crc32?: number }
-  | { id: number; digest: FileDigest }
   | { id: number; error: string; damaged: boolean };
 
 /**

@@ -1,12 +1,10 @@
 /**
- * A block worker thread: seals and opens blocks (zstd + AES-256-GCM, see blockCodec.ts) and digests
- * local files, for the pool in blockPool.ts that decides how many wait in line. Sealing and opening
- * run one at a time; a digest waits for its reads in libuv's pool, and blocks are sealed meanwhile.
- * Every large buffer goes back to the main thread with the reply (see blockCodec.ts for why).
+ * A block worker thread: seals and opens blocks (zstd + AES-256-GCM, see blockCodec.ts), one at a
+ * time, for the pool in blockPool.ts that decides how many wait in line. Every large buffer goes
+ * back to the main thread with the reply (see blockCodec.ts for why).
  */
 import { parentPort } from 'node:worker_threads';
 import { BlockCodec, BlockDamaged } from './blockCodec.js';
-import { digestFile } from './fileDigest.js';
 import { type WorkerReply, type WorkerRequest, transferable } from './blockMessages.js';
 
 const codec = new BlockCodec();
@@ -17,7 +15,6 @@ async function reply(request: WorkerRequest): Promise<WorkerReply> {
       const { parts, crc32 } = codec.seal(request);
       return { id: request.id, data: parts, spare: [request.data], crc32 };
     }
-    if (request.op === 'digest') return { id: request.id, digest: await digestFile(request.file) };
     const { plaintext, scratch } = codec.open(request);
     return { id: request.id, data: [plaintext], spare: scratch ? [request.body, scratch] : [request.body] };
   } catch (error) {
@@ -25,7 +22,10 @@ async function reply(request: WorkerRequest): Promise<WorkerReply> {
   }
 }
 
-parentPort!.on('message', async (request: WorkerRequest) => {
-  const answer = await reply(request);
-  parentPort!.postMessage(answer, 'data' in answer ? transferable(...answer.data, ...answer.spare) : []);
+// reply() turns every failure into an error reply, so nothing is lost there; should postMessage throw,
+// the unhandled rejection ends this thread and the pool fails its jobs on the worker's 'error' event.
+parentPort!.on('message', (request: WorkerRequest) => {
+  void reply(request).then((answer) =>
+    parentPort!.postMessage(answer, 'data' in answer ? transferable(...answer.data, ...answer.spare) : []),
+  );
 });

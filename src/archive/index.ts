@@ -15,8 +15,7 @@ export {
 } from './roleArchive.js';
 export {
   verifyStoredFile,
-  readBackLocalFile,
-  readBackStream,
+  compareReadBack,
   type ReadBack,
   type StoredFileExpectation,
   type WrittenFile,

@@ -4,9 +4,7 @@
  * and compared with what was written (size and CRC-32) before the manifest records its SHA-256.
  */
 import type { Readable } from 'node:stream';
-import { AzsError } from '../protocol/errors.js';
-import { type BlockPool, sharedBlockPool } from './blockPool.js';
-import { type FileDigest, digestStream } from './fileDigest.js';
+import { type FileDigest, digestStream } from '../util/fileDigest.js';
 
 export interface StoredFileExpectation {
   Size: number;
@@ -34,34 +32,8 @@ export interface WrittenFile {
 /** A file read back: its SHA-256 (for the manifest) when it is what was written, else what differs. */
 export type ReadBack = { sha256: string } | { problem: string };
 
-/** Reads back a file written through a store that gives no local path (SMB). */
-export async function readBackStream(stream: Readable, written: WrittenFile): Promise<ReadBack> {
-  return compareWithWritten(await digestStream(stream), written);
-}
-
-/**
- * Reads back a file written into a local folder, in a block pool thread: the main thread, which
- * feeds every role's data, does none of the reading and hashing.
- */
-export async function readBackLocalFile(
-  file: string,
-  written: WrittenFile,
-  pool: BlockPool = sharedBlockPool(),
-): Promise<ReadBack> {
-  let digest: FileDigest;
-  try {
-    digest = await pool.digestFile(file);
-  } catch (error) {
-    throw new AzsError(
-      'StoreFault',
-      `The stored file '${file}' could not be read back (${(error as Error).message}). Check the backup folder's disk and permissions, then run the backup again.`,
-      { target: file },
-    );
-  }
-  return compareWithWritten(digest, written);
-}
-
-function compareWithWritten(digest: FileDigest, written: WrittenFile): ReadBack {
+/** A file read back (BackupStore.digest) compared with what the writer counted of it. */
+export function compareReadBack(digest: FileDigest, written: WrittenFile): ReadBack {
   if (digest.size !== written.size)
     return { problem: `it is ${digest.size} bytes long, but ${written.size} were written` };
   if (digest.crc32 !== written.crc32) return { problem: 'its bytes differ from the ones written (CRC-32)' };

@@ -4,17 +4,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../daemon/client.js';
 import { Daemon, DaemonAlreadyRunning } from '../daemon/server.js';
+import { testHookMethods } from '../daemon/testHooks.js';
 import { Engine } from '../engine/engine.js';
 import { isAzsError } from '../protocol/errors.js';
 import type { DaemonStatus } from '../protocol/objects.js';
+import { StateLayout } from '../state/layout.js';
 import { StateDir, prepareStateFolder } from '../state/stateDir.js';
+import { openStore } from '../storage/openStore.js';
 import { MovableClock, systemClock } from '../util/clock.js';
 import { allowlistedEnvironment } from '../util/environment.js';
 import { createFileLogger } from '../util/log.js';
 import type { SystemLog } from '../util/systemLog.js';
 import { defaultEndpoint, isProcessAlive, resolveStateDir } from '../util/platform.js';
 import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
-import path from 'node:path';
 
 export interface Endpoint {
   stateDir: string;
@@ -23,10 +25,11 @@ export interface Endpoint {
 }
 
 export function endpointOf(stateDir: string): Endpoint {
+  const layout = new StateLayout(stateDir);
   return {
     stateDir,
     socket: process.env.AZSBACKUP_SOCKET || defaultEndpoint(stateDir),
-    tokenFile: path.join(stateDir, 'token'),
+    tokenFile: layout.tokenFile,
   };
 }
 
@@ -41,7 +44,7 @@ export async function serve(
   systemLog?: SystemLog,
 ): Promise<void> {
   const state = await StateDir.open(stateDir, location);
-  const log = createFileLogger(state.logDir, systemLog);
+  const log = createFileLogger(state.logFile, systemLog);
   // A daemon holds no terminal: what would have gone to stderr goes to its log instead.
   process.on('unhandledRejection', (error) =>
     log.error('unhandled rejection', { error: String((error as Error)?.stack ?? error) }),
@@ -50,15 +53,13 @@ export async function serve(
     log.error('uncaught exception; the daemon stops', { error: String(error.stack ?? error) });
     log.on('finish', () => process.exit(1)).end();
   });
-  const engine = new Engine(
-    state,
-    testHooks ? await MovableClock.load(state.file('test-clock.json')) : systemClock,
-    log,
-  );
+  const movableClock = testHooks ? await MovableClock.load(state.testClockFile) : null;
+  const engine = new Engine(state, movableClock ?? systemClock, log, { openStore });
   const daemon = new Daemon({
     engine,
     endpoint: endpointOf(stateDir).socket,
     token: await state.ensureToken(),
+    extraMethods: movableClock ? testHookMethods(engine, movableClock) : undefined,
   });
   const stopped = daemon.waitUntilStopped();
   await daemon.start();
@@ -150,12 +151,12 @@ export async function ensureRunning(
       const other = await queryStatus(endpoint);
       if (other) return other;
       throw new Error(
-        `The daemon exited at start (code ${child.exitCode}); see ${path.join(endpoint.stateDir, 'logs', 'daemon.log')}.`,
+        `The daemon exited at start (code ${child.exitCode}); see ${new StateLayout(endpoint.stateDir).logFile}.`,
       );
     }
   }
   throw new Error(
-    `The daemon did not answer within ${STARTUP_TIMEOUT_MS / 1000} s; see ${path.join(endpoint.stateDir, 'logs', 'daemon.log')}.`,
+    `The daemon did not answer within ${STARTUP_TIMEOUT_MS / 1000} s; see ${new StateLayout(endpoint.stateDir).logFile}.`,
   );
 }
 

@@ -6,8 +6,6 @@
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { RpcError } from '../daemon/client.js';
-import { AzsError } from '../protocol/errors.js';
 import { resolveStateDir } from '../util/platform.js';
 import { platformSystemLog } from '../util/systemLog.js';
 import {
@@ -22,17 +20,17 @@ import {
 import { extractBackup } from './extract.js';
 import { installModule, uninstallModule } from './moduleInstall.js';
 import { DEFAULT_UNIT_DIR, installService, uninstallService } from './service.js';
-import { readSecret } from './secretInput.js';
-
-export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3 } as const;
-
-const withStateDir = <T>(args: Argv<T>) =>
-  args
-    .option('state-dir', {
-      type: 'string',
-      describe: 'State folder of the deployment (default: AZSBACKUP_HOME or the per-user folder)',
-    })
-    .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' });
+import { backupCommands } from './commands/backups.js';
+import {
+  EXIT,
+  errorOutput,
+  print,
+  readPfxPassword,
+  withPasswordFile,
+  withStateDir,
+} from './commands/common.js';
+import { recoveryCommands } from './commands/recovery.js';
+import { statusCommands } from './commands/status.js';
 
 const withDaemonOptions = <T>(args: Argv<T>) =>
   withStateDir(args)
@@ -44,12 +42,8 @@ const withDaemonOptions = <T>(args: Argv<T>) =>
       describe: 'Movable clock for tests',
     });
 
-function print(json: boolean, value: object, text: string): void {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text}\n`);
-}
-
-await yargs(hideBin(process.argv))
-  .scriptName('azsbackup')
+const cli = yargs(hideBin(process.argv)).scriptName('azsbackup');
+await statusCommands(recoveryCommands(backupCommands(cli)))
   .command(
     'serve',
     'Run the daemon in the foreground',
@@ -206,7 +200,7 @@ await yargs(hideBin(process.argv))
     'extract',
     'Decrypt a backup folder with the .pfx, without a daemon: each role to <out>/<RoleName>/',
     (args) =>
-      args
+      withPasswordFile(args)
         .option('backup', {
           type: 'string',
           demandOption: true,
@@ -215,18 +209,9 @@ await yargs(hideBin(process.argv))
         .option('pfx', { type: 'string', demandOption: true, describe: "The encryption certificate's .pfx" })
         .option('out', { type: 'string', demandOption: true, describe: 'Folder to write the roles into' })
         .option('role', { type: 'string', describe: 'Only this role' })
-        .option('password-file', {
-          type: 'string',
-          describe: 'File holding the .pfx password (else AZSBACKUP_PFX_PASSWORD, else a prompt)',
-        })
         .option('json', { type: 'boolean', default: false }),
     async (argv) => {
-      const pfxPassword = await readSecret({
-        envVar: 'AZSBACKUP_PFX_PASSWORD',
-        file: argv.passwordFile,
-        prompt: `Password for ${argv.pfx}: `,
-        parameter: 'password',
-      });
+      const pfxPassword = await readPfxPassword(argv.pfx, argv.passwordFile);
       const roles = await extractBackup(
         { backupFolder: argv.backup, pfxPath: argv.pfx, pfxPassword, outDir: argv.out, roleName: argv.role },
         (role) => argv.json || process.stderr.write(`extracting ${role}\n`),
@@ -242,14 +227,9 @@ await yargs(hideBin(process.argv))
   .strict()
   .fail((message, error, args) => {
     if (error) {
-      // A daemon's error arrives as an RpcError carrying the reason of the error table.
-      const reason =
-        error instanceof AzsError
-          ? error.reason
-          : (error instanceof RpcError && error.data?.reason) || 'InternalError';
       process.stderr.write(`azsbackup: ${error.message}\n`);
       if (process.argv.includes('--json'))
-        process.stdout.write(`${JSON.stringify({ error: { reason, message: error.message } })}\n`);
+        process.stdout.write(`${JSON.stringify({ error: errorOutput(error) })}\n`);
       process.exit(EXIT.failed);
     }
     process.stderr.write(`${args.help()}\n${message}\n`);

@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVICE_RECORD, type ServiceRecord } from '../state/stateDir.js';
+import { StateLayout } from '../state/layout.js';
+import type { ServiceRecord } from '../state/stateDir.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
 import { isWindows } from '../util/platform.js';
 import { DAEMON_ENVIRONMENT } from './daemonProcess.js';
@@ -62,7 +63,7 @@ export async function installService(
   const unit = path.join(unitDir, unitName(stateDir));
   await mkdir(unitDir, { recursive: true });
   await writeFile(unit, unitText(stateDir), { mode: 0o644 });
-  await writeJsonAtomic(path.join(stateDir, SERVICE_RECORD), { unit } satisfies ServiceRecord);
+  await writeJsonAtomic(new StateLayout(stateDir).serviceRecordFile, { unit } satisfies ServiceRecord);
   const todo = [systemctl(['daemon-reload']), systemctl(['enable', '--now', path.basename(unit)])].filter(
     (step): step is string => step !== null,
   );
@@ -70,13 +71,13 @@ export async function installService(
 }
 
 export async function uninstallService(stateDir: string): Promise<{ unit: string | null; todo: string[] }> {
-  const record = await readJsonIfExists<ServiceRecord>(path.join(stateDir, SERVICE_RECORD));
+  const record = await readJsonIfExists<ServiceRecord>(new StateLayout(stateDir).serviceRecordFile);
   if (!record) return { unit: null, todo: [] };
   const todo = [systemctl(['disable', '--now', path.basename(record.unit)])].filter(
     (step): step is string => step !== null,
   );
   await rm(record.unit, { force: true });
-  await rm(path.join(stateDir, SERVICE_RECORD), { force: true });
+  await rm(new StateLayout(stateDir).serviceRecordFile, { force: true });
   const reload = systemctl(['daemon-reload']);
   return { unit: record.unit, todo: reload ? [...todo, reload] : todo };
 }

@@ -86,12 +86,19 @@ function openPkcs12(asn1: forge.asn1.Asn1, password: string, source: string): fo
   }
 }
 
+/** The bags of one PKCS#12 type (none when the .pfx holds no bag of that type). */
+function bagsOf(
+  store: forge.pkcs12.Pkcs12Pfx,
+  bagType: 'pkcs8ShroudedKeyBag' | 'keyBag' | 'certBag',
+): forge.pkcs12.Bag[] {
+  // node-forge's OID registry names every PKCS#12 bag type; a missing one is a broken library.
+  const oid = forge.pki.oids[bagType];
+  if (oid === undefined) throw new Error(`node-forge does not know the PKCS#12 bag type ${bagType}`);
+  return store.getBags({ bagType: oid })[oid] ?? [];
+}
+
 function findPrivateKey(store: forge.pkcs12.Pkcs12Pfx, source: string): KeyObject {
-  const bags = [
-    ...(store.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag] ??
-      []),
-    ...(store.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag] ?? []),
-  ];
+  const bags = [...bagsOf(store, 'pkcs8ShroudedKeyBag'), ...bagsOf(store, 'keyBag')];
   const key = bags.find((bag) => bag.key)?.key;
   if (!key) throw notAPfx(source, 'holds no private key (it may be a certificate-only export)');
   try {
@@ -104,7 +111,7 @@ function findPrivateKey(store: forge.pkcs12.Pkcs12Pfx, source: string): KeyObjec
 /** The DER of the certificate whose public key matches `privateKey` (a .pfx may hold a chain). */
 function findCertificateOf(privateKey: KeyObject, store: forge.pkcs12.Pkcs12Pfx, source: string): Buffer {
   const wanted = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  const bags = store.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? [];
+  const bags = bagsOf(store, 'certBag');
   for (const bag of bags) {
     if (!bag.cert) continue;
     const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(bag.cert)).getBytes(), 'binary');

@@ -11,9 +11,17 @@ import {
   type ProgressNotification,
   type RpcErrorObject,
 } from '../protocol/jsonrpc.js';
-import type { MethodName, ParamsOf, ResultOf } from '../protocol/methods.js';
+import type { Static } from '@sinclair/typebox';
+import type { Methods } from '../protocol/methods.js';
 import { endpointIsFile } from '../util/platform.js';
 import { assertPrivateSocket } from '../util/privateSocket.js';
+import type { TestHookMethods } from './testHooks.js';
+
+/** What a client may call: the protocol's methods, and a test daemon's hooks. */
+type Callable = typeof Methods & typeof TestHookMethods;
+export type CallableName = keyof Callable;
+export type CallParams<M extends CallableName> = Static<Callable[M]['params']>;
+export type CallResult<M extends CallableName> = Static<Callable[M]['result']>;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -66,9 +74,9 @@ export class DaemonClient {
     this.progressListeners.add(listener);
   }
 
-  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+  call<M extends CallableName>(method: M, params: CallParams<M>): Promise<CallResult<M>> {
     const id = this.nextId++;
-    const promise = new Promise<ResultOf<M>>((resolve, reject) => {
+    const promise = new Promise<CallResult<M>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
     });
     this.socket.write(`${JSON.stringify({ jsonrpc: JSONRPC_VERSION, id, method, params })}\n`);

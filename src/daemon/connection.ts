@@ -17,13 +17,13 @@ import {
   type RequestId,
   type RpcResponse,
 } from '../protocol/jsonrpc.js';
-import { Methods, isMethodName } from '../protocol/methods.js';
 import type { Logger } from '../util/log.js';
-import { validateParams, type Handlers, type RequestContext } from './dispatch.js';
+import { checkParams, type DaemonMethods, type RequestContext } from './dispatch.js';
 
 export interface ConnectionOptions {
   token: string;
-  handlers: Handlers;
+  /** The methods this daemon serves. */
+  methods: DaemonMethods;
   log: Logger;
   deploymentId: string;
 }
@@ -161,8 +161,8 @@ export class Connection {
   private async dispatch(id: RequestId | undefined, method: string, params: unknown): Promise<RpcResponse> {
     const responseId = id ?? null;
     // Before authentication every method but session.authenticate is refused, known or not.
-    const definition = isMethodName(method) ? Methods[method] : undefined;
-    if (!this.authenticated && !definition?.beforeAuth) {
+    const served = this.options.methods.get(method);
+    if (!this.authenticated && !served?.definition.beforeAuth) {
       this.stopReading();
       return errorResponse(
         responseId,
@@ -170,14 +170,14 @@ export class Connection {
         'Authenticate first: the first message must be session.authenticate with the deployment token.',
       );
     }
-    if (!isMethodName(method))
+    if (!served)
       return errorResponse(
         responseId,
         'MethodNotFound',
         `There is no method '${method.slice(0, ECHOED_NAME_LENGTH)}'.`,
       );
     try {
-      const valid = validateParams(method, params);
+      const valid = checkParams(method, served.definition, params);
       if (method === 'session.authenticate')
         return {
           jsonrpc: JSONRPC_VERSION,
@@ -188,8 +188,7 @@ export class Connection {
         signal: this.aborter.signal,
         progress: (update) => this.notifyProgress(responseId, update),
       };
-      const handler = this.options.handlers[method] as (p: unknown, c: RequestContext) => Promise<unknown>;
-      return { jsonrpc: JSONRPC_VERSION, id: responseId, result: await handler(valid, context) };
+      return { jsonrpc: JSONRPC_VERSION, id: responseId, result: await served.handle(valid, context) };
     } catch (error) {
       return this.failure(responseId, method, error);
     }

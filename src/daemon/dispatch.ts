@@ -1,13 +1,19 @@
 /** The method table's runtime side: parameter validation and the handler for each method. */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { Engine } from '../engine/engine.js';
 import { newEncryptionCertificate } from '../engine/encryptionCertificates.js';
+import type { JobProgress, JobRunOptions } from '../engine/job.js';
 import { AzsError } from '../protocol/errors.js';
 import type { ProgressNotification } from '../protocol/jsonrpc.js';
-import { Methods, type MethodName, type ParamsOf, type ResultOf } from '../protocol/methods.js';
+import {
+  Methods,
+  type MethodDefinition,
+  type MethodName,
+  type MethodTable,
+  type ParamsOf,
+} from '../protocol/methods.js';
 import type { DaemonStatus } from '../protocol/objects.js';
-import { MovableClock } from '../util/clock.js';
 
 export interface RequestContext {
   /** Aborted when the client's connection closes: long work stops cleanly. */
@@ -15,17 +21,49 @@ export interface RequestContext {
   progress(update: Omit<ProgressNotification, 'requestId'>): void;
 }
 
-export type Handlers = {
-  [M in MethodName]: (params: ParamsOf<M>, context: RequestContext) => Promise<ResultOf<M>>;
+/** The handler of each method of a table, typed by its definition. */
+export type HandlersOf<T extends MethodTable> = {
+  [M in keyof T]: (
+    params: Static<T[M]['params']>,
+    context: RequestContext,
+  ) => Promise<Static<T[M]['result']>>;
 };
 
-const checkers = new Map<MethodName, TypeCheck<TSchema>>(
-  (Object.keys(Methods) as MethodName[]).map((name) => [name, TypeCompiler.Compile(Methods[name].params)]),
-);
+export type Handlers = HandlersOf<typeof Methods>;
+
+/** A method as a daemon serves it: its definition (params checked against it) and its handler. */
+export interface DaemonMethod {
+  definition: MethodDefinition;
+  handle(params: unknown, context: RequestContext): Promise<unknown>;
+}
+
+export type DaemonMethods = ReadonlyMap<string, DaemonMethod>;
+
+export function daemonMethods<T extends MethodTable>(definitions: T, handlers: HandlersOf<T>): DaemonMethods {
+  return new Map(
+    Object.entries(definitions).map(([name, definition]) => [
+      name,
+      { definition, handle: handlers[name] as DaemonMethod['handle'] },
+    ]),
+  );
+}
+
+const checkers = new WeakMap<MethodDefinition, TypeCheck<TSchema>>();
+
+function checkerOf(definition: MethodDefinition): TypeCheck<TSchema> {
+  let checker = checkers.get(definition);
+  if (!checker) checkers.set(definition, (checker = TypeCompiler.Compile(definition.params)));
+  return checker;
+}
 
 export function validateParams<M extends MethodName>(method: M, params: unknown): ParamsOf<M> {
-  const checker = checkers.get(method)!;
-  if (checker.Check(params)) return params as ParamsOf<M>;
+  return checkParams(method, Methods[method], params) as ParamsOf<M>;
+}
+
+/** The params if they fit the method's definition; InvalidParameter naming the first misfit otherwise. */
+export function checkParams(method: string, definition: MethodDefinition, params: unknown): unknown {
+  const checker = checkerOf(definition);
+  if (checker.Check(params)) return params;
   const first = checker.Errors(params).First();
   const parameter = first?.path.replace(/^\//, '').split('/')[0] || undefined;
   throw new AzsError(
@@ -39,7 +77,7 @@ export function validateParams<M extends MethodName>(method: M, params: unknown)
 
 export interface DaemonControl {
   status(): DaemonStatus;
-  shutdown(): void;
+  shutdown(): Promise<void>;
 }
 
 export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers {
@@ -49,7 +87,14 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
     },
     'daemon.status': async () => daemon.status(),
     'daemon.shutdown': async () => {
-      setImmediate(() => daemon.shutdown());
+      // The caller has its answer by then; a shutdown that fails can only be logged.
+      setImmediate(() => {
+        daemon
+          .shutdown()
+          .catch((error: unknown) =>
+            engine.log.error('daemon shutdown failed', { error: String((error as Error).message ?? error) }),
+          );
+      });
       return { stopping: true };
     },
     'config.get': () => engine.configuration.get(),
@@ -67,56 +112,66 @@ export function createHandlers(engine: Engine, daemon: DaemonControl): Handlers 
     'role.list': async (params) => ({ roles: await engine.roles.find(params.Name) }),
     'role.unregister': (params) => engine.roles.unregister(params.Name),
     'backup.start': async (params, context) => {
-      const waiting = params.Wait ? { progress: context.progress, signal: context.signal } : {};
-      const { backup, done } = await engine.backups.start({ isAutomatic: false, ...waiting });
-      return params.Wait ? done : backup;
+      const job = engine.startBackup(params.Wait ? following(context) : {});
+      return params.Wait ? job.done : job.accepted;
     },
     'backup.list': async (params) => ({ backups: await engine.listBackups(params) }),
     'backup.test': async ({ Name, DecryptionCertPath, DecryptionCertPassword }) => {
       const decryption = DecryptionCertPath
         ? { DecryptionCertPath, DecryptionCertPassword: DecryptionCertPassword ?? '' }
         : null;
-      return {
-        results: await engine.withConfiguredStore((store) => engine.recovery.test(store, Name, decryption)),
-      };
+      return { results: await engine.testBackup(Name, decryption) };
     },
-    'backup.restorePlan': ({ Name, RoleName }) =>
-      engine.withConfiguredStore((store) => engine.recovery.plan(store, Name, RoleName)),
+    'backup.restorePlan': ({ Name, RoleName }) => engine.restorePlan(Name, RoleName),
     'backup.restore': async ({ Wait, ...request }, context) => {
-      let accepted = (_backupId: string) => {};
-      const acceptance = new Promise<string>((resolve) => (accepted = resolve));
-      const restore = engine.withConfiguredStore((store) =>
-        engine.recovery.restore(
-          store,
-          request,
-          Wait ? context.progress : () => undefined,
-          Wait ? context.signal : new AbortController().signal,
-          accepted,
-        ),
-      );
-      if (Wait) return restore;
+      const job = engine.restore(request, Wait ? following(context) : {});
+      if (Wait) return job.done;
       // Without Wait the reply comes once the request is checked; a bad .pfx still fails the call.
-      const backupId = await Promise.race([acceptance, restore.then((result) => result.BackupId)]);
-      restore.catch((error: unknown) =>
+      const backupId = await job.accepted;
+      job.done.catch((error: unknown) =>
         engine.log.error('restore failed', { backupId, error: String((error as Error).message ?? error) }),
       );
       return { BackupId: backupId, RestoredRoles: [], FailedRoles: [] };
     },
-    'store.prune': (params) => engine.prune(params.DryRun),
+    'store.prune': (params) => engine.prune(params.DryRun).done,
     'job.list': async (params) => ({ jobs: await engine.history.find(params) }),
-    'test.advanceClock': async (params) => {
-      if (!(engine.clock instanceof MovableClock))
-        throw new AzsError('MethodNotFound', "There is no method 'test.advanceClock'.");
-      const now = await engine.clock.advance(params.Hours * 3600 * 1000);
-      await engine.scheduler.tick();
-      await engine.housekeeping.evaluateConditions();
-      return { now: now.toISOString() };
-    },
     'alert.list': async (params) => ({ alerts: await engine.alerts.list(params.State) }),
     'notification.add': (params) => engine.notifications.add(params),
     'notification.list': async (params) => ({ targets: await engine.notifications.list(params.Name) }),
     'notification.remove': (params) => engine.notifications.remove(params.Name),
     'notification.test': (params) => engine.notifications.test(params.Name),
     'report.write': (params) => engine.reports.write(params),
+  };
+}
+
+/** A waiting caller follows the job: its progress shown, and the job cancelled if it goes away. */
+function following(context: RequestContext): JobRunOptions {
+  return { progress: (event) => context.progress(progressText(event)), signal: context.signal };
+}
+
+/** A backup's status line: the role, where it stands, the bytes read and the roles done. */
+const backupStatus = (word: string) => (event: JobProgress) =>
+  `${event.role}: ${word}${event.bytes ? `, ${(event.bytes / 1048576).toFixed(1)} MB read` : ''} (${event.done} of ${event.total} roles done)`;
+
+/** Each phase's Write-Progress activity and status line. */
+const PHASES: Record<JobProgress['phase'], { activity: string; status: (event: JobProgress) => string }> = {
+  backingUp: { activity: 'Backing up infrastructure roles', status: backupStatus('Running') },
+  backedUp: { activity: 'Backing up infrastructure roles', status: backupStatus('Succeeded') },
+  backupFailed: { activity: 'Backing up infrastructure roles', status: backupStatus('Failed') },
+  verifying: {
+    activity: 'Verifying the backup before restoring',
+    status: (event) => `${event.role}: verifying`,
+  },
+  restoring: { activity: 'Restoring infrastructure roles', status: (event) => `${event.role}: restoring` },
+};
+
+/** A job's progress event as the module's Write-Progress shows it. */
+export function progressText(event: JobProgress): Omit<ProgressNotification, 'requestId'> {
+  const phase = PHASES[event.phase];
+  return {
+    activity: phase.activity,
+    status: phase.status(event),
+    percentComplete: Math.floor((100 * event.done) / event.total),
+    roleName: event.role,
   };
 }

@@ -13,7 +13,9 @@ import { writeJsonAtomic } from '../util/atomicFile.js';
 import { endpointIsFile, isProcessAlive } from '../util/platform.js';
 import { preparePrivateFolder } from '../util/privateSocket.js';
 import { Connection } from './connection.js';
-import { createHandlers, type DaemonControl } from './dispatch.js';
+import { Methods } from '../protocol/methods.js';
+import type { StateLayout } from '../state/layout.js';
+import { createHandlers, daemonMethods, type DaemonControl, type DaemonMethods } from './dispatch.js';
 
 export const VERSION = '0.1.0';
 
@@ -27,6 +29,8 @@ export interface DaemonOptions {
   engine: Engine;
   endpoint: string;
   token: string;
+  /** Methods served besides the protocol's: the test hooks of a daemon started with --test-hooks. */
+  extraMethods?: DaemonMethods;
 }
 
 export class Daemon implements DaemonControl {
@@ -37,13 +41,16 @@ export class Daemon implements DaemonControl {
 
   constructor(private readonly options: DaemonOptions) {
     const { engine, token } = options;
-    const handlers = createHandlers(engine, this);
+    const methods = new Map([
+      ...daemonMethods(Methods, createHandlers(engine, this)),
+      ...(options.extraMethods ?? []),
+    ]);
     this.server = net.createServer((socket) => {
       this.connections.add(socket);
       socket.on('close', () => this.connections.delete(socket));
       const connection = new Connection(socket, {
         token,
-        handlers,
+        methods,
         log: engine.log,
         deploymentId: engine.state.identity.DeploymentId,
       });
@@ -56,12 +63,12 @@ export class Daemon implements DaemonControl {
     });
   }
 
-  private get runDir(): string {
-    return this.options.engine.state.file('run');
+  private get state(): StateLayout {
+    return this.options.engine.state;
   }
 
   async start(): Promise<void> {
-    await mkdir(this.runDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.state.runDir, { recursive: true, mode: 0o700 });
     await this.acquireLock();
     const { endpoint } = this.options;
     if (endpointIsFile(endpoint)) {
@@ -80,7 +87,7 @@ export class Daemon implements DaemonControl {
     } finally {
       process.umask(umask);
     }
-    await writeJsonAtomic(path.join(this.runDir, 'daemon.json'), this.status());
+    await writeJsonAtomic(this.state.daemonStatusFile, this.status());
     this.options.engine.log.info('daemon started', { pid: process.pid, endpoint });
   }
 
@@ -114,12 +121,12 @@ export class Daemon implements DaemonControl {
     for (const socket of this.connections) socket.destroy();
     await closed;
     if (endpointIsFile(this.options.endpoint)) await rm(this.options.endpoint, { force: true });
-    await rm(path.join(this.runDir, 'daemon.json'), { force: true });
+    await rm(this.state.daemonStatusFile, { force: true });
     await rm(this.lockFile, { force: true });
   }
 
   private get lockFile(): string {
-    return path.join(this.runDir, 'daemon.pid');
+    return this.state.pidLockFile;
   }
 
   /** One daemon per state folder: the pid file is created exclusively; a dead owner's is taken over. */

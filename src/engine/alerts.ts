@@ -11,6 +11,10 @@ interface StoredAlert extends Alert {
   Kind: AlertKind;
 }
 
+/** Closed alerts are kept this many days after they closed (docs/state.md); active ones always. */
+export const KEPT_CLOSED_ALERT_DAYS = 90;
+const DAY_MS = 24 * 3600 * 1000;
+
 /** Told of each alert that opened or closed, once its change is saved. */
 export type AlertChangeListener = (type: 'alert.opened' | 'alert.closed', alert: Alert) => void;
 
@@ -103,7 +107,13 @@ export class AlertService {
   }
 
   private read(): Promise<StoredAlert[]> {
-    return readJsonIfExists<StoredAlert[]>(this.state.file('alerts.json')).then((alerts) => alerts ?? []);
+    return readJsonIfExists<StoredAlert[]>(this.state.alertsFile).then((alerts) => alerts ?? []);
+  }
+
+  /** Drops the alerts that closed more than KEPT_CLOSED_ALERT_DAYS ago, as alerts.json is written. */
+  private withinBound(alerts: StoredAlert[]): StoredAlert[] {
+    const cutoff = new Date(this.clock.now().getTime() - KEPT_CLOSED_ALERT_DAYS * DAY_MS).toISOString();
+    return alerts.filter((alert) => alert.ClosedTime === null || alert.ClosedTime >= cutoff);
   }
 
   private change(mutate: (alerts: StoredAlert[], transitions: Transition[]) => void): Promise<void> {
@@ -112,7 +122,8 @@ export class AlertService {
       const before = JSON.stringify(alerts);
       const transitions: Transition[] = [];
       mutate(alerts, transitions);
-      if (JSON.stringify(alerts) !== before) await writeJsonAtomic(this.state.file('alerts.json'), alerts);
+      const kept = this.withinBound(alerts);
+      if (JSON.stringify(kept) !== before) await writeJsonAtomic(this.state.alertsFile, kept);
       for (const transition of transitions) this.onChanged(...transition);
     });
     this.queue = next.catch(() => undefined);

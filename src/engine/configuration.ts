@@ -6,16 +6,16 @@ import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { readPublicCertificate, type PublicCertificate } from '../crypto/certificates.js';
 import { AzsError } from '../protocol/errors.js';
-import type { ParamsOf } from '../protocol/methods.js';
 import type { BackupLocation, ShareTest } from '../protocol/objects.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
-import { openStore } from '../storage/openStore.js';
 import { probeStore } from '../storage/probe.js';
-import type { BackupStore, StoreSettings } from '../storage/store.js';
+import type { StoreSettings } from '../storage/store.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
 import type { Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
 import { hasControlCharacters } from '../util/text.js';
+import { shareTests } from './storeAdvice.js';
+import type { Stores } from './stores.js';
 
 export const RANGES = {
   BackupFrequencyInHours: { min: 4, max: 12 },
@@ -26,7 +26,19 @@ export const RANGES = {
 export const CERT_EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 24 * 3600 * 1000;
 
-export type ConfigChange = ParamsOf<'config.set'>;
+/** The settings to change (Set-AzsBackupConfiguration); a setting left out keeps its saved value. */
+export interface ConfigChange {
+  Path?: string;
+  UserName?: string;
+  Password?: string;
+  RequireEncryption?: boolean;
+  EncryptionCertPath?: string;
+  BackupFrequencyInHours?: number;
+  BackupRetentionPeriodInDays?: number;
+  IsBackupSchedulerEnabled?: boolean;
+  /** A folder for azsbackup.prom; an empty string stops writing it. */
+  MetricsPath?: string;
+}
 
 export function checkRange(name: keyof typeof RANGES, value: number | undefined): void {
   if (value === undefined) return;
@@ -107,34 +119,6 @@ export async function checkMetricsPath(metricsPath: string | undefined): Promise
   }
 }
 
-/** The store settings of a configuration, with the given overrides (Test-AzsBackupShareAccessibility). */
-export async function storeSettingsOf(
-  state: StateDir,
-  config: SavedConfig,
-  override: Partial<StoreSettings> = {},
-): Promise<StoreSettings | null> {
-  const storePath = override.path ?? config.path;
-  if (!storePath) return null;
-  return {
-    path: storePath,
-    userName: override.userName ?? config.userName,
-    password: override.password ?? (await state.openPassword(config)),
-    requireEncryption: override.requireEncryption ?? config.requireEncryption,
-  };
-}
-
-export async function withStore<T>(
-  settings: StoreSettings,
-  action: (store: BackupStore) => Promise<T>,
-): Promise<T> {
-  const store = openStore(settings);
-  try {
-    return await action(store);
-  } finally {
-    await store.close();
-  }
-}
-
 export interface ConfigResult {
   location: BackupLocation;
   warnings: string[];
@@ -148,6 +132,7 @@ export type ScheduleTimes = (
 export class ConfigurationService {
   constructor(
     private readonly state: StateDir,
+    private readonly stores: Stores,
     private readonly clock: Clock,
     private readonly scheduleTimes: ScheduleTimes,
   ) {}
@@ -202,13 +187,13 @@ export class ConfigurationService {
       );
     }
     const storeChanged = ['Path', 'UserName', 'Password', 'RequireEncryption'].some((key) => key in change);
-    if (storeChanged) await this.validateStore(next);
+    if (storeChanged) await this.validateStore(next, change.Password);
     await this.state.writeConfig(next);
     return { config: next, warnings: this.certificateWarnings(next) };
   }
 
   async testStore(override: Partial<StoreSettings>): Promise<ShareTest[]> {
-    const settings = await storeSettingsOf(this.state, await this.state.readConfig(), override);
+    const settings = await this.stores.settingsOf(await this.state.readConfig(), override);
     if (!settings) {
       throw new AzsError(
         'NotConfigured',
@@ -219,13 +204,15 @@ export class ConfigurationService {
       );
     }
     checkStorePath(settings.path);
-    return withStore(settings, async (store) => (await probeStore(store)).tests);
+    return this.stores.with(settings, async (store) => shareTests(await probeStore(store)));
   }
 
-  private async validateStore(config: SavedConfig): Promise<void> {
-    const settings = await storeSettingsOf(this.state, config);
+  /** A password just given is used as given: it was sealed once for saving, not to be opened again. */
+  private async validateStore(config: SavedConfig, password: string | undefined): Promise<void> {
+    const given = password === undefined ? {} : { password: password || null };
+    const settings = await this.stores.settingsOf(config, given);
     if (!settings) return;
-    const report = await withStore(settings, probeStore);
+    const report = await this.stores.with(settings, probeStore);
     if (report.failure) throw report.failure;
   }
 
@@ -284,11 +271,11 @@ export class ConfigurationService {
    * console, -WarningVariable and a remote session (the warning stream is forwarded by remoting).
    */
   private async availableCapacity(config: SavedConfig): Promise<{ value: string | null; warning?: string }> {
-    const settings = await storeSettingsOf(this.state, config);
+    const settings = await this.stores.settingsOf(config);
     if (!settings) return { value: null };
     try {
       return {
-        value: formatCapacity((await withStore(settings, (store) => store.capacity())).availableBytes),
+        value: formatCapacity((await this.stores.with(settings, (store) => store.capacity())).availableBytes),
       };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

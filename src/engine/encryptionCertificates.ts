@@ -3,14 +3,26 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { certificateFileExists, createEncryptionCertificate } from '../crypto/certificates.js';
 import { AzsError } from '../protocol/errors.js';
-import type { ParamsOf, ResultOf } from '../protocol/methods.js';
+import type { EncryptionCertificate } from '../protocol/objects.js';
 import { hasControlCharacters } from '../util/text.js';
 
 export const MIN_NEW_KEY_BITS = 3072;
 
+/** New-AzsBackupEncryptionCertificate's request. */
+export interface NewCertificateRequest {
+  Subject: string;
+  CerPath: string;
+  PfxPath: string;
+  PfxPassword: string;
+  ValidityYears: number;
+  KeySize?: number;
+  /** Replace an existing .cer or .pfx; without it an existing file is refused. */
+  Overwrite?: boolean;
+}
+
 export async function newEncryptionCertificate(
-  params: ParamsOf<'certificate.new'>,
-): Promise<ResultOf<'certificate.new'>> {
+  params: NewCertificateRequest,
+): Promise<EncryptionCertificate> {
   const keySize = params.KeySize ?? MIN_NEW_KEY_BITS;
   if (keySize < MIN_NEW_KEY_BITS || keySize > 8192 || keySize % 1024 !== 0) {
     throw new AzsError(

@@ -2,40 +2,47 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { AzsError } from '../protocol/errors.js';
-import type { Backup } from '../protocol/objects.js';
+import type { Backup, BackupTestResult, RestorePlan } from '../protocol/objects.js';
 import { createChannels } from '../notify/index.js';
 import { CapacityLog } from '../state/capacityLog.js';
 import { JobHistory } from '../state/jobHistory.js';
 import { ManifestLedger } from '../state/manifestLedger.js';
 import { NotificationTargets } from '../state/notificationTargets.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
-import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { AlertService } from './alerts.js';
 import { failureKindOf } from './alertRules.js';
 import { BackupService } from './backupJob.js';
 import { BackupCatalog, backupOf, matchesName } from './catalog.js';
-import {
-  ConfigurationService,
-  storeSettingsOf,
-  withStore,
-  type ConfigChange,
-  type ConfigResult,
-} from './configuration.js';
+import { ConfigurationService, type ConfigChange, type ConfigResult } from './configuration.js';
 import { EngineEvents } from './events.js';
 import { ExclusiveJobs } from './exclusive.js';
 import { Housekeeping } from './housekeeping.js';
+import { jobHandle, jobRecord, type JobHandle, type JobRunOptions } from './job.js';
 import { MetricsService } from './metrics.js';
 import { NotificationService } from './notifications.js';
 import { displayPath, findOrphans } from './prune.js';
-import { RecoveryService } from './recovery.js';
+import {
+  RecoveryService,
+  type DecryptionRequest,
+  type RestoreRequest,
+  type RestoreResult,
+  type RoleNames,
+} from './recovery.js';
 import { ReportService } from './report.js';
 import { RoleService } from './roles.js';
 import { Scheduler } from './scheduler.js';
+import { Stores, type OpenStore } from './stores.js';
 
 /** How long a stopping daemon waits for a cancelled job to record its end. */
 const STOP_GRACE_MS = 10_000;
+
+/** What the composition root gives the engine besides its state folder, clock and log. */
+export interface EngineOptions {
+  /** Opens the store of a configured path (the daemon: storage/openStore.ts). */
+  openStore: OpenStore;
+}
 
 export class Engine {
   readonly configuration: ConfigurationService;
@@ -54,20 +61,25 @@ export class Engine {
   readonly notifications: NotificationService;
   readonly metrics: MetricsService;
   readonly reports: ReportService;
+  readonly stores: Stores;
 
   constructor(
     readonly state: StateDir,
     readonly clock: Clock,
     readonly log: Logger,
+    options: EngineOptions,
   ) {
+    const stores = (this.stores = new Stores(state, options.openStore));
     this.events = new EngineEvents(
       { DeploymentId: state.identity.DeploymentId, Location: state.identity.Location },
       log,
     );
     const now = () => clock.now().toISOString();
-    this.configuration = new ConfigurationService(state, clock, (config) => this.scheduleTimes(config));
+    this.configuration = new ConfigurationService(state, stores, clock, (config) =>
+      this.scheduleTimes(config),
+    );
     this.roles = new RoleService(state, clock);
-    this.history = new JobHistory(state, (job) => this.events.jobSaved(job, now()));
+    this.history = new JobHistory(state, (job) => this.events.jobSaved(job, now()), clock);
     this.ledger = new ManifestLedger(state);
     this.catalog = new BackupCatalog(log, this.ledger);
     this.capacity = new CapacityLog(state, () => void this.metrics.refresh());
@@ -84,6 +96,7 @@ export class Engine {
       history: this.history,
       roles: this.roles,
       capacity: this.capacity,
+      stores,
     });
     this.backups = new BackupService({
       state,
@@ -92,6 +105,7 @@ export class Engine {
       roles: this.roles,
       history: this.history,
       jobs: this.jobs,
+      stores,
       ledger: this.ledger,
       onFinished: (job, error) => this.housekeeping.afterBackup(job, error),
     });
@@ -103,6 +117,7 @@ export class Engine {
       catalog: this.catalog,
       history: this.history,
       jobs: this.jobs,
+      stores,
     });
     this.scheduler = new Scheduler({
       state,
@@ -117,7 +132,7 @@ export class Engine {
     const notificationDeps = { state, clock, log, alerts: this.alerts, events: this.events, targets };
     this.notifications = new NotificationService(notificationDeps, (outcomes) =>
       createChannels({
-        folder: state.file('outbox'),
+        folder: state.outboxDir,
         log,
         clock,
         outcomes,
@@ -176,24 +191,35 @@ export class Engine {
     return { location: (await this.configuration.get()).location, warnings };
   }
 
-  /** Runs `action` against the configured store. */
-  async withConfiguredStore<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
-    const settings = await storeSettingsOf(this.state, await this.state.readConfig());
-    if (!settings) {
-      throw new AzsError(
-        'NotConfigured',
-        'No backup store is configured. Run Set-AzsBackupConfiguration -Path <share or folder> first.',
-        {
-          parameter: 'Path',
-        },
-      );
-    }
-    return withStore(settings, action);
+  /** Runs the scheduler's due slot and the condition checks now (after the clock moved). */
+  async catchUp(): Promise<void> {
+    await this.scheduler.tick();
+    await this.housekeeping.evaluateConditions();
+  }
+
+  /** Backup-AzsBackupLocation: a manual backup. */
+  startBackup(options: JobRunOptions = {}): JobHandle<Backup, Backup> {
+    return this.backups.start({ isAutomatic: false, ...options });
+  }
+
+  /** Test-AzsBackup: each role of a backup verified, decrypted too when the .pfx is given. */
+  testBackup(name: string, decryption: DecryptionRequest | null): Promise<BackupTestResult[]> {
+    return this.recovery.test(name, decryption);
+  }
+
+  /** Restore-AzsBackup -WhatIf: what a restore of the roles named would do. */
+  restorePlan(name: string, roleNames: RoleNames): Promise<RestorePlan> {
+    return this.recovery.plan(name, roleNames);
+  }
+
+  /** Restore-AzsBackup: verifies, then restores the roles that verify. */
+  restore(request: RestoreRequest, options: JobRunOptions = {}): JobHandle<string, RestoreResult> {
+    return this.recovery.start(request, options);
   }
 
   /** Get-AzsBackup: the store's backups (and the running one), newest first, filtered and paged. */
   async listBackups(options: { Name?: string; Top?: number; Skip?: number }): Promise<Backup[]> {
-    const stored = await this.withConfiguredStore((store) => this.catalog.list(store));
+    const stored = await this.stores.withConfigured((store) => this.catalog.list(store));
     const running = this.backups.runningAsBackup();
     const all = [...(running ? [running] : []), ...stored.map(backupOf)];
     const named = options.Name ? all.filter((backup) => matchesName(backup, options.Name!)) : all;
@@ -201,38 +227,46 @@ export class Engine {
     return options.Top === undefined ? skipped : skipped.slice(0, options.Top);
   }
 
-  /** Invoke-AzsPruneBackupLocationExternalStore: orphans under MASBackup, removed unless a dry run. */
-  async prune(dryRun: boolean): Promise<{ PathsToDelete: string[] }> {
-    const started = this.clock.now().toISOString();
-    const orphans = await this.withConfiguredStore(async (store) => {
-      const found = await findOrphans(store, this.catalog, this.jobs.current?.backupId ?? null);
-      if (!dryRun) for (const orphan of found) await store.remove(orphan);
-      return found.map((orphan) => displayPath(store, orphan));
+  /**
+   * Invoke-AzsPruneBackupLocationExternalStore: orphans under MASBackup, removed unless a dry run;
+   * accepted once they are found.
+   */
+  prune(dryRun: boolean): JobHandle<void, { PathsToDelete: string[] }> {
+    let found: () => void = () => undefined;
+    const accepted = new Promise<void>((resolve) => (found = resolve));
+    const done = this.removeOrphans(dryRun, found);
+    return jobHandle(Promise.race([accepted, done.then(() => undefined)]), done);
+  }
+
+  private async removeOrphans(dryRun: boolean, found: () => void): Promise<{ PathsToDelete: string[] }> {
+    const started = this.clock.now();
+    const orphans = await this.stores.withConfigured(async (store) => {
+      const orphaned = await findOrphans(store, this.catalog, this.jobs.current?.backupId ?? null);
+      found();
+      if (!dryRun) for (const orphan of orphaned) await store.remove(orphan);
+      return orphaned.map((orphan) => displayPath(store, orphan));
     });
     this.log.info(dryRun ? 'prune dry run' : 'pruned', { paths: orphans });
     if (!dryRun) {
-      await this.history.save({
-        JobId: randomUUID(),
-        Kind: 'Prune',
-        BackupId: null,
-        IsAutomatic: false,
-        StartTime: started,
-        EndTime: this.clock.now().toISOString(),
-        Outcome: 'Succeeded',
-        ErrorMessage: null,
-        Roles: [],
-      });
+      await this.history.save(
+        jobRecord({
+          kind: 'Prune',
+          jobId: randomUUID(),
+          backupId: null,
+          isAutomatic: false,
+          startTime: started,
+          roles: [],
+          ended: { at: this.clock.now(), outcome: 'Succeeded', errorMessage: null },
+        }),
+      );
     }
     return { PathsToDelete: orphans };
   }
 
   private async scheduleTimes(config: SavedConfig) {
-    const lastSuccess = (await this.history.list()).find(
-      (job) => job.Kind === 'Backup' && (job.Outcome === 'Succeeded' || job.Outcome === 'PartialSucceeded'),
-    );
     return {
       NextBackupTime: await this.scheduler.nextBackupTime(config),
-      LastBackupTime: lastSuccess?.StartTime ?? null,
+      LastBackupTime: await this.history.lastGoodBackupTime(),
     };
   }
 

@@ -15,11 +15,12 @@ import type { Logger } from '../util/log.js';
 import { failureKindOf, roleRemediation } from './alertRules.js';
 import type { AlertService } from './alerts.js';
 import type { BackupCatalog } from './catalog.js';
-import { CERT_EXPIRY_WARNING_DAYS, storeSettingsOf, withStore } from './configuration.js';
+import { CERT_EXPIRY_WARNING_DAYS } from './configuration.js';
 import { emptiedRolesCondition } from './emptiedRoles.js';
 import { BACKUP_ROOT } from './layout.js';
 import { displayPath, findFailedUploads } from './prune.js';
 import { applyRetention } from './retention.js';
+import type { Stores } from './stores.js';
 import type { RoleService } from './roles.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -36,6 +37,7 @@ export interface HousekeepingDeps {
   history: JobHistory;
   roles: RoleService;
   capacity: CapacityLog;
+  stores: Stores;
 }
 
 export class Housekeeping {
@@ -134,17 +136,27 @@ export class Housekeeping {
         ? 'Backup is configured, but the scheduler is off: no automatic backups are taken.'
         : null,
     );
-    await alerts.setCondition('StoreAlmostFull', await this.almostFull(config));
-    await this.evaluateEmptiedRoles(config);
+    await this.evaluateStoreConditions(config);
+  }
+
+  /** The conditions read from the store (free space, emptied roles), over one connection to it. */
+  private async evaluateStoreConditions(config: SavedConfig): Promise<void> {
+    const { alerts, log } = this.deps;
+    if (!config.path) return alerts.setCondition('StoreAlmostFull', null);
+    await this.withStore(async (store) => {
+      await alerts.setCondition('StoreAlmostFull', await this.almostFull(store));
+      await this.evaluateEmptiedRoles(config, store);
+    }).catch(async (error: unknown) => {
+      // The store's settings cannot be read (the password does not unseal): as a failed check.
+      log.warn('free-space check failed', { error: String((error as Error).message ?? error) });
+      await alerts.setCondition('StoreAlmostFull', null);
+    });
   }
 
   /** Opens or closes the RoleStoredNothing alert from the backups this deployment wrote. */
-  private async evaluateEmptiedRoles(config: SavedConfig): Promise<void> {
-    if (!config.path) return;
+  private async evaluateEmptiedRoles(config: SavedConfig, store: BackupStore): Promise<void> {
     try {
-      const known = await this.withStore(async (store) =>
-        (await this.deps.catalog.list(store)).filter((backup) => backup.isKnown),
-      );
+      const known = (await this.deps.catalog.list(store)).filter((backup) => backup.isKnown);
       const manifests = known.map((backup) => backup.manifest);
       const description = emptiedRolesCondition(manifests, config.backupRetentionPeriodInDays);
       if (description) await this.deps.alerts.raise('RoleStoredNothing', description, manifests[0]!.BackupId);
@@ -177,32 +189,27 @@ export class Housekeeping {
    * Almost full: less room than two more backups of the newest one's size need. The free space
    * measured is kept as a sample (capacity.json) for the metrics and the report.
    */
-  private async almostFull(config: SavedConfig): Promise<string | null> {
-    if (!config.path) return null;
+  private async almostFull(store: BackupStore): Promise<string | null> {
     try {
-      return await this.withStore(async (store) => {
-        const { availableBytes, totalBytes } = await store.capacity();
-        await this.deps.capacity.record({
-          Time: this.deps.clock.now().toISOString(),
-          AvailableBytes: availableBytes,
-          TotalBytes: totalBytes,
-        });
-        const newest = (await this.deps.catalog.list(store))[0];
-        if (!newest) return null;
-        const needed = 2 * newest.manifest.CompressedBackupSizeInKb * 1024;
-        if (availableBytes >= needed) return null;
-        return `The external store has ${formatCapacity(availableBytes)} free, less than the ${formatCapacity(needed)} two more backups of the last size need.`;
+      const { availableBytes, totalBytes } = await store.capacity();
+      await this.deps.capacity.record({
+        Time: this.deps.clock.now().toISOString(),
+        AvailableBytes: availableBytes,
+        TotalBytes: totalBytes,
       });
+      const newest = (await this.deps.catalog.list(store))[0];
+      if (!newest) return null;
+      const needed = 2 * newest.manifest.CompressedBackupSizeInKb * 1024;
+      if (availableBytes >= needed) return null;
+      return `The external store has ${formatCapacity(availableBytes)} free, less than the ${formatCapacity(needed)} two more backups of the last size need.`;
     } catch (error) {
       this.deps.log.warn('free-space check failed', { error: String((error as Error).message ?? error) });
       return null;
     }
   }
 
-  private async withStore<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
-    const settings = await storeSettingsOf(this.deps.state, await this.deps.state.readConfig());
-    if (!settings) throw new AzsError('NotConfigured', 'No backup store is configured.');
-    return withStore(settings, action);
+  private withStore<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
+    return this.deps.stores.withConfigured(action);
   }
 }
 

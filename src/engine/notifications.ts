@@ -5,7 +5,6 @@
  */
 import type { EngineEvent } from '../protocol/events.js';
 import { AzsError } from '../protocol/errors.js';
-import type { ParamsOf } from '../protocol/methods.js';
 import type { NotificationKind, NotificationTarget, NotificationTestResult } from '../protocol/objects.js';
 import type { Channel, DeliveryOutcomes } from '../notify/channel.js';
 import { isWellFormedSecret } from '../notify/webhookSignature.js';
@@ -40,6 +39,14 @@ export interface NotificationDeps {
   targets: NotificationTargets;
 }
 
+/** Add-AzsBackupNotificationTarget's request; the secret is sealed, never returned. */
+export interface NewNotificationTarget {
+  Name: string;
+  Kind: NotificationKind;
+  Uri: string;
+  Secret?: string;
+}
+
 export class NotificationService implements DeliveryOutcomes {
   private statusQueue: Promise<unknown> = Promise.resolve();
   private readonly channels: Record<NotificationKind, Channel>;
@@ -62,7 +69,7 @@ export class NotificationService implements DeliveryOutcomes {
     await Promise.all(Object.values(this.channels).map((channel) => channel.stop()));
   }
 
-  async add(params: ParamsOf<'notification.add'>): Promise<NotificationTarget> {
+  async add(params: NewNotificationTarget): Promise<NotificationTarget> {
     checkTarget(params);
     const saved = await this.deps.targets.add(
       {
@@ -164,7 +171,7 @@ export class NotificationService implements DeliveryOutcomes {
   }
 
   private get statusFile(): string {
-    return this.deps.state.file('notification-status.json');
+    return this.deps.state.notificationStatusFile;
   }
 
   private async readStatus(): Promise<Record<string, TargetStatus>> {

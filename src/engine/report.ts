@@ -7,8 +7,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AzsError } from '../protocol/errors.js';
-import type { ParamsOf, ResultOf } from '../protocol/methods.js';
-import type { Job } from '../protocol/objects.js';
+import type { Job, ReportFile } from '../protocol/objects.js';
 import { DAY_MS, type ReportData } from '../report/reportData.js';
 import { renderReport } from '../report/render.js';
 import type { CapacityLog } from '../state/capacityLog.js';
@@ -70,7 +69,7 @@ async function checkOutFile(outFile: string, overwrite: boolean): Promise<void> 
 export class ReportService {
   constructor(private readonly deps: ReportDeps) {}
 
-  async write(params: ParamsOf<'report.write'>): Promise<ResultOf<'report.write'>> {
+  async write(params: { OutFile: string; Overwrite?: boolean }): Promise<ReportFile> {
     await checkOutFile(params.OutFile, params.Overwrite ?? false);
     const data = await this.gather();
     const html = renderReport(data);

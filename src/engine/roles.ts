@@ -2,7 +2,6 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { AzsError, isAzsError } from '../protocol/errors.js';
-import type { ParamsOf } from '../protocol/methods.js';
 import type { Role } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
 import { readRoles, writeRoles, type SavedRole } from '../state/roleStore.js';
@@ -54,6 +53,15 @@ export function checkRoleName(name: string, parameter = 'Name'): void {
   }
 }
 
+/** Register-AzsInfrastructureRole's request: a path for a file role, scripts for a PowerShell role. */
+export interface RoleRegistration {
+  Name: string;
+  Provider: Role['Provider'];
+  Path?: string;
+  BackupScript?: string;
+  RestoreScript?: string;
+}
+
 export class RoleService {
   constructor(
     private readonly state: StateDir,
@@ -71,7 +79,7 @@ export class RoleService {
     return roles.filter((role) => match.test(role.Name));
   }
 
-  async register(params: ParamsOf<'role.register'>): Promise<Role> {
+  async register(params: RoleRegistration): Promise<Role> {
     checkRoleName(params.Name);
     const roles = await this.list();
     if (roles.some((role) => role.Name.toLowerCase() === params.Name.toLowerCase())) {
@@ -195,7 +203,7 @@ export class RoleService {
     return role;
   }
 
-  private registrationOf(params: ParamsOf<'role.register'>): SavedRole {
+  private registrationOf(params: RoleRegistration): SavedRole {
     const needsPath = params.Provider !== 'PowerShell';
     if (needsPath && !params.Path) {
       throw new AzsError(

@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { BackupService } from './backupJob.js';
 import type { ExclusiveJobs } from './exclusive.js';
+import { jobRecord } from './job.js';
 import { dueSlot, firstSchedule, nextSlot, type ScheduleState } from './schedule.js';
 
 const MAX_SLEEP_MS = 60_000;
@@ -37,7 +38,7 @@ export class Scheduler {
   constructor(private readonly deps: SchedulerDeps) {}
 
   private get file(): string {
-    return this.deps.state.file('schedule.json');
+    return this.deps.state.scheduleFile;
   }
 
   readSchedule(): Promise<ScheduleState | undefined> {
@@ -101,25 +102,29 @@ export class Scheduler {
     if (running) return this.recordSkipped(due.slot, `A job was running (id ${running.backupId}).`);
     log.info('scheduled backup starting', { slot: due.slot.toISOString() });
     try {
-      await this.deps.backups.start({ isAutomatic: true });
+      await this.deps.backups.start({ isAutomatic: true }).accepted;
     } catch (error) {
       await this.deps.onStartFailure(error);
     }
   }
 
   private async recordSkipped(slot: Date, why: string): Promise<void> {
-    const now = this.deps.clock.now().toISOString();
+    const now = this.deps.clock.now();
     this.deps.log.info('scheduled backup skipped', { slot: slot.toISOString(), why });
-    await this.deps.history.save({
-      JobId: randomUUID(),
-      Kind: 'Backup',
-      BackupId: null,
-      IsAutomatic: true,
-      StartTime: now,
-      EndTime: now,
-      Outcome: 'Skipped',
-      ErrorMessage: `Scheduled slot ${slot.toISOString()} skipped: ${why}`,
-      Roles: [],
-    });
+    await this.deps.history.save(
+      jobRecord({
+        kind: 'Backup',
+        jobId: randomUUID(),
+        backupId: null,
+        isAutomatic: true,
+        startTime: now,
+        roles: [],
+        ended: {
+          at: now,
+          outcome: 'Skipped',
+          errorMessage: `Scheduled slot ${slot.toISOString()} skipped: ${why}`,
+        },
+      }),
+    );
   }
 }

@@ -68,8 +68,8 @@ export class Outbox {
   async targetsWaiting(): Promise<string[]> {
     const entries = await readdir(this.folder, { withFileTypes: true }).catch(ignoreMissing);
     const folders = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-    const counts = await Promise.all(folders.map((name) => this.count(name)));
-    return folders.filter((_, index) => counts[index] > 0);
+    const counts = await Promise.all(folders.map(async (name) => ({ name, count: await this.count(name) })));
+    return counts.filter(({ count }) => count > 0).map(({ name }) => name);
   }
 
   /** A target's message files, oldest first (temporary files of an unfinished write are not messages). */

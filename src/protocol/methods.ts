@@ -31,7 +31,10 @@ export interface MethodDefinition<P extends TSchema = TSchema, R extends TSchema
   beforeAuth?: boolean;
 }
 
-const define = <P extends TSchema, R extends TSchema>(definition: MethodDefinition<P, R>) => definition;
+export const define = <P extends TSchema, R extends TSchema>(definition: MethodDefinition<P, R>) =>
+  definition;
+/** Methods by name: the protocol's (Methods) or a daemon's own additions (its test hooks). */
+export type MethodTable = Readonly<Record<string, MethodDefinition>>;
 const NoParams = Type.Object({}, { additionalProperties: false });
 const Secret = Type.String({ maxLength: 1024 });
 const FilePath = Type.String({ minLength: 1, maxLength: 4096 });
@@ -223,15 +226,6 @@ export const Methods = {
       { additionalProperties: false },
     ),
     result: Type.Object({ jobs: Type.Array(Job) }),
-  }),
-  'test.advanceClock': define({
-    description:
-      'Moves the daemon clock forward and runs the scheduler. Exists only in a daemon started with --test-hooks (tests); elsewhere it answers MethodNotFound.',
-    params: Type.Object(
-      { Hours: Type.Number({ minimum: 0, maximum: 24 * 365 }) },
-      { additionalProperties: false },
-    ),
-    result: Type.Object({ now: Type.String() }),
   }),
   'notification.add': define({
     description:

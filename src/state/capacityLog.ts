@@ -25,7 +25,7 @@ export class CapacityLog {
   ) {}
 
   private get file(): string {
-    return this.state.file('capacity.json');
+    return this.state.capacityFile;
   }
 
   /** Every sample kept, oldest first. */

@@ -27,7 +27,7 @@ export class NotificationTargets {
   constructor(private readonly state: StateDir) {}
 
   private get file(): string {
-    return this.state.file('notifications.json');
+    return this.state.notificationTargetsFile;
   }
 
   async list(): Promise<SavedTarget[]> {

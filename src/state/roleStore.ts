@@ -6,9 +6,9 @@ import type { StateDir } from './stateDir.js';
 export type SavedRole = Role;
 
 export async function readRoles(state: StateDir): Promise<SavedRole[]> {
-  return (await readJsonIfExists<SavedRole[]>(state.file('roles.json'))) ?? [];
+  return (await readJsonIfExists<SavedRole[]>(state.rolesFile)) ?? [];
 }
 
 export async function writeRoles(state: StateDir, roles: SavedRole[]): Promise<void> {
-  await writeJsonAtomic(state.file('roles.json'), roles);
+  await writeJsonAtomic(state.rolesFile, roles);
 }

@@ -12,7 +12,7 @@ export class RoleTimings {
   constructor(private readonly state: StateDir) {}
 
   private get file(): string {
-    return this.state.file('roleTimings.json');
+    return this.state.roleTimingsFile;
   }
 
   async read(): Promise<RoleSeconds> {

@@ -10,9 +10,7 @@ import path from 'node:path';
 import { newSecretKey, openSecret, sealSecret } from '../crypto/secretBox.js';
 import { AzsError } from '../protocol/errors.js';
 import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from '../util/atomicFile.js';
-
-/** Written by `azsbackup service install`: what keeps this deployment's daemon running. */
-export const SERVICE_RECORD = 'service.json';
+import { StateLayout } from './layout.js';
 
 export interface ServiceRecord {
   unit: string;
@@ -104,32 +102,26 @@ function unsafeBecause(info: Stats): string | null {
   return null;
 }
 
-export class StateDir {
+/** The opened state folder: its layout (state/layout.ts), its identity and its secrets. */
+export class StateDir extends StateLayout {
   private constructor(
-    readonly root: string,
+    root: string,
     readonly identity: DeploymentIdentity,
-  ) {}
+  ) {
+    super(root);
+  }
 
   /** Opens (creating on first use) the state folder and the deployment's identity. */
   static async open(root: string, location = 'local'): Promise<StateDir> {
     await prepareStateFolder(root);
-    await mkdir(path.join(root, 'logs'), { recursive: true, mode: 0o700 });
-    const identityFile = path.join(root, 'deployment.json');
-    let identity = await readJsonIfExists<DeploymentIdentity>(identityFile);
+    const layout = new StateLayout(root);
+    await mkdir(layout.logDir, { recursive: true, mode: 0o700 });
+    let identity = await readJsonIfExists<DeploymentIdentity>(layout.deploymentFile);
     if (!identity) {
       identity = { DeploymentId: randomUUID(), Location: location, CreatedTime: new Date().toISOString() };
-      await writeJsonAtomic(identityFile, identity);
+      await writeJsonAtomic(layout.deploymentFile, identity);
     }
     return new StateDir(root, identity);
-  }
-
-  file(name: string): string {
-    return path.join(this.root, name);
-  }
-
-  /** Where jobs copy data on its way: cleared at every daemon start (a job's leftovers after a crash). */
-  get stagingRoot(): string {
-    return this.file('staging');
   }
 
   /**
@@ -138,19 +130,6 @@ export class StateDir {
    */
   stagingFor(job: string, roleName: string): string {
     return path.join(this.stagingRoot, `${job}-${roleName}`);
-  }
-
-  get logDir(): string {
-    return this.file('logs');
-  }
-
-  /** The manifests this deployment wrote (state/manifestLedger.ts). */
-  get ledgerFile(): string {
-    return this.file('ledger.json');
-  }
-
-  get tokenFile(): string {
-    return this.file('token');
   }
 
   /** The client token: made once, kept across restarts so running clients stay valid. */
@@ -163,16 +142,16 @@ export class StateDir {
   }
 
   async readServiceRecord(): Promise<ServiceRecord | undefined> {
-    return readJsonIfExists<ServiceRecord>(this.file(SERVICE_RECORD));
+    return readJsonIfExists<ServiceRecord>(this.serviceRecordFile);
   }
 
   async readConfig(): Promise<SavedConfig> {
-    const saved = await readJsonIfExists<Partial<SavedConfig>>(this.file('config.json'));
+    const saved = await readJsonIfExists<Partial<SavedConfig>>(this.configFile);
     return { ...DEFAULT_CONFIG, ...saved };
   }
 
   async writeConfig(config: SavedConfig): Promise<void> {
-    await writeJsonAtomic(this.file('config.json'), config);
+    await writeJsonAtomic(this.configFile, config);
   }
 
   async sealPassword(password: string | null): Promise<string | null> {
@@ -193,7 +172,7 @@ export class StateDir {
   }
 
   private async secretKey(): Promise<Buffer> {
-    const keyFile = this.file('secret.key');
+    const keyFile = this.secretKeyFile;
     const existing = await readFile(keyFile).catch(() => undefined);
     if (existing?.length === 32) return existing;
     const key = newSecretKey();

@@ -1,5 +1,5 @@
 /**
- * A Writable that fills a new file through an unbuffered handle (see util/directIo.ts): bytes gather
+ * A Writable that fills a new file through an unbuffered handle (see directIo.ts): bytes gather
  * in an aligned buffer, and each full buffer is written at its offset while the next one fills. At
  * the end the last buffer is padded to the alignment and written, the file cut back to its true
  * length and made durable (fdatasync), so a finished stream means a file on the device. Like
@@ -7,7 +7,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { DIRECT_ALIGNMENT, alignUp, giveAlignedBuffer, takeAlignedBuffer } from '../util/directIo.js';
+import { DIRECT_ALIGNMENT, alignUp, giveAlignedBuffer, takeAlignedBuffer } from './directIo.js';
 
 export class DirectFileSink extends Writable {
   bytesWritten = 0;

@@ -29,16 +29,19 @@ import path from 'node:path';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AzsError } from '../protocol/errors.js';
-import { createDirect } from '../util/directIo.js';
+import { createDirect } from './directIo.js';
+import type { FileDigest } from '../util/fileDigest.js';
 import { NotARegularFile, kindOf, openRegularFile } from '../util/regularFile.js';
 import { DirectFileSink } from './directFileSink.js';
+import { StoreError } from './storeError.js';
+import { digestLocalFile } from './localDigest.js';
 import type { BackupStore, Capacity, SessionInfo, StoreEntry } from './store.js';
 
 /** Written bytes after which the file's data is handed to the disk, while more is still coming. */
 const EARLY_FLUSH_BYTES = 32 * 1024 * 1024;
 
 /**
- * For buffered writes (where unbuffered ones are not possible, see util/directIo.ts): a pass-through
+ * For buffered writes (where unbuffered ones are not possible, see directIo.ts): a pass-through
  * stream that starts the disk on a file's data while it is still being written (one fdatasync at a
  * time, every EARLY_FLUSH_BYTES), so that the fsync that makes the finished file durable has little
  * left to do. The kernel would otherwise hold all of it in memory until that fsync: on the 2-core
@@ -72,17 +75,33 @@ function earlyFlush(handle: FileHandle): Transform {
  */
 async function durableFile(
   file: string,
+  allowDirect: boolean,
 ): Promise<{ stages: Transform[]; sink: Writable & { bytesWritten: number } }> {
-  const direct = await createDirect(file);
+  const direct = allowDirect ? await createDirect(file) : null;
   if (direct) return { stages: [], sink: new DirectFileSink(direct) };
   const handle = await open(file, 'wx');
   return { stages: [earlyFlush(handle)], sink: handle.createWriteStream({ flush: true }) };
 }
 
+export interface LocalFolderOptions {
+  /**
+   * Write and read back through the page cache even where unbuffered I/O is possible: what the
+   * store does where the platform or file system refuses O_DIRECT, so that tests can run that path
+   * on a machine that allows it.
+   */
+  bufferedIo?: boolean;
+}
+
 export class LocalFolderStore implements BackupStore {
   private realRoot: Promise<string> | undefined;
+  private readonly direct: boolean;
 
-  constructor(readonly location: string) {}
+  constructor(
+    readonly location: string,
+    options: LocalFolderOptions = {},
+  ) {
+    this.direct = !options.bufferedIo;
+  }
 
   private resolve(relativePath: string): string {
     const full = path.resolve(this.location, ...relativePath.split('/').filter(Boolean));
@@ -177,7 +196,7 @@ export class LocalFolderStore implements BackupStore {
     let sinkFailed = false;
     source.once('error', (error) => (sourceError ??= error));
     try {
-      const { stages, sink } = await durableFile(temp);
+      const { stages, sink } = await durableFile(temp, this.direct);
       sink.once('error', () => (sinkFailed = true));
       await pipeline([source, ...stages, sink]);
       await rename(temp, target);
@@ -201,8 +220,14 @@ export class LocalFolderStore implements BackupStore {
     }
   }
 
-  localFile(relativePath: string): string {
-    return this.resolve(relativePath);
+  async digest(relativePath: string): Promise<FileDigest> {
+    const full = await this.confined(relativePath, true);
+    try {
+      return await digestLocalFile(full, { direct: this.direct });
+    } catch (error) {
+      if (error instanceof NotARegularFile) throw notAFile(relativePath, error.kind);
+      throw mapFsError(error, relativePath);
+    }
   }
 
   async list(relativePath: string): Promise<StoreEntry[]> {
@@ -265,18 +290,18 @@ async function entryAt(full: string, name: string, relativePath: string): Promis
 }
 
 function linkRefused(relativePath: string, real: string): AzsError {
-  return new AzsError(
+  return new StoreError(
     'StorePathUnsafe',
-    `The backup store path '${relativePath}' leads through a symbolic link (to '${real}'); nothing under the store is followed as a link. Remove the link from the store: Invoke-AzsPruneBackupLocationExternalStore removes links under MASBackup.`,
-    { parameter: 'Path', target: relativePath },
+    `The backup store path '${relativePath}' leads through a symbolic link (to '${real}'); nothing under the store is followed as a link.`,
+    { parameter: 'Path', target: relativePath, facts: { backend: 'folder', finding: 'link' } },
   );
 }
 
 function notAFile(relativePath: string, kind: string): AzsError {
-  return new AzsError(
+  return new StoreError(
     'StorePathUnsafe',
-    `The backup store path '${relativePath}' is ${kind}, not a file; only plain files on the store are read. Remove it from the store: Invoke-AzsPruneBackupLocationExternalStore removes what is not a backup's file under MASBackup.`,
-    { parameter: 'Path', target: relativePath },
+    `The backup store path '${relativePath}' is ${kind}, not a file; only plain files on the store are read.`,
+    { parameter: 'Path', target: relativePath, facts: { backend: 'folder', finding: 'not-a-file' } },
   );
 }
 
@@ -288,6 +313,8 @@ async function guard<T>(operation: Promise<T>, target: string): Promise<T> {
   }
 }
 
+const FOLDER = { backend: 'folder' } as const;
+
 /** Maps a file-system error to the store failure (and so the alert) it stands for. */
 export function mapFsError(error: unknown, target: string): AzsError {
   const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
@@ -295,33 +322,32 @@ export function mapFsError(error: unknown, target: string): AzsError {
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
-      return new AzsError(
-        'PathNotFound',
-        `The backup store path '${target}' does not exist (${code}). Create the folder or correct -Path.`,
+      return new StoreError('PathNotFound', `The backup store path '${target}' does not exist (${code}).`, {
+        parameter: 'Path',
+        target,
+        cause: error,
+        facts: FOLDER,
+      });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new StoreError(
+        'StoreAccessDenied',
+        `The backup store '${target}' cannot be written (${code}).`,
         {
           parameter: 'Path',
           target,
           cause: error,
+          facts: FOLDER,
         },
-      );
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return new AzsError(
-        'StoreAccessDenied',
-        `The backup store '${target}' cannot be written (${code}). Give the daemon's account write access to the folder, or choose another -Path.`,
-        { parameter: 'Path', target, cause: error },
       );
     case 'ENOSPC':
     case 'EDQUOT':
-      return new AzsError(
-        'StoreFull',
-        `The backup store is out of space (${code}). Free space on it or lower -BackupRetentionPeriodInDays.`,
-        {
-          target,
-          cause: error,
-        },
-      );
+      return new StoreError('StoreFull', `The backup store is out of space (${code}).`, {
+        target,
+        cause: error,
+        facts: FOLDER,
+      });
     default:
       return new AzsError('StoreFault', `The backup store failed at '${target}': ${detail}`, {
         target,

@@ -1,10 +1,10 @@
 /** Chooses the store backend for a configured path. */
 import path from 'node:path';
-import { AzsError } from '../protocol/errors.js';
 import { LocalFolderStore } from './localStore.js';
 import { RetryingStore } from './smbRetry.js';
 import { SmbStore } from './smbStore.js';
 import type { BackupStore, StoreSettings } from './store.js';
+import { StoreError } from './storeError.js';
 
 /** `\\server\share\...` or `//server/share/...`: an SMB share reached by the engine itself. */
 export function isSharePath(storePath: string): boolean {
@@ -17,13 +17,10 @@ export function openStore(settings: StoreSettings): BackupStore {
     return new RetryingStore(new SmbStore(settings));
   }
   if (!path.isAbsolute(settings.path)) {
-    throw new AzsError(
+    throw new StoreError(
       'InvalidParameter',
-      `-Path '${settings.path}' must be an absolute folder path (or a \\\\server\\share path).`,
-      {
-        parameter: 'Path',
-        target: settings.path,
-      },
+      `'${settings.path}' must be an absolute folder path (or a \\\\server\\share path).`,
+      { parameter: 'Path', target: settings.path, facts: { backend: 'folder', finding: 'bad-setting' } },
     );
   }
   return new LocalFolderStore(path.resolve(settings.path));

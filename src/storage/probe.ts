@@ -1,35 +1,42 @@
 /**
- * The store check behind configuration validation and Test-AzsBackupShareAccessibility: reach the
+ * The store check behind configuration validation and the share accessibility test: reach the
  * root, write a random probe file, read it back, delete it, and measure free capacity. Each check
- * gives a result with a fix; the first failed check ends the run (later checks cannot succeed).
+ * gives a result; the first failed check ends the run (later checks cannot succeed). The engine
+ * words the fix for a failure (engine/storeAdvice.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
-import type { ShareTest } from '../protocol/objects.js';
 import { formatCapacity } from '../util/format.js';
 import type { BackupStore } from './store.js';
 
 const PROBE_BYTES = 64 * 1024;
 
+export interface ProbeCheck {
+  check: string;
+  passed: boolean;
+  /** What the check found, or the failure's message. */
+  detail: string;
+}
+
 export interface ProbeReport {
-  tests: ShareTest[];
+  checks: ProbeCheck[];
   /** The first failure, kept whole so a caller can raise it as the error it is. */
   failure: AzsError | null;
 }
 
 export async function probeStore(store: BackupStore): Promise<ProbeReport> {
-  const report: ProbeReport = { tests: [], failure: null };
+  const report: ProbeReport = { checks: [], failure: null };
   const run = async (check: string, action: () => Promise<string>): Promise<boolean> => {
     try {
-      report.tests.push({ Check: check, Passed: true, Detail: await action(), Fix: null });
+      report.checks.push({ check, passed: true, detail: await action() });
       return true;
     } catch (error) {
       const failure =
         error instanceof AzsError
           ? error
           : new AzsError('StoreFault', String((error as Error).message ?? error), { cause: error });
-      report.tests.push({ Check: check, Passed: false, Detail: failure.message, Fix: fixFor(failure) });
+      report.checks.push({ check, passed: false, detail: failure.message });
       report.failure = failure;
       return false;
     }
@@ -72,21 +79,4 @@ async function verifyProbe(store: BackupStore, name: string, expected: Buffer): 
     );
   }
   return 'Read the probe file back intact.';
-}
-
-function fixFor(error: AzsError): string {
-  switch (error.reason) {
-    case 'PathNotFound':
-      return 'Create the folder on the store, or correct -Path.';
-    case 'ShareUnreachable':
-      return 'Check that the file server is up and reachable from this host (name, port, firewall).';
-    case 'AuthenticationFailed':
-      return 'Check -UserName and -Password; make sure the account is enabled and its password has not expired.';
-    case 'StoreAccessDenied':
-      return 'Give the backup account write access to the folder (share and file-system permissions).';
-    case 'StoreFull':
-      return 'Free space on the store or point -Path at a larger one.';
-    default:
-      return 'See the detail; then run Test-AzsBackupShareAccessibility again.';
-  }
 }

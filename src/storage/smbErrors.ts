@@ -4,6 +4,9 @@
  * status words in its output decide, and the exit code only catches failures that print none.
  */
 import { AzsError } from '../protocol/errors.js';
+import { StoreError } from './storeError.js';
+
+const SHARE = { backend: 'share' } as const;
 import type { ErrorReason } from '../protocol/errors.js';
 
 const REASON_BY_STATUS: Record<string, ErrorReason> = {
@@ -101,22 +104,22 @@ export function smbFailure(status: string | null, output: string, context: SmbFa
   const code = `(${status})`;
   switch (reasonForStatus(status)) {
     case 'AuthenticationFailed':
-      return new AzsError(
+      return new StoreError(
         'AuthenticationFailed',
-        `Logon to '${context.location}' as '${context.user ?? 'guest'}' failed ${code}. Check -UserName and -Password, and that the account is enabled, not locked out and its password not expired.`,
-        { ...options, parameter: 'Password' },
+        `Logon to '${context.location}' as '${context.user ?? 'guest'}' failed ${code}.`,
+        { ...options, parameter: 'Password', facts: SHARE },
       );
     case 'PathNotFound':
       return status === 'NT_STATUS_BAD_NETWORK_NAME'
-        ? new AzsError(
+        ? new StoreError(
             'PathNotFound',
-            `Server '${context.host}' has no share named '${context.share}' ${code}. Correct the share name in -Path.`,
-            { ...options, parameter: 'Path' },
+            `Server '${context.host}' has no share named '${context.share}' ${code}.`,
+            { ...options, parameter: 'Path', facts: { ...SHARE, finding: 'no-share' } },
           )
-        : new AzsError(
+        : new StoreError(
             'PathNotFound',
-            `'${context.target || context.location}' does not exist on the share ${code}. Create the folder on the share or correct -Path.`,
-            { ...options, parameter: 'Path' },
+            `'${context.target || context.location}' does not exist on the share ${code}.`,
+            { ...options, parameter: 'Path', facts: SHARE },
           );
     case 'ShareUnreachable':
       return new AzsError(
@@ -125,11 +128,10 @@ export function smbFailure(status: string | null, output: string, context: SmbFa
         options,
       );
     case 'StoreFull':
-      return new AzsError(
-        'StoreFull',
-        `The share '${context.location}' is out of space ${code}. Free space on it, raise its quota, or lower -BackupRetentionPeriodInDays.`,
-        options,
-      );
+      return new StoreError('StoreFull', `The share '${context.location}' is out of space ${code}.`, {
+        ...options,
+        facts: SHARE,
+      });
     default:
       return new AzsError(
         'StoreAccessDenied',
@@ -155,10 +157,14 @@ function faultWithoutReason(
     );
   }
   if (context.requireEncryption && ENCRYPTION_FAILURE.test(output)) {
-    return new AzsError(
+    return new StoreError(
       'StoreFault',
-      `The share '${context.location}' did not accept SMB encryption, and -RequireEncryption demands it (${detail}). Enable SMB encryption on the file server, or turn off -RequireEncryption.`,
-      { ...options, parameter: 'RequireEncryption' },
+      `The share '${context.location}' did not accept SMB encryption, which the store's settings require (${detail}).`,
+      {
+        ...options,
+        parameter: 'RequireEncryption',
+        facts: { ...SHARE, finding: 'no-encryption', location: context.location, detail },
+      },
     );
   }
   return new AzsError(
@@ -169,10 +175,13 @@ function faultWithoutReason(
 }
 
 function unreachable(detail: string, context: SmbFailureContext, options: { target: string }): AzsError {
-  return new AzsError(
+  return new StoreError(
     'ShareUnreachable',
-    `The file server '${context.host}' could not be reached (${detail}). Check the server name and port in -Path, that the server is running, and the firewall.`,
-    options,
+    `The file server '${context.host}' could not be reached (${detail}).`,
+    {
+      ...options,
+      facts: { ...SHARE, finding: 'no-server' },
+    },
   );
 }
 

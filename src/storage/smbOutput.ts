@@ -26,9 +26,10 @@ function entryType(attributes: string): StoreEntry['type'] {
 export function parseListing(output: string): StoreEntry[] {
   const entries: StoreEntry[] = [];
   for (const line of output.split('\n')) {
-    const match = LISTING_LINE.exec(line);
-    if (!match) continue;
-    const [, name, attributes, size, month, day, hours, minutes, seconds, year] = match;
+    const [, name, attributes, size, month, day, hours, minutes, seconds, year] =
+      LISTING_LINE.exec(line) ?? [];
+    // Every group of LISTING_LINE is mandatory: these are set exactly when the line is a listing line.
+    if (name === undefined || attributes === undefined || month === undefined) continue;
     entries.push({
       name,
       type: entryType(attributes),
@@ -71,7 +72,7 @@ export function parseSessionInfo(debugOutput: string): SessionInfo {
   const afterTreeConnect = debugOutput.slice(Math.max(0, debugOutput.indexOf('tconx ok')));
   const encrypted = /Encrypted SMB2 message/.test(afterTreeConnect);
   return {
-    protocol: dialect ? dialect[1] : 'unknown',
+    protocol: dialect?.[1] ?? 'unknown',
     encrypted,
     signed: encrypted || /signed SMB2 message/.test(afterTreeConnect),
   };

@@ -3,6 +3,7 @@
  * language can carry. Pure functions: no process, no network.
  */
 import { AzsError } from '../protocol/errors.js';
+import { StoreError } from './storeError.js';
 import { hasControlCharacters } from '../util/text.js';
 
 /** Where an SMB store is: `\\server[:port]\share\folder\...` or `//server[:port]/share/folder/...`. */
@@ -22,37 +23,40 @@ export interface SmbLogon {
   domain: string | null;
 }
 
+const BAD_SETTING = { backend: 'share', finding: 'bad-setting' } as const;
 const SERVER = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\\/:[\]]+))(?::(\d{1,5}))?$/;
 
 /** Parses a share path; anything that is not `\\server\share[\folder...]` is an InvalidParameter. */
 export function parseSmbLocation(storePath: string): SmbLocation {
   const invalid = (why: string): AzsError =>
-    new AzsError(
+    new StoreError(
       'InvalidParameter',
-      `-Path '${storePath}' is not a usable share path: ${why}. Write it as \\\\server\\share\\folder (or \\\\server:port\\share\\folder).`,
-      { parameter: 'Path', target: storePath },
+      `'${storePath}' is not a usable share path: ${why}. Write it as \\\\server\\share\\folder (or \\\\server:port\\share\\folder).`,
+      { parameter: 'Path', target: storePath, facts: BAD_SETTING },
     );
   if (!/^(\\\\|\/\/)/.test(storePath)) throw invalid('it does not start with \\\\ or //');
   const parts = storePath.slice(2).split(/[\\/]/).filter(Boolean);
-  if (parts.length < 2) throw invalid('it names no share');
-  const server = SERVER.exec(parts[0]);
-  if (!server) throw invalid(`'${parts[0]}' is not a server name, address or [IPv6]:port`);
+  const [serverName, share, ...folder] = parts;
+  if (serverName === undefined || share === undefined) throw invalid('it names no share');
+  const server = SERVER.exec(serverName);
+  if (!server) throw invalid(`'${serverName}' is not a server name, address or [IPv6]:port`);
   const port = server[3] === undefined ? null : Number(server[3]);
   if (port !== null && (port < 1 || port > 65535)) throw invalid(`port ${port} is out of range`);
   for (const part of parts.slice(1)) {
     const problem = nameProblem(part);
     if (problem) throw invalid(`'${part}' ${problem}`);
   }
-  return { host: server[1] ?? server[2], port, share: parts[1], folder: parts.slice(2) };
+  // SERVER matched one of its two alternatives, so either the [IPv6] group or the name group is set.
+  return { host: (server[1] ?? server[2])!, port, share, folder };
 }
 
 /** Splits `DOMAIN\user` and `user@domain` into user and domain (smbclient's -U and -W). */
 export function parseSmbLogon(userName: string): SmbLogon {
   const invalid = (why: string): AzsError =>
-    new AzsError(
+    new StoreError(
       'InvalidParameter',
-      `-UserName '${userName}' cannot be used: ${why}. Write DOMAIN\\user, user@domain or user.`,
-      { parameter: 'UserName', target: userName },
+      `'${userName}' cannot be used: ${why}. Write DOMAIN\\user, user@domain or user.`,
+      { parameter: 'UserName', target: userName, facts: BAD_SETTING },
     );
   // smbclient reads 'user%password' from -U and USER, so a '%' would turn part of the name into a
   // password; '/' is its other domain separator.

@@ -4,7 +4,7 @@
  *
  * Only ShareUnreachable is transient; every other reason is permanent and fails at once. Only
  * idempotent operations are retried: checkRoot, mkdir, list, stat, remove, capacity, sessionInfo,
- * and opening a file for reading (no byte has reached the caller yet). writeFile is not (its source
+ * opening a file for reading (no byte has reached the caller yet), and a digest (read anew each time). writeFile is not (its source
  * stream is consumed by the first attempt), nor rename (a first attempt that succeeded but lost its
  * answer would make the second fail).
  *
@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import { isAzsError } from '../protocol/errors.js';
 import type { AzsError } from '../protocol/errors.js';
+import type { FileDigest } from '../util/fileDigest.js';
 import type { BackupStore, Capacity, SessionInfo, StoreEntry } from './store.js';
 
 export interface RetryPolicy {
@@ -55,6 +56,10 @@ export class RetryingStore implements BackupStore {
 
   readFile(relativePath: string): Promise<Readable> {
     return this.retry('readFile', () => this.inner.readFile(relativePath));
+  }
+
+  digest(relativePath: string): Promise<FileDigest> {
+    return this.retry('digest', () => this.inner.digest(relativePath));
   }
 
   list(relativePath: string): Promise<StoreEntry[]> {

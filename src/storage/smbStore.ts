@@ -10,6 +10,7 @@ import { PassThrough, Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AzsError, isAzsError } from '../protocol/errors.js';
+import { type FileDigest, digestStream } from '../util/fileDigest.js';
 import {
   collectOutput,
   finished,
@@ -114,6 +115,11 @@ export class SmbStore implements BackupStore {
         resolve(data);
       }, reject);
     });
+  }
+
+  /** Read back through the client, as a restore would read the file. */
+  async digest(relativePath: string): Promise<FileDigest> {
+    return digestStream(await this.readFile(relativePath));
   }
 
   async list(relativePath: string): Promise<StoreEntry[]> {
@@ -320,8 +326,8 @@ class Blocks extends Transform {
   }
 
   private release(): void {
-    const block =
-      this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const [first] = this.pending;
+    const block = this.pending.length === 1 && first ? first : Buffer.concat(this.pending, this.pendingBytes);
     this.bytes += block.length;
     this.pending = [];
     this.pendingBytes = 0;

@@ -9,6 +9,7 @@
  * StoreAccessDenied, StoreFault (anything else).
  */
 import type { Readable } from 'node:stream';
+import type { FileDigest } from '../util/fileDigest.js';
 
 export interface StoreEntry {
   name: string;
@@ -54,10 +55,14 @@ export interface BackupStore {
    */
   readFile(relativePath: string): Promise<Readable>;
   /**
-   * The file's path on this machine when the store is a local folder (its bytes can then be read
-   * without the store, e.g. in a worker thread); absent for remote stores.
+   * Reads a stored file back to its end and gives its length, SHA-256 and CRC-32: what a backup
+   * compares with what it wrote before the manifest records the file. Read from where the store
+   * keeps the file, not from a copy the store may hold in memory where it can avoid one (a local
+   * folder reads unbuffered, see docs/storage.md), and off the main thread where the backend can.
+   * Failures as readFile's: a missing file is PathNotFound, a link or other non-file
+   * StorePathUnsafe.
    */
-  localFile?(relativePath: string): string;
+  digest(relativePath: string): Promise<FileDigest>;
   /** The entries of a folder; a missing folder has none. */
   list(relativePath: string): Promise<StoreEntry[]>;
   /** One entry, or null when nothing has that name. */

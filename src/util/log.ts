@@ -2,7 +2,6 @@
  * The daemon's log: winston, JSON lines, rotated by size. A redaction step removes any field whose
  * name says it is a secret, so a careless log call cannot leak one.
  */
-import path from 'node:path';
 import winston from 'winston';
 import type { SystemLog } from './systemLog.js';
 
@@ -30,14 +29,17 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
-/** The daemon's logger: daemon.log in the state folder, and the system log too when one is given. */
-export function createFileLogger(logDir: string, systemLog?: SystemLog): winston.Logger {
+/**
+ * The daemon's logger: daemon.log in the state folder (state/layout.ts logFile; kept to five files of
+ * 10 MiB), and the system log too when one is given.
+ */
+export function createFileLogger(logFile: string, systemLog?: SystemLog): winston.Logger {
   return winston.createLogger({
     level: process.env.AZSBACKUP_LOG_LEVEL ?? 'info',
     format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
     transports: [
       new winston.transports.File({
-        filename: path.join(logDir, 'daemon.log'),
+        filename: logFile,
         maxsize: 10 * 1024 * 1024,
         maxFiles: 5,
         tailable: true,

@@ -23,6 +23,7 @@ test('docs/cli.md documents every azsbackup command and action', () => {
   const commands = [...help().matchAll(/^ {2}azsbackup (\w+)( <action>)?/gm)];
   assert.ok(commands.length >= 8, 'the help lists the commands');
   for (const [, name, takesAction] of commands) {
+    assert.ok(name, 'the command has a name');
     assert.ok(cliPage.includes(`\`azsbackup ${name}`), `docs/cli.md documents azsbackup ${name}`);
     if (!takesAction) continue;
     const choices = /\[choices: ([^\]]+)\]/.exec(help(name, 'x'))?.[1] ?? '';

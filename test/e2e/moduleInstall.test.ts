@@ -90,7 +90,7 @@ test('module install relinks a link to another checkout, and refuses a folder of
     const otherCheckout = tempDir('module-other');
     try {
       symlinkSync(otherCheckout, moduleFolder);
-      assert.equal(runModule(env, 'install').links[0].action, 'relinked');
+      assert.equal(runModule(env, 'install').links[0]?.action, 'relinked');
       assert.equal(readlinkSync(moduleFolder), repoRoot);
     } finally {
       removeDir(otherCheckout);
@@ -108,7 +108,7 @@ test('module install relinks a link to another checkout, and refuses a folder of
       readFileSync(path.join(moduleFolder, 'AzureStackBackup.psd1'), 'utf8'),
       '@{ ModuleVersion = "9.9.9" }',
     );
-    assert.equal(runModule(env, 'uninstall').links[0].action, 'kept');
+    assert.equal(runModule(env, 'uninstall').links[0]?.action, 'kept');
     assert.ok(
       existsSync(path.join(moduleFolder, 'AzureStackBackup.psd1')),
       'uninstall leaves another copy alone',
@@ -125,6 +125,6 @@ test('module uninstall removes the link, after which import by name fails; again
     assert.equal(existsSync(moduleFolder), false);
     assert.ok(existsSync(path.join(repoRoot, 'AzureStackBackup.psd1')), 'the checkout itself is untouched');
     assert.notEqual(pwsh(env, 'Import-Module AzureStackBackup -ErrorAction Stop').status, 0);
-    assert.equal(runModule(env, 'uninstall').links[0].action, 'absent');
+    assert.equal(runModule(env, 'uninstall').links[0]?.action, 'absent');
   });
 });

@@ -4,24 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-  closeSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { RpcError } from '../../src/daemon/client.js';
 import type { Job } from '../../src/protocol/objects.js';
 import { removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
-import { createDeployment, PFX_PASSWORD } from '../helpers/deployment.js';
+import { createDeployment, flipByte, PFX_PASSWORD, roleFile } from '../helpers/deployment.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
 
 /** The ECE role's file as createDeployment writes it (its RestoreScript copies over, removing nothing). */
@@ -45,21 +35,6 @@ function rejectsWith(reason: string, pattern?: RegExp) {
     if (pattern) assert.match(error.message, pattern);
     return true;
   };
-}
-
-function roleFile(store: string, backupId: string, role: string): string {
-  const root = path.join(store, 'MASBackup');
-  const stamp = readdirSync(root).find((name) => existsSync(path.join(root, name, backupId)))!;
-  return path.join(root, stamp, backupId, role, `${role}.azsb`);
-}
-
-function flipByte(file: string, offset: number): void {
-  const fd = openSync(file, 'r+');
-  const byte = Buffer.alloc(1);
-  readSync(fd, byte, 0, 1, offset);
-  byte[0] = byte[0]! ^ 0xff;
-  writeSync(fd, byte, 0, 1, offset);
-  closeSync(fd);
 }
 
 describe('cloud recovery', () => {

@@ -157,6 +157,16 @@ describe('the daemon socket against bad clients', () => {
     await assertStillAnswers();
   });
 
+  test('a daemon started without --test-hooks has no test hook: test.advanceClock is MethodNotFound', async () => {
+    const { replies } = await exchange(
+      socketPath,
+      `${authenticate}${line(request(2, 'test.advanceClock', { Hours: 1 }))}`,
+      2,
+    );
+    assert.equal(replies[1]!.error?.data?.reason, 'MethodNotFound');
+    await assertStillAnswers();
+  });
+
   test('a line longer than 1 MiB is answered with MessageTooLarge and the connection is closed', async () => {
     const huge = Buffer.alloc(MAX_MESSAGE_BYTES + 1024, 'a');
     const result = await exchange(

@@ -68,13 +68,13 @@ async function faultAndRepair(
     'alert.opened and backup.completed received',
     10_000,
   );
-  const opened = hook.ofType('alert.opened')[0];
+  const opened = hook.received(0, 'alert.opened');
   assert.notEqual(alertOf(opened).Remediation, '');
   assert.equal(alertOf(opened).Location, deploymentLocation(daemon));
   const sinceEnd = opened.receivedAt - Date.parse(failed.EndTime!);
   assert.ok(sinceEnd <= 5000, `alert.opened came ${sinceEnd} ms after the job's end`);
-  assert.equal(jobOf(hook.ofType('backup.completed')[0]).Outcome, 'Failed');
-  assert.equal(jobOf(hook.ofType('backup.completed')[0]).JobId, failed.JobId);
+  assert.equal(jobOf(hook.received(0, 'backup.completed')).Outcome, 'Failed');
+  assert.equal(jobOf(hook.received(0, 'backup.completed')).JobId, failed.JobId);
 
   const good = await daemon.call('backup.start', { Wait: true });
   assert.equal(good.Status, 'Succeeded');
@@ -83,8 +83,8 @@ async function faultAndRepair(
     'alert.closed and the second backup.completed received',
     10_000,
   );
-  assert.equal(alertOf(hook.ofType('alert.closed')[0]).AlertId, alertOf(opened).AlertId);
-  const succeeded = jobOf(hook.ofType('backup.completed')[1]);
+  assert.equal(alertOf(hook.received(0, 'alert.closed')).AlertId, alertOf(opened).AlertId);
+  const succeeded = jobOf(hook.received(1, 'backup.completed'));
   assert.equal(succeeded.Outcome, 'Succeeded');
   assert.equal(succeeded.BackupId, good.BackupId);
   assert.deepEqual(succeeded.RoleMeasures.map((role) => role.RoleName).sort(), ['CA', 'WAS']);
@@ -199,8 +199,10 @@ describe('webhook notifications from a real daemon', () => {
         [503, 503, 200],
       );
       assert.equal(new Set(tries.map((message) => message.id)).size, 1, 'one webhook-id');
-      assert.ok(tries[1].receivedAt - tries[0].receivedAt >= 900, 'about 1 s before the first retry');
-      assert.ok(tries[2].receivedAt - tries[1].receivedAt >= 1900, 'about 2 s before the second retry');
+      const [firstTry, secondTry, thirdTry] = tries.map((message) => message.receivedAt);
+      assert.ok(firstTry !== undefined && secondTry !== undefined && thirdTry !== undefined, 'three tries');
+      assert.ok(secondTry - firstTry >= 900, 'about 1 s before the first retry');
+      assert.ok(thirdTry - secondTry >= 1900, 'about 2 s before the second retry');
       assert.deepEqual(
         tries.map((message) => message.signatureError),
         [null, null, null],
@@ -230,8 +232,8 @@ describe('webhook notifications from a real daemon', () => {
       const hook = await receiver({ secret: WHSEC_SECRET, port });
       daemon.restart();
       await waitUntil(() => hook.ofType('backup.completed').length > 0, 'the kept message sent', 10_000);
-      assert.equal(jobOf(hook.ofType('backup.completed')[0]).BackupId, backup.BackupId);
-      assert.equal(hook.messages[0].signatureError, null);
+      assert.equal(jobOf(hook.received(0, 'backup.completed')).BackupId, backup.BackupId);
+      assert.equal(hook.received(0).signatureError, null);
       await waitForTarget('down', (target) => target?.PendingMessages === 0, 'the outbox emptied');
     });
   });

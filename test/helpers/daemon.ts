@@ -3,14 +3,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DaemonClient } from '../../src/daemon/client.js';
-import type { MethodName, ParamsOf, ResultOf } from '../../src/protocol/methods.js';
+import {
+  DaemonClient,
+  type CallParams,
+  type CallResult,
+  type CallableName,
+} from '../../src/daemon/client.js';
 import { cliMain } from './pwsh.js';
 
 export interface TestDaemon {
   stateDir: string;
   pid: number;
-  call<M extends MethodName>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>>;
+  call<M extends CallableName>(method: M, params: CallParams<M>): Promise<CallResult<M>>;
   connect(): Promise<DaemonClient>;
   restart(): void;
   stop(): void;

@@ -3,7 +3,19 @@
  * a PowerShell role, a real certificate, and a local-folder store, configured on a test daemon.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { before, after } from 'node:test';
@@ -134,4 +146,21 @@ export async function withoutStore<T>(deployment: Deployment, action: () => Prom
   } finally {
     renameSync(moved, deployment.store);
   }
+}
+
+/** The stored archive of one role of a backup on a local-folder store. */
+export function roleFile(store: string, backupId: string, role: string): string {
+  const root = path.join(store, 'MASBackup');
+  const stamp = readdirSync(root).find((name) => existsSync(path.join(root, name, backupId)))!;
+  return path.join(root, stamp, backupId, role, `${role}.azsb`);
+}
+
+/** Corrupts one stored byte, as a failing disk or a meddler would. */
+export function flipByte(file: string, offset: number): void {
+  const fd = openSync(file, 'r+');
+  const byte = Buffer.alloc(1);
+  readSync(fd, byte, 0, 1, offset);
+  byte[0] = byte[0]! ^ 0xff;
+  writeSync(fd, byte, 0, 1, offset);
+  closeSync(fd);
 }

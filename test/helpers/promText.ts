@@ -30,7 +30,7 @@ export function parseMetrics(text: string): Map<string, MetricFamily> {
       current = { name: help[1]!, family: { help: unescape(help[2]!), type: '', samples: [] } };
       families.set(current.name, current.family);
     } else if (type) {
-      if (current?.name !== type[1] || current.family.type)
+      if (!current || current.name !== type[1] || current.family.type)
         throw new Error(`TYPE not after its HELP: ${line}`);
       current.family.type = type[2]!;
     } else {

@@ -62,6 +62,13 @@ export class WebhookReceiver {
     return this.messages.filter((message) => message.event.type === type);
   }
 
+  /** The message at `index` (0: the first) of all, or of those of `type`; throws when fewer came. */
+  received(index: number, type?: EngineEvent['type']): ReceivedMessage {
+    const message = (type ? this.ofType(type) : this.messages)[index];
+    if (!message) throw new Error(`no message ${index + 1}${type ? ` of type ${type}` : ''} received`);
+    return message;
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));

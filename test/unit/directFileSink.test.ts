@@ -11,9 +11,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { digestFile } from '../../src/archive/fileDigest.js';
 import { DirectFileSink } from '../../src/storage/directFileSink.js';
-import { DIRECT_CHUNK_BYTES, createDirect } from '../../src/util/directIo.js';
+import { DIRECT_CHUNK_BYTES, createDirect } from '../../src/storage/directIo.js';
+import { digestLocalFile } from '../../src/storage/localDigest.js';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'azs-direct-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
@@ -50,7 +50,7 @@ test('files of every awkward length are written exactly and digested whole, unbu
     assert.equal(sink.bytesWritten, length);
     assert.equal(statSync(file).size, length, `${length} bytes: no padding left`);
     assert.ok(readFileSync(file).equals(data), `${length} bytes come back`);
-    assert.deepEqual(await digestFile(file), {
+    assert.deepEqual(await digestLocalFile(file, { direct: true }), {
       size: length,
       sha256: createHash('sha256').update(data).digest('hex'),
       crc32: crc32(data),

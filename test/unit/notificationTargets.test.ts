@@ -91,7 +91,7 @@ async function withStore(run: (store: NotificationTargets, file: string) => Prom
   const folder = tempDir('targets');
   try {
     const state = await StateDir.open(folder);
-    await run(new NotificationTargets(state), state.file('notifications.json'));
+    await run(new NotificationTargets(state), state.notificationTargetsFile);
   } finally {
     removeDir(folder);
   }

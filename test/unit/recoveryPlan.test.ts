@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ManifestRole } from '../../src/archive/manifest.js';
-import { planRoles } from '../../src/engine/recovery.js';
+import { planRoles } from '../../src/engine/recoveryPlan.js';
 import { RoleService } from '../../src/engine/roles.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import type { Role } from '../../src/protocol/objects.js';

@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { advisedStore } from '../../src/engine/storeAdvice.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import type { ErrorReason } from '../../src/protocol/errors.js';
 import { SmbStore } from '../../src/storage/smbStore.js';
@@ -213,7 +214,7 @@ describe('SMB server variants', () => {
     'fails clearly when -RequireEncryption meets a server with encryption off, and signs without it',
     withServer({ global: { 'server smb encrypt': 'off' } }, async (server) => {
       await rejectsWith(
-        storeOn(server, { requireEncryption: true }).checkRoot(),
+        advisedStore(storeOn(server, { requireEncryption: true })).checkRoot(),
         'StoreFault',
         /did not accept SMB encryption.*-RequireEncryption/,
       );

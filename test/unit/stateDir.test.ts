@@ -3,11 +3,14 @@
  * chmod-ed, and used only when it is this account's own folder that no one else can write.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isAzsError } from '../../src/protocol/errors.js';
+import { StateLayout } from '../../src/state/layout.js';
+import { repoRoot } from '../helpers/pwsh.js';
 import { StateDir } from '../../src/state/stateDir.js';
 
 const base = await mkdtemp(path.join(os.tmpdir(), 'azs-statedir-'));
@@ -77,5 +80,41 @@ describe('state folder', () => {
     await chmod(own, 0o755);
     await StateDir.open(own);
     assert.equal(await modeOf(own), 0o755);
+  });
+});
+
+describe('state folder layout', () => {
+  const root = path.join(base, 'layout');
+  const layout = new StateLayout(root);
+  const named = Object.entries(Object.getOwnPropertyDescriptors(StateLayout.prototype))
+    .filter(([, descriptor]) => descriptor.get)
+    .map(
+      ([name]) => [name, path.relative(root, (layout as unknown as Record<string, string>)[name]!)] as const,
+    );
+
+  it('names every file and folder once, inside the state folder', () => {
+    assert.ok(named.length >= 20);
+    for (const [name, relative] of named) {
+      assert.ok(relative && !relative.startsWith('..') && !path.isAbsolute(relative), `${name}: ${relative}`);
+    }
+    assert.equal(new Set(named.map(([, relative]) => relative)).size, named.length);
+  });
+
+  it('docs/state.md documents each of them', () => {
+    const page = readFileSync(path.join(repoRoot, 'docs', 'state.md'), 'utf8');
+    const documented = (relative: string) =>
+      [relative, `${relative}/`, path.basename(relative)].some((name) => page.includes(`\`${name}\``));
+    assert.deepEqual(
+      named.filter(([, relative]) => !documented(relative.split(path.sep).join('/'))),
+      [],
+    );
+  });
+
+  it('an opened state folder has the same layout', async () => {
+    const state = await StateDir.open(root);
+    for (const [name] of named) {
+      const key = name as keyof StateLayout;
+      assert.equal(state[key], layout[key], name);
+    }
   });
 });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { probeStore } from '../../src/storage/probe.js';
 import type { BackupStore } from '../../src/storage/store.js';
@@ -200,6 +201,8 @@ export function storeConformance(name: string, factory: () => Promise<StoreUnder
           assert.deepEqual(throughLink, [], 'nothing is listed through a link');
           await assert.rejects(readAll(store, 'd/file-link'));
           await assert.rejects(readAll(store, 'd/folder-link/victim'));
+          await assert.rejects(store.digest('d/file-link'));
+          await assert.rejects(store.digest('d/folder-link/victim'));
           await assert.rejects(store.writeFile('d/folder-link/planted', Readable.from([Buffer.from('x')])));
           await store.mkdir('d/folder-link/sub').catch(() => undefined);
           for (const target of ['d/folder-link/victim', 'd/folder-link', 'd/file-link'])
@@ -220,6 +223,48 @@ export function storeConformance(name: string, factory: () => Promise<StoreUnder
     );
 
     it(
+      'reads a file back as its size, SHA-256 and CRC-32',
+      withStore(async (store) => {
+        // Empty, small, and longer than two read chunks of any backend, ending off any alignment.
+        for (const length of [0, 300_000, 5 * MiB + 123]) {
+          const content = randomBytes(length);
+          await store.writeFile(`f-${length}`, Readable.from([content]));
+          assert.deepEqual(await store.digest(`f-${length}`), {
+            size: length,
+            sha256: createHash('sha256').update(content).digest('hex'),
+            crc32: crc32(content),
+          });
+        }
+      }),
+    );
+
+    it(
+      'reads a changed file back as a different digest, from the file itself',
+      withStore(async (store, disk) => {
+        const content = randomBytes(100_000);
+        await store.writeFile('f', Readable.from([content]));
+        const before = await store.digest('f');
+        const changed = Buffer.from(content);
+        changed[50_000]! ^= 1;
+        await writeFile(path.join(disk, 'f'), changed);
+        const after = await store.digest('f');
+        assert.equal(after.size, before.size);
+        assert.notEqual(after.sha256, before.sha256);
+        assert.notEqual(after.crc32, before.crc32);
+        await writeFile(path.join(disk, 'f'), content.subarray(1));
+        assert.equal((await store.digest('f')).size, content.length - 1);
+      }),
+    );
+
+    it(
+      'fails to read back a missing file with PathNotFound',
+      withStore(async (store) => {
+        await assert.rejects(store.digest('absent.bin'), (error) => isAzsError(error, 'PathNotFound'));
+        await assert.rejects(store.digest('absent/deeper.bin'), (error) => isAzsError(error, 'PathNotFound'));
+      }),
+    );
+
+    it(
       'reports its capacity',
       withStore(async (store) => {
         const { availableBytes, totalBytes } = await store.capacity();
@@ -234,7 +279,7 @@ export function storeConformance(name: string, factory: () => Promise<StoreUnder
         const report = await probeStore(store);
         assert.equal(report.failure, null, report.failure?.message);
         assert.deepEqual(
-          report.tests.map((test) => [test.Check, test.Passed]),
+          report.checks.map((step) => [step.check, step.passed]),
           ['Reachability', 'Protocol', 'Write', 'Read', 'Delete', 'Capacity'].map((check) => [check, true]),
         );
         assert.deepEqual(await store.list(''), []);

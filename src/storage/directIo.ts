@@ -71,11 +71,14 @@ export async function createDirect(file: string): Promise<FileHandle | null> {
   }
 }
 
-/** A file descriptor for unbuffered reading, or null where that is not possible. */
-export function openDirectForReadingSync(file: string): number | null {
+/**
+ * A file descriptor for unbuffered reading (opened with `flags`, which hold O_RDONLY, and O_DIRECT),
+ * or null where that is not possible.
+ */
+export function openDirectForReadingSync(file: string, flags: number): number | null {
   if (O_DIRECT === undefined) return null;
   try {
-    return openSync(file, constants.O_RDONLY | O_DIRECT);
+    return openSync(file, flags | O_DIRECT);
   } catch (error) {
     if (refusesDirectIo(error)) return null;
     throw error;

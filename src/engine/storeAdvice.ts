@@ -1,0 +1,112 @@
+/**
+ * The operator's advice on a store failure: the stores state facts (storage/storeError.ts), and the
+ * engine, which knows the cmdlets and their parameters, adds what to do about it. Every store the
+ * engine opens goes through `advisedStore`, so an operator sees the same words whichever engine
+ * service met the failure.
+ */
+import { AzsError } from '../protocol/errors.js';
+import type { ShareTest } from '../protocol/objects.js';
+import type { ProbeReport } from '../storage/probe.js';
+import type { BackupStore } from '../storage/store.js';
+import { StoreError } from '../storage/storeError.js';
+
+const PRUNE = 'Invoke-AzsPruneBackupLocationExternalStore';
+
+/** What to do, appended to the store's own message; null where the message says enough. */
+function adviceFor(error: StoreError): string | null {
+  const { backend, finding } = error.facts;
+  switch (error.reason) {
+    case 'PathNotFound':
+      if (finding === 'no-share') return 'Correct the share name in -Path.';
+      return backend === 'share'
+        ? 'Create the folder on the share or correct -Path.'
+        : 'Create the folder or correct -Path.';
+    case 'StoreAccessDenied':
+      return backend === 'folder'
+        ? "Give the daemon's account write access to the folder, or choose another -Path."
+        : null;
+    case 'StoreFull':
+      return backend === 'share'
+        ? 'Free space on it, raise its quota, or lower -BackupRetentionPeriodInDays.'
+        : 'Free space on it or lower -BackupRetentionPeriodInDays.';
+    case 'AuthenticationFailed':
+      return 'Check -UserName and -Password, and that the account is enabled, not locked out and its password not expired.';
+    case 'ShareUnreachable':
+      return finding === 'no-server'
+        ? 'Check the server name and port in -Path, that the server is running, and the firewall.'
+        : null;
+    case 'StorePathUnsafe':
+      return finding === 'link'
+        ? `Remove the link from the store: ${PRUNE} removes links under MASBackup.`
+        : `Remove it from the store: ${PRUNE} removes what is not a backup's file under MASBackup.`;
+    default:
+      return null;
+  }
+}
+
+function operatorMessage(error: StoreError): string {
+  const { finding, location, detail } = error.facts;
+  if (finding === 'bad-setting') return `-${error.parameter} ${error.message}`;
+  if (finding === 'no-encryption')
+    return `The share '${location}' did not accept SMB encryption, and -RequireEncryption demands it (${detail}). Enable SMB encryption on the file server, or turn off -RequireEncryption.`;
+  const advice = adviceFor(error);
+  return advice === null ? error.message : `${error.message} ${advice}`;
+}
+
+/** A store failure as the operator sees it: the store's facts and the advice; anything else as it is. */
+export function withOperatorAdvice(error: unknown): unknown {
+  if (!(error instanceof StoreError)) return error;
+  return new AzsError(error.reason, operatorMessage(error), {
+    parameter: error.parameter,
+    target: error.target,
+    cause: error.cause,
+  });
+}
+
+/**
+ * The store with its failures advised: every operation that fails (readFile's stream once handed
+ * over excepted: its mid-transfer failures are connection faults that need no advice).
+ */
+export function advisedStore(store: BackupStore): BackupStore {
+  return new Proxy(store, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(target, args);
+        return result instanceof Promise
+          ? result.catch((error: unknown) => {
+              throw withOperatorAdvice(error);
+            })
+          : result;
+      };
+    },
+  });
+}
+
+/** The probe's checks as Test-AzsBackupShareAccessibility shows them, a failed one with its fix. */
+export function shareTests(report: ProbeReport): ShareTest[] {
+  return report.checks.map(({ check, passed, detail }) => ({
+    Check: check,
+    Passed: passed,
+    Detail: detail,
+    Fix: passed ? null : probeFix(report.failure),
+  }));
+}
+
+function probeFix(error: AzsError | null): string {
+  switch (error?.reason) {
+    case 'PathNotFound':
+      return 'Create the folder on the store, or correct -Path.';
+    case 'ShareUnreachable':
+      return 'Check that the file server is up and reachable from this host (name, port, firewall).';
+    case 'AuthenticationFailed':
+      return 'Check -UserName and -Password; make sure the account is enabled and its password has not expired.';
+    case 'StoreAccessDenied':
+      return 'Give the backup account write access to the folder (share and file-system permissions).';
+    case 'StoreFull':
+      return 'Free space on the store or point -Path at a larger one.';
+    default:
+      return 'See the detail; then run Test-AzsBackupShareAccessibility again.';
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Store failures state facts, never advice: an AzsError whose reason says which alert it belongs to,
+ * with what the engine needs to word its advice to the operator (engine/storeAdvice.ts): which
+ * backend failed, and what was found where the reason alone does not say. No store message names a
+ * cmdlet or its parameters (a lint rule in eslint.config.js keeps it so).
+ */
+import { AzsError, type ErrorReason } from '../protocol/errors.js';
+
+export type StoreFinding =
+  /** StorePathUnsafe: the path leads through a symbolic link. */
+  | 'link'
+  /** StorePathUnsafe: something other than a plain file stands there. */
+  | 'not-a-file'
+  /** PathNotFound: the server has no share of that name. */
+  | 'no-share'
+  /** ShareUnreachable: no connection to the server at all. */
+  | 'no-server'
+  /** StoreFault: the share refused the encryption the store's settings require. */
+  | 'no-encryption'
+  /** InvalidParameter: the store setting named by the error's `parameter` cannot be used. */
+  | 'bad-setting';
+
+export interface StoreFacts {
+  backend: 'folder' | 'share';
+  finding?: StoreFinding;
+  /** Where the store is (as the operator wrote it), when the advice repeats it. */
+  location?: string;
+  /** What the server or system said, when the advice repeats it. */
+  detail?: string;
+}
+
+export class StoreError extends AzsError {
+  readonly facts: StoreFacts;
+
+  constructor(
+    reason: ErrorReason,
+    message: string,
+    options: { parameter?: string; target?: string; cause?: unknown; facts: StoreFacts },
+  ) {
+    super(reason, message, options);
+    this.facts = options.facts;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * An engine of its own for a unit test: no daemon, no socket, no pwsh. A temporary state folder, a
+ * local-folder store, a Directory role over a small folder, a real certificate, and a fixed clock
+ * that the test moves itself.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Engine } from '../../src/engine/engine.js';
+import { newEncryptionCertificate } from '../../src/engine/encryptionCertificates.js';
+import { StateDir } from '../../src/state/stateDir.js';
+import { openStore } from '../../src/storage/openStore.js';
+import type { Clock } from '../../src/util/clock.js';
+import type { Logger } from '../../src/util/log.js';
+import { removeDir, tempDir } from './daemon.js';
+
+export const PFX_PASSWORD = 'Engine-Test-Pfx-1!';
+const HOUR_MS = 3600 * 1000;
+
+/** A clock that stands still until the test moves it. */
+export class FixedClock implements Clock {
+  constructor(private time: Date) {}
+
+  now(): Date {
+    return new Date(this.time);
+  }
+
+  advanceHours(hours: number): void {
+    this.time = new Date(this.time.getTime() + hours * HOUR_MS);
+  }
+}
+
+const quietLog = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
+
+export interface EngineFixture {
+  engine: Engine;
+  clock: FixedClock;
+  store: string;
+  /** The Directory role's folder (role CA). */
+  data: string;
+  decryption: { DecryptionCertPath: string; DecryptionCertPassword: string };
+  close(): Promise<void>;
+}
+
+/** A configured engine (store, certificate, role CA); its scheduler is off unless asked. */
+export async function createEngine(options: { scheduler?: boolean } = {}): Promise<EngineFixture> {
+  const root = tempDir('engine');
+  const store = path.join(root, 'store');
+  const data = path.join(root, 'data', 'CA');
+  mkdirSync(store, { recursive: true });
+  mkdirSync(data, { recursive: true });
+  writeFileSync(path.join(data, 'settings.json'), '{"endpoint":"https://adminmanagement.local"}\n');
+  writeFileSync(path.join(data, 'ca.log'), 'issued\n'.repeat(10_000));
+  // Whole hours, so that schedule slots fall where a test expects them.
+  const clock = new FixedClock(new Date(Math.floor(Date.now() / HOUR_MS) * HOUR_MS));
+  const state = await StateDir.open(path.join(root, 'state'));
+  const engine = new Engine(state, clock, quietLog, { openStore });
+  const certificate = {
+    CerPath: path.join(root, 'backup.cer'),
+    PfxPath: path.join(root, 'backup.pfx'),
+  };
+  await newEncryptionCertificate({
+    Subject: 'CN=Engine Test',
+    ...certificate,
+    PfxPassword: PFX_PASSWORD,
+    ValidityYears: 1,
+  });
+  await engine.setConfiguration({
+    Path: store,
+    EncryptionCertPath: certificate.CerPath,
+    IsBackupSchedulerEnabled: options.scheduler ?? false,
+  });
+  await engine.roles.register({ Name: 'CA', Provider: 'Directory', Path: data });
+  return {
+    engine,
+    clock,
+    store,
+    data,
+    decryption: { DecryptionCertPath: certificate.PfxPath, DecryptionCertPassword: PFX_PASSWORD },
+    async close() {
+      await engine.stop();
+      removeDir(root);
+    },
+  };
+}
