@@ -288,7 +288,7 @@ function uriProblem(kind: NotificationKind, uri: string): string | null {
 }
 
 /** A URL as it may be shown in an error or a log: no user information, no query string. */
-export function redactUri(uri: string): string {
+function redactUri(uri: string): string {
   try {
     const parsed = new URL(uri);
     return `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;

@@ -5,8 +5,6 @@ import { HeartbeatChannel } from './heartbeat.js';
 import { SyslogChannel } from './syslog.js';
 import { WebhookChannel } from './webhook.js';
 
-export type { Channel, ChannelOptions, DeliveryOutcomes, DeliveryResult } from './channel.js';
-
 export function createChannels(options: ChannelOptions): Record<NotificationKind, Channel> {
   return {
     Webhook: new WebhookChannel(options),

@@ -24,5 +24,3 @@ export type EngineEvent =
   | { type: 'backup.started'; timestamp: string; data: JobEventData }
   | { type: JobEndEventType; timestamp: string; data: JobEventData }
   | { type: 'notification.test'; timestamp: string; data: EventOrigin & { Message: string } };
-
-export type EngineEventType = EngineEvent['type'];
