@@ -14,7 +14,7 @@ export {
   type VerifyResult,
 } from './roleArchive.js';
 export {
-  verifyStoredFile,
+  storedFileProblem,
   compareReadBack,
   type ReadBack,
   type StoredFileExpectation,

@@ -129,7 +129,7 @@ function cancelled(signal: AbortSignal): AzsError {
  * paths are checked (relative, no '..', no NUL, not through a stored symbolic link).
  */
 export function readRoleArchive(
-  stored: Readable,
+  stored: AsyncIterable<Buffer>,
   options: ReadRoleArchiveOptions,
 ): AsyncIterable<ExtractedEntry> {
   const pool = options.pool ?? sharedBlockPool();
@@ -155,7 +155,7 @@ export type VerifyResult = { ok: true } | { ok: false; file: string | null; mess
  * Errors that are not damage (the store cannot be read) are thrown.
  */
 export async function verifyRoleArchive(
-  stored: Readable,
+  stored: AsyncIterable<Buffer>,
   options: ReadRoleArchiveOptions,
 ): Promise<VerifyResult> {
   try {

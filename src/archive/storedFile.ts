@@ -1,22 +1,19 @@
 /**
- * Checks of stored files: against the manifest without the .pfx (size and SHA-256: what
- * Test-AzsBackup does when no decryption certificate is given), and a file just written, read back
+ * Checks of stored files: against the manifest (size and SHA-256, counted as the file is read), and a file just written, read back
  * and compared with what was written (size and CRC-32) before the manifest records its SHA-256.
  */
-import type { Readable } from 'node:stream';
-import { type FileDigest, digestStream } from '../util/fileDigest.js';
+import type { FileDigest } from '../util/fileDigest.js';
 
 export interface StoredFileExpectation {
   Size: number;
   Sha256: string;
 }
 
-/** Null when the stream matches; otherwise what differs, as a sentence fragment for an operator. */
-export async function verifyStoredFile(
-  stream: Readable,
+/** Null when a stored file's bytes are the ones its manifest records; otherwise what differs, as a sentence fragment for an operator. */
+export function storedFileProblem(
+  { size, sha256 }: Pick<FileDigest, 'size' | 'sha256'>,
   expected: StoredFileExpectation,
-): Promise<string | null> {
-  const { size, sha256 } = await digestStream(stream);
+): string | null {
   if (size !== expected.Size) return `it is ${size} bytes long, but BackupInfo.json records ${expected.Size}`;
   if (sha256 !== expected.Sha256.toLowerCase())
     return 'its SHA-256 differs from the one BackupInfo.json records';

@@ -3,16 +3,15 @@
  * certificate's .pfx: no daemon, no state folder. Writes each role's data to `<out>/<RoleName>/`
  * and the manifest to `<out>/BackupInfo.json`.
  */
-import { createReadStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readRoleArchive, verifyStoredFile } from '../archive/index.js';
-import { checkManifestAuthentication, fileIdOf, parseManifest } from '../archive/manifest.js';
-import { readCertificateFile } from '../crypto/certificates.js';
-import { readPfx, unwrapKey } from '../crypto/keyWrap.js';
+import { parseManifest, type BackupManifest } from '../archive/manifest.js';
 import { MANIFEST_NAME } from '../engine/layout.js';
+import { readRole, type BackupReader } from '../engine/recoveryPass.js';
+import { authenticatedKey } from '../engine/recoveryVerify.js';
 import { AzsError } from '../protocol/errors.js';
-import { writeTree } from '../roles/index.js';
+import { buildBeside, writeTree } from '../roles/index.js';
+import { LocalFolderStore } from '../storage/localStore.js';
 
 export interface ExtractRequest {
   backupFolder: string;
@@ -28,9 +27,13 @@ export interface ExtractedRole {
   Folder: string;
 }
 
+/** Opens a backup folder for reading; tests may pass one that watches the reads. */
+export type OpenBackupFolder = (backupFolder: string, manifest: BackupManifest) => BackupReader;
+
 export async function extractBackup(
   request: ExtractRequest,
   onRole: (role: string) => void = () => undefined,
+  openFolder: OpenBackupFolder = folderReader,
 ): Promise<ExtractedRole[]> {
   const manifestFile = path.join(request.backupFolder, MANIFEST_NAME);
   const manifestText = await readFile(manifestFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -43,46 +46,64 @@ export async function extractBackup(
     );
   });
   const manifest = parseManifest(manifestText, manifestFile);
-  const pfxBytes = await readCertificateFile(request.pfxPath, '--pfx', "the encryption certificate's .pfx");
-  const pfx = readPfx(pfxBytes, request.pfxPassword, request.pfxPath);
-  const key = unwrapKey(manifest.Encryption.WrappedKey, manifest.Encryption.CertificateThumbprint, pfx);
-  try {
-    checkManifestAuthentication(manifest, key, manifestFile);
-  } catch (error) {
-    key.fill(0);
-    throw error;
-  }
-  const roles = manifest.Roles.filter(
-    (role) => !request.roleName || role.Registration.Name.toLowerCase() === request.roleName.toLowerCase(),
+  const key = await authenticatedKey(
+    { manifest, folder: request.backupFolder },
+    { DecryptionCertPath: request.pfxPath, DecryptionCertPassword: request.pfxPassword },
+    '--pfx',
   );
-  if (request.roleName && !roles.length) {
+  try {
+    const roles = selectedRoles(manifest, request.roleName);
+    await mkdir(request.outDir, { recursive: true });
+    const reader = openFolder(request.backupFolder, manifest);
+    const extracted: ExtractedRole[] = [];
+    for (const role of roles) {
+      if (!role.Files.length) continue;
+      onRole(role.Registration.Name);
+      const folder = await newRoleFolder(request.outDir, role.Registration.Name);
+      // The same single pass as a restore: written beside, and named only once all of it verified.
+      await readRole(reader, role, key, (entries) =>
+        buildBeside(folder, 'folder', (temp) => writeTree(entries, temp)),
+      );
+      extracted.push({ RoleName: role.Registration.Name, Entries: role.Entries, Folder: folder });
+    }
+    await writeFile(path.join(request.outDir, MANIFEST_NAME), manifestText);
+    return extracted;
+  } finally {
+    key.fill(0);
+  }
+}
+
+function selectedRoles(manifest: BackupManifest, roleName: string | undefined): BackupManifest['Roles'] {
+  const roles = manifest.Roles.filter(
+    (role) => !roleName || role.Registration.Name.toLowerCase() === roleName.toLowerCase(),
+  );
+  if (roleName && !roles.length) {
     throw new AzsError(
       'RoleNotFound',
-      `The backup has no role '${request.roleName}'; it has ${manifest.Roles.map((role) => role.Registration.Name).join(', ')}.`,
-      {
-        parameter: 'role',
-      },
+      `The backup has no role '${roleName}'; it has ${manifest.Roles.map((role) => role.Registration.Name).join(', ')}.`,
+      { parameter: 'role' },
     );
   }
-  await mkdir(request.outDir, { recursive: true });
-  const extracted: ExtractedRole[] = [];
-  for (const role of roles) {
-    if (!role.Files.length) continue;
-    onRole(role.Registration.Name);
-    const folder = path.join(request.outDir, role.Registration.Name);
-    for (const file of role.Files) {
-      const stored = path.join(request.backupFolder, ...file.Path.split('/'));
-      const problem = await verifyStoredFile(createReadStream(stored), file);
-      if (problem) throw new AzsError('BackupCorrupt', `${file.Path}: ${problem}`, { target: file.Path });
-      const fileId = fileIdOf(manifest.BackupId, role.Registration.Name);
-      await writeTree(
-        readRoleArchive(createReadStream(stored), { key, fileId, formatVersion: manifest.FormatVersion }),
-        folder,
-      );
-    }
-    extracted.push({ RoleName: role.Registration.Name, Entries: role.Entries, Folder: folder });
+  return roles;
+}
+
+/** The backup folder read as the engine reads a store: links and other non-files are refused. */
+function folderReader(backupFolder: string, manifest: BackupManifest): BackupReader {
+  const store = new LocalFolderStore(path.dirname(path.resolve(backupFolder)));
+  const folder = path.basename(path.resolve(backupFolder));
+  return { manifest, read: (relative) => store.readFile(`${folder}/${relative}`) };
+}
+
+/** `<out>/<RoleName>`, which must not exist yet: extract never mixes a role's data into other files. */
+async function newRoleFolder(outDir: string, roleName: string): Promise<string> {
+  const folder = path.join(outDir, roleName);
+  const existing = await lstat(folder).catch(() => null);
+  if (existing) {
+    throw new AzsError(
+      'InvalidParameter',
+      `'${folder}' already exists. Give --out a new or empty folder, or remove '${folder}' first.`,
+      { parameter: 'out', target: folder },
+    );
   }
-  key.fill(0);
-  await writeFile(path.join(request.outDir, MANIFEST_NAME), manifestText);
-  return extracted;
+  return folder;
 }

@@ -149,20 +149,22 @@ function following(context: RequestContext): JobRunOptions {
   return { progress: (event) => context.progress(progressText(event)), signal: context.signal };
 }
 
+const megabytes = (bytes: number) => (bytes / 1048576).toFixed(1);
+
 /** A backup's status line: the role, where it stands, the bytes read and the roles done. */
 const backupStatus = (word: string) => (event: JobProgress) =>
-  `${event.role}: ${word}${event.bytes ? `, ${(event.bytes / 1048576).toFixed(1)} MB read` : ''} (${event.done} of ${event.total} roles done)`;
+  `${event.role}: ${word}${event.bytes ? `, ${megabytes(event.bytes)} MB read` : ''} (${event.done} of ${event.total} roles done)`;
+
+/** A restore's status line: the role, its stored bytes read of all, the roles done. */
+const restoreStatus = (event: JobProgress) =>
+  `${event.role}: restoring${event.bytes ? `, ${megabytes(event.bytes)} of ${megabytes(event.totalBytes ?? event.bytes)} MB read` : ''} (${event.done} of ${event.total} roles done)`;
 
 /** Each phase's Write-Progress activity and status line. */
 const PHASES: Record<JobProgress['phase'], { activity: string; status: (event: JobProgress) => string }> = {
   backingUp: { activity: 'Backing up infrastructure roles', status: backupStatus('Running') },
   backedUp: { activity: 'Backing up infrastructure roles', status: backupStatus('Succeeded') },
   backupFailed: { activity: 'Backing up infrastructure roles', status: backupStatus('Failed') },
-  verifying: {
-    activity: 'Verifying the backup before restoring',
-    status: (event) => `${event.role}: verifying`,
-  },
-  restoring: { activity: 'Restoring infrastructure roles', status: (event) => `${event.role}: restoring` },
+  restoring: { activity: 'Restoring infrastructure roles', status: restoreStatus },
 };
 
 /** A job's progress event as the module's Write-Progress shows it. */

@@ -2,7 +2,7 @@
 import type { Role, RoleStatus } from '../protocol/objects.js';
 import type { JobProgress, ProgressListener } from './job.js';
 
-const PROGRESS_INTERVAL_MS = 500;
+export const PROGRESS_INTERVAL_MS = 500;
 
 function phaseOf(status: RoleStatus['Status']): JobProgress['phase'] {
   if (status === 'Succeeded') return 'backedUp';

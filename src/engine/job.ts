@@ -8,9 +8,9 @@ import type { JobInput, JobRecord } from '../state/jobHistory.js';
 /** Where a job stands with one role; the caller decides how to show it. */
 export interface JobProgress {
   role: string;
-  /** A backup's role running, stored or failed; a restore's role verified or restored. */
-  phase: 'backingUp' | 'backedUp' | 'backupFailed' | 'verifying' | 'restoring';
-  /** The role's source bytes read so far (a backup); 0 when not counted. */
+  /** A backup's role running, stored or failed; a restore's role being read, verified and written. */
+  phase: 'backingUp' | 'backedUp' | 'backupFailed' | 'restoring';
+  /** The role's bytes read so far: source bytes (a backup), stored bytes (a restore). */
   bytes: number;
   /** The role's size when known beforehand; null otherwise. */
   totalBytes: number | null;

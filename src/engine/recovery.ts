@@ -1,10 +1,10 @@
 /**
- * Cloud recovery and validation. Restore-AzsBackup checks the manifest's MAC, then verifies the
- * whole selection — every stored byte against the manifest, every chunk decrypted and authenticated,
- * every file hash — and only then replaces each verified role's data through its provider (write
- * beside, then swap). A role that fails verification, or whose restore fails, is not restored; the
- * others are (the outcome that keeps the most data), and every failure is reported at the end.
- * Test-AzsBackup runs the same verification and writes nothing.
+ * Cloud recovery and validation. Restore-AzsBackup checks the manifest's MAC, then reads each role
+ * once (recoveryPass.ts): every stored byte against the manifest, every chunk decrypted and
+ * authenticated, every file hash, while its provider writes the data beside the role; the role is
+ * swapped in only once all of it verified. A role that fails verification, or whose restore fails,
+ * is not restored; the others are (the outcome that keeps the most data), and every failure is
+ * reported at the end. Test-AzsBackup runs the same pass and writes nothing.
  *
  * A backup this deployment did not write (its ledger has no record of the manifest) may be anyone's:
  * the certificate is public. Such a backup restores a role only through this deployment's own
@@ -13,18 +13,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { readRoleArchive } from '../archive/index.js';
-import { fileIdOf } from '../archive/manifest.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
-import type { BackupTestResult, RestorePlan, RestoreRoleFailure, Role } from '../protocol/objects.js';
+import type { BackupTestResult, RestorePlan, RestoreRoleFailure } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
 import type { JobHistory } from '../state/jobHistory.js';
 import type { StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import type { BackupCatalog, StoredBackup } from './catalog.js';
+import type { BackupCatalog } from './catalog.js';
 import type { ExclusiveJobs } from './exclusive.js';
+import { PROGRESS_INTERVAL_MS } from './backupProgress.js';
 import { jobHandle, jobRecord, type JobHandle, type JobRunOptions, type ProgressListener } from './job.js';
 import {
   describePlan,
@@ -33,20 +32,23 @@ import {
   selectRoles,
   type ManifestRole,
   type RoleNames,
+  type RolePlan,
 } from './recoveryPlan.js';
 import {
-  access,
-  authenticatedKey,
-  manifestFailure,
-  verifyAll,
-  verifyRole,
-  type DecryptionRequest,
-} from './recoveryVerify.js';
+  checkStoredRole,
+  readAndDiscard,
+  readRole,
+  RoleDamaged,
+  type BackupReader,
+  type BytesListener,
+} from './recoveryPass.js';
+import { authenticatedKey, manifestFailure, readerOf, type DecryptionRequest } from './recoveryVerify.js';
 import {
   cancelled,
   nothingRestored,
   recordRestore,
   roleFailure,
+  verificationFailure,
   type RestoreOutcome,
 } from './restoreOutcome.js';
 import type { RoleService } from './roles.js';
@@ -102,7 +104,7 @@ export class RecoveryService {
     }
     try {
       const results: BackupTestResult[] = [];
-      for (const role of roles) results.push(await verifyRole(access(store, backup), role, key));
+      for (const role of roles) results.push(await testRole(readerOf(store, backup), role, key));
       return results;
     } finally {
       key?.fill(0);
@@ -187,32 +189,36 @@ export class RecoveryService {
     const outcome: RestoreOutcome = { restored: [], failures: new Map(), warnings: new Map() };
     try {
       await this.deps.history.save(job);
-      await verifyAll(access(store, backup), plans, key, outcome, progress, combined);
-      const verified = plans.filter((plan) => !outcome.failures.has(plan.role.Registration.Name));
-      // Only the roles being restored, and only those restored through the backup's registration.
-      await this.deps.roles.adopt(
-        verified.filter((plan) => plan.source === 'Backup').map((plan) => plan.registration),
+      // A registration from the backup is checked before any role's data is written, adopted once its role is restored.
+      await this.deps.roles.checkAdoptable(
+        plans.filter((plan) => plan.source === 'Backup').map((plan) => plan.registration),
       );
-      for (const [index, { role, registration }] of verified.entries()) {
+      for (const [index, plan] of plans.entries()) {
         combined.throwIfAborted();
-        const name = role.Registration.Name;
-        progress({
-          role: name,
-          phase: 'restoring',
-          bytes: 0,
-          totalBytes: null,
-          done: index,
-          total: verified.length,
-        });
+        const name = plan.role.Registration.Name;
+        const reportBytes = throttled((bytes: number) =>
+          progress({
+            role: name,
+            phase: 'restoring',
+            bytes,
+            totalBytes: storedBytesOf(plan.role),
+            done: index,
+            total: plans.length,
+          }),
+        );
+        reportBytes(0);
         try {
-          outcome.warnings.set(
-            name,
-            await this.restoreRole(store, backup, role, registration, key, combined),
-          );
+          const reader = readerOf(store, backup);
+          outcome.warnings.set(name, await this.restoreRole(reader, plan, key, combined, reportBytes));
           outcome.restored.push(name);
         } catch (error) {
           if (combined.aborted) throw error;
-          outcome.failures.set(name, roleFailure(name, error, `Role ${name} was not restored: `));
+          outcome.failures.set(
+            name,
+            error instanceof RoleDamaged
+              ? verificationFailure(manifest.BackupId, name, error)
+              : roleFailure(name, error, `Role ${name} was not restored: `),
+          );
         }
       }
       if (!outcome.restored.length) throw nothingRestored(manifest.BackupId, [...outcome.failures.values()]);
@@ -242,34 +248,62 @@ export class RecoveryService {
     }
   }
 
+  /** Reads the role once, its provider writing beside the role and swapping once all of it verified. */
   private async restoreRole(
-    store: BackupStore,
-    backup: StoredBackup,
-    role: ManifestRole,
-    registration: Role,
+    reader: BackupReader,
+    { role, registration, source }: RolePlan,
     key: Buffer,
     signal: AbortSignal,
+    onBytes: BytesListener,
   ): Promise<string[]> {
-    const stagingDir = this.deps.state.stagingFor(`restore-${backup.manifest.BackupId}`, registration.Name);
+    const stagingDir = this.deps.state.stagingFor(`restore-${reader.manifest.BackupId}`, registration.Name);
     await rm(stagingDir, { recursive: true, force: true });
     await mkdir(stagingDir, { recursive: true, mode: 0o700 });
-    const warnings: string[] = [];
     try {
-      for (const file of role.Files) {
-        const entries = readRoleArchive(await store.readFile(`${backup.folder}/${file.Path}`), {
-          key,
-          fileId: fileIdOf(backup.manifest.BackupId, role.Registration.Name),
-          formatVersion: backup.manifest.FormatVersion,
-        });
-        const result = await providerFor(registration.Provider).restore(registration, entries, {
-          stagingDir,
-          signal,
-        });
-        warnings.push(...result.warnings);
-      }
-      return warnings;
+      const result = await readRole(
+        reader,
+        role,
+        key,
+        (entries) =>
+          providerFor(registration.Provider).restore(registration, entries, { stagingDir, signal }),
+        onBytes,
+      );
+      if (source === 'Backup') await this.deps.roles.adopt([registration]);
+      return result.warnings;
     } finally {
       await rm(stagingDir, { recursive: true, force: true });
     }
   }
+}
+
+/** Test-AzsBackup's verdict on one role: its stored file checked, and with the key every entry too. */
+async function testRole(
+  reader: BackupReader,
+  role: ManifestRole,
+  key: Buffer | null,
+): Promise<BackupTestResult> {
+  const result = { BackupId: reader.manifest.BackupId, RoleName: role.Registration.Name };
+  try {
+    if (key) await readRole(reader, role, key, readAndDiscard);
+    else await checkStoredRole(reader, role);
+    return { ...result, Status: 'Succeeded', ErrorMessage: null, File: null };
+  } catch (error) {
+    if (!(error instanceof RoleDamaged)) throw error;
+    return { ...result, Status: 'Failed', ErrorMessage: error.message, File: error.file };
+  }
+}
+
+function storedBytesOf(role: ManifestRole): number {
+  return role.Files.reduce((sum, file) => sum + file.Size, 0);
+}
+
+/** Progress while bytes flow: at most one event every PROGRESS_INTERVAL_MS, as a backup's. */
+function throttled(report: (bytes: number) => void): (bytes: number) => void {
+  let lastSent = -Infinity;
+  return (bytes) => {
+    const now = Date.now();
+    if (bytes > 0 && now - lastSent < PROGRESS_INTERVAL_MS) return;
+    lastSent = now;
+    report(bytes);
+  };
 }

@@ -29,6 +29,20 @@ export function roleFailure(name: string, error: unknown, prefix: string): Resto
   };
 }
 
+/** A role whose stored data failed verification: its data was not touched. */
+export function verificationFailure(
+  backupId: string,
+  name: string,
+  damage: AzsError & { file: string },
+): RestoreRoleFailure {
+  return {
+    RoleName: name,
+    Reason: 'BackupCorrupt',
+    ErrorMessage: `Backup ${backupId} failed verification in role ${name} (${damage.file}): ${damage.message}. Role ${name} was not restored and its current data is untouched; run Test-AzsBackup, and restore the role from an earlier backup (-RoleName ${name}).`,
+    File: damage.file,
+  };
+}
+
 /** The restore's error when no role could be restored: the first failure's reason, every failure's message. */
 export function nothingRestored(backupId: string, failures: RestoreRoleFailure[]): AzsError {
   const [first] = failures;

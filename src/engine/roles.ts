@@ -161,6 +161,11 @@ export class RoleService {
     await writeRoles(this.state, [...kept, ...checked]);
   }
 
+  /** Throws as adopt would, adopting nothing: a restore checks this before it writes any role's data. */
+  async checkAdoptable(recorded: SavedRole[]): Promise<void> {
+    await Promise.all(recorded.map((role) => this.adoptable(role)));
+  }
+
   private async adoptable(role: SavedRole): Promise<SavedRole> {
     try {
       checkRoleName(role.Name);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import { newEncryptionCertificate } from '../../src/engine/encryptionCertificates.js';
 import { StateDir } from '../../src/state/stateDir.js';
+import type { BackupStore } from '../../src/storage/store.js';
 import { openStore } from '../../src/storage/openStore.js';
 import type { Clock } from '../../src/util/clock.js';
 import type { Logger } from '../../src/util/log.js';
@@ -41,8 +42,13 @@ export interface EngineFixture {
   close(): Promise<void>;
 }
 
-/** A configured engine (store, certificate, role CA); its scheduler is off unless asked. */
-export async function createEngine(options: { scheduler?: boolean } = {}): Promise<EngineFixture> {
+/**
+ * A configured engine (store, certificate, role CA); its scheduler is off unless asked, and its
+ * store opened by `wrapStore` around the real one when given.
+ */
+export async function createEngine(
+  options: { scheduler?: boolean; wrapStore?: (store: BackupStore) => BackupStore } = {},
+): Promise<EngineFixture> {
   const root = tempDir('engine');
   const store = path.join(root, 'store');
   const data = path.join(root, 'data', 'CA');
@@ -53,7 +59,8 @@ export async function createEngine(options: { scheduler?: boolean } = {}): Promi
   // Whole hours, so that schedule slots fall where a test expects them.
   const clock = new FixedClock(new Date(Math.floor(Date.now() / HOUR_MS) * HOUR_MS));
   const state = await StateDir.open(path.join(root, 'state'));
-  const engine = new Engine(state, clock, quietLog, { openStore });
+  const wrap = options.wrapStore ?? ((store) => store);
+  const engine = new Engine(state, clock, quietLog, { openStore: (settings) => wrap(openStore(settings)) });
   const certificate = {
     CerPath: path.join(root, 'backup.cer'),
     PfxPath: path.join(root, 'backup.pfx'),

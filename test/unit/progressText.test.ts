@@ -20,23 +20,25 @@ test('a backup role reading bytes, and one done, read as before', () => {
   );
 });
 
-test('a restore verifying, then restoring, reads as before', () => {
+test('a restore role shows the stored bytes read of its total', () => {
   assert.deepEqual(
-    progressText({ role: 'CA', phase: 'verifying', bytes: 0, totalBytes: null, done: 1, total: 2 }),
-    {
-      activity: 'Verifying the backup before restoring',
-      status: 'CA: verifying',
-      percentComplete: 50,
-      roleName: 'CA',
-    },
-  );
-  assert.deepEqual(
-    progressText({ role: 'CA', phase: 'restoring', bytes: 0, totalBytes: null, done: 0, total: 2 }),
+    progressText({ role: 'CA', phase: 'restoring', bytes: 0, totalBytes: 4 * 1048576, done: 0, total: 2 }),
     {
       activity: 'Restoring infrastructure roles',
-      status: 'CA: restoring',
+      status: 'CA: restoring (0 of 2 roles done)',
       percentComplete: 0,
       roleName: 'CA',
     },
+  );
+  assert.equal(
+    progressText({
+      role: 'CA',
+      phase: 'restoring',
+      bytes: 1048576,
+      totalBytes: 4 * 1048576,
+      done: 1,
+      total: 2,
+    }).status,
+    'CA: restoring, 1.0 of 4.0 MB read (1 of 2 roles done)',
   );
 });
