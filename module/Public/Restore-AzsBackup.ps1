@@ -20,9 +20,10 @@ function Restore-AzsBackup {
     data it replaces, the SHA-256 of each script and where its registration comes from: review them,
     then accept.
 
-    The whole selection is verified first: every stored byte against the manifest, every chunk
-    decrypted and authenticated, every file's hash. A role that fails verification is not restored
-    and its current data is not touched; every role that verifies is restored (the outcome that
+    Each role is read once and verified as it is read: every stored byte against the manifest, every
+    chunk decrypted and authenticated, every entry checked, while the data is written beside the
+    role; the role's data is replaced only once all of it verified. A role that fails verification
+    is not restored and its current data is not touched; every role that verifies is restored (the outcome that
     keeps the most data: in a recovery, one damaged role does not cost the others). A role whose
     restore fails is reported the same way, and the next role is restored. Each role not restored
     is then a non-terminating error, written after the restore has ended: AzsBackup.BackupCorrupt
@@ -125,8 +126,8 @@ function Restore-AzsBackup {
     $password = Read-Host -AsSecureString -Prompt 'Password of backup.pfx'
     Restore-AzsBackup -Name 7d4c2b1e-3f0a-4c55-9e2d-0b6a1f8c9d10 -DecryptionCertPath ./backup.pfx -DecryptionCertPassword $password
 
-    Restores every role of the backup after asking for confirmation, showing the verification and
-    then each role's restore as progress bars.
+    Restores every role of the backup after asking for confirmation, showing each role's restore
+    (the stored megabytes read and verified) as a progress bar.
 
     .EXAMPLE
     $backup = Get-AzsBackup | Where-Object IsCloudRecoveryReady | Select-Object -First 1

@@ -13,8 +13,8 @@ function Test-AzsBackup {
     the backup's manifest: this finds damaged, truncated or missing files and needs no secret. With
     -DecryptionCertPath and -DecryptionCertPassword, the manifest's own MAC is checked first (a
     manifest changed after the backup was written fails every role, with File BackupInfo.json), then
-    every chunk is decrypted and authenticated and every entry checked, exactly as Restore-AzsBackup
-    verifies before it restores. Nothing is written to the roles or the store in either case.
+    every chunk is decrypted and authenticated and every entry checked, in the same single pass over
+    the stored bytes that Restore-AzsBackup verifies with while it restores. Nothing is written to the roles or the store in either case.
 
     A role that fails verification is a result with Status Failed, not an error, so that a script
     can read every role's outcome: $? stays $true and the exit code of pwsh -Command stays 0. Add
