@@ -4,15 +4,19 @@
  * Generates infrastructure-like data, then alternates (warm page cache) a full backup through
  * Start-AzsBackup in real pwsh with a reference on the same data, and reports source MB/s of both,
  * their ratio, the daemon's peak memory and the compressed size. The reference is, for a local store,
- * `tar -cf - | zstd -3 -T2 | openssl enc -aes-256-ctr`; for an SMB store (a private loopback Samba),
- * `smbclient put` of a file of the stored backup's size. With --json the last line is one JSON
- * object (SPEC §7).
+ * the script `tar -cf - | zstd -3 -T2 | openssl enc -aes-256-ctr`; for an SMB store (a private loopback
+ * Samba), `smbclient put` of a file of the stored backup's size, and the same script piped into
+ * `smbclient put` is measured beside it. Then, in the same pwsh session, Restore-AzsBackup of the
+ * backup just made alternates with the script's reverse (`openssl enc -d | zstd -d | tar -x` of the
+ * script's own output, read from the store), and Test-AzsBackup with the .pfx with
+ * `openssl enc -d | zstd -d > /dev/null`. With --json the last line is one JSON object (SPEC §7).
  *
  * Both sides are measured as an operator meets them: the backups run in one pwsh session, as from an
  * admin's open shell, after one backup that is not timed (a fresh pwsh spends over a core-second
  * compiling itself in the background while its first backups run), and each reference run writes a
  * new file, as each backup writes new files (on this virtual machine, writing into memory the page
- * cache has not used yet costs several times more than overwriting a file whose pages are there).
+ * cache has not used yet costs several times more than overwriting a file whose pages are there). For
+ * the same reason each reference restore extracts into a new folder, as each restore writes new trees.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +33,7 @@ import {
   createSecretFolder,
 } from './sampleData.js';
 import { PwshSession } from '../test/helpers/pwshSession.js';
+import { waitUntil } from '../test/helpers/waitUntil.js';
 import { parseSize } from './sizes.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -45,14 +50,35 @@ const argv = await yargs(hideBin(process.argv))
 
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 
+/** A file's size, or what else an entry is. */
+type TreeEntry = number | 'folder' | 'other';
+
+/** Every entry under `folder`, by path relative to it: what a restore must leave as it found it. */
+function listTree(
+  folder: string,
+  relative = '',
+  entries = new Map<string, TreeEntry>(),
+): Map<string, TreeEntry> {
+  for (const entry of readdirSync(path.join(folder, relative), { withFileTypes: true })) {
+    const name = path.join(relative, entry.name);
+    if (entry.isDirectory()) {
+      entries.set(name, 'folder');
+      listTree(folder, name, entries);
+    } else entries.set(name, entry.isFile() ? statSync(path.join(folder, name)).size : 'other');
+  }
+  return entries;
+}
+
 function treeBytes(folder: string): number {
   let total = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true })) {
-    const full = path.join(folder, entry.name);
-    if (entry.isDirectory()) total += treeBytes(full);
-    else if (entry.isFile()) total += statSync(full).size;
-  }
+  for (const entry of listTree(folder).values()) if (typeof entry === 'number') total += entry;
   return total;
+}
+
+/** The paths one listing has and the other has not, or has otherwise. */
+function treeDifferences(expected: Map<string, TreeEntry>, actual: Map<string, TreeEntry>): string[] {
+  const names = new Set([...expected.keys(), ...actual.keys()]);
+  return [...names].filter((name) => expected.get(name) !== actual.get(name));
 }
 
 /** Data mix: 10% SQLite, 15% random 32 KB secrets, 10% JSON/XML files of a few KB, 65% large images with zero runs. */
@@ -87,46 +113,69 @@ async function generate(folder: string, bytes: number): Promise<void> {
   writeFileSync(path.join(folder, '.complete'), '');
 }
 
-function timePipeline(data: string, out: string): number {
-  const key = randomBytes(32).toString('hex');
-  const iv = randomBytes(16).toString('hex');
+async function timed(action: () => unknown): Promise<number> {
   const started = process.hrtime.bigint();
-  execFileSync('bash', [
-    '-c',
-    `set -o pipefail; tar -cf - -C "$1" --exclude=.complete . | zstd -3 -T2 -q | openssl enc -aes-256-ctr -K ${key} -iv ${iv} > "$2"`,
-    'bench',
-    data,
-    out,
-  ]);
+  await action();
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
-/** Where the bench backs up to, and the plain tool its throughput is compared with there. */
+/**
+ * The reference scripts. They run in bash with their paths, key and file names in environment
+ * variables, and with the store's client arguments (smbclient's share, port and user) as positional
+ * parameters ("$@"), so that no value is ever quoted into a script's text. The key and IV are random
+ * and not secrets; they are kept so that the script's own output can be decrypted again.
+ */
+const SCRIPT =
+  'tar -cf - -C "$BENCH_DATA" --exclude=.complete . | zstd -3 -T2 -q | openssl enc -aes-256-ctr -K "$REF_KEY" -iv "$REF_IV"';
+const DECRYPT = 'openssl enc -d -aes-256-ctr -K "$REF_KEY" -iv "$REF_IV" | zstd -d -q';
+const scriptKey = { REF_KEY: randomBytes(32).toString('hex'), REF_IV: randomBytes(16).toString('hex') };
+
+/** Where a reference script's output is kept: bash text for the store's own plain client. */
+interface ScriptOutput {
+  /** Follows the script: stores its standard output as "$REF_NAME". */
+  write: string;
+  /** Precedes the reverse script: gives it "$REF_NAME" as standard input. */
+  read: string;
+  /** The positional parameters and environment that text needs (a password only ever in the environment). */
+  args: string[];
+  env: Record<string, string>;
+}
+
+/** Where the bench backs up to, and the plain tools its throughput is compared with there. */
 interface BenchStore {
   env: Record<string, string>;
   configure: string;
-  /** Seconds the reference takes for the same amount of data (source tree or stored size). */
-  reference(compressedBytes: number): Promise<number>;
-  referenceName: string;
+  scriptOutput: ScriptOutput;
+  /**
+   * A plain copy of the stored size the backup is compared with (`pipeline_mbps`); without one, the
+   * script itself is the reference.
+   */
+  transfer?: { name: string; seconds(compressedBytes: number): Promise<number> };
   dispose(): Promise<void>;
 }
 
-async function localStore(folder: string, data: string): Promise<BenchStore> {
+async function localStore(folder: string): Promise<BenchStore> {
   mkdirSync(folder, { recursive: true });
   const outputs = path.join(work, 'pipeline');
   rmSync(outputs, { recursive: true, force: true });
   mkdirSync(outputs);
-  let run = 0;
   return {
     env: { BENCH_STORE: folder },
     configure: 'Set-AzsBackupConfiguration -Path $env:BENCH_STORE',
-    referenceName: 'tar | zstd -3 -T2 | openssl enc -aes-256-ctr',
-    reference: async () => timePipeline(data, path.join(outputs, `run-${++run}.out`)),
+    scriptOutput: {
+      write: '> "$REF_FOLDER/$REF_NAME"',
+      read: '< "$REF_FOLDER/$REF_NAME"',
+      args: [],
+      env: { REF_FOLDER: outputs },
+    },
     dispose: async () => rmSync(outputs, { recursive: true, force: true }),
   };
 }
 
-/** A private loopback Samba server; the reference is `smbclient put` of a file of the stored size. */
+/**
+ * A private loopback Samba server. The backup is compared with `smbclient put` of a file of the stored
+ * size, and with the script piped into `smbclient put` in the same encrypted session settings.
+ */
 async function smbStore(): Promise<BenchStore> {
   const { SambaServer } = await import('../test/helpers/samba.js');
   const server = await SambaServer.start();
@@ -141,12 +190,18 @@ async function smbStore(): Promise<BenchStore> {
     },
     configure:
       'Set-AzsBackupConfiguration -Path $env:BENCH_STORE -UserName $env:BENCH_USER -Password (ConvertTo-SecureString $env:BENCH_PASSWORD -AsPlainText -Force)',
-    referenceName: 'smbclient put (stored size, encrypted session)',
-    reference: async (compressed) => {
-      writeFileSync(sample, randomBytes(Math.max(1, compressed)));
-      const started = process.hrtime.bigint();
-      await server.smbclient('encrypt', `put "${sample}" reference.bin`);
-      return Number(process.hrtime.bigint() - started) / 1e9;
+    scriptOutput: {
+      write: '| smbclient "$@" -c "put - $REF_NAME"',
+      read: 'smbclient "$@" -c "get $REF_NAME -" |',
+      args: server.smbclientArgs('encrypt'),
+      env: { PASSWD: server.password },
+    },
+    transfer: {
+      name: 'smbclient put (stored size, encrypted session)',
+      seconds: async (compressed) => {
+        writeFileSync(sample, randomBytes(Math.max(1, compressed)));
+        return timed(() => server.smbclient('encrypt', `put "${sample}" reference.bin`));
+      },
     },
     dispose: async () => {
       rmSync(sample, { force: true });
@@ -162,14 +217,43 @@ const state = path.join(work, 'state');
 const store = path.join(work, 'store');
 // The certificate is made new each run (the cmdlet refuses to overwrite one), like the state and store.
 const certs = path.join(work, 'certs');
+// The reference restores' trees, a new folder each run.
+const extracts = path.join(work, 'extract');
 await generate(data, bytes);
 const sourceBytes = treeBytes(data);
 
 spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
-for (const folder of [state, store, certs]) rmSync(folder, { recursive: true, force: true });
+for (const folder of [state, store, certs, extracts]) rmSync(folder, { recursive: true, force: true });
 mkdirSync(certs);
-const target = argv.store === 'smb' ? await smbStore() : await localStore(store, data);
+const target = argv.store === 'smb' ? await smbStore() : await localStore(store);
 const env = { AZSBACKUP_HOME: state, BENCH_DATA: data, BENCH_CERTS: certs, ...target.env };
+
+/** Seconds a reference script takes; `variables` name its output ($REF_NAME) and folders. */
+function timeScript(text: string, variables: Record<string, string>): Promise<number> {
+  const output = target.scriptOutput;
+  return timed(() =>
+    execFileSync('bash', ['-c', `set -o pipefail; ${text}`, 'bench', ...output.args], {
+      env: { ...process.env, BENCH_DATA: data, ...scriptKey, ...output.env, ...variables },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
+}
+
+const scriptName = (run: number) => `script-${run}.out`;
+const backupScript = (run: number) =>
+  timeScript(`${SCRIPT} ${target.scriptOutput.write}`, { REF_NAME: scriptName(run) });
+/** The reverse of the script, on the output of its last run (the same tree as the backup just made). */
+const restoreScript = (run: number) => {
+  const folder = path.join(extracts, `run-${run}`);
+  mkdirSync(folder, { recursive: true });
+  return timeScript(`${target.scriptOutput.read} ${DECRYPT} | tar -xf - -C "$REF_EXTRACT"`, {
+    REF_NAME: scriptName(argv.runs),
+    REF_EXTRACT: folder,
+  });
+};
+const testScript = () =>
+  timeScript(`${target.scriptOutput.read} ${DECRYPT} > /dev/null`, { REF_NAME: scriptName(argv.runs) });
+
 log('configuring a bench deployment');
 const shell = await PwshSession.start(env);
 await shell.run(
@@ -187,46 +271,186 @@ const daemonPid = (
   ) as { pid: number }
 ).pid;
 
+/** The daemon's peak resident memory (VmHWM) in KiB since it started or since resetPeakRss. */
+const peakRssKb = () =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${daemonPid}/status`, 'utf8'))?.[1] ?? 0);
+/** Linux: writing 5 to clear_refs sets the peak back to the current resident size. */
+const resetPeakRss = () => writeFileSync(`/proc/${daemonPid}/clear_refs`, '5');
+
+/** Runs pwsh that prints its figures last, separated by spaces, and returns them. */
+async function pwshFigures(script: string, count: number): Promise<number[]> {
+  const output = await shell.run(script);
+  return output.split(/\s+/).slice(-count).map(Number);
+}
+
+/** One side of a comparison, and the seconds of each of its runs. */
+interface Side {
+  name: string;
+  seconds(run: number): Promise<number>;
+  runs: number[];
+}
+const side = (name: string, seconds: (run: number) => Promise<number>): Side => ({ name, seconds, runs: [] });
+
+const mbps = (seconds: number) => Number((sourceBytes / MB / seconds).toFixed(1));
+
+/**
+ * Runs every side once per run, in turn, so that each meets the machine as the others do; `between`
+ * runs before each side's run, outside the timing.
+ */
+async function alternate(phase: string, sides: Side[], between = () => {}): Promise<void> {
+  for (let run = 1; run <= argv.runs; run += 1) {
+    for (const each of sides) {
+      between();
+      each.runs.push(await each.seconds(run));
+      log(`${phase} run ${run}, ${each.name}: ${mbps(each.runs.at(-1)!)} MB/s of source`);
+    }
+  }
+}
+
 log('warming up: the page cache, and pwsh and the daemon with one backup that is not timed');
 // Through a pipe: GNU tar does not read the files at all when it writes straight to /dev/null.
 execFileSync('bash', ['-c', 'tar -cf - -C "$1" . | cat > /dev/null', 'bench', data]);
 await shell.run('$null = Start-AzsBackup -Force');
-const pipelineSeconds: number[] = [];
-const engineSeconds: number[] = [];
 let compressedBytes = 0;
-for (let run = 0; run < argv.runs; run += 1) {
-  const output = await shell.run(
+const engineBackup = side('Start-AzsBackup', async () => {
+  const [seconds, compressedKb] = await pwshFigures(
     `$b = $null; $t = Measure-Command { $b = Start-AzsBackup -Force }
      if ($b.Status -ne 'Succeeded') { throw "backup status $($b.Status)" }
      "$($t.TotalSeconds) $($b.CompressedBackupSizeInKb)"`,
+    2,
   );
-  const [seconds, compressedKb] = output.split(/\s+/).slice(-2).map(Number);
-  engineSeconds.push(seconds!);
   compressedBytes = compressedKb! * 1024;
-  log(`engine run ${run + 1}: ${(sourceBytes / MB / seconds!).toFixed(1)} MB/s`);
-  pipelineSeconds.push(await target.reference(compressedBytes));
-  log(
-    `${target.referenceName} run ${run + 1}: ${(sourceBytes / MB / pipelineSeconds.at(-1)!).toFixed(1)} MB/s of source`,
+  return seconds!;
+});
+const script = side(
+  `tar | zstd -3 -T2 | openssl enc -aes-256-ctr${argv.store === 'smb' ? ' | smbclient put' : ''}`,
+  backupScript,
+);
+const transfer = target.transfer;
+const reference = transfer ? side(transfer.name, () => transfer.seconds(compressedBytes)) : script;
+await alternate('backup', transfer ? [engineBackup, reference, script] : [engineBackup, reference]);
+const backupPeakRssKb = peakRssKb();
+
+// Restore-AzsBackup replaces the roles' data with the same content. Until the data tree is seen to be
+// exactly the generated one again, it is not marked complete: a bench stopped midway generates it anew.
+rmSync(path.join(data, '.complete'));
+const generatedTree = listTree(data);
+
+/**
+ * Waits until the data is the generated tree again, outside the timing: a restore that removes the
+ * old trees after it has returned would otherwise do so during the reference's run.
+ */
+async function untilDataIsGeneratedTree(): Promise<void> {
+  let differences: string[] = [];
+  const settled = () => (differences = treeDifferences(generatedTree, listTree(data))).length === 0;
+  const waited = await timed(() =>
+    waitUntil(settled, 'the restored data tree to be the generated one', 60_000, 200).catch(
+      (error: Error) => {
+        throw new Error(`${error.message}; differing: ${differences.slice(0, 10).join(', ')}`);
+      },
+    ),
   );
+  if (waited > 0.5) log(`the data tree was the generated one ${waited.toFixed(1)} s after the restore`);
 }
-const peakRssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${daemonPid}/status`, 'utf8'))?.[1] ?? 0);
+
+// In the session: $b is the backup just made, $p the .pfx's password (never on a command line).
+const decryption = '-DecryptionCertPath "$env:BENCH_CERTS/bench.pfx" -DecryptionCertPassword $p';
+const engineRestore = side('Restore-AzsBackup', async () => {
+  const [seconds] = await pwshFigures(
+    `$ok = $null; $t = Measure-Command { $ok = Restore-AzsBackup -Name $b.BackupId ${decryption} -Force -PassThru }
+     if (-not $ok) { throw 'Restore-AzsBackup did not restore every role' }
+     "$($t.TotalSeconds)"`,
+    1,
+  );
+  await untilDataIsGeneratedTree();
+  return seconds!;
+});
+const engineTest = side('Test-AzsBackup -DecryptionCertPath', async () => {
+  const [seconds] = await pwshFigures(
+    `$r = $null; $t = Measure-Command { $r = @(Test-AzsBackup -Name $b.BackupId ${decryption}) }
+     if (@($r | Where-Object Status -ne 'Succeeded').Count) { throw 'Test-AzsBackup failed a role' }
+     "$($t.TotalSeconds)"`,
+    1,
+  );
+  return seconds!;
+});
+const read = argv.store === 'smb' ? 'smbclient get | ' : '';
+const restoreReference = side(`${read}openssl enc -d | zstd -d | tar -x`, restoreScript);
+const testReference = side(`${read}openssl enc -d | zstd -d > /dev/null`, testScript);
+
+log('warming up the recovery: one verification of each side and a -WhatIf restore, not timed');
+await engineTest.seconds(0);
+await testScript();
+await shell.run(`$null = Restore-AzsBackup -Name $b.BackupId ${decryption} -WhatIf`);
+// A restore leaves the disk work of the old trees it removed (the file system discards their blocks),
+// a reference restore leaves its tree to write back: neither may slow the side that runs next.
+const writeEverythingOut = () => execFileSync('sync');
+resetPeakRss();
+await alternate('restore', [engineRestore, restoreReference], writeEverythingOut);
+const restorePeakRssKb = peakRssKb();
+await alternate('test', [engineTest, testReference], writeEverythingOut);
+writeFileSync(path.join(data, '.complete'), '');
+
 await shell.dispose();
 spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
 await target.dispose();
+rmSync(extracts, { recursive: true, force: true });
 
-const best = (values: number[]) => Math.min(...values);
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+const best = (each: Side) => mbps(Math.min(...each.runs));
+const typical = (each: Side) => mbps(median(each.runs));
+const ratio = (ours: number, theirs: number) => Number((ours / theirs).toFixed(2));
+const megabytes = (kb: number) => Number((kb / 1024).toFixed(1));
+
+/** `<name>_mbps`, `<name>_pipeline_mbps`, `<name>_ratio` and their typical (median) runs. */
+function comparison(name: string, ours: Side, theirs: Side) {
+  return {
+    [`${name}_mbps`]: best(ours),
+    [`${name}_pipeline_mbps`]: best(theirs),
+    [`${name}_ratio`]: ratio(best(ours), best(theirs)),
+    [`${name}_mbps_typical`]: typical(ours),
+    [`${name}_pipeline_mbps_typical`]: typical(theirs),
+    [`${name}_ratio_typical`]: ratio(typical(ours), typical(theirs)),
+  };
+}
+
 const result = {
   store: argv.store,
-  reference: target.referenceName,
+  reference: reference.name,
   source_bytes: sourceBytes,
-  engine_mbps: Number((sourceBytes / MB / best(engineSeconds)).toFixed(1)),
-  pipeline_mbps: Number((sourceBytes / MB / best(pipelineSeconds)).toFixed(1)),
-  ratio: 0,
-  daemon_peak_rss_mb: Number((peakRssKb / 1024).toFixed(1)),
+  engine_mbps: best(engineBackup),
+  pipeline_mbps: best(reference),
+  ratio: ratio(best(engineBackup), best(reference)),
+  daemon_peak_rss_mb: megabytes(backupPeakRssKb),
   compressed_bytes: compressedBytes,
+  engine_mbps_typical: typical(engineBackup),
+  pipeline_mbps_typical: typical(reference),
+  ...(transfer && {
+    script: script.name,
+    script_mbps: best(script),
+    script_mbps_typical: typical(script),
+    script_ratio: ratio(best(engineBackup), best(script)),
+  }),
+  ...comparison('restore', engineRestore, restoreReference),
+  ...comparison('test', engineTest, testReference),
+  restore_peak_rss_mb: megabytes(restorePeakRssKb),
 };
-result.ratio = Number((result.engine_mbps / result.pipeline_mbps).toFixed(2));
-process.stdout.write(
-  `source ${(sourceBytes / MB).toFixed(0)} MB to ${argv.store} | engine ${result.engine_mbps} MB/s | ${target.referenceName} ${result.pipeline_mbps} MB/s | ratio ${result.ratio} | daemon peak RSS ${result.daemon_peak_rss_mb} MB | compressed ${(compressedBytes / MB).toFixed(1)} MB\n`,
-);
+
+/** `name best (typical) MB/s` for each side, and the ratio of their best runs. */
+const versus = (ours: Side, theirs: Side) =>
+  `${[ours, theirs].map((each) => `${each.name} ${best(each)} (typical ${typical(each)}) MB/s`).join(' vs ')}, ratio ${ratio(best(ours), best(theirs))}`;
+const summary = [
+  `source ${(sourceBytes / MB).toFixed(0)} MB to ${argv.store}`,
+  `backup: ${versus(engineBackup, reference)}`,
+  ...(transfer ? [`script: ${versus(engineBackup, script)}`] : []),
+  `restore: ${versus(engineRestore, restoreReference)}`,
+  `test: ${versus(engineTest, testReference)}`,
+  `daemon peak RSS ${result.daemon_peak_rss_mb} MB backing up, ${result.restore_peak_rss_mb} MB restoring`,
+  `compressed ${(compressedBytes / MB).toFixed(1)} MB`,
+];
+process.stdout.write(`${summary.join(' | ')}\n`);
 if (argv.json) process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -85,16 +85,7 @@ export class SambaServer {
    * environment as the store passes it: the reference the SMB measurements compare with.
    */
   smbclient(protection: Protection, command: string): Promise<void> {
-    const args = [
-      '//127.0.0.1/backup',
-      `--port=${this.port}`,
-      '--configfile=/dev/null',
-      '--max-protocol=SMB3',
-      `--client-protection=${protection}`,
-      `--user=${this.user}`,
-      '-c',
-      command,
-    ];
+    const args = [...this.smbclientArgs(protection), '-c', command];
     return new Promise((resolve, reject) => {
       const child = spawn('smbclient', args, {
         env: { PATH: process.env.PATH, PASSWD: this.password },
@@ -105,6 +96,21 @@ export class SambaServer {
         code === 0 ? resolve() : reject(new Error(`smbclient '${command}' exited ${code}`)),
       );
     });
+  }
+
+  /**
+   * smbclient's arguments for the `backup` share with the given protection, before its `-c` command;
+   * the password goes in its environment as PASSWD (see smbclient()).
+   */
+  smbclientArgs(protection: Protection): string[] {
+    return [
+      '//127.0.0.1/backup',
+      `--port=${this.port}`,
+      '--configfile=/dev/null',
+      '--max-protocol=SMB3',
+      `--client-protection=${protection}`,
+      `--user=${this.user}`,
+    ];
   }
 
   /** Stops smbd and everything it forked; the server can be started again with launch(). */
