@@ -3,7 +3,7 @@
  * one "connect to service" line for every tree connect, and each smbclient session makes exactly
  * one. A backup streams at most ROLE_PARALLELISM roles at once (src/engine/backupRun.ts), so it may
  * open one session per stream that truly runs in parallel, never one per role, file or call. (Before
- * one session a call: a backup of five roles opened 30 or more.)
+ * one session a call, smbd counted 26, 47 and 68 sessions for backups of 2, 5 and 8 roles.)
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
