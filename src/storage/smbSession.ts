@@ -51,17 +51,16 @@ export class SmbSession {
     this.child.stdin!.on('error', () => undefined); // a dead child: its 'close' ends the command
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (chunk: string) => this.received(chunk));
-    this.child.once('error', (error) => {
-      // No smbclient to run (not installed): every command fails with this error.
-      this.startFailure = error;
-      this.ended = true;
-      this.settle({ output: this.text, exitCode: null, signal: null, timedOut: false, sessionEnded: true });
-    });
     this.exited = new Promise((resolve) => {
+      this.child.once('error', (error) => {
+        // Nothing could be started (no stdbuf): every command fails with this error. A missing
+        // smbclient is stdbuf's exit 127 with its message, mapped like any other failure.
+        this.startFailure = error;
+        this.end(null, null);
+        resolve();
+      });
       this.child.once('close', (exitCode, signal) => {
-        this.ended = true;
-        this.settle({ output: this.text, exitCode, signal, timedOut: false, sessionEnded: true });
-        void rm(path.dirname(this.fifo), { recursive: true, force: true });
+        this.end(exitCode, signal);
         resolve();
       });
     });
@@ -120,6 +119,13 @@ export class SmbSession {
     const output = this.text.slice(0, end);
     this.text = this.text.slice(end + END_MARK.length);
     this.settle({ output, exitCode: 0, signal: null, timedOut: false, sessionEnded: false });
+  }
+
+  /** smbclient has ended: a command under way ends with it, and the FIFO's folder goes. */
+  private end(exitCode: number | null, signal: NodeJS.Signals | null): void {
+    this.ended = true;
+    this.settle({ output: this.text, exitCode, signal, timedOut: false, sessionEnded: true });
+    void rm(path.dirname(this.fifo), { recursive: true, force: true });
   }
 
   private settle(outcome: SmbRun): void {

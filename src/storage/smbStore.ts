@@ -7,11 +7,10 @@
  * streams through the session's FIFO (`put <fifo>`, `get … <fifo>`) with backpressure end to end.
  */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { PassThrough, Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import { type FileDigest, digestStream } from '../util/fileDigest.js';
 import { quoteRemote, type SmbConnection, type SmbRun } from './smbClient.js';
@@ -107,8 +106,8 @@ export class SmbStore implements BackupStore {
       this.limitMs(),
       () => data.writableNeedDrain,
     );
-    const drained = once(fifo.stream, 'end');
-    drained.catch(() => undefined);
+    // Settles however the FIFO's stream ends: at its end, or destroyed by a reader that stopped.
+    const drained = finished(fifo.stream).catch(() => undefined);
     fifo.stream.on('data', () => command.watchdog.touch());
     fifo.stream.pipe(data, { end: false });
     let done = false;
@@ -240,7 +239,10 @@ export class SmbStore implements BackupStore {
     if (!sink) {
       // smbclient never opened the FIFO: the remote file could not be made, and no byte was taken.
       const run = await command.result;
-      if (sourceError !== null) throw sourceFailure(sourceError, target);
+      if (sourceError !== null) {
+        this.release(session, false);
+        throw sourceFailure(sourceError, target);
+      }
       const failure =
         this.failureOf(run, target) ?? smbFailure(null, run.output, this.failureContext(target));
       this.release(session, this.keeps(failure));
