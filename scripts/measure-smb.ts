@@ -6,7 +6,9 @@
  * writeFile (put + size check + rename) against `smbclient -c 'put file name'`, and its readFile
  * against `smbclient -c 'get name /dev/null'`, on the same file with the same client protection,
  * alternating the two so the page cache treats them alike. Prints MB/s (10^6 bytes/s) of both and
- * their ratio; with --json the last line is one JSON object.
+ * their ratio, and the time of one metadata call in the store's session against a whole smbclient
+ * run (what each call cost before the store kept its sessions); with --json the last line is one
+ * JSON object.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -66,6 +68,9 @@ interface Figures {
   download_store_mbps: number;
   download_smbclient_mbps: number;
   download_ratio: number;
+  /** One metadata call (a stat): through the store's session, and as a whole smbclient run. */
+  call_store_ms: number;
+  call_smbclient_ms: number;
 }
 
 async function measure(protection: Protection, file: string, bytes: number, runs: number): Promise<Figures> {
@@ -108,6 +113,7 @@ async function measure(protection: Protection, file: string, bytes: number, runs
       );
       log(`${protection}: run ${run} of ${runs} done`);
     }
+    const calls = await timeCalls(store, server, protection);
     const mbps = (seconds: number) => Math.round((bytes / MB / seconds) * 10) / 10;
     const figures = {
       protection,
@@ -118,12 +124,34 @@ async function measure(protection: Protection, file: string, bytes: number, runs
     };
     return {
       ...figures,
+      ...calls,
       upload_ratio: Math.round((figures.upload_store_mbps / figures.upload_smbclient_mbps) * 100) / 100,
       download_ratio: Math.round((figures.download_store_mbps / figures.download_smbclient_mbps) * 100) / 100,
     };
   } finally {
     await server.dispose();
   }
+}
+
+/**
+ * The mean time of one stat() through the store's session, against one whole smbclient run (start,
+ * negotiate, log on, tree connect, `ls`) as each store call cost before sessions were kept.
+ */
+async function timeCalls(
+  store: SmbStore,
+  server: SambaServer,
+  protection: Protection,
+): Promise<{ call_store_ms: number; call_smbclient_ms: number }> {
+  const CALLS = 20;
+  await store.stat('store.bin'); // the session is open before the clock starts
+  const storeSeconds = await timed(async () => {
+    for (let call = 0; call < CALLS; call += 1) await store.stat('store.bin');
+  });
+  const plainSeconds = await timed(async () => {
+    for (let call = 0; call < CALLS; call += 1) await server.smbclient(protection, 'ls plain.bin');
+  });
+  const ms = (seconds: number) => Math.round((seconds / CALLS) * 10000) / 10;
+  return { call_store_ms: ms(storeSeconds), call_smbclient_ms: ms(plainSeconds) };
 }
 
 function sink(): Writable {
@@ -142,7 +170,8 @@ try {
   for (const r of results) {
     console.log(
       `${r.protection.padEnd(8)} upload: store ${r.upload_store_mbps} MB/s, smbclient put ${r.upload_smbclient_mbps} MB/s (ratio ${r.upload_ratio}); ` +
-        `download: store ${r.download_store_mbps} MB/s, smbclient get ${r.download_smbclient_mbps} MB/s (ratio ${r.download_ratio})`,
+        `download: store ${r.download_store_mbps} MB/s, smbclient get ${r.download_smbclient_mbps} MB/s (ratio ${r.download_ratio}); ` +
+        `one call: ${r.call_store_ms} ms in the session, ${r.call_smbclient_ms} ms as an smbclient run`,
     );
   }
   if (argv.json) console.log(JSON.stringify({ size_bytes: bytes, runs: argv.runs, results }));

@@ -1,7 +1,7 @@
 /**
- * Runs Samba's `smbclient` for the SMB store: one child process per operation, its arguments built
- * from the connection settings, the password passed only through the child's PASSWD environment
- * variable, and a kill timer so that no call outlives a dead server or a stalled transfer.
+ * Starts Samba's `smbclient` for the SMB store: its arguments built from the connection settings,
+ * the password passed only through the child's PASSWD environment variable, and a kill timer so that
+ * no call outlives a dead server or a stalled transfer.
  *
  * Why smbclient and not libsmbclient in an addon: see docs/storage.md ("SMB engine").
  */
@@ -26,19 +26,18 @@ export interface SmbConnection {
   program: string;
 }
 
-/** What one finished smbclient run printed and how it ended. */
+/** What one smbclient command printed and how it ended. */
 export interface SmbRun {
-  /** stdout and stderr together (for a download, stderr only: stdout is the data). */
+  /** The command's messages (smbclient's stderr between the command and its end mark). */
   output: string;
   exitCode: number | null;
   /** The signal that ended the child, when one did (SIGPIPE: the server's connection broke). */
   signal: NodeJS.Signals | null;
   /** True when the kill timer stopped the child: the server did not answer in time. */
   timedOut: boolean;
+  /** True when smbclient ended before the command's end mark: the session is gone. */
+  sessionEnded: boolean;
 }
-
-/** What a transfer's messages may occupy: only their end matters for an error message. */
-const MESSAGE_LIMIT = 64 * 1024;
 
 /**
  * Kerberos where this host is set up for it: a server named by host name (a service ticket needs
@@ -101,54 +100,23 @@ export function quoteRemote(components: string[]): string {
   return `"${components.join('\\')}"`;
 }
 
-/** Starts smbclient with `commands` (joined with ';') and the given stdio for stdin and stdout. */
+/**
+ * Starts an interactive smbclient: no `--command`, so it reads its commands from stdin, one a line,
+ * until stdin ends. `-E` sends every message to stderr, in order, so that one stream carries the
+ * answers of the commands and stdout carries nothing.
+ */
 export function startSmbclient(
   connection: SmbConnection,
-  commands: string[],
-  options: { stdin: 'pipe' | 'ignore'; debugLevel?: number; quietMessages?: boolean },
+  options: { debugLevel?: number } = {},
 ): ChildProcess {
-  const extra = [
-    ...(options.debugLevel ? [`--debuglevel=${options.debugLevel}`] : []),
-    // -E: messages to stderr, so that a download's stdout carries nothing but the file.
-    ...(options.quietMessages ? ['-E'] : []),
-    '--command',
-    commands.join('; '),
-  ];
-  return spawn(connection.program, smbclientArgs(connection, extra), {
+  const extra = [...(options.debugLevel ? [`--debuglevel=${options.debugLevel}`] : []), '-E'];
+  // smbclient reads stdin with stdio's buffered fgets after a select(): a second command already in
+  // its buffer would wait there until more input came. Unbuffered (coreutils' stdbuf), it reads one
+  // line at a time and leaves the rest for select() to see.
+  return spawn('stdbuf', ['-i0', connection.program, ...smbclientArgs(connection, extra)], {
     env: smbclientEnv(connection),
-    stdio: [options.stdin, 'pipe', 'pipe'],
+    stdio: ['pipe', 'ignore', 'pipe'],
   });
-}
-
-/** Waits for the child to end and reports how; a spawn failure (no smbclient) rejects. */
-export function finished(child: ChildProcess, output: () => string, watchdog: Watchdog): Promise<SmbRun> {
-  return new Promise((resolve, reject) => {
-    child.once('error', (error) => (watchdog.stop(), reject(error)));
-    child.once('close', (exitCode, signal) => {
-      watchdog.stop();
-      resolve({ output: output(), exitCode, signal, timedOut: watchdog.fired });
-    });
-  });
-}
-
-/**
- * Accumulates the named output streams. A listing is kept whole (`limit` Infinity: its size follows
- * the folder's entries); a transfer's messages keep only their last `limit` characters.
- */
-export function collectOutput(
-  child: ChildProcess,
-  streams: Array<'stdout' | 'stderr'>,
-  limit = MESSAGE_LIMIT,
-): () => string {
-  let text = '';
-  for (const name of streams) {
-    child[name]?.setEncoding('utf8');
-    child[name]?.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > limit) text = text.slice(-limit);
-    });
-  }
-  return () => text;
 }
 
 /**

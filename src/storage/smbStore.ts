@@ -1,26 +1,22 @@
 /**
  * An SMB 3 share as the external store, reached through Samba's `smbclient` (no OS mount, no root).
- * Each operation is one smbclient run started in the store's root folder (`-D`), so a missing root
- * fails every operation with PathNotFound instead of touching the share's top. Data streams through
- * the child's stdin (`put -`) and stdout (`get … -`) with backpressure end to end.
+ * The store keeps its SMB sessions (smbSession.ts: one interactive smbclient each) from first use to
+ * close(): one for a job whose calls come one after another, one more for each call that runs while
+ * all others are busy (parallel streams). A session starts in the store's root folder (`-D`), so a
+ * missing root fails every operation with PathNotFound instead of touching the share's top. Data
+ * streams through the session's FIFO (`put <fifo>`, `get … <fifo>`) with backpressure end to end.
  */
 import { randomBytes } from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { PassThrough, Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import { type FileDigest, digestStream } from '../util/fileDigest.js';
-import {
-  collectOutput,
-  finished,
-  quoteRemote,
-  startSmbclient,
-  Watchdog,
-  type SmbConnection,
-  type SmbRun,
-} from './smbClient.js';
+import { quoteRemote, type SmbConnection, type SmbRun } from './smbClient.js';
 import { decisiveStatus, smbFailure, statusesIn, type SmbFailureContext } from './smbErrors.js';
+import { fifoReader, fifoWriter } from './smbFifo.js';
+import { SmbSession } from './smbSession.js';
 import { parseListing, parseSessionInfo, parseCapacity } from './smbOutput.js';
 import { parseSmbLocation, parseSmbLogon, splitStorePath, formatSmbLocation } from './smbPath.js';
 import type { BackupStore, Capacity, SessionInfo, StoreEntry, StoreSettings } from './store.js';
@@ -45,7 +41,10 @@ const BLOCK_BYTES = 1024 * 1024;
 export class SmbStore implements BackupStore {
   readonly location: string;
   private readonly connection: SmbConnection;
-  private readonly running = new Set<ChildProcess>();
+  /** Every session this store has open, and those of them no call is using. */
+  private readonly sessions = new Set<SmbSession>();
+  private idle: SmbSession[] = [];
+  private closed = false;
   private session: SessionInfo | null = null;
 
   constructor(settings: StoreSettings, options: SmbStoreOptions = {}) {
@@ -96,24 +95,44 @@ export class SmbStore implements BackupStore {
 
   async readFile(relativePath: string): Promise<Readable> {
     const parts = this.fileParts(relativePath);
-    const child = this.start([`get ${quoteRemote(parts)} -`], { stdin: 'ignore', quietMessages: true });
-    const messages = collectOutput(child, ['stderr']);
+    const { session } = await this.acquire();
+    const fifo = await fifoReader(session.fifo).catch((error: unknown) => {
+      this.release(session, false);
+      throw error;
+    });
     const data = new PassThrough({ highWaterMark: READ_BUFFER_BYTES });
-    const watchdog = this.watchdog(child, () => data.writableNeedDrain);
-    child.stdout!.on('data', () => watchdog.touch());
-    child.stdout!.pipe(data, { end: false });
-    data.on('close', () => child.kill('SIGKILL'));
+    const command = session.run(
+      [`get ${quoteRemote(parts)} "${session.fifo}"`],
+      this.limitMs(),
+      () => data.writableNeedDrain,
+    );
+    // Settles however the FIFO's stream ends: at its end, or destroyed by a reader that stopped.
+    const drained = finished(fifo.stream).catch(() => undefined);
+    fifo.stream.on('data', () => command.watchdog.touch());
+    fifo.stream.pipe(data, { end: false });
+    let done = false;
+    // A reader that stops early leaves smbclient blocked on the FIFO: that session cannot go on.
+    data.on('close', () => (done || session.kill(), fifo.stream.destroy()));
     return new Promise((resolve, reject) => {
       let handedOver = false;
-      child.stdout!.once('data', () => ((handedOver = true), resolve(data)));
-      finished(child, messages, watchdog).then((run) => {
+      fifo.stream.once('data', () => ((handedOver = true), resolve(data)));
+      const settle = async (run: SmbRun) => {
+        fifo.commandEnded();
         const failure = this.failureOf(run, relativePath);
+        if (!failure) await drained;
+        done = true;
+        this.release(session, failure === null);
         if (handedOver) return failure ? data.destroy(failure) : data.end();
         handedOver = true;
         if (failure) return reject(failure);
         data.end();
         resolve(data);
-      }, reject);
+      };
+      command.result.then(settle).catch((error: unknown) => {
+        this.release(session, false);
+        if (handedOver) data.destroy(error as Error);
+        else reject(error);
+      });
     });
   }
 
@@ -153,13 +172,27 @@ export class SmbStore implements BackupStore {
 
   async sessionInfo(): Promise<SessionInfo> {
     // Debug level 5 names the negotiated dialect and says, per message, whether it was signed or
-    // encrypted; the output is parsed here and never logged.
-    this.session ??= parseSessionInfo(await this.run(['du'], '', [], 5));
+    // encrypted; the output is parsed here and never logged. A session of its own: at that level
+    // smbclient would also log every message of every transfer.
+    if (!this.session) {
+      const debug = await SmbSession.open(this.connection, { debugLevel: 5 });
+      this.sessions.add(debug);
+      try {
+        this.session = parseSessionInfo(await this.runIn(debug, ['du'], ''));
+      } finally {
+        this.sessions.delete(debug);
+        await debug.close();
+      }
+    }
     return this.session;
   }
 
+  /** Ends every session: smbclient logs off, or is killed when a call is still under way. */
   async close(): Promise<void> {
-    for (const child of this.running) child.kill('SIGKILL');
+    this.closed = true;
+    this.idle = [];
+    await Promise.all([...this.sessions].map((session) => session.close()));
+    this.sessions.clear();
   }
 
   /** Components of a path that must name something below the root (not the root itself). */
@@ -178,29 +211,61 @@ export class SmbStore implements BackupStore {
   }
 
   /**
-   * Streams `source` into smbclient's stdin. A failing source kills the child at once: smbclient
-   * would take the closed pipe for the end of the file and store the part it got.
+   * Streams `source` into the session's FIFO. A failing source kills smbclient at once: it would
+   * take the FIFO's end for the end of the file and store the part it got.
    */
   private async upload(source: Readable, remote: string[], target: string): Promise<number> {
-    // `put -` reads stdin itself: /dev/stdin cannot be opened when stdin is node's socket pair.
-    // smbclient runs no command after it, so the size check is a run of its own.
-    const child = this.start([`put - ${quoteRemote(remote)}`], { stdin: 'pipe' });
-    const output = collectOutput(child, ['stdout', 'stderr']);
-    const stdin = child.stdin!;
+    const { session, reused } = await this.acquire();
+    let sink: Socket | null = null;
+    const command = session.run(
+      [`put "${session.fifo}" ${quoteRemote(remote)}`],
+      this.limitMs(),
+      () => sink !== null && !sink.writableFinished && sink.writableLength === 0,
+    );
     // Whichever stream fails first is where the failure began; pipeline then destroys the others.
     let origin: 'source' | 'child' | null = null;
-    source.once('error', () => (origin ??= 'source'));
-    stdin.once('error', () => (origin ??= 'child'));
-    const watchdog = this.watchdog(child, () => !stdin.writableFinished && stdin.writableLength === 0);
-    const blocks = new Blocks(() => watchdog.touch());
-    const pipeFailure = await pipeline(source, blocks, stdin).then(
+    let sourceError: unknown = null;
+    const sourceFailed = (error: unknown) => {
+      origin ??= 'source';
+      if (origin !== 'source') return;
+      sourceError = error;
+      session.kill();
+    };
+    source.once('error', sourceFailed);
+    sink = await fifoWriter(session.fifo, command.result).catch((error: unknown) => {
+      session.kill();
+      throw error;
+    });
+    if (!sink) {
+      // smbclient never opened the FIFO: the remote file could not be made, and no byte was taken.
+      const run = await command.result;
+      if (sourceError !== null) {
+        this.release(session, false);
+        throw sourceFailure(sourceError, target);
+      }
+      const failure =
+        this.failureOf(run, target) ?? smbFailure(null, run.output, this.failureContext(target));
+      this.release(session, this.keeps(failure));
+      // A session that lay idle may have lost its connection meanwhile; the source is still whole.
+      if (reused && isAzsError(failure, 'ShareUnreachable')) {
+        source.off('error', sourceFailed);
+        return this.upload(source, remote, target);
+      }
+      source.destroy();
+      throw failure;
+    }
+    sink.once('error', () => (origin ??= 'child'));
+    const blocks = new Blocks(() => command.watchdog.touch());
+    const pipeFailure = await pipeline(source, blocks, sink).then(
       () => null,
       (error: unknown) => error,
     );
     const sourceBroke = pipeFailure !== null && origin !== 'child';
-    if (sourceBroke) child.kill('SIGKILL');
-    const run = await finished(child, output, watchdog);
+    if (sourceBroke) session.kill();
+    const run = await command.result;
     const failure = this.failureOf(run, target, [], sourceBroke);
+    // A transfer cut short leaves smbclient's connection unusable (writes still outstanding).
+    this.release(session, failure === null && pipeFailure === null);
     if (failure) throw failure;
     if (sourceBroke) throw sourceFailure(pipeFailure, target);
     if (pipeFailure) throw smbFailure(null, run.output, this.failureContext(target));
@@ -220,30 +285,65 @@ export class SmbStore implements BackupStore {
   }
 
   /** Runs commands that move no file data; returns their output or throws the mapped failure. */
-  private async run(
+  private async run(commands: string[], target: string, tolerated: string[] = []): Promise<string> {
+    const { session } = await this.acquire();
+    try {
+      const output = await this.runIn(session, commands, target, tolerated);
+      this.release(session, true);
+      return output;
+    } catch (error) {
+      this.release(session, isAzsError(error) && this.keeps(error));
+      throw error;
+    }
+  }
+
+  private async runIn(
+    session: SmbSession,
     commands: string[],
     target: string,
     tolerated: string[] = [],
-    debugLevel?: number,
   ): Promise<string> {
-    const child = this.start(commands, { stdin: 'ignore', debugLevel });
-    const output = collectOutput(child, ['stdout', 'stderr'], Infinity);
-    const watchdog = this.watchdog(child, () => false);
-    const run = await finished(child, output, watchdog);
+    const run = await session.run(commands, this.limitMs()).result;
     const failure = this.failureOf(run, target, tolerated);
     if (failure) throw failure;
     return run.output;
   }
 
-  private start(commands: string[], options: Parameters<typeof startSmbclient>[2]): ChildProcess {
-    const child = startSmbclient(this.connection, commands, options);
-    this.running.add(child);
-    child.once('close', () => this.running.delete(child));
-    return child;
+  /**
+   * An idle session, or a new one when every session is busy: so a job whose calls come one after
+   * another uses one session, and each stream that truly runs beside others one more.
+   */
+  private async acquire(): Promise<{ session: SmbSession; reused: boolean }> {
+    for (let session = this.idle.pop(); session; session = this.idle.pop()) {
+      if (session.usable) return { session, reused: true };
+      this.sessions.delete(session);
+    }
+    const session = await SmbSession.open(this.connection);
+    this.sessions.add(session);
+    return { session, reused: false };
   }
 
-  private watchdog(child: ChildProcess, isWaitingOnUs: () => boolean): Watchdog {
-    return new Watchdog(child, (this.connection.timeoutSeconds + KILL_GRACE_SECONDS) * 1000, isWaitingOnUs);
+  /** Back to the idle sessions, or ended when a failure may have left its connection unusable. */
+  private release(session: SmbSession, keep: boolean): void {
+    if (keep && session.usable && !this.closed) {
+      this.idle.push(session);
+      return;
+    }
+    this.sessions.delete(session);
+    session.kill();
+  }
+
+  /**
+   * Whether a session is still to be trusted after `failure`: a refusal by the server (a missing
+   * name, no access, no room) leaves it connected; a lost connection or an unexplained fault does
+   * not, so the next call (a retry of an idempotent step among them) starts a new session.
+   */
+  private keeps(failure: AzsError | null): boolean {
+    return failure === null || !['ShareUnreachable', 'StoreFault'].includes(failure.reason);
+  }
+
+  private limitMs(): number {
+    return (this.connection.timeoutSeconds + KILL_GRACE_SECONDS) * 1000;
   }
 
   /**
@@ -276,6 +376,13 @@ export class SmbStore implements BackupStore {
     const statuses = statusesIn(output);
     const failing = statuses.filter((status) => !tolerated.includes(status));
     if (failing.length > 0) return smbFailure(decisiveStatus(failing), output, context);
+    if (run.sessionEnded && run.exitCode === 0 && statuses.length === 0 && !killedByUs) {
+      return new AzsError(
+        'ShareUnreachable',
+        `The SMB session with '${context.host}' ended before the operation on '${target || this.location}' finished (${output.trim().split('\n').at(-1) || 'no message'}). Check that the file server is running and reachable from this host, then retry.`,
+        { target: target || this.location },
+      );
+    }
     if (run.exitCode !== 0 && statuses.length === 0 && !killedByUs) return smbFailure(null, output, context);
     return null;
   }

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { advisedStore } from '../../src/engine/storeAdvice.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import type { ErrorReason } from '../../src/protocol/errors.js';
+import { RetryingStore } from '../../src/storage/smbRetry.js';
 import { SmbStore } from '../../src/storage/smbStore.js';
 import type { SmbStoreOptions } from '../../src/storage/smbStore.js';
 import type { StoreSettings } from '../../src/storage/store.js';
@@ -163,7 +164,7 @@ describe('SMB store faults on a running server', () => {
     }
   });
 
-  it('passes the password by environment only: no command line holds it during an upload', async () => {
+  it('passes the password by environment only: no command line holds it during an upload; close() ends the session', async () => {
     const store = storeOn(server);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -173,16 +174,24 @@ describe('SMB store faults on a running server', () => {
         await held; // keep smbclient running while every process is inspected
       })(),
     );
+    // Stores of the tests before this one that were never closed keep their sessions.
+    const earlier = (await scanProcesses(server.password)).smbclientsWithPassword;
     const upload = store.writeFile('secret-scan.bin', source);
     try {
-      const found = await scanUntilSmbclientSeen(server.password);
+      const found = await scanUntilSmbclientSeen(server.password, earlier);
       assert.deepEqual(found.commandLines, [], 'a command line holds the password');
-      assert.ok(found.smbclientsWithPassword > 0, 'no smbclient with PASSWD in its environment was seen');
+      assert.ok(
+        found.smbclientsWithPassword > earlier,
+        'no smbclient with PASSWD in its environment was seen',
+      );
     } finally {
       release();
     }
     assert.equal(await upload, 256 * 1024);
     await store.remove('secret-scan.bin');
+    await store.close();
+    const left = await scanProcesses(server.password);
+    assert.equal(left.smbclientsWithPassword, earlier, 'close() left its session running');
   });
 });
 
@@ -292,6 +301,25 @@ describe('SMB server outages', () => {
   );
 
   it(
+    're-establishes a session that broke between calls: a retried read, and a write no byte of which was taken',
+    withServer({}, async (server) => {
+      const store = new RetryingStore(storeOn(server), { firstDelayMs: 10 });
+      try {
+        await store.checkRoot(); // the store's session is open and idle now
+        await server.stop('SIGKILL');
+        await server.launch();
+        assert.deepEqual(await store.list(''), []);
+        await server.stop('SIGKILL');
+        await server.launch();
+        assert.equal(await store.writeFile('after.bin', Readable.from([Buffer.from('whole')])), 5);
+        assert.equal((await readAll(store, 'after.bin')).toString(), 'whole');
+      } finally {
+        await store.close();
+      }
+    }),
+  );
+
+  it(
     'rejects a failing source without touching the share after the first bytes',
     withServer({}, async (server) => {
       const store = storeOn(server);
@@ -301,11 +329,17 @@ describe('SMB server outages', () => {
   );
 });
 
-/** Scans until the upload's smbclient has been exec'd (a fresh child briefly shows node's command line). */
-async function scanUntilSmbclientSeen(secret: string): Promise<Awaited<ReturnType<typeof scanProcesses>>> {
+/**
+ * Scans until the upload's smbclient has been exec'd (a fresh child briefly shows node's command
+ * line): until more than `earlier` smbclients hold the password.
+ */
+async function scanUntilSmbclientSeen(
+  secret: string,
+  earlier: number,
+): Promise<Awaited<ReturnType<typeof scanProcesses>>> {
   for (let attempt = 0; ; attempt += 1) {
     const found = await scanProcesses(secret);
-    if (found.smbclientsWithPassword > 0 || attempt === 50) return found;
+    if (found.smbclientsWithPassword > earlier || attempt === 50) return found;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
