@@ -27,15 +27,17 @@ export interface WriteLimits {
 }
 
 /**
- * Measured with scripts/measure-restore.ts: beyond a few files in flight the disk is the limit; the
- * bytes bound memory whatever the tree (each held view also keeps its block of at most 16 MiB alive).
+ * Eight files keep the disk and libuv's four file system threads busy (other counts were not tried:
+ * docs/benchmarks.md); the bytes bound memory whatever the tree (each held view also keeps its
+ * block, at most 16 MiB, alive).
  */
 export const LIMITS: WriteLimits = { files: 8, bytes: 32 * 1024 * 1024 };
 
 /**
  * Writes `entries` into `folder` (created when missing). Returns when every entry is on disk, durably:
- * flushed once at the end (util/durability.ts says why, and what Windows does). On failure, every file write started has ended before the error is thrown,
- * so the caller may remove the folder.
+ * flushed once at the end (util/durability.ts says why, and what Windows does). On failure, every
+ * file write started has ended before the error is thrown, so the caller may remove the folder.
+ * `limits` other than LIMITS are for tests.
  */
 export async function writeTree(
   entries: AsyncIterable<ExtractedEntry>,
@@ -185,7 +187,7 @@ class TreeWriter {
 }
 
 /** Bytes held by file writes: take waits while more than the limit would be held. */
-export class ByteBudget {
+class ByteBudget {
   private held = 0;
   private waiting: (() => void)[] = [];
 
