@@ -185,7 +185,7 @@ class CrashRun {
         this.tally.lose(`role ${role.name} is neither its old data nor the backup's after a killed restore`);
     }
     const beside = readdirSync(path.dirname(this.deployment.folder)).filter((name) =>
-      /\.(restore|old)-[0-9a-f]{12}$/.test(name),
+      /\.(restore|old|removing)-[0-9a-f]{12}$/.test(name),
     );
     this.leftovers.push(...beside);
   }

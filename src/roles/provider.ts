@@ -27,6 +27,11 @@ export interface RoleContext {
 export interface RestoreResult {
   /** Each a sentence that names the path concerned and what to do about it. */
   warnings: string[];
+  /**
+   * The removal of the previous data, when it goes on after the new data is in place (swap.ts): never
+   * rejects; resolves to more warnings like the above. Await it before the job reports its outcome.
+   */
+  previousDataRemoved?: Promise<string[]>;
 }
 
 export interface RoleProvider {

@@ -9,6 +9,12 @@
  * the half-built data is removed, and previous data whose target is missing is put back first, so the
  * restore proceeds from the state before the interrupted one. A backup in that state fails instead of
  * backing up nothing (the providers name the `.old-` sibling, see previousDataAside).
+ *
+ * Once the new data is in place, the previous data is renamed once more, to `<target>.removing-<hex>`,
+ * and removed in the background (a large tree takes seconds to delete, and the restore does not need
+ * to wait for it: RestoreResult.previousDataRemoved). Only a `.removing-` sibling is ever removed
+ * while the process goes on; that name is given after the swap, so it never holds live data, and an
+ * interrupted removal is never mistaken for previous data to put back: the next restore finishes it.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readlink, rename, rm } from 'node:fs/promises';
@@ -17,7 +23,7 @@ import { AzsError } from '../protocol/errors.js';
 import { syncDirectory } from '../util/atomicFile.js';
 import type { RestoreResult } from './provider.js';
 
-type SiblingPurpose = 'restore' | 'old';
+type SiblingPurpose = 'restore' | 'old' | 'removing';
 const SIBLING_RANDOM_BYTES = 6;
 const RANDOM_HEX_LENGTH = SIBLING_RANDOM_BYTES * 2;
 
@@ -84,6 +90,10 @@ export async function clearInterruptedSwap(
   leftovers: string[] = [],
 ): Promise<void> {
   for (const temp of await siblingsOf(target, 'restore', companionSuffixes)) await removeTree(temp);
+  for (const retired of await siblingsOf(target, 'removing')) {
+    // One still being removed by this process is waited for (its warnings went to its own restore).
+    await (removals.get(retired) ?? removeOrReport(retired, leftovers));
+  }
   const olds = await siblingsOf(target, 'old');
   if (olds.length === 0) return;
   if (!(await exists(target))) {
@@ -117,8 +127,9 @@ export async function ensureParent(target: string): Promise<void> {
  *
  * A `target` that is a symbolic link keeps its link: the swap happens where the link leads (renaming
  * over the link would replace the link, and leave the real data as it was). The new data is in place
- * once this returns; previous data that could not be removed after that is no reason to fail the
- * restore, so it is returned as warnings naming where it is.
+ * once this returns; previous data that could not be removed is no reason to fail the restore, so it
+ * is reported as warnings naming where it is (a folder's previous data is removed after this returns:
+ * previousDataRemoved).
  */
 export async function buildBeside(
   target: string,
@@ -137,9 +148,12 @@ export async function buildBeside(
     await removeTree(temp);
     throw error;
   }
-  if (kind === 'folder') await replaceFolder(temp, location, leftovers);
-  else await replaceFile(temp, location);
-  return { warnings: leftovers };
+  if (kind === 'file') {
+    await replaceFile(temp, location);
+    return { warnings: leftovers };
+  }
+  const { previousDataRemoved } = await replaceFolder(temp, location);
+  return { warnings: leftovers, ...(previousDataRemoved && { previousDataRemoved }) };
 }
 
 /** Symbolic links followed this many times at most (Linux's own limit), so a loop ends. */
@@ -179,10 +193,14 @@ async function replaceFile(temp: string, target: string): Promise<void> {
 
 /**
  * Folders cannot be renamed over a non-empty folder, so the swap is two renames: current → old,
- * new → current; if the second fails the first is undone. The old tree is removed afterwards (or,
- * when it cannot be, reported in `leftovers`).
+ * new → current; if the second fails the first is undone. The old tree is then renamed for removal
+ * (no flush needed: if that rename is lost, the next restore removes the `.old-` sibling beside a
+ * target that exists) and removed in the background; the promise says what could not be removed.
  */
-async function replaceFolder(temp: string, target: string, leftovers: string[]): Promise<void> {
+async function replaceFolder(
+  temp: string,
+  target: string,
+): Promise<Pick<RestoreResult, 'previousDataRemoved'>> {
   const old = siblingPath(target, 'old');
   const hadCurrent = await renameIfExists(target, old);
   try {
@@ -193,7 +211,21 @@ async function replaceFolder(temp: string, target: string, leftovers: string[]):
     throw error;
   }
   await syncDirectory(path.dirname(target));
-  if (hadCurrent) await removeOrReport(old, leftovers);
+  if (!hadCurrent) return {};
+  const retired = siblingPath(target, 'removing');
+  await rename(old, retired);
+  return { previousDataRemoved: removeInBackground(retired) };
+}
+
+/** Removals running in the background, by tree, so that no tree is removed twice at once. */
+const removals = new Map<string, Promise<void>>();
+
+/** Starts removing `tree`; resolves (never rejects) to warnings naming what could not be removed. */
+function removeInBackground(tree: string): Promise<string[]> {
+  const leftovers: string[] = [];
+  const removal = removeOrReport(tree, leftovers).finally(() => removals.delete(tree));
+  removals.set(tree, removal);
+  return removal.then(() => leftovers);
 }
 
 /** Removes previous data; what cannot be removed goes into `leftovers` as a warning naming it. */

@@ -5,20 +5,56 @@
  *
  * Entries come from a backup, so they are checked before anything is written: a path that would leave
  * the folder, pass through a symbolic link written earlier, or appear twice is refused.
+ *
+ * Entries are checked and folders made in order, on the caller's path; files are written several at
+ * once (FileWrite), because one file after another leaves the disk idle between them (see
+ * docs/benchmarks.md, "Restore: where the time goes"). Their content is held while it waits for its
+ * write: views of the archive's block buffers, which are fresh for every block and never reused, so
+ * they need no copy. LIMITS bounds how many files and how many content bytes wait at once.
  */
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, lutimes, mkdir, symlink, utimes } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { chmod, lchown, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { EntryHeader, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
+import { filesNeedOwnFlush, flushFileSystem } from '../util/durability.js';
 
-/** Writes `entries` into `folder` (created when missing). Returns when every entry is on disk. */
-export async function writeTree(entries: AsyncIterable<ExtractedEntry>, folder: string): Promise<void> {
+export interface WriteLimits {
+  /** Files being written at once. */
+  files: number;
+  /** Content bytes handed out by the archive and not yet written (one chunk may exceed it alone). */
+  bytes: number;
+}
+
+/**
+ * Eight files keep the disk and libuv's four file system threads busy (other counts were not tried:
+ * docs/benchmarks.md); the bytes bound memory whatever the tree (each held view also keeps its
+ * block, at most 16 MiB, alive).
+ */
+export const LIMITS: WriteLimits = { files: 8, bytes: 32 * 1024 * 1024 };
+
+/**
+ * Writes `entries` into `folder` (created when missing). Returns when every entry is on disk, durably:
+ * flushed once at the end (util/durability.ts says why, and what Windows does). On failure, every
+ * file write started has ended before the error is thrown, so the caller may remove the folder.
+ * `limits` other than LIMITS are for tests.
+ */
+export async function writeTree(
+  entries: AsyncIterable<ExtractedEntry>,
+  folder: string,
+  limits: WriteLimits = LIMITS,
+): Promise<void> {
   await mkdir(folder, { recursive: true });
-  const writer = new TreeWriter(folder);
-  for await (const entry of entries) await writer.add(entry);
+  const writer = new TreeWriter(folder, limits);
+  try {
+    for await (const entry of entries) await writer.add(entry);
+    await writer.filesWritten();
+  } catch (error) {
+    await writer.abandon();
+    throw error;
+  }
   await writer.finish();
+  await flushFileSystem(folder);
 }
 
 /** The parts of an entry path, or BackupCorrupt when the path could lead outside the role's folder. */
@@ -43,8 +79,16 @@ class TreeWriter {
   private readonly folders = new Map<string, EntryHeader | undefined>([['', undefined]]);
   /** Files and links written so far: nothing may be written below them. */
   private readonly leaves = new Set<string>();
+  private readonly writes = new Set<FileWrite>();
+  private readonly budget: ByteBudget;
+  private failure: Error | undefined;
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly limits: WriteLimits,
+  ) {
+    this.budget = new ByteBudget(limits.bytes);
+  }
 
   async add(entry: ExtractedEntry): Promise<void> {
     const segments = entryPathSegments(entry.path);
@@ -61,8 +105,61 @@ class TreeWriter {
     }
     this.leaves.add(relative);
     if (entry.type === 'symlink') await writeLink(entry, target);
-    else if (entry.type === 'file') await writeFile(entry, target);
+    else if (entry.type === 'file') await this.startFile(entry, target);
     else throw corrupt(`the entry '${entry.path}' has the unknown type '${String(entry.type)}'`, entry.path);
+  }
+
+  /** Waits for every file write; throws the first failure. */
+  async filesWritten(): Promise<void> {
+    await Promise.all([...this.writes].map((write) => write.done));
+    this.throwIfFailed();
+  }
+
+  /** Stops every file write that is waiting for content and waits until each has ended. */
+  async abandon(): Promise<void> {
+    for (const write of this.writes) write.abandon();
+    await Promise.allSettled([...this.writes].map((write) => write.done));
+  }
+
+  /**
+   * Hands the file's content to a FileWrite as it comes (the archive gives the next entry only once
+   * this one's content is read), waiting while too many files or bytes are in flight.
+   */
+  private async startFile(entry: ExtractedEntry, target: string): Promise<void> {
+    if (!entry.content && entry.size > 0)
+      throw corrupt(`the file '${entry.path}' has no content`, entry.path);
+    while (this.writes.size >= this.limits.files)
+      await Promise.race([...this.writes].map((write) => write.done));
+    this.throwIfFailed();
+    const write = new FileWrite(entry, target, this.budget);
+    this.writes.add(write);
+    void write.done.then(
+      () => this.writes.delete(write),
+      (error: Error) => {
+        this.failure ??= error;
+        this.writes.delete(write);
+      },
+    );
+    let received = 0;
+    for await (const chunk of entry.content ?? []) {
+      const part = chunk as Buffer;
+      received += part.length;
+      if (received > entry.size) break;
+      await this.budget.take(part.length);
+      this.throwIfFailed();
+      write.push(part);
+    }
+    if (received !== entry.size) {
+      throw corrupt(
+        `the file '${entry.path}' holds ${received > entry.size ? 'more than ' : ''}${received} bytes where ${entry.size} were recorded`,
+        entry.path,
+      );
+    }
+    write.end();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
   }
 
   /** Folders' modes and mtimes, deepest first, after everything inside them is written. */
@@ -89,20 +186,123 @@ class TreeWriter {
   }
 }
 
-async function writeFile(entry: ExtractedEntry, target: string): Promise<void> {
-  if (!entry.content && entry.size > 0) throw corrupt(`the file '${entry.path}' has no content`, entry.path);
-  // 'wx' never follows or reuses an existing name; flush makes the content durable before the swap.
-  const sink = createWriteStream(target, { flags: 'wx', mode: 0o600, flush: true });
-  if (entry.content) await pipeline(entry.content, sink);
-  else await new Promise<void>((resolve, reject) => sink.end(() => resolve()).once('error', reject));
-  if (sink.bytesWritten !== entry.size) {
-    throw corrupt(
-      `the file '${entry.path}' holds ${sink.bytesWritten} bytes where ${entry.size} were recorded`,
-      entry.path,
-    );
+/** Bytes held by file writes: take waits while more than the limit would be held. */
+class ByteBudget {
+  private held = 0;
+  private waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  /** Reserves `bytes`; a chunk larger than the whole limit waits until nothing else is held. */
+  async take(bytes: number): Promise<void> {
+    while (this.held > 0 && this.held + bytes > this.limit) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.held += bytes;
   }
-  await setOwnerAndMode(target, entry);
-  await utimes(target, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+
+  release(bytes: number): void {
+    this.held -= bytes;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+}
+
+/**
+ * One file written from content pushed to it: everything queued goes out in one writev, then the
+ * file gets its owner, mode and times through the same handle (no path is looked up again).
+ */
+class FileWrite {
+  readonly done: Promise<void>;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private ended = false;
+  private abandoned = false;
+  private finished = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly entry: ExtractedEntry,
+    private readonly target: string,
+    private readonly budget: ByteBudget,
+  ) {
+    this.done = this.run();
+  }
+
+  /** Queues `chunk` (taken from the budget); a write that has ended gives it straight back. */
+  push(chunk: Buffer): void {
+    if (this.finished) {
+      this.budget.release(chunk.length);
+      return;
+    }
+    this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
+    this.wakeUp();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wakeUp();
+  }
+
+  /** Drops what is queued; the write ends without writing more. */
+  abandon(): void {
+    this.abandoned = true;
+    this.end();
+  }
+
+  private wakeUp(): void {
+    this.wake?.();
+    this.wake = undefined;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.write();
+    } finally {
+      this.finished = true;
+      this.budget.release(this.queuedBytes);
+      this.queue = [];
+      this.queuedBytes = 0;
+    }
+  }
+
+  private async write(): Promise<void> {
+    // 'wx' never follows or reuses an existing name.
+    const handle = await open(this.target, 'wx', 0o600);
+    try {
+      await this.writeContent(handle);
+      if (this.abandoned) return;
+      if (filesNeedOwnFlush()) await handle.sync();
+      await setOwnerAndMode(handle, this.entry);
+      await handle.utimes(this.entry.mtimeMs / 1000, this.entry.mtimeMs / 1000);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private async writeContent(handle: FileHandle): Promise<void> {
+    for (;;) {
+      if (this.abandoned) return;
+      if (this.queue.length === 0) {
+        if (this.ended) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      const batch = this.queue;
+      const bytes = this.queuedBytes;
+      this.queue = [];
+      this.queuedBytes = 0;
+      try {
+        const { bytesWritten } = await handle.writev(batch);
+        if (bytesWritten !== bytes)
+          throw new Error(`${this.target}: ${bytesWritten} of ${bytes} bytes written`);
+      } finally {
+        this.budget.release(bytes);
+      }
+    }
+  }
 }
 
 async function writeLink(entry: ExtractedEntry, target: string): Promise<void> {
@@ -115,18 +315,28 @@ async function writeLink(entry: ExtractedEntry, target: string): Promise<void> {
 /** Set-user-id and set-group-id: kept only on an entry given back to the owner it was backed up with. */
 const SET_ID_BITS = 0o6000;
 
+/** What owner and mode are set through: a restored file's open handle, or a folder's path. */
+type OwnerAndModeTarget = string | Pick<FileHandle, 'chown' | 'chmod'>;
+
 /**
  * Gives a restored file or folder (not a link: chmod follows links) its recorded owner and mode. The
  * owner is set first, because a change of owner clears the set-id bits. A daemon that is not root
  * cannot give files away, and an entry without an owner (older format, Windows) has none to give
  * back: both lose the set-id bits, or they would run as whoever restored them.
  */
-export async function setOwnerAndMode(target: string, entry: EntryHeader): Promise<void> {
+export async function setOwnerAndMode(target: OwnerAndModeTarget, entry: EntryHeader): Promise<void> {
+  const file =
+    typeof target === 'string'
+      ? {
+          chown: (uid: number, gid: number) => lchown(target, uid, gid),
+          chmod: (mode: number) => chmod(target, mode),
+        }
+      : target;
   if (runsAsRoot() && hasOwner(entry)) {
-    await lchown(target, entry.uid, entry.gid);
-    await chmod(target, entry.mode);
+    await file.chown(entry.uid, entry.gid);
+    await file.chmod(entry.mode);
   } else {
-    await chmod(target, entry.mode & ~SET_ID_BITS);
+    await file.chmod(entry.mode & ~SET_ID_BITS);
   }
 }
 

@@ -111,8 +111,9 @@ describe('Directory provider', () => {
     await mkdir(path.join(target, 'stale'), { recursive: true });
     await writeFile(path.join(target, 'stale', 'old.txt'), 'old');
     await writeFile(path.join(target, 'a.txt'), 'different');
-    await provider.restore(role(target), await snapshotAsExtracted(source), context(work));
+    const result = await provider.restore(role(target), await snapshotAsExtracted(source), context(work));
     assert.deepEqual(withoutTimes(await describeTree(target)), withoutTimes(await describeTree(source)));
+    assert.deepEqual(await result.previousDataRemoved, []);
     assert.deepEqual(await siblings(target), []);
   });
 

@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import type { ExtractedEntry } from '../../src/archive/entry.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { DirectoryProvider, SqliteProvider } from '../../src/roles/index.js';
+import type { RestoreResult } from '../../src/roles/provider.js';
 import { collect, dataRole, describeTree, replay, withoutTimes } from '../helpers/roleEntries.js';
 
 const HEX = '0123456789ab';
@@ -67,6 +68,13 @@ describe('Restore after an interrupted restore', () => {
     return replay(await collect(directory.snapshot(role(source), context())));
   }
 
+  /** Restores the backup into `target` and waits for the previous data's removal (in the background). */
+  async function restoreAndRemove(target: string): Promise<RestoreResult> {
+    const result = await directory.restore(role(target), await backupEntries(), context());
+    assert.deepEqual((await result.previousDataRemoved) ?? [], []);
+    return result;
+  }
+
   it('removes a half-built restore and old data left beside the folder, and nothing else', async () => {
     const parent = path.join(work, 'leftovers');
     const target = path.join(parent, 'CA');
@@ -75,7 +83,7 @@ describe('Restore after an interrupted restore', () => {
     await chmod(path.join(parent, `CA.restore-${HEX}`, 'locked'), 0o555);
     await folderWith(path.join(parent, 'CA.old-fedcba987654'), 'older.txt', 'older');
     for (const name of LOOK_ALIKES) await writeFile(path.join(parent, name), 'not ours');
-    await directory.restore(role(target), await backupEntries(), context());
+    await restoreAndRemove(target);
     assert.deepEqual(withoutTimes(await describeTree(target)), withoutTimes(await describeTree(source)));
     assert.deepEqual(await besides(target), [...LOOK_ALIKES].sort());
   });
@@ -93,7 +101,22 @@ describe('Restore after an interrupted restore', () => {
         error.message.includes(`'${aside}' holds the data from before that restore`),
       'a backup in this state fails and names the folder holding the data',
     );
-    await directory.restore(role(target), await backupEntries(), context());
+    await restoreAndRemove(target);
+    assert.deepEqual(withoutTimes(await describeTree(target)), withoutTimes(await describeTree(source)));
+    assert.deepEqual(await besides(target), []);
+  });
+
+  it('finishes removing a tree whose removal was cut short, and never takes it for previous data', async () => {
+    const parent = path.join(work, 'removal-cut-short');
+    const target = path.join(parent, 'CA');
+    await folderWith(path.join(parent, `CA.removing-${HEX}`, 'sub'), 'rest.txt', 'what was not removed yet');
+    await assert.rejects(
+      collect(directory.snapshot(role(target), context())),
+      (error) => isAzsError(error, 'RoleFailed') && !error.message.includes('.removing-'),
+      'a tree being removed is not the data from before an interrupted restore',
+    );
+    const result = await restoreAndRemove(target);
+    assert.deepEqual(result.warnings, []);
     assert.deepEqual(withoutTimes(await describeTree(target)), withoutTimes(await describeTree(source)));
     assert.deepEqual(await besides(target), []);
   });
