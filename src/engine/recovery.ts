@@ -16,6 +16,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { BackupTestResult, RestorePlan, RestoreRoleFailure } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
+import type { RestoreResult as RoleRestoreResult } from '../roles/provider.js';
 import type { JobHistory } from '../state/jobHistory.js';
 import type { StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
@@ -187,6 +188,9 @@ export class RecoveryService {
     onAccepted(manifest.BackupId);
     const combined = AbortSignal.any([signal, claim.abort.signal]);
     const outcome: RestoreOutcome = { restored: [], failures: new Map(), warnings: new Map() };
+    // Previous data still being removed: it goes on while the next role restores, and the job
+    // reports only once all of it is gone (or reported as left over).
+    const removals: Promise<void>[] = [];
     try {
       await this.deps.history.save(job);
       // A registration from the backup is checked before any role's data is written, adopted once its role is restored.
@@ -209,8 +213,17 @@ export class RecoveryService {
         reportBytes(0);
         try {
           const reader = readerOf(store, backup);
-          outcome.warnings.set(name, await this.restoreRole(reader, plan, key, combined, reportBytes));
+          const { warnings, previousDataRemoved } = await this.restoreRole(
+            reader,
+            plan,
+            key,
+            combined,
+            reportBytes,
+          );
+          outcome.warnings.set(name, warnings);
           outcome.restored.push(name);
+          if (previousDataRemoved)
+            removals.push(previousDataRemoved.then((more) => void warnings.push(...more)));
         } catch (error) {
           if (combined.aborted) throw error;
           outcome.failures.set(
@@ -222,6 +235,7 @@ export class RecoveryService {
         }
       }
       if (!outcome.restored.length) throw nothingRestored(manifest.BackupId, [...outcome.failures.values()]);
+      await Promise.all(removals);
       await recordRestore(this.deps, job, outcome, null);
       return {
         BackupId: manifest.BackupId,
@@ -230,6 +244,7 @@ export class RecoveryService {
       };
     } catch (caught) {
       const error = combined.aborted ? cancelled(manifest.BackupId) : caught;
+      await Promise.all(removals);
       await recordRestore(this.deps, job, outcome, error);
       if (error instanceof AzsError && outcome.restored.length) {
         const notRestored = job.Roles.map((role) => role.RoleName).filter(
@@ -255,7 +270,7 @@ export class RecoveryService {
     key: Buffer,
     signal: AbortSignal,
     onBytes: BytesListener,
-  ): Promise<string[]> {
+  ): Promise<RoleRestoreResult> {
     const stagingDir = this.deps.state.stagingFor(`restore-${reader.manifest.BackupId}`, registration.Name);
     await rm(stagingDir, { recursive: true, force: true });
     await mkdir(stagingDir, { recursive: true, mode: 0o700 });
@@ -269,7 +284,7 @@ export class RecoveryService {
         onBytes,
       );
       if (source === 'Backup') await this.deps.roles.adopt([registration]);
-      return result.warnings;
+      return result;
     } finally {
       await rm(stagingDir, { recursive: true, force: true });
     }

@@ -149,7 +149,7 @@ describe('cloud recovery', () => {
       assert.deepEqual(result.RestoredRoles, ['CA']);
       assert.deepEqual(withoutTimes(await describeTree(deployment.folder)), original);
       const parent = path.dirname(deployment.folder);
-      const leftover = readdirSync(parent).find((name) => name.startsWith('CA.old-'));
+      const leftover = readdirSync(parent).find((name) => name.startsWith('CA.removing-'));
       assert.ok(leftover, 'the previous data is left beside the folder');
       const { jobs } = await daemon.call('job.list', {});
       const restore = jobs.find((job) => job.Kind === 'Restore');
