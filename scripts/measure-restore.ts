@@ -142,7 +142,7 @@ const steps: Record<string, () => Promise<number>> = {
     let removal: Promise<string[]> | undefined;
     const time = await seconds(async () => {
       const result = await provider.restore(role, readRoleArchive(storedChunks(), options), context);
-      removal = result.previousDataRemoved;
+      removal = result.removePreviousData?.();
     });
     await removal; // the old tree, removed in the background, is gone before the next step
     sh('sync');

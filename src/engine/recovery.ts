@@ -188,9 +188,9 @@ export class RecoveryService {
     onAccepted(manifest.BackupId);
     const combined = AbortSignal.any([signal, claim.abort.signal]);
     const outcome: RestoreOutcome = { restored: [], failures: new Map(), warnings: new Map() };
-    // Previous data still being removed: it goes on while the next role restores, and the job
-    // reports only once all of it is gone (or reported as left over).
-    const removals: Promise<void>[] = [];
+    // Previous data renamed aside: removed once every role is written (deleting a large tree while
+    // another is written slows both), and the job reports only once all of it is gone or reported.
+    const removals: PreviousData[] = [];
     try {
       await this.deps.history.save(job);
       // A registration from the backup is checked before any role's data is written, adopted once its role is restored.
@@ -213,7 +213,7 @@ export class RecoveryService {
         reportBytes(0);
         try {
           const reader = readerOf(store, backup);
-          const { warnings, previousDataRemoved } = await this.restoreRole(
+          const { warnings, removePreviousData } = await this.restoreRole(
             reader,
             plan,
             key,
@@ -222,8 +222,7 @@ export class RecoveryService {
           );
           outcome.warnings.set(name, warnings);
           outcome.restored.push(name);
-          if (previousDataRemoved)
-            removals.push(previousDataRemoved.then((more) => void warnings.push(...more)));
+          if (removePreviousData) removals.push({ remove: removePreviousData, warnings });
         } catch (error) {
           if (combined.aborted) throw error;
           outcome.failures.set(
@@ -235,7 +234,7 @@ export class RecoveryService {
         }
       }
       if (!outcome.restored.length) throw nothingRestored(manifest.BackupId, [...outcome.failures.values()]);
-      await Promise.all(removals);
+      await removePrevious(removals);
       await recordRestore(this.deps, job, outcome, null);
       return {
         BackupId: manifest.BackupId,
@@ -244,7 +243,7 @@ export class RecoveryService {
       };
     } catch (caught) {
       const error = combined.aborted ? cancelled(manifest.BackupId) : caught;
-      await Promise.all(removals);
+      await removePrevious(removals);
       await recordRestore(this.deps, job, outcome, error);
       if (error instanceof AzsError && outcome.restored.length) {
         const notRestored = job.Roles.map((role) => role.RoleName).filter(
@@ -306,6 +305,16 @@ async function testRole(
     if (!(error instanceof RoleDamaged)) throw error;
     return { ...result, Status: 'Failed', ErrorMessage: error.message, File: error.file };
   }
+}
+
+/** A restored role's previous data, and the role's warnings that its removal adds to. */
+interface PreviousData {
+  remove: () => Promise<string[]>;
+  warnings: string[];
+}
+
+async function removePrevious(removals: PreviousData[]): Promise<void> {
+  await Promise.all(removals.map(async ({ remove, warnings }) => void warnings.push(...(await remove()))));
 }
 
 function storedBytesOf(role: ManifestRole): number {

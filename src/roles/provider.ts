@@ -28,10 +28,11 @@ export interface RestoreResult {
   /** Each a sentence that names the path concerned and what to do about it. */
   warnings: string[];
   /**
-   * The removal of the previous data, when it goes on after the new data is in place (swap.ts): never
-   * rejects; resolves to more warnings like the above. Await it before the job reports its outcome.
+   * Removes the previous data, renamed aside once the new data was in place (swap.ts); left to the
+   * caller to start, and to await before the job reports its outcome. Never rejects; resolves to
+   * more warnings like the above. Not started, the next restore of the role removes it.
    */
-  previousDataRemoved?: Promise<string[]>;
+  removePreviousData?: () => Promise<string[]>;
 }
 
 export interface RoleProvider {

@@ -11,8 +11,9 @@
  * backing up nothing (the providers name the `.old-` sibling, see previousDataAside).
  *
  * Once the new data is in place, the previous data is renamed once more, to `<target>.removing-<hex>`,
- * and removed in the background (a large tree takes seconds to delete, and the restore does not need
- * to wait for it: RestoreResult.previousDataRemoved). Only a `.removing-` sibling is ever removed
+ * and removed when the caller says (RestoreResult.removePreviousData): a large tree takes seconds to
+ * delete, and deleting one while another is written slows both, so a restore of several roles removes
+ * them once every role is written. Only a `.removing-` sibling is ever removed
  * while the process goes on; that name is given after the swap, so it never holds live data, and an
  * interrupted removal is never mistaken for previous data to put back: the next restore finishes it.
  */
@@ -128,8 +129,8 @@ export async function ensureParent(target: string): Promise<void> {
  * A `target` that is a symbolic link keeps its link: the swap happens where the link leads (renaming
  * over the link would replace the link, and leave the real data as it was). The new data is in place
  * once this returns; previous data that could not be removed is no reason to fail the restore, so it
- * is reported as warnings naming where it is (a folder's previous data is removed after this returns:
- * previousDataRemoved).
+ * is reported as warnings naming where it is (a folder's previous data is removed when the caller
+ * starts removePreviousData).
  */
 export async function buildBeside(
   target: string,
@@ -152,8 +153,8 @@ export async function buildBeside(
     await replaceFile(temp, location);
     return { warnings: leftovers };
   }
-  const { previousDataRemoved } = await replaceFolder(temp, location);
-  return { warnings: leftovers, ...(previousDataRemoved && { previousDataRemoved }) };
+  const { removePreviousData } = await replaceFolder(temp, location);
+  return { warnings: leftovers, ...(removePreviousData && { removePreviousData }) };
 }
 
 /** Symbolic links followed this many times at most (Linux's own limit), so a loop ends. */
@@ -200,7 +201,7 @@ async function replaceFile(temp: string, target: string): Promise<void> {
 async function replaceFolder(
   temp: string,
   target: string,
-): Promise<Pick<RestoreResult, 'previousDataRemoved'>> {
+): Promise<Pick<RestoreResult, 'removePreviousData'>> {
   const old = siblingPath(target, 'old');
   const hadCurrent = await renameIfExists(target, old);
   try {
@@ -214,7 +215,7 @@ async function replaceFolder(
   if (!hadCurrent) return {};
   const retired = siblingPath(target, 'removing');
   await rename(old, retired);
-  return { previousDataRemoved: removeInBackground(retired) };
+  return { removePreviousData: () => removeInBackground(retired) };
 }
 
 /** Removals running in the background, by tree, so that no tree is removed twice at once. */

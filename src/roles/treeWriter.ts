@@ -31,7 +31,7 @@ export interface WriteLimits {
  * docs/benchmarks.md); the bytes bound memory whatever the tree (each held view also keeps its
  * block, at most 16 MiB, alive).
  */
-export const LIMITS: WriteLimits = { files: 8, bytes: 32 * 1024 * 1024 };
+export const LIMITS: WriteLimits = { files: 8, bytes: 8 * 1024 * 1024 };
 
 /**
  * Writes `entries` into `folder` (created when missing). Returns when every entry is on disk, durably:

@@ -113,7 +113,7 @@ describe('Directory provider', () => {
     await writeFile(path.join(target, 'a.txt'), 'different');
     const result = await provider.restore(role(target), await snapshotAsExtracted(source), context(work));
     assert.deepEqual(withoutTimes(await describeTree(target)), withoutTimes(await describeTree(source)));
-    assert.deepEqual(await result.previousDataRemoved, []);
+    assert.deepEqual(await result.removePreviousData?.(), []);
     assert.deepEqual(await siblings(target), []);
   });
 

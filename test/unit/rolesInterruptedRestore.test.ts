@@ -71,7 +71,7 @@ describe('Restore after an interrupted restore', () => {
   /** Restores the backup into `target` and waits for the previous data's removal (in the background). */
   async function restoreAndRemove(target: string): Promise<RestoreResult> {
     const result = await directory.restore(role(target), await backupEntries(), context());
-    assert.deepEqual((await result.previousDataRemoved) ?? [], []);
+    assert.deepEqual((await result.removePreviousData?.()) ?? [], []);
     return result;
   }
 

@@ -181,7 +181,7 @@ describe('Restore of a role whose path is a symbolic link', () => {
     const entries = await throughArchive(directory.snapshot(role(link), context()));
     await writeFile(path.join(real, 'cert.json'), 'changed since');
     const result = await directory.restore(role(link), entries, context());
-    assert.deepEqual(await result.previousDataRemoved, []);
+    assert.deepEqual(await result.removePreviousData?.(), []);
     assert.equal(await readlink(link), real);
     assert.equal(await readFile(path.join(real, 'cert.json'), 'utf8'), 'backed up');
     assert.deepEqual(
@@ -236,7 +236,7 @@ describe('Restore when the previous data cannot be removed', () => {
     assert.deepEqual(await readdir(target), ['cert.json']);
     assert.deepEqual(result.warnings, []);
     // The previous data is removed after the swap, in the background; its outcome comes later.
-    const warnings = await result.previousDataRemoved;
+    const warnings = await result.removePreviousData?.();
     const [old] = (await readdir(work)).filter((name) => name.startsWith('CA.removing-'));
     assert.ok(old, 'the previous data is still beside the folder');
     assert.equal(warnings?.length, 1);
@@ -250,6 +250,6 @@ describe('Restore when the previous data cannot be removed', () => {
     assert.equal(await readFile(path.join(target, 'cert.json'), 'utf8'), 'backed up');
     assert.equal(result.warnings.length, 1);
     assert.match(result.warnings[0]!, /could not be removed/);
-    assert.deepEqual(await result.previousDataRemoved, []);
+    assert.deepEqual(await result.removePreviousData?.(), []);
   });
 });
