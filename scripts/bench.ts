@@ -25,13 +25,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import {
-  createConfigFolder,
-  createDomainDatabase,
-  createImageFile,
-  createResourceManagerDatabase,
-  createSecretFolder,
-} from './sampleData.js';
+import { createInfrastructureTree } from './sampleData.js';
 import { PwshSession } from '../test/helpers/pwshSession.js';
 import { waitUntil } from '../test/helpers/waitUntil.js';
 import { parseSize } from './sizes.js';
@@ -81,36 +75,11 @@ function treeDifferences(expected: Map<string, TreeEntry>, actual: Map<string, T
   return [...names].filter((name) => expected.get(name) !== actual.get(name));
 }
 
-/** Data mix: 10% SQLite, 15% random 32 KB secrets, 10% JSON/XML files of a few KB, 65% large images with zero runs. */
+/** The sample tree, made once per size (`.complete` marks one that is whole). */
 async function generate(folder: string, bytes: number): Promise<void> {
   if (existsSync(path.join(folder, '.complete'))) return;
-  rmSync(folder, { recursive: true, force: true });
   log(`generating ${(bytes / MB).toFixed(0)} MB of sample data in ${folder}`);
-  for (const role of ['Domain', 'WAS', 'KeyVaultDataPlane', 'ECE', 'Images'])
-    mkdirSync(path.join(folder, role), { recursive: true });
-  createDomainDatabase(
-    path.join(folder, 'Domain', 'Domain.db'),
-    Math.max(1000, Math.round((bytes * 0.07) / 250)),
-  );
-  createResourceManagerDatabase(
-    path.join(folder, 'WAS', 'WAS.db'),
-    Math.max(1000, Math.round((bytes * 0.03) / 250)),
-  );
-  const secretBytes = 32 * 1024;
-  createSecretFolder(
-    path.join(folder, 'KeyVaultDataPlane'),
-    8,
-    Math.max(1, Math.round((bytes * 0.15) / secretBytes / 8)),
-    secretBytes,
-  );
-  createConfigFolder(path.join(folder, 'ECE'), Math.max(100, Math.round((bytes * 0.1) / 4000)));
-  const images = 4;
-  for (let index = 0; index < images; index += 1)
-    await createImageFile(
-      path.join(folder, 'Images', `disk-${index}.vhd`),
-      Math.round((bytes * 0.65) / images),
-    );
-  writeFileSync(path.join(folder, '.complete'), '');
+  await createInfrastructureTree(folder, bytes);
 }
 
 async function timed(action: () => unknown): Promise<number> {

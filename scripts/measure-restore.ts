@@ -13,15 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,13 +26,7 @@ import { openBlocks } from '../src/archive/sealedBlocks.js';
 import { DirectoryProvider } from '../src/roles/directory.js';
 import { walkTree } from '../src/roles/treeWalker.js';
 import { writeTree } from '../src/roles/treeWriter.js';
-import {
-  createConfigFolder,
-  createDomainDatabase,
-  createImageFile,
-  createResourceManagerDatabase,
-  createSecretFolder,
-} from './sampleData.js';
+import { createInfrastructureTree } from './sampleData.js';
 import { parseSize } from './sizes.js';
 
 const MB = 1_000_000;
@@ -58,25 +44,9 @@ const argv = await yargs(hideBin(process.argv))
   .strict()
   .parseAsync();
 
-/** The bench's mix (scripts/bench.ts): 10% SQLite, 15% 32 KB secrets, 10% files of ~4 KB, 65% images. */
+/** The bench's sample tree (scripts/sampleData.ts), made once (`.complete` marks one that is whole). */
 async function generate(folder: string, bytes: number): Promise<void> {
-  if (existsSync(path.join(folder, '.complete'))) return;
-  rmSync(folder, { recursive: true, force: true });
-  for (const role of ['Domain', 'WAS']) mkdirSync(path.join(folder, role), { recursive: true });
-  createDomainDatabase(path.join(folder, 'Domain', 'Domain.db'), Math.round((bytes * 0.07) / 250));
-  createResourceManagerDatabase(path.join(folder, 'WAS', 'WAS.db'), Math.round((bytes * 0.03) / 250));
-  const secret = 32 * 1024;
-  createSecretFolder(
-    path.join(folder, 'KeyVaultDataPlane'),
-    8,
-    Math.round((bytes * 0.15) / secret / 8),
-    secret,
-  );
-  createConfigFolder(path.join(folder, 'ECE'), Math.round((bytes * 0.1) / 4000));
-  mkdirSync(path.join(folder, 'Images'), { recursive: true });
-  for (let index = 0; index < 4; index += 1)
-    await createImageFile(path.join(folder, 'Images', `disk-${index}.vhd`), Math.round((bytes * 0.65) / 4));
-  writeFileSync(path.join(folder, '.complete'), '');
+  if (!existsSync(path.join(folder, '.complete'))) await createInfrastructureTree(folder, bytes);
 }
 
 function sh(script: string, ...args: string[]): string {

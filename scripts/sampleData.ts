@@ -4,7 +4,7 @@
  * configuration files, and large files with zero runs (VHD-like).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -160,4 +160,39 @@ export async function createImageFile(file: string, bytes: number): Promise<void
   await new Promise((resolve, reject) =>
     out.end((error?: Error) => (error ? reject(error) : resolve(undefined))),
   );
+}
+
+/**
+ * The benchmark's tree of `bytes` (npm run bench, scripts/measure-restore.ts), one folder per role:
+ * 10% SQLite (Domain, WAS), 15% 32 KB secrets (KeyVaultDataPlane), 10% JSON/XML files of a few KB
+ * (ECE), 65% large images with zero runs (Images). Replaces whatever `folder` held; writes
+ * `.complete` last.
+ */
+export async function createInfrastructureTree(folder: string, bytes: number): Promise<void> {
+  rmSync(folder, { recursive: true, force: true });
+  for (const role of ['Domain', 'WAS', 'KeyVaultDataPlane', 'ECE', 'Images'])
+    mkdirSync(path.join(folder, role), { recursive: true });
+  createDomainDatabase(
+    path.join(folder, 'Domain', 'Domain.db'),
+    Math.max(1000, Math.round((bytes * 0.07) / 250)),
+  );
+  createResourceManagerDatabase(
+    path.join(folder, 'WAS', 'WAS.db'),
+    Math.max(1000, Math.round((bytes * 0.03) / 250)),
+  );
+  const secretBytes = 32 * 1024;
+  createSecretFolder(
+    path.join(folder, 'KeyVaultDataPlane'),
+    8,
+    Math.max(1, Math.round((bytes * 0.15) / secretBytes / 8)),
+    secretBytes,
+  );
+  createConfigFolder(path.join(folder, 'ECE'), Math.max(100, Math.round((bytes * 0.1) / 4000)));
+  const images = 4;
+  for (let index = 0; index < images; index += 1)
+    await createImageFile(
+      path.join(folder, 'Images', `disk-${index}.vhd`),
+      Math.round((bytes * 0.65) / images),
+    );
+  writeFileSync(path.join(folder, '.complete'), '');
 }
