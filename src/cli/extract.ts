@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseManifest, type BackupManifest } from '../archive/manifest.js';
 import { MANIFEST_NAME } from '../engine/layout.js';
 import { readRole, type BackupReader } from '../engine/recoveryPass.js';
-import { authenticatedKey } from '../engine/recoveryVerify.js';
+import { authenticatedKey, readerOf } from '../engine/recoveryVerify.js';
 import { AzsError } from '../protocol/errors.js';
 import { buildBeside, writeTree } from '../roles/index.js';
 import { LocalFolderStore } from '../storage/localStore.js';
@@ -89,9 +89,8 @@ function selectedRoles(manifest: BackupManifest, roleName: string | undefined): 
 
 /** The backup folder read as the engine reads a store: links and other non-files are refused. */
 function folderReader(backupFolder: string, manifest: BackupManifest): BackupReader {
-  const store = new LocalFolderStore(path.dirname(path.resolve(backupFolder)));
-  const folder = path.basename(path.resolve(backupFolder));
-  return { manifest, read: (relative) => store.readFile(`${folder}/${relative}`) };
+  const folder = path.resolve(backupFolder);
+  return readerOf(new LocalFolderStore(path.dirname(folder)), { folder: path.basename(folder), manifest });
 }
 
 /** `<out>/<RoleName>`, which must not exist yet: extract never mixes a role's data into other files. */

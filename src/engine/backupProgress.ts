@@ -2,7 +2,7 @@
 import type { Role, RoleStatus } from '../protocol/objects.js';
 import type { JobProgress, ProgressListener } from './job.js';
 
-export const PROGRESS_INTERVAL_MS = 500;
+const PROGRESS_INTERVAL_MS = 500;
 
 function phaseOf(status: RoleStatus['Status']): JobProgress['phase'] {
   if (status === 'Succeeded') return 'backedUp';
@@ -10,8 +10,20 @@ function phaseOf(status: RoleStatus['Status']): JobProgress['phase'] {
   return 'backingUp';
 }
 
+/** Lets through at most one event every PROGRESS_INTERVAL_MS while bytes flow; forced ones always. */
+export class ProgressThrottle {
+  private lastSent = Number.NEGATIVE_INFINITY;
+
+  due(force: boolean): boolean {
+    const now = Date.now();
+    if (!force && now - this.lastSent < PROGRESS_INTERVAL_MS) return false;
+    this.lastSent = now;
+    return true;
+  }
+}
+
 export class ProgressTracker {
-  private lastSent = 0;
+  private readonly throttle = new ProgressThrottle();
   private readonly done = new Set<string>();
 
   constructor(
@@ -22,15 +34,7 @@ export class ProgressTracker {
   update(roleName: string, status: RoleStatus, sourceBytes: number): void {
     const finished = status.Status === 'Succeeded' || status.Status === 'Failed';
     if (finished) this.done.add(roleName);
-    const now = Date.now();
-    if (
-      !finished &&
-      status.Status === 'Running' &&
-      sourceBytes > 0 &&
-      now - this.lastSent < PROGRESS_INTERVAL_MS
-    )
-      return;
-    this.lastSent = now;
+    if (!this.throttle.due(finished || status.Status !== 'Running' || sourceBytes === 0)) return;
     this.listener({
       role: roleName,
       phase: phaseOf(status.Status),

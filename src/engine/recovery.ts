@@ -24,7 +24,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { BackupCatalog } from './catalog.js';
 import type { ExclusiveJobs } from './exclusive.js';
-import { PROGRESS_INTERVAL_MS } from './backupProgress.js';
+import { ProgressThrottle } from './backupProgress.js';
 import { jobHandle, jobRecord, type JobHandle, type JobRunOptions, type ProgressListener } from './job.js';
 import {
   describePlan,
@@ -197,10 +197,13 @@ export class RecoveryService {
       await this.deps.roles.checkAdoptable(
         plans.filter((plan) => plan.source === 'Backup').map((plan) => plan.registration),
       );
+      const reader = readerOf(store, backup);
       for (const [index, plan] of plans.entries()) {
         combined.throwIfAborted();
         const name = plan.role.Registration.Name;
-        const reportBytes = throttled((bytes: number) =>
+        const throttle = new ProgressThrottle();
+        const reportBytes = (bytes: number) => {
+          if (!throttle.due(bytes === 0)) return;
           progress({
             role: name,
             phase: 'restoring',
@@ -208,11 +211,10 @@ export class RecoveryService {
             totalBytes: storedBytesOf(plan.role),
             done: index,
             total: plans.length,
-          }),
-        );
+          });
+        };
         reportBytes(0);
         try {
-          const reader = readerOf(store, backup);
           const { warnings, removePreviousData } = await this.restoreRole(
             reader,
             plan,
@@ -319,15 +321,4 @@ async function removePrevious(removals: PreviousData[]): Promise<void> {
 
 function storedBytesOf(role: ManifestRole): number {
   return role.Files.reduce((sum, file) => sum + file.Size, 0);
-}
-
-/** Progress while bytes flow: at most one event every PROGRESS_INTERVAL_MS, as a backup's. */
-function throttled(report: (bytes: number) => void): (bytes: number) => void {
-  let lastSent = -Infinity;
-  return (bytes) => {
-    const now = Date.now();
-    if (bytes > 0 && now - lastSent < PROGRESS_INTERVAL_MS) return;
-    lastSent = now;
-    report(bytes);
-  };
 }

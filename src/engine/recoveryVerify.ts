@@ -64,7 +64,10 @@ export function manifestFailure(backup: StoredBackup, role: ManifestRole, error:
   };
 }
 
-/** A backup in a store, as the recovery path reads it. */
-export function readerOf(store: BackupStore, backup: StoredBackup): BackupReader {
+/** A backup in a store (its folder relative to the store's root), as the recovery path reads it. */
+export function readerOf(
+  store: BackupStore,
+  backup: Pick<StoredBackup, 'folder' | 'manifest'>,
+): BackupReader {
   return { manifest: backup.manifest, read: (relative) => store.readFile(`${backup.folder}/${relative}`) };
 }
