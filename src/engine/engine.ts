@@ -179,6 +179,7 @@ export class Engine {
   async stop(): Promise<void> {
     this.scheduler.stop();
     await this.jobs.abortAll(STOP_GRACE_MS);
+    await this.recovery.removalsFinished();
     await this.notifications.stop();
   }
 

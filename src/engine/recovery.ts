@@ -17,7 +17,7 @@ import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { BackupTestResult, RestorePlan, RestoreRoleFailure } from '../protocol/objects.js';
 import { providerFor } from '../roles/index.js';
 import type { RestoreResult as RoleRestoreResult } from '../roles/provider.js';
-import type { JobHistory } from '../state/jobHistory.js';
+import type { JobHistory, JobInput } from '../state/jobHistory.js';
 import type { StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
@@ -45,6 +45,7 @@ import {
 } from './recoveryPass.js';
 import { authenticatedKey, manifestFailure, readerOf, type DecryptionRequest } from './recoveryVerify.js';
 import {
+  amendRestore,
   cancelled,
   nothingRestored,
   recordRestore,
@@ -82,6 +83,9 @@ export interface RecoveryDeps {
 }
 
 export class RecoveryService {
+  /** Removals of previous data still running after their restores reported. */
+  private readonly removing = new Set<Promise<void>>();
+
   constructor(private readonly deps: RecoveryDeps) {}
 
   /** Test-AzsBackup: every role verified (decrypted too, given the .pfx); writes nothing. */
@@ -188,8 +192,8 @@ export class RecoveryService {
     onAccepted(manifest.BackupId);
     const combined = AbortSignal.any([signal, claim.abort.signal]);
     const outcome: RestoreOutcome = { restored: [], failures: new Map(), warnings: new Map() };
-    // Previous data renamed aside: removed once every role is written (deleting a large tree while
-    // another is written slows both), and the job reports only once all of it is gone or reported.
+    // Previous data renamed aside: removed once every role is written and the job has reported
+    // (deleting a large tree while another is written slows both, and the restore is done by then).
     const removals: PreviousData[] = [];
     try {
       await this.deps.history.save(job);
@@ -224,7 +228,7 @@ export class RecoveryService {
           );
           outcome.warnings.set(name, warnings);
           outcome.restored.push(name);
-          if (removePreviousData) removals.push({ remove: removePreviousData, warnings });
+          if (removePreviousData) removals.push({ role: name, remove: removePreviousData, warnings });
         } catch (error) {
           if (combined.aborted) throw error;
           outcome.failures.set(
@@ -236,8 +240,8 @@ export class RecoveryService {
         }
       }
       if (!outcome.restored.length) throw nothingRestored(manifest.BackupId, [...outcome.failures.values()]);
-      await removePrevious(removals);
-      await recordRestore(this.deps, job, outcome, null);
+      const record = await recordRestore(this.deps, job, outcome, null);
+      this.removeAfterJob(record, outcome, removals);
       return {
         BackupId: manifest.BackupId,
         RestoredRoles: outcome.restored,
@@ -245,8 +249,8 @@ export class RecoveryService {
       };
     } catch (caught) {
       const error = combined.aborted ? cancelled(manifest.BackupId) : caught;
-      await removePrevious(removals);
-      await recordRestore(this.deps, job, outcome, error);
+      const record = await recordRestore(this.deps, job, outcome, error);
+      this.removeAfterJob(record, outcome, removals);
       if (error instanceof AzsError && outcome.restored.length) {
         const notRestored = job.Roles.map((role) => role.RoleName).filter(
           (name) => !outcome.restored.includes(name),
@@ -262,6 +266,27 @@ export class RecoveryService {
       key.fill(0);
       this.deps.jobs.release(claim);
     }
+  }
+
+  /**
+   * Removes the restored roles' previous data after the job has reported, off the restore's
+   * critical path (the data was swapped out, nothing reads it). What cannot be removed is logged and
+   * added to the job's record as the role's warning; a removal a daemon stop cuts short is finished
+   * by the next restore of the role (roles/swap.ts).
+   */
+  private removeAfterJob(record: JobInput, outcome: RestoreOutcome, removals: PreviousData[]): void {
+    const removal = removePrevious(removals, this.deps.log)
+      .then((leftovers) => (leftovers ? amendRestore(this.deps.history, record, outcome) : undefined))
+      .catch((error: unknown) => {
+        this.deps.log.warn('previous data left by a restore not recorded', { error: String(error) });
+      });
+    this.removing.add(removal);
+    void removal.finally(() => this.removing.delete(removal));
+  }
+
+  /** Resolves once the previous data of every finished restore is removed or reported. */
+  async removalsFinished(): Promise<void> {
+    await Promise.all(this.removing);
   }
 
   /** Reads the role once, its provider writing beside the role and swapping once all of it verified. */
@@ -311,12 +336,22 @@ async function testRole(
 
 /** A restored role's previous data, and the role's warnings that its removal adds to. */
 interface PreviousData {
+  role: string;
   remove: () => Promise<string[]>;
   warnings: string[];
 }
 
-async function removePrevious(removals: PreviousData[]): Promise<void> {
-  await Promise.all(removals.map(async ({ remove, warnings }) => void warnings.push(...(await remove()))));
+/** Removes every role's previous data; whether anything was left (each leftover logged, added to its role's warnings). */
+async function removePrevious(removals: PreviousData[], log: Logger): Promise<boolean> {
+  const leftovers = await Promise.all(
+    removals.map(async ({ role, remove, warnings }) => {
+      const left = await remove();
+      if (left.length) log.warn('previous data of a restored role not removed', { role, warnings: left });
+      warnings.push(...left);
+      return left.length;
+    }),
+  );
+  return leftovers.some(Boolean);
 }
 
 function storedBytesOf(role: ManifestRole): number {

@@ -64,37 +64,58 @@ export function cancelled(backupId: string): AzsError {
  * Records the restore as it happened: a role whose data was swapped in is Succeeded, even when its
  * previous data could not be removed afterwards; that role's warnings (naming what was left where)
  * go into its ErrorMessage and the log. A role not reached stays Queued here, and the history
- * closes it as Failed with the job's error.
+ * closes it as Failed with the job's error. Returns the record, for amendRestore.
  */
 export async function recordRestore(
   deps: { history: JobHistory; clock: Clock; log: Logger },
   job: JobInput,
   outcome: RestoreOutcome,
   error: unknown,
-): Promise<void> {
-  const statuses: RoleStatus[] = job.Roles.map((role) => {
-    const name = role.RoleName;
-    const failure = outcome.failures.get(name);
-    if (failure) return { RoleName: name, Status: 'Failed', ErrorMessage: failure.ErrorMessage };
-    if (!outcome.restored.includes(name)) return role;
-    const roleWarnings = outcome.warnings.get(name) ?? [];
-    if (roleWarnings.length)
-      deps.log.warn('role restored with a warning', { role: name, warnings: roleWarnings });
-    return { RoleName: name, Status: 'Succeeded', ErrorMessage: roleWarnings.join(' ') || null };
-  });
+): Promise<JobInput> {
   const result = jobOutcome(outcome, error);
   const failures = [...outcome.failures.values()].map((failure) => failure.ErrorMessage);
-  await deps.history.save({
+  const record: JobInput = {
     ...job,
     EndTime: deps.clock.now().toISOString(),
     Outcome: result,
     ErrorMessage: error ? String((error as Error).message ?? error) : failures.join(' ') || null,
-    Roles: statuses,
-  });
+    Roles: roleStatuses(job, outcome),
+  };
+  for (const [role, warnings] of outcome.warnings) {
+    if (warnings.length) deps.log.warn('role restored with a warning', { role, warnings });
+  }
+  await deps.history.save(record);
   deps.log.info('restore finished', {
     backupId: job.BackupId,
     outcome: result,
     restored: outcome.restored,
     notRestored: [...outcome.failures.keys()],
+  });
+  return record;
+}
+
+/**
+ * Adds to a recorded restore the warnings its roles gained after it ended (their previous data,
+ * removed once the job had reported, could not all be removed); the job's end is not announced again.
+ */
+export async function amendRestore(
+  history: JobHistory,
+  record: JobInput,
+  outcome: RestoreOutcome,
+): Promise<void> {
+  await history.amend({ ...record, Roles: roleStatuses(record, outcome) });
+}
+
+function roleStatuses(job: JobInput, outcome: RestoreOutcome): RoleStatus[] {
+  return job.Roles.map((role) => {
+    const name = role.RoleName;
+    const failure = outcome.failures.get(name);
+    if (failure) return { RoleName: name, Status: 'Failed', ErrorMessage: failure.ErrorMessage };
+    if (!outcome.restored.includes(name)) return role;
+    return {
+      RoleName: name,
+      Status: 'Succeeded',
+      ErrorMessage: outcome.warnings.get(name)?.join(' ') || null,
+    };
   });
 }

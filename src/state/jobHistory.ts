@@ -86,6 +86,15 @@ export class JobHistory {
     this.onSaved(job);
   }
 
+  /**
+   * Rewrites a finished job's record with what was learnt after its end (a restore's previous data
+   * that could not be removed), without announcing the job's end a second time.
+   */
+  async amend(input: JobInput): Promise<void> {
+    const job = closeUnfinishedRoles(withSizes(input));
+    await writeJsonAtomic(path.join(this.folder, fileNameOf(job)), job);
+  }
+
   /** When the newest backup that ended Succeeded or PartialSucceeded started: LastBackupTime. */
   async lastGoodBackupTime(): Promise<string | null> {
     return (await this.readMarks()).Good?.StartTime ?? null;

@@ -13,6 +13,7 @@ import type { Job } from '../../src/protocol/objects.js';
 import { removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { createDeployment, flipByte, PFX_PASSWORD, roleFile } from '../helpers/deployment.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
+import { waitUntil } from '../helpers/waitUntil.js';
 
 /** The ECE role's file as createDeployment writes it (its RestoreScript copies over, removing nothing). */
 const ECE_SETTINGS = '<Settings><Node Name="n1"/></Settings>\n';
@@ -151,8 +152,13 @@ describe('cloud recovery', () => {
       const parent = path.dirname(deployment.folder);
       const leftover = readdirSync(parent).find((name) => name.startsWith('CA.removing-'));
       assert.ok(leftover, 'the previous data is left beside the folder');
-      const { jobs } = await daemon.call('job.list', {});
-      const restore = jobs.find((job) => job.Kind === 'Restore');
+      // The previous data is removed after the job has reported; what is left is added to its record.
+      let restore: Job | undefined;
+      await waitUntil(async () => {
+        const { jobs } = await daemon.call('job.list', {});
+        restore = jobs.find((job) => job.Kind === 'Restore');
+        return Boolean(restore?.Roles[0]?.ErrorMessage);
+      }, "the restore's record naming the leftover");
       assert.equal(restore?.Outcome, 'Succeeded');
       assert.equal(restore?.Roles[0]?.Status, 'Succeeded');
       assert.match(

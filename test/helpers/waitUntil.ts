@@ -5,13 +5,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export async function waitUntil(
-  condition: () => boolean,
+  condition: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 60_000,
   intervalMs = 20,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline)
       throw new Error(`${what} did not happen within ${Math.round(timeoutMs / 1000)} s`);
     await sleep(intervalMs);
