@@ -17,6 +17,7 @@ import { asResource } from './catalog.js';
 import type { ExclusiveJobs } from './exclusive.js';
 import { jobHandle, jobRecord, type JobHandle, type JobRunOptions } from './job.js';
 import type { RoleService } from './roles.js';
+import type { BackupStore } from '../storage/store.js';
 import type { Stores } from './stores.js';
 
 export const STAMP_VERSION = '0.1.0';
@@ -36,8 +37,12 @@ export interface BackupServiceDeps {
   stores: Stores;
   /** Where each manifest written is recorded, before the job reports success. */
   ledger: ManifestLedger;
-  /** Called after every backup that ends, successful or not (alerts, retention, schedule). */
-  onFinished?: (job: JobRecord, error: AzsError | null) => Promise<void>;
+  /**
+   * Called after every backup that ends, successful or not (alerts, retention, schedule), with the
+   * job's store while it is still open (null when it could not be opened), so that what follows a
+   * backup needs no connection of its own.
+   */
+  onFinished?: (job: JobRecord, error: AzsError | null, store: BackupStore | null) => Promise<void>;
 }
 
 export class BackupService {
@@ -88,11 +93,17 @@ export class BackupService {
       ? AbortSignal.any([request.signal, claim.abort.signal])
       : claim.abort.signal;
     const runDeps = { ...this.deps, timings: this.timings };
+    const failed = (error: unknown, store: BackupStore | null) => {
+      const failure = asAzsError(error);
+      return this.finish(job, failedBackup(backup, failure), failure, [], store);
+    };
+    let storeOpened = false;
     const done = this.deps.history
       .save(job)
       .then(() =>
-        stores.with(settings, (store) =>
-          runBackup(
+        stores.with(settings, (store) => {
+          storeOpened = true;
+          return runBackup(
             runDeps,
             { store, path: settings.path },
             backup,
@@ -100,16 +111,17 @@ export class BackupService {
             certificate,
             signal,
             request.progress,
-          ),
-        ),
+          ).then(
+            ({ record, measures }) => this.finish(job, record, null, measures, store),
+            (error: unknown) => failed(error, store),
+          );
+        }),
       )
-      .then(
-        ({ record, measures }) => this.finish(job, record, null, measures),
-        (error: unknown) => {
-          const failure = asAzsError(error);
-          return this.finish(job, failedBackup(backup, failure), failure, []);
-        },
-      )
+      .catch((error: unknown) => {
+        // Only a store that could not be opened ends here unrecorded; finish rethrows a job's own failure.
+        if (storeOpened) throw error;
+        return failed(error, null);
+      })
       .finally(() => {
         this.running = null;
         jobs.release(claim);
@@ -170,6 +182,7 @@ export class BackupService {
     backup: BackupRecord,
     error: AzsError | null,
     measures: RoleMeasure[],
+    store: BackupStore | null,
   ): Promise<Backup> {
     const finished: JobRecord = {
       ...job,
@@ -194,7 +207,7 @@ export class BackupService {
       error: finished.ErrorMessage,
     });
     await this.deps
-      .onFinished?.(finished, error)
+      .onFinished?.(finished, error, store)
       .catch((hookError: unknown) =>
         this.deps.log.error('post-backup step failed', { backupId: job.BackupId, error: String(hookError) }),
       );

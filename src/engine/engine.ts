@@ -107,7 +107,7 @@ export class Engine {
       jobs: this.jobs,
       stores,
       ledger: this.ledger,
-      onFinished: (job, error) => this.housekeeping.afterBackup(job, error),
+      onFinished: (job, error, store) => this.housekeeping.afterBackup(job, error, store),
     });
     this.recovery = new RecoveryService({
       state,

@@ -43,7 +43,8 @@ export interface HousekeepingDeps {
 export class Housekeeping {
   constructor(private readonly deps: HousekeepingDeps) {}
 
-  async afterBackup(job: JobRecord, error: AzsError | null): Promise<void> {
+  /** After a backup, over the backup's own store while it is open (null: one is opened). */
+  async afterBackup(job: JobRecord, error: AzsError | null, store: BackupStore | null): Promise<void> {
     if (error) {
       if (!NOT_ALERTED.has(error.reason))
         await this.deps.alerts.raise(failureKindOf(error.reason), error.message, job.BackupId);
@@ -51,7 +52,7 @@ export class Housekeeping {
       // A backup with a failed role is a failure for alerting: every failure alert stays open.
       if (job.Outcome === 'Succeeded') await this.deps.alerts.closeFailures();
       else await this.raiseRolesFailed(job);
-      await this.withStore(async (store) => {
+      await this.withStore(store, async (store) => {
         await this.applyRetention(store);
         await this.removeFailedUploads(store, job.BackupId).catch((error: unknown) =>
           this.deps.log.warn('failed uploads not removed', {
@@ -60,7 +61,7 @@ export class Housekeeping {
         );
       });
     }
-    await this.evaluateConditions();
+    await this.evaluateConditions(store);
   }
 
   /** The RolesFailed alert for a backup that stored only some roles: each failed one with its fix. */
@@ -123,8 +124,8 @@ export class Housekeeping {
     return removed;
   }
 
-  /** Brings every condition alert up to date with the configuration and the store. */
-  async evaluateConditions(): Promise<void> {
+  /** Brings every condition alert up to date with the configuration and the store (opened when not given). */
+  async evaluateConditions(store: BackupStore | null = null): Promise<void> {
     const config = await this.deps.state.readConfig();
     const { alerts } = this.deps;
     const [expiring, expired] = this.certificateConditions(config);
@@ -136,14 +137,14 @@ export class Housekeeping {
         ? 'Backup is configured, but the scheduler is off: no automatic backups are taken.'
         : null,
     );
-    await this.evaluateStoreConditions(config);
+    await this.evaluateStoreConditions(config, store);
   }
 
   /** The conditions read from the store (free space, emptied roles), over one connection to it. */
-  private async evaluateStoreConditions(config: SavedConfig): Promise<void> {
+  private async evaluateStoreConditions(config: SavedConfig, open: BackupStore | null): Promise<void> {
     const { alerts, log } = this.deps;
     if (!config.path) return alerts.setCondition('StoreAlmostFull', null);
-    await this.withStore(async (store) => {
+    await this.withStore(open, async (store) => {
       await alerts.setCondition('StoreAlmostFull', await this.almostFull(store));
       await this.evaluateEmptiedRoles(config, store);
     }).catch(async (error: unknown) => {
@@ -208,8 +209,9 @@ export class Housekeeping {
     }
   }
 
-  private withStore<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
-    return this.deps.stores.withConfigured(action);
+  /** Runs `action` against `open`, or against the configured store opened for it. */
+  private withStore<T>(open: BackupStore | null, action: (store: BackupStore) => Promise<T>): Promise<T> {
+    return open ? action(open) : this.deps.stores.withConfigured(action);
   }
 }
 

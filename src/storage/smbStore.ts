@@ -66,8 +66,10 @@ export class SmbStore implements BackupStore {
   async mkdir(relativePath: string): Promise<void> {
     const parts = splitStorePath(relativePath);
     if (parts.length === 0) return this.checkRoot();
-    // In recurse mode smbclient's mkdir creates the missing parents too.
-    await this.run(['recurse', `mkdir ${quoteRemote(parts)}`], relativePath, [
+    // In recurse mode smbclient's mkdir creates the missing parents too. `recurse` is a toggle that
+    // outlives the command in the session, and would make every later ls and du recursive: so the
+    // mode is switched back at once (the lines run in turn, also after a failed mkdir).
+    await this.run(['recurse', `mkdir ${quoteRemote(parts)}`, 'recurse'], relativePath, [
       'NT_STATUS_OBJECT_NAME_COLLISION',
     ]);
   }

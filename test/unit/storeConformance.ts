@@ -124,6 +124,19 @@ export function storeConformance(name: string, factory: () => Promise<StoreUnder
     );
 
     it(
+      'after making folders, lists only the folder asked for and measures its capacity (one store for all)',
+      withStore(async (store) => {
+        await store.mkdir('m/n/o');
+        await store.writeFile('m/n/o/f', Readable.from([Buffer.from('x')]));
+        assert.deepEqual(
+          (await store.list('m')).map((entry) => entry.name),
+          ['n'],
+        );
+        assert.ok((await store.capacity()).totalBytes > 0);
+      }),
+    );
+
+    it(
       'lists a folder and stats entries',
       withStore(async (store) => {
         const before = Date.now();
