@@ -29,8 +29,8 @@ export interface RestoreResult {
   warnings: string[];
   /**
    * Removes the previous data, renamed aside once the new data was in place (swap.ts); left to the
-   * caller to start, and to await before the job reports its outcome. Never rejects; resolves to
-   * more warnings like the above. Not started, the next restore of the role removes it.
+   * caller to start (the engine starts it once the job has reported its outcome). Never rejects;
+   * resolves to more warnings like the above. Not started, the next restore of the role removes it.
    */
   removePreviousData?: () => Promise<string[]>;
 }
