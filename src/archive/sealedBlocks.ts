@@ -178,14 +178,14 @@ export async function* openBlocks(
   const { fileId, pool } = options;
   const reader = new ByteReader(stored);
   try {
-    const fileHeader = await reader.readExactly(FILE_HEADER_BYTES);
+    const fileHeader = ownCopy(await reader.readExactly(FILE_HEADER_BYTES));
     const parsed = parseFileHeader(fileHeader, fileId);
     onFileHeader(parsed);
     const { blockSize, salt } = parsed;
     const fileKey = deriveFileKey(options.key, salt, fileId);
     const pending: Promise<Buffer>[] = [];
     for (let index = 0, final = false; !final; index++) {
-      const frameHeader = await reader.readExactly(FRAME_HEADER_BYTES);
+      const frameHeader = ownCopy(await reader.readExactly(FRAME_HEADER_BYTES));
       if (frameHeader.length < FRAME_HEADER_BYTES) throw endedEarly(fileId, index, frameHeader.length);
       const frame = parseFrameHeader(frameHeader, blockSize, fileId, index);
       const body = await reader.readCopy(frame.payloadLength + CHUNK_TAG_BYTES); // the pool takes it over
@@ -201,6 +201,17 @@ export async function* openBlocks(
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * The bytes in memory of their own. A header read from the store is a view of a much larger read
+ * chunk, and a view posted to a worker thread is cloned with its whole underlying buffer: each
+ * block's request would copy a megabyte or more into the worker's heap (see docs/benchmarks.md).
+ */
+function ownCopy(view: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(view.length);
+  view.copy(copy);
+  return copy;
 }
 
 function asDamage(error: Error, fileId: string): Error {
