@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
 import type { ArchiveEntry, EntryHeader, EntryType, ExtractedEntry } from './entry.js';
 import { ByteReader } from './byteReader.js';
-import { BlockBuffers, BlockFiller, type PlainBlock } from './sealedBlocks.js';
+import { BlockBuffers, BlockFiller, type PlainBlock, PlaintextBuffers } from './sealedBlocks.js';
 import { SymlinkGuard, entryPathProblem } from './entryPath.js';
 import { damaged } from './roleFileFormat.js';
 
@@ -168,15 +168,18 @@ async function* fileContent(
 /**
  * Entries back from a record byte stream. Each file's content must be read (or abandoned) before the
  * next entry is asked for; whatever is left of it is then read and checked here. `contentHashes`
- * says whether each file's content is followed by its SHA-256 (format version 1).
+ * says whether each file's content is followed by its SHA-256 (format version 1). Content chunks are
+ * views of the blocks `buffers` gave out: lent to the consumer, which may release them
+ * (ExtractedEntry.release) so that their blocks are reused.
  */
 export async function* decodeRecords(
   reader: ByteReader,
   fileId: string,
   contentHashes: () => boolean,
+  buffers = new PlaintextBuffers(),
 ): AsyncGenerator<ExtractedEntry> {
   try {
-    yield* decodeEntries(reader, fileId, contentHashes);
+    yield* decodeEntries(reader, fileId, contentHashes, buffers);
   } finally {
     await reader.close(); // a consumer that stops early closes the stored stream too
   }
@@ -186,8 +189,10 @@ async function* decodeEntries(
   reader: ByteReader,
   fileId: string,
   contentHashes: () => boolean,
+  buffers: PlaintextBuffers,
 ): AsyncGenerator<ExtractedEntry> {
   const guard = new SymlinkGuard();
+  const release = (chunk: Buffer) => buffers.release(chunk);
   const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
   for (;;) {
     const { type, header } = await readRecord(reader, fileId);
@@ -204,8 +209,9 @@ async function* decodeEntries(
     }
     counts.files += 1;
     counts.sourceBytes += entry.size;
-    const content = new FileContent(reader, entry, contentHashes() ? createHash('sha256') : null);
-    yield Object.assign(entry, { content: content.stream });
+    const hash = contentHashes() ? createHash('sha256') : null;
+    const content = new FileContent(reader, entry, hash, (chunk) => buffers.lend(chunk));
+    yield Object.assign(entry, { content: content.stream, release });
     await content.finish();
   }
 }
@@ -271,6 +277,8 @@ class FileContent {
     private readonly reader: ByteReader,
     private readonly entry: ExtractedEntry,
     private readonly hash: Hash | null,
+    /** Told of every chunk handed to the stream's consumer (not of those read by finish()). */
+    private readonly lend: (chunk: Buffer) => void,
   ) {
     this.remaining = entry.size;
     this.stream = new Readable({ read: () => this.pump() });
@@ -289,7 +297,10 @@ class FileContent {
   private pump(): void {
     this.inFlight = this.next();
     this.inFlight.then(
-      (chunk) => this.stream.push(chunk),
+      (chunk) => {
+        if (chunk) this.lend(chunk);
+        this.stream.push(chunk);
+      },
       (error: Error) => this.stream.destroy(error),
     );
   }

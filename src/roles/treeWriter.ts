@@ -298,6 +298,7 @@ class FileWrite {
         const { bytesWritten } = await handle.writev(batch);
         if (bytesWritten !== bytes)
           throw new Error(`${this.target}: ${bytesWritten} of ${bytes} bytes written`);
+        for (const chunk of batch) this.entry.release?.(chunk); // the archive reuses their blocks
       } finally {
         this.budget.release(bytes);
       }
