@@ -211,7 +211,11 @@ async function* decodeEntries(
     counts.sourceBytes += entry.size;
     const hash = contentHashes() ? createHash('sha256') : null;
     const content = new FileContent(reader, entry, hash, (chunk) => buffers.lend(chunk));
-    yield Object.assign(entry, { content: content.stream, release });
+    // The stream is made only for a consumer that asks for it: a verification never does.
+    yield Object.defineProperties(entry, {
+      content: { get: () => content.stream, enumerable: true },
+      release: { value: release, enumerable: true },
+    });
     await content.finish();
   }
 }
@@ -267,7 +271,7 @@ function entryDamaged(path: string, detail: string): AzsError {
  * SHA-256 has matched, and fails with BackupCorrupt (target: the entry's path) when it does not.
  */
 class FileContent {
-  readonly stream: Readable;
+  private readable: Readable | undefined;
   private remaining: number;
   private verified = false;
   private failure: Error | undefined;
@@ -281,13 +285,17 @@ class FileContent {
     private readonly lend: (chunk: Buffer) => void,
   ) {
     this.remaining = entry.size;
-    this.stream = new Readable({ read: () => this.pump() });
+  }
+
+  get stream(): Readable {
+    this.readable ??= new Readable({ read: () => this.pump() });
+    return this.readable;
   }
 
   /** Reads and checks whatever the consumer left unread; throws if the content is damaged. */
   async finish(): Promise<void> {
     if (!this.verified && !this.failure) {
-      this.stream.destroy();
+      this.readable?.destroy();
       await this.inFlight?.catch(() => undefined);
       while (!this.failure && (await this.next().catch(() => null)) !== null);
     }
