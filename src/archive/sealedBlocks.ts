@@ -71,7 +71,8 @@ export class BlockBuffers {
 /**
  * The buffers blocks are opened into, reused once nothing holds them: without that, every block
  * read would leave about 2 MiB of plaintext (and its stored bytes) to the garbage collector, and the
- * allocator keeps what piled up meanwhile for good (docs/benchmarks.md, "Restore: memory").
+ * allocator keeps what piled up meanwhile for good (docs/benchmarks.md, "Restore: memory and the
+ * verification's read side").
  * A block the record reader has moved past (`passed`) goes back to the free list once every view
  * of it that was lent out to a consumer has been released; a consumer that never releases its views
  * leaves the block to the garbage collector, as before.
