@@ -30,6 +30,8 @@ export interface OpenRequest extends BlockPosition {
   frameHeader: Uint8Array;
   /** Ciphertext then the 16-byte tag. */
   body: Uint8Array;
+  /** Where the plaintext goes: at least the block's plain length. */
+  target: Uint8Array;
 }
 
 /** A block that fails to open: the message says how, for the operator's error. */
@@ -62,8 +64,11 @@ export class BlockCodec {
     return { parts, crc32: parts.reduce((crc, part) => crc32(part, crc), 0) };
   }
 
-  /** The block's plaintext, released only after it authenticated, and the decrypted zstd frame if any. */
-  open(request: OpenRequest): { plaintext: Buffer; scratch: Buffer | null } {
+  /**
+   * The block's plaintext, in `request.target` and released only after it authenticated, and the
+   * decrypted payload, which was only scratch.
+   */
+  open(request: OpenRequest): { plaintext: Uint8Array; scratch: Buffer } {
     const { frame, body } = request;
     const plaintext = openChunk(
       Buffer.from(request.fileKey),
@@ -76,8 +81,11 @@ export class BlockCodec {
         `block ${request.index} fails authentication (it was changed, moved, or comes from another file or backup)`,
       );
     }
-    if (!frame.compressed) return { plaintext, scratch: null };
-    return { plaintext: this.decompress(plaintext, frame.plainLength, request.index), scratch: plaintext };
+    const target = request.target.subarray(0, frame.plainLength);
+    // A stored block is copied into the target too: the caller then reuses one kind of buffer only.
+    if (frame.compressed) this.decompress(plaintext, target, request.index);
+    else target.set(plaintext);
+    return { plaintext: target, scratch: plaintext };
   }
 
   private compress(data: Uint8Array): { payload: Uint8Array; compressed: boolean } {
@@ -91,17 +99,15 @@ export class BlockCodec {
       : { payload: data, compressed: false };
   }
 
-  private decompress(frame: Buffer, size: number, index: number): Buffer {
-    const output = Buffer.allocUnsafeSlow(size);
+  private decompress(frame: Buffer, output: Uint8Array, index: number): void {
     let length: number;
     try {
       length = this.decompressor.decompress(output, frame);
     } catch (error) {
       throw new BlockDamaged(`block ${index} does not decompress (${(error as Error).message})`);
     }
-    if (length !== size)
-      throw new BlockDamaged(`block ${index} decompresses to ${length} bytes, not ${size}`);
-    return output;
+    if (length !== output.length)
+      throw new BlockDamaged(`block ${index} decompresses to ${length} bytes, not ${output.length}`);
   }
 }
 

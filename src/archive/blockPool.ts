@@ -31,12 +31,14 @@ export class BlockPool {
   }
 
   /**
-   * The block's plaintext; rejects with BlockDamaged when it does not authenticate or decompress.
-   * The pool takes `request.body` over: pass a buffer nobody else holds.
+   * The block's plaintext, in `request.target`'s buffer; rejects with BlockDamaged when it does not
+   * authenticate or decompress. The pool takes the whole buffers under `request.body` and
+   * `request.target` over (pass buffers nobody else holds) and hands the body's back as `reusable`.
    */
-  async open(request: OpenRequest): Promise<Buffer> {
-    const result = await this.submit({ ...request, op: 'open' }, transferable(request.body));
-    return asBuffer(result.data[0]!);
+  async open(request: OpenRequest): Promise<{ plaintext: Buffer; reusable: Buffer }> {
+    const owned = [...new Set([request.body.buffer, request.target.buffer])] as ArrayBuffer[];
+    const result = await this.submit({ ...request, op: 'open' }, owned);
+    return { plaintext: asBuffer(result.data[0]!), reusable: Buffer.from(result.spare[0]!.buffer) };
   }
 
   /** Stops every thread; the pool starts new ones if used again. */

@@ -1,7 +1,8 @@
 /**
  * A block worker thread: seals and opens blocks (zstd + AES-256-GCM, see blockCodec.ts), one at a
  * time, for the pool in blockPool.ts that decides how many wait in line. Every large buffer goes
- * back to the main thread with the reply (see blockCodec.ts for why).
+ * back to the main thread with the reply (see blockCodec.ts for why); an open request's body and
+ * target came in transferred, so they are this thread's whole to hand back, views or not.
  */
 import { parentPort } from 'node:worker_threads';
 import { BlockCodec, BlockDamaged } from './blockCodec.js';
@@ -9,23 +10,36 @@ import { type WorkerReply, type WorkerRequest, transferable } from './blockMessa
 
 const codec = new BlockCodec();
 
-async function reply(request: WorkerRequest): Promise<WorkerReply> {
+/** The reply and the buffers it hands over without a copy. */
+function reply(request: WorkerRequest): { answer: WorkerReply; transfer: ArrayBuffer[] } {
   try {
     if (request.op === 'seal') {
       const { parts, crc32 } = codec.seal(request);
-      return { id: request.id, data: parts, spare: [request.data], crc32 };
+      const spare = [request.data];
+      return {
+        answer: { id: request.id, data: parts, spare, crc32 },
+        transfer: transferable(...parts, ...spare),
+      };
     }
     const { plaintext, scratch } = codec.open(request);
-    return { id: request.id, data: [plaintext], spare: scratch ? [request.body, scratch] : [request.body] };
+    const transfer = [...new Set([plaintext.buffer, request.body.buffer, ...transferable(scratch)])];
+    return {
+      answer: { id: request.id, data: [plaintext], spare: [request.body, scratch] },
+      transfer: transfer as ArrayBuffer[],
+    };
   } catch (error) {
-    return { id: request.id, error: (error as Error).message, damaged: error instanceof BlockDamaged };
+    const answer = {
+      id: request.id,
+      error: (error as Error).message,
+      damaged: error instanceof BlockDamaged,
+    };
+    return { answer, transfer: [] };
   }
 }
 
 // reply() turns every failure into an error reply, so nothing is lost there; should postMessage throw,
-// the unhandled rejection ends this thread and the pool fails its jobs on the worker's 'error' event.
+// the exception ends this thread and the pool fails its jobs on the worker's 'error' event.
 parentPort!.on('message', (request: WorkerRequest) => {
-  void reply(request).then((answer) =>
-    parentPort!.postMessage(answer, 'data' in answer ? transferable(...answer.data, ...answer.spare) : []),
-  );
+  const { answer, transfer } = reply(request);
+  parentPort!.postMessage(answer, transfer);
 });

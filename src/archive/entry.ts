@@ -49,4 +49,10 @@ export interface ArchiveEntry extends EntryHeader {
 /** An entry read back: a file's content stream yields its authenticated bytes, and fails on damage. */
 export interface ExtractedEntry extends EntryHeader {
   content?: Readable;
+  /**
+   * Hands back a chunk read from `content` once nothing refers to it any more (no view of its bytes
+   * either): the archive then reuses its memory for a later block, and any view still held would
+   * find it gone (empty). Optional: a chunk never handed back is left to the garbage collector.
+   */
+  release?: (chunk: Buffer) => void;
 }

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
 import type { ArchiveEntry, EntryHeader, EntryType, ExtractedEntry } from './entry.js';
 import { ByteReader } from './byteReader.js';
-import { BlockBuffers, BlockFiller, type PlainBlock } from './sealedBlocks.js';
+import { BlockBuffers, BlockFiller, type PlainBlock, PlaintextBuffers } from './sealedBlocks.js';
 import { SymlinkGuard, entryPathProblem } from './entryPath.js';
 import { damaged } from './roleFileFormat.js';
 
@@ -168,15 +168,18 @@ async function* fileContent(
 /**
  * Entries back from a record byte stream. Each file's content must be read (or abandoned) before the
  * next entry is asked for; whatever is left of it is then read and checked here. `contentHashes`
- * says whether each file's content is followed by its SHA-256 (format version 1).
+ * says whether each file's content is followed by its SHA-256 (format version 1). Content chunks are
+ * views of the blocks `buffers` gave out: lent to the consumer, which may release them
+ * (ExtractedEntry.release) so that their blocks are reused.
  */
 export async function* decodeRecords(
   reader: ByteReader,
   fileId: string,
   contentHashes: () => boolean,
+  buffers = new PlaintextBuffers(),
 ): AsyncGenerator<ExtractedEntry> {
   try {
-    yield* decodeEntries(reader, fileId, contentHashes);
+    yield* decodeEntries(reader, fileId, contentHashes, buffers);
   } finally {
     await reader.close(); // a consumer that stops early closes the stored stream too
   }
@@ -186,8 +189,10 @@ async function* decodeEntries(
   reader: ByteReader,
   fileId: string,
   contentHashes: () => boolean,
+  buffers: PlaintextBuffers,
 ): AsyncGenerator<ExtractedEntry> {
   const guard = new SymlinkGuard();
+  const release = (chunk: Buffer) => buffers.release(chunk);
   const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
   for (;;) {
     const { type, header } = await readRecord(reader, fileId);
@@ -204,8 +209,13 @@ async function* decodeEntries(
     }
     counts.files += 1;
     counts.sourceBytes += entry.size;
-    const content = new FileContent(reader, entry, contentHashes() ? createHash('sha256') : null);
-    yield Object.assign(entry, { content: content.stream });
+    const hash = contentHashes() ? createHash('sha256') : null;
+    const content = new FileContent(reader, entry, hash, (chunk) => buffers.lend(chunk));
+    // The stream is made only for a consumer that asks for it: a verification never does.
+    yield Object.defineProperties(entry, {
+      content: { get: () => content.stream, enumerable: true },
+      release: { value: release, enumerable: true },
+    });
     await content.finish();
   }
 }
@@ -261,7 +271,7 @@ function entryDamaged(path: string, detail: string): AzsError {
  * SHA-256 has matched, and fails with BackupCorrupt (target: the entry's path) when it does not.
  */
 class FileContent {
-  readonly stream: Readable;
+  private readable: Readable | undefined;
   private remaining: number;
   private verified = false;
   private failure: Error | undefined;
@@ -271,15 +281,21 @@ class FileContent {
     private readonly reader: ByteReader,
     private readonly entry: ExtractedEntry,
     private readonly hash: Hash | null,
+    /** Told of every chunk handed to the stream's consumer (not of those read by finish()). */
+    private readonly lend: (chunk: Buffer) => void,
   ) {
     this.remaining = entry.size;
-    this.stream = new Readable({ read: () => this.pump() });
+  }
+
+  get stream(): Readable {
+    this.readable ??= new Readable({ read: () => this.pump() });
+    return this.readable;
   }
 
   /** Reads and checks whatever the consumer left unread; throws if the content is damaged. */
   async finish(): Promise<void> {
     if (!this.verified && !this.failure) {
-      this.stream.destroy();
+      this.readable?.destroy();
       await this.inFlight?.catch(() => undefined);
       while (!this.failure && (await this.next().catch(() => null)) !== null);
     }
@@ -289,7 +305,10 @@ class FileContent {
   private pump(): void {
     this.inFlight = this.next();
     this.inFlight.then(
-      (chunk) => this.stream.push(chunk),
+      (chunk) => {
+        if (chunk) this.lend(chunk);
+        this.stream.push(chunk);
+      },
       (error: Error) => this.stream.destroy(error),
     );
   }

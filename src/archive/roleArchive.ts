@@ -16,10 +16,11 @@ import {
   MAX_BLOCK_SIZE,
   MIN_BLOCK_SIZE,
   ROLE_FILE_VERSION,
+  type ParsedFileHeader,
   damaged,
   hasContentHashes,
 } from './roleFileFormat.js';
-import { BlockBuffers, openBlocks, sealBlocks } from './sealedBlocks.js';
+import { BlockBuffers, PlaintextBuffers, openBlocks, sealBlocks } from './sealedBlocks.js';
 
 export interface ArchiveSummary {
   /** Entries of every type. */
@@ -134,7 +135,8 @@ export function readRoleArchive(
 ): AsyncIterable<ExtractedEntry> {
   const pool = options.pool ?? sharedBlockPool();
   let version = ROLE_FILE_VERSION;
-  const plaintext = openBlocks(stored, { key: options.key, fileId: options.fileId, pool }, (header) => {
+  const buffers = new PlaintextBuffers();
+  const checkVersion = (header: ParsedFileHeader) => {
     if (header.version !== options.formatVersion) {
       throw damaged(
         options.fileId,
@@ -142,9 +144,20 @@ export function readRoleArchive(
       );
     }
     version = header.version;
-  });
+  };
+  const blocks = openBlocks(
+    stored,
+    { key: options.key, fileId: options.fileId, pool },
+    checkVersion,
+    buffers,
+  );
   // Records are only parsed once the first block has been opened, so the version is known by then.
-  return decodeRecords(new ByteReader(plaintext), options.fileId, () => hasContentHashes(version));
+  return decodeRecords(
+    new ByteReader(blocks, (block) => buffers.passed(block)),
+    options.fileId,
+    () => hasContentHashes(version),
+    buffers,
+  );
 }
 
 export type VerifyResult = { ok: true } | { ok: false; file: string | null; message: string };
@@ -159,9 +172,8 @@ export async function verifyRoleArchive(
   options: ReadRoleArchiveOptions,
 ): Promise<VerifyResult> {
   try {
-    for await (const entry of readRoleArchive(stored, options)) {
-      if (entry.content) await finished(entry.content.resume());
-    }
+    // Content left unread is read and checked by the archive itself, in buffers it reuses.
+    for await (const entry of readRoleArchive(stored, options)) void entry;
     return { ok: true };
   } catch (error) {
     if (!isAzsError(error, 'BackupCorrupt')) throw error;

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { CHUNK_TAG_BYTES, FILE_SALT_BYTES, deriveFileKey } from '../crypto/chunkCipher.js';
-import { BlockDamaged } from './blockCodec.js';
+import { BlockDamaged, type OpenRequest } from './blockCodec.js';
 import type { BlockPool } from './blockPool.js';
 import { ByteReader } from './byteReader.js';
 import {
@@ -65,6 +65,61 @@ export class BlockBuffers {
 
   give(buffer: Buffer | undefined): void {
     if (buffer?.length === this.blockSize) this.free.push(buffer);
+  }
+}
+
+/**
+ * The buffers blocks are opened into, reused once nothing holds them: without that, every block
+ * read would leave about 2 MiB of plaintext (and its stored bytes) to the garbage collector, and the
+ * allocator keeps what piled up meanwhile for good (docs/benchmarks.md, "Restore: memory and the
+ * verification's read side").
+ * A block the record reader has moved past (`passed`) goes back to the free list once every view
+ * of it that was lent out to a consumer has been released; a consumer that never releases its views
+ * leaves the block to the garbage collector, as before.
+ */
+export class PlaintextBuffers {
+  private buffers: BlockBuffers | undefined;
+  /** Blocks given out by openBlocks and not yet free: views lent out, and whether they were passed. */
+  private readonly leases = new WeakMap<ArrayBufferLike, { lent: number; passed: boolean }>();
+
+  /** A whole buffer for a block of `blockSize` bytes; the pool takes it over. */
+  take(blockSize: number): Buffer {
+    if (this.buffers?.blockSize !== blockSize) this.buffers = new BlockBuffers(blockSize);
+    return this.buffers.take();
+  }
+
+  /** A block's plaintext back from the pool: its buffer is now watched. */
+  track(plaintext: Buffer): void {
+    this.leases.set(plaintext.buffer, { lent: 0, passed: false });
+  }
+
+  /** A view of a block is handed to a consumer, which may release it. */
+  lend(view: Buffer): void {
+    const lease = this.leases.get(view.buffer);
+    if (lease) lease.lent += 1;
+  }
+
+  /** A consumer no longer refers to `view` (nor to any view of the same bytes). */
+  release(view: Buffer): void {
+    const lease = this.leases.get(view.buffer);
+    if (!lease || lease.lent === 0) return;
+    lease.lent -= 1;
+    this.freeIfUnused(view.buffer);
+  }
+
+  /** The reader keeps no view of `block` any more. */
+  passed(block: Buffer): void {
+    const lease = this.leases.get(block.buffer);
+    if (!lease) return;
+    lease.passed = true;
+    this.freeIfUnused(block.buffer);
+  }
+
+  private freeIfUnused(buffer: ArrayBufferLike): void {
+    const lease = this.leases.get(buffer)!;
+    if (!lease.passed || lease.lent > 0) return;
+    this.leases.delete(buffer);
+    this.buffers?.give(Buffer.from(buffer));
   }
 }
 
@@ -168,31 +223,38 @@ export async function* sealBlocks(
  * The plaintext blocks of a stored role file, in order, each authenticated before it is released;
  * `onFileHeader` learns the file's header (its format version) before the first block.
  * Fails (BackupCorrupt) on any changed, missing, reordered, foreign or truncated block, and on bytes
- * after the final one.
+ * after the final one. Each block is a view of a buffer taken from `plaintext`: tell it when done.
  */
 export async function* openBlocks(
   stored: AsyncIterable<Buffer>,
   options: BlockOptions,
   onFileHeader: (header: ParsedFileHeader) => void = () => undefined,
+  plaintext = new PlaintextBuffers(),
 ): AsyncGenerator<Buffer> {
   const { fileId, pool } = options;
   const reader = new ByteReader(stored);
   try {
-    const fileHeader = await reader.readExactly(FILE_HEADER_BYTES);
+    const fileHeader = ownCopy(await reader.readExactly(FILE_HEADER_BYTES));
     const parsed = parseFileHeader(fileHeader, fileId);
     onFileHeader(parsed);
     const { blockSize, salt } = parsed;
     const fileKey = deriveFileKey(options.key, salt, fileId);
+    const bodies = new BlockBuffers(blockSize + CHUNK_TAG_BYTES); // a stored payload is at most a block
+    const open = async (request: Omit<OpenRequest, 'target'>): Promise<Buffer> => {
+      const opened = await pool.open({ ...request, target: plaintext.take(blockSize) });
+      bodies.give(opened.reusable);
+      plaintext.track(opened.plaintext);
+      return opened.plaintext;
+    };
     const pending: Promise<Buffer>[] = [];
     for (let index = 0, final = false; !final; index++) {
-      const frameHeader = await reader.readExactly(FRAME_HEADER_BYTES);
+      const frameHeader = ownCopy(await reader.readExactly(FRAME_HEADER_BYTES));
       if (frameHeader.length < FRAME_HEADER_BYTES) throw endedEarly(fileId, index, frameHeader.length);
       const frame = parseFrameHeader(frameHeader, blockSize, fileId, index);
-      const body = await reader.readCopy(frame.payloadLength + CHUNK_TAG_BYTES); // the pool takes it over
-      if (body.length < frame.payloadLength + CHUNK_TAG_BYTES)
-        throw damaged(fileId, `it ends inside block ${index}`);
+      const body = bodies.take().subarray(0, frame.payloadLength + CHUNK_TAG_BYTES);
+      if ((await reader.readInto(body)) < body.length) throw damaged(fileId, `it ends inside block ${index}`);
       final = frame.final;
-      const opened = pool.open({ fileKey, fileHeader, index, final, frame, frameHeader, body });
+      const opened = open({ fileKey, fileHeader, index, final, frame, frameHeader, body });
       pending.push(settledLater(opened.catch((error: Error) => Promise.reject(asDamage(error, fileId)))));
       if (pending.length > inFlightLimit(pool)) yield await pending.shift()!;
     }
@@ -201,6 +263,17 @@ export async function* openBlocks(
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * The bytes in memory of their own. A header read from the store is a view of a much larger read
+ * chunk, and a view posted to a worker thread is cloned with its whole underlying buffer: each
+ * block's request would copy a megabyte or more into the worker's heap (see docs/benchmarks.md).
+ */
+function ownCopy(view: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(view.length);
+  view.copy(copy);
+  return copy;
 }
 
 function asDamage(error: Error, fileId: string): Error {

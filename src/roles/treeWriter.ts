@@ -9,8 +9,9 @@
  * Entries are checked and folders made in order, on the caller's path; files are written several at
  * once (FileWrite), because one file after another leaves the disk idle between them (see
  * docs/benchmarks.md, "Restore: where the time goes"). Their content is held while it waits for its
- * write: views of the archive's block buffers, which are fresh for every block and never reused, so
- * they need no copy. LIMITS bounds how many files and how many content bytes wait at once.
+ * write: views of the archive's block buffers, not copies, handed back (entry.release) once written so
+ * that the archive reuses their blocks. LIMITS bounds how many files and how many content bytes wait
+ * at once.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { chmod, lchown, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
@@ -298,6 +299,7 @@ class FileWrite {
         const { bytesWritten } = await handle.writev(batch);
         if (bytesWritten !== bytes)
           throw new Error(`${this.target}: ${bytesWritten} of ${bytes} bytes written`);
+        for (const chunk of batch) this.entry.release?.(chunk); // the archive reuses their blocks
       } finally {
         this.budget.release(bytes);
       }

@@ -89,6 +89,7 @@ export async function readAll(
     })) {
       const read: ReadEntry = { ...entry };
       delete (read as { content?: unknown }).content;
+      delete (read as { release?: unknown }).release;
       entries.push(read);
       if (entry.content) {
         const parts: Buffer[] = [];
