@@ -34,6 +34,8 @@ import { chmod, lchown, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { EntryHeader, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
+import { DirectFileWriter } from '../util/directFileSink.js';
+import { DIRECT_CHUNK_BYTES, createDirect } from '../util/directIo.js';
 import { filesNeedOwnFlush, flushFileSystem } from '../util/durability.js';
 
 export interface WriteLimits {
@@ -282,10 +284,11 @@ class FileWrite {
   }
 
   private async write(): Promise<void> {
-    // 'wx' never follows or reuses an existing name.
-    const handle = await open(this.target, 'wx', 0o600);
+    // Like 'wx', neither open follows or reuses an existing name.
+    const direct = this.entry.size >= DIRECT_CHUNK_BYTES ? await createDirect(this.target, 0o600) : null;
+    const handle = direct ?? (await open(this.target, 'wx', 0o600));
     try {
-      await this.writeContent(handle);
+      await this.writeContent(handle, direct ? new DirectFileWriter(direct) : undefined);
       if (this.abandoned) return;
       if (filesNeedOwnFlush()) await handle.sync();
       await setOwnerAndMode(handle, this.entry);
@@ -295,26 +298,47 @@ class FileWrite {
     }
   }
 
-  private async writeContent(handle: FileHandle): Promise<void> {
-    for (;;) {
-      if (this.abandoned) return;
-      if (this.queue.length === 0) {
-        if (this.ended) return;
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        continue;
+  /**
+   * Writes what is queued as it comes: through `direct` (unbuffered, copied into its aligned
+   * buffers) or in one writev per batch.
+   */
+  private async writeContent(handle: FileHandle, direct: DirectFileWriter | undefined): Promise<void> {
+    try {
+      for (;;) {
+        if (this.abandoned) return;
+        if (this.queue.length === 0) {
+          if (this.ended) break;
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
+        const batch = this.queue;
+        const bytes = this.queuedBytes;
+        this.queue = [];
+        this.queuedBytes = 0;
+        try {
+          await this.writeBatch(handle, direct, batch, bytes);
+        } finally {
+          this.budget.release(bytes);
+        }
       }
-      const batch = this.queue;
-      const bytes = this.queuedBytes;
-      this.queue = [];
-      this.queuedBytes = 0;
-      try {
-        const { bytesWritten } = await handle.writev(batch);
-        if (bytesWritten !== bytes)
-          throw new Error(`${this.target}: ${bytesWritten} of ${bytes} bytes written`);
-      } finally {
-        this.budget.release(bytes);
-      }
+      await direct?.end();
+    } finally {
+      await direct?.settle();
     }
+  }
+
+  private async writeBatch(
+    handle: FileHandle,
+    direct: DirectFileWriter | undefined,
+    batch: Buffer[],
+    bytes: number,
+  ): Promise<void> {
+    if (direct) {
+      for (const chunk of batch) await direct.append(chunk);
+      return;
+    }
+    const { bytesWritten } = await handle.writev(batch);
+    if (bytesWritten !== bytes) throw new Error(`${this.target}: ${bytesWritten} of ${bytes} bytes written`);
   }
 }
 
