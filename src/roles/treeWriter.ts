@@ -12,7 +12,10 @@
  * "Restore: where the time goes"). Larger files are written several at once (FileWrite), because one
  * after another leaves the disk idle between them. Their content is held while it waits for its
  * write: views of the archive's block buffers, which are fresh for every block and never reused, so
- * they need no copy. LIMITS bounds how many files and how many content bytes wait at once.
+ * they need no copy. LIMITS bounds how many files and how many content bytes wait at once. Files of
+ * DIRECT_CHUNK_BYTES and more are written unbuffered where the file system allows it (copied into
+ * aligned buffers, util/directFileSink.ts): they skip the page cache, whose first touch is costly on
+ * the test machine, and leave the final flush little to write.
  */
 import {
   chmodSync,
@@ -225,8 +228,9 @@ class ByteBudget {
 }
 
 /**
- * One file written from content pushed to it: everything queued goes out in one writev, then the
- * file gets its owner, mode and times through the same handle (no path is looked up again).
+ * One file written from content pushed to it: everything queued goes out in one writev (or, for a
+ * large file, through a DirectFileWriter), then the file gets its owner, mode and times through the
+ * same handle (no path is looked up again).
  */
 class FileWrite {
   readonly done: Promise<void>;
