@@ -6,18 +6,40 @@
  * Entries come from a backup, so they are checked before anything is written: a path that would leave
  * the folder, pass through a symbolic link written earlier, or appear twice is refused.
  *
- * Entries are checked and folders made in order, on the caller's path; files are written several at
- * once (FileWrite), because one file after another leaves the disk idle between them (see
- * docs/benchmarks.md, "Restore: where the time goes"). Their content is held while it waits for its
- * write: views of the archive's block buffers, not copies, handed back (entry.release) once written so
- * that the archive reuses their blocks. LIMITS bounds how many files and how many content bytes wait
- * at once.
+ * Entries are checked, folders, links and small files made in order, on the caller's thread, with
+ * synchronous calls: for a file of a few KiB the six calls (open, write, owner, mode, times, close)
+ * each cost less than a trip through libuv's thread pool and a promise (see docs/benchmarks.md,
+ * "Restore: where the time goes"). Larger files are written several at once (FileWrite), because one
+ * after another leaves the disk idle between them. Their content is held while it waits for its
+ * write: views of the archive's block buffers, not copies, handed back (entry.release) once written
+ * so that the archive reuses their blocks. LIMITS bounds how many files and how many content bytes
+ * wait at once. Files of
+ * DIRECT_CHUNK_BYTES and more are written unbuffered where the file system allows it (copied into
+ * aligned buffers, util/directFileSink.ts): they skip the page cache, whose first touch is costly on
+ * the test machine, and leave the final flush little to write.
  */
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  futimesSync,
+  lchownSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  utimesSync,
+  writevSync,
+} from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { chmod, lchown, lutimes, mkdir, open, symlink, utimes } from 'node:fs/promises';
+import { chmod, lchown, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { EntryHeader, ExtractedEntry } from '../archive/entry.js';
 import { AzsError } from '../protocol/errors.js';
+import { DirectFileWriter } from '../util/directFileSink.js';
+import { DIRECT_CHUNK_BYTES, createDirect } from '../util/directIo.js';
 import { filesNeedOwnFlush, flushFileSystem } from '../util/durability.js';
 
 export interface WriteLimits {
@@ -33,6 +55,12 @@ export interface WriteLimits {
  * block, at most 16 MiB, alive).
  */
 export const LIMITS: WriteLimits = { files: 8, bytes: 8 * 1024 * 1024 };
+
+/**
+ * Files up to this size are gathered whole and written synchronously; larger ones go to a FileWrite.
+ * The bench's tree has files of 4 and 32 KiB and nothing between 64 KiB and 5 MiB.
+ */
+export const SMALL_FILE_BYTES = 256 * 1024;
 
 /**
  * Writes `entries` into `folder` (created when missing). Returns when every entry is on disk, durably:
@@ -54,7 +82,7 @@ export async function writeTree(
     await writer.abandon();
     throw error;
   }
-  await writer.finish();
+  writer.finish();
   await flushFileSystem(folder);
 }
 
@@ -93,20 +121,24 @@ class TreeWriter {
 
   async add(entry: ExtractedEntry): Promise<void> {
     const segments = entryPathSegments(entry.path);
-    await this.ensureParents(segments);
+    this.ensureParents(segments);
     const relative = segments.join('/');
     if (this.folders.has(relative) || this.leaves.has(relative)) {
       throw corrupt(`the entry '${entry.path}' appears twice`, entry.path);
     }
     const target = path.join(this.root, ...segments);
     if (entry.type === 'directory') {
-      await mkdir(target, { mode: 0o700 });
+      mkdirSync(target, { mode: 0o700 });
       this.folders.set(relative, entry);
       return;
     }
     this.leaves.add(relative);
-    if (entry.type === 'symlink') await writeLink(entry, target);
-    else if (entry.type === 'file') await this.startFile(entry, target);
+    if (entry.type === 'symlink') writeLink(entry, target);
+    else if (entry.type === 'file' && entry.size <= SMALL_FILE_BYTES) {
+      const content = await wholeContent(entry);
+      writeSmallFile(entry, target, content);
+      for (const chunk of content) entry.release?.(chunk); // written: the archive reuses their blocks
+    } else if (entry.type === 'file') await this.startFile(entry, target);
     else throw corrupt(`the entry '${entry.path}' has the unknown type '${String(entry.type)}'`, entry.path);
   }
 
@@ -127,8 +159,6 @@ class TreeWriter {
    * this one's content is read), waiting while too many files or bytes are in flight.
    */
   private async startFile(entry: ExtractedEntry, target: string): Promise<void> {
-    if (!entry.content && entry.size > 0)
-      throw corrupt(`the file '${entry.path}' has no content`, entry.path);
     while (this.writes.size >= this.limits.files)
       await Promise.race([...this.writes].map((write) => write.done));
     this.throwIfFailed();
@@ -141,20 +171,10 @@ class TreeWriter {
         this.writes.delete(write);
       },
     );
-    let received = 0;
-    for await (const chunk of entry.content ?? []) {
-      const part = chunk as Buffer;
-      received += part.length;
-      if (received > entry.size) break;
-      await this.budget.take(part.length);
+    for await (const chunk of checkedContent(entry)) {
+      await this.budget.take(chunk.length);
       this.throwIfFailed();
-      write.push(part);
-    }
-    if (received !== entry.size) {
-      throw corrupt(
-        `the file '${entry.path}' holds ${received > entry.size ? 'more than ' : ''}${received} bytes where ${entry.size} were recorded`,
-        entry.path,
-      );
+      write.push(chunk);
     }
     write.end();
   }
@@ -164,24 +184,24 @@ class TreeWriter {
   }
 
   /** Folders' modes and mtimes, deepest first, after everything inside them is written. */
-  async finish(): Promise<void> {
+  finish(): void {
     for (const [relative, header] of [...this.folders].reverse()) {
       if (!header) continue;
       const target = path.join(this.root, ...relative.split('/'));
-      await setOwnerAndMode(target, header);
-      await utimes(target, header.mtimeMs / 1000, header.mtimeMs / 1000);
+      setOwnerAndModeSync(target, header);
+      utimesSync(target, header.mtimeMs / 1000, header.mtimeMs / 1000);
     }
   }
 
   /** Parents missing from the entries are created plainly; a parent that is a file or link is refused. */
-  private async ensureParents(segments: string[]): Promise<void> {
+  private ensureParents(segments: string[]): void {
     for (let depth = 1; depth < segments.length; depth += 1) {
       const parent = segments.slice(0, depth).join('/');
       if (this.folders.has(parent)) continue;
       if (this.leaves.has(parent)) {
         throw corrupt(`the entry '${segments.join('/')}' lies below the file or link '${parent}'`, parent);
       }
-      await mkdir(path.join(this.root, ...segments.slice(0, depth)), { mode: 0o755 });
+      mkdirSync(path.join(this.root, ...segments.slice(0, depth)), { mode: 0o755 });
       this.folders.set(parent, undefined);
     }
   }
@@ -211,8 +231,9 @@ class ByteBudget {
 }
 
 /**
- * One file written from content pushed to it: everything queued goes out in one writev, then the
- * file gets its owner, mode and times through the same handle (no path is looked up again).
+ * One file written from content pushed to it: everything queued goes out in one writev (or, for a
+ * large file, through a DirectFileWriter), then the file gets its owner, mode and times through the
+ * same handle (no path is looked up again).
  */
 class FileWrite {
   readonly done: Promise<void>;
@@ -270,10 +291,11 @@ class FileWrite {
   }
 
   private async write(): Promise<void> {
-    // 'wx' never follows or reuses an existing name.
-    const handle = await open(this.target, 'wx', 0o600);
+    // Like 'wx', neither open follows or reuses an existing name.
+    const direct = this.entry.size >= DIRECT_CHUNK_BYTES ? await createDirect(this.target, 0o600) : null;
+    const handle = direct ?? (await open(this.target, 'wx', 0o600));
     try {
-      await this.writeContent(handle);
+      await this.writeContent(handle, direct ? new DirectFileWriter(direct) : undefined);
       if (this.abandoned) return;
       if (filesNeedOwnFlush()) await handle.sync();
       await setOwnerAndMode(handle, this.entry);
@@ -283,35 +305,97 @@ class FileWrite {
     }
   }
 
-  private async writeContent(handle: FileHandle): Promise<void> {
-    for (;;) {
-      if (this.abandoned) return;
-      if (this.queue.length === 0) {
-        if (this.ended) return;
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        continue;
+  /**
+   * Writes what is queued as it comes: through `direct` (unbuffered, copied into its aligned
+   * buffers) or in one writev per batch.
+   */
+  private async writeContent(handle: FileHandle, direct: DirectFileWriter | undefined): Promise<void> {
+    try {
+      for (;;) {
+        if (this.abandoned) return;
+        if (this.queue.length === 0) {
+          if (this.ended) break;
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
+        const batch = this.queue;
+        const bytes = this.queuedBytes;
+        this.queue = [];
+        this.queuedBytes = 0;
+        try {
+          await this.writeBatch(handle, direct, batch, bytes);
+        } finally {
+          this.budget.release(bytes);
+        }
       }
-      const batch = this.queue;
-      const bytes = this.queuedBytes;
-      this.queue = [];
-      this.queuedBytes = 0;
-      try {
-        const { bytesWritten } = await handle.writev(batch);
-        if (bytesWritten !== bytes)
-          throw new Error(`${this.target}: ${bytesWritten} of ${bytes} bytes written`);
-        for (const chunk of batch) this.entry.release?.(chunk); // the archive reuses their blocks
-      } finally {
-        this.budget.release(bytes);
-      }
+      await direct?.end();
+    } finally {
+      await direct?.settle();
     }
+  }
+
+  private async writeBatch(
+    handle: FileHandle,
+    direct: DirectFileWriter | undefined,
+    batch: Buffer[],
+    bytes: number,
+  ): Promise<void> {
+    if (direct) {
+      for (const chunk of batch) await direct.append(chunk);
+    } else {
+      const { bytesWritten } = await handle.writev(batch);
+      if (bytesWritten !== bytes)
+        throw new Error(`${this.target}: ${bytesWritten} of ${bytes} bytes written`);
+    }
+    for (const chunk of batch) this.entry.release?.(chunk); // written (or copied): the archive reuses their blocks
   }
 }
 
-async function writeLink(entry: ExtractedEntry, target: string): Promise<void> {
+/** The content of a file entry, chunk by chunk; BackupCorrupt when it is missing, short or too long. */
+async function* checkedContent(entry: ExtractedEntry): AsyncGenerator<Buffer> {
+  if (!entry.content && entry.size > 0) throw corrupt(`the file '${entry.path}' has no content`, entry.path);
+  let received = 0;
+  for await (const chunk of entry.content ?? []) {
+    const part = chunk as Buffer;
+    received += part.length;
+    if (received > entry.size) break;
+    yield part;
+  }
+  if (received !== entry.size) {
+    throw corrupt(
+      `the file '${entry.path}' holds ${received > entry.size ? 'more than ' : ''}${received} bytes where ${entry.size} were recorded`,
+      entry.path,
+    );
+  }
+}
+
+/** Every chunk of a small file's content (views of block buffers, not copied). */
+async function wholeContent(entry: ExtractedEntry): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of checkedContent(entry)) chunks.push(chunk);
+  return chunks;
+}
+
+/** A small file written, given its owner, mode and times, all through one descriptor, synchronously. */
+function writeSmallFile(entry: ExtractedEntry, target: string, content: Buffer[]): void {
+  // 'wx' never follows or reuses an existing name.
+  const fd = openSync(target, 'wx', 0o600);
+  try {
+    const written = content.length === 0 ? 0 : writevSync(fd, content);
+    if (written !== entry.size) throw new Error(`${target}: ${written} of ${entry.size} bytes written`);
+    if (filesNeedOwnFlush()) fsyncSync(fd);
+    setOwnerAndModeSync(fd, entry);
+    futimesSync(fd, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeLink(entry: ExtractedEntry, target: string): void {
   if (entry.linkTarget === undefined) throw corrupt(`the link '${entry.path}' has no target`, entry.path);
-  await symlink(entry.linkTarget, target);
-  if (runsAsRoot() && hasOwner(entry)) await lchown(target, entry.uid, entry.gid);
-  await lutimes(target, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
+  symlinkSync(entry.linkTarget, target);
+  if (runsAsRoot() && hasOwner(entry)) lchownSync(target, entry.uid, entry.gid);
+  lutimesSync(target, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
 }
 
 /** Set-user-id and set-group-id: kept only on an entry given back to the owner it was backed up with. */
@@ -321,11 +405,17 @@ const SET_ID_BITS = 0o6000;
 type OwnerAndModeTarget = string | Pick<FileHandle, 'chown' | 'chmod'>;
 
 /**
- * Gives a restored file or folder (not a link: chmod follows links) its recorded owner and mode. The
- * owner is set first, because a change of owner clears the set-id bits. A daemon that is not root
- * cannot give files away, and an entry without an owner (older format, Windows) has none to give
- * back: both lose the set-id bits, or they would run as whoever restored them.
+ * The owner and mode a restored file or folder (not a link: chmod follows links) gets. The owner is
+ * set first, because a change of owner clears the set-id bits. A daemon that is not root cannot give
+ * files away, and an entry without an owner (older format, Windows) has none to give back: both lose
+ * the set-id bits, or they would run as whoever restored them.
  */
+function ownerAndMode(entry: EntryHeader): { owner: { uid: number; gid: number } | undefined; mode: number } {
+  if (runsAsRoot() && hasOwner(entry)) return { owner: { uid: entry.uid, gid: entry.gid }, mode: entry.mode };
+  return { owner: undefined, mode: entry.mode & ~SET_ID_BITS };
+}
+
+/** Sets ownerAndMode through an open handle or by path. */
 export async function setOwnerAndMode(target: OwnerAndModeTarget, entry: EntryHeader): Promise<void> {
   const file =
     typeof target === 'string'
@@ -334,11 +424,20 @@ export async function setOwnerAndMode(target: OwnerAndModeTarget, entry: EntryHe
           chmod: (mode: number) => chmod(target, mode),
         }
       : target;
-  if (runsAsRoot() && hasOwner(entry)) {
-    await file.chown(entry.uid, entry.gid);
-    await file.chmod(entry.mode);
+  const { owner, mode } = ownerAndMode(entry);
+  if (owner) await file.chown(owner.uid, owner.gid);
+  await file.chmod(mode);
+}
+
+/** Sets ownerAndMode synchronously, by path or (`fd`) through a descriptor. */
+function setOwnerAndModeSync(target: string | number, entry: EntryHeader): void {
+  const { owner, mode } = ownerAndMode(entry);
+  if (typeof target === 'number') {
+    if (owner) fchownSync(target, owner.uid, owner.gid);
+    fchmodSync(target, mode);
   } else {
-    await file.chmod(entry.mode & ~SET_ID_BITS);
+    if (owner) lchownSync(target, owner.uid, owner.gid);
+    chmodSync(target, mode);
   }
 }
 

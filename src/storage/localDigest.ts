@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { type FileDigest, FileDigester } from '../util/fileDigest.js';
 import { NotARegularFile, kindOf } from '../util/regularFile.js';
 import { WorkerPool } from '../util/workerPool.js';
-import { giveAlignedBuffer, openDirectForReadingSync, takeAlignedBuffer } from './directIo.js';
+import { giveAlignedBuffer, openDirectForReadingSync, takeAlignedBuffer } from '../util/directIo.js';
 
 export interface DigestRequest {
   id: number;

@@ -11,8 +11,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { DirectFileSink } from '../../src/storage/directFileSink.js';
-import { DIRECT_CHUNK_BYTES, createDirect } from '../../src/storage/directIo.js';
+import { DirectFileSink } from '../../src/util/directFileSink.js';
+import { DIRECT_CHUNK_BYTES, createDirect } from '../../src/util/directIo.js';
 import { digestLocalFile } from '../../src/storage/localDigest.js';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'azs-direct-'));

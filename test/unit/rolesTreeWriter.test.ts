@@ -1,7 +1,8 @@
 /**
- * The tree writer writes several files at once (treeWriter.ts): folder times still come last, a
- * damaged entry midway stops every write before the staging tree is removed, and the content it
- * holds stays within its byte budget.
+ * The tree writer writes several files at once (treeWriter.ts): folder times still come last, files
+ * of every size (small ones synchronously, large ones unbuffered) come out exact, a damaged entry
+ * midway stops every write before the staging tree is removed, and the content it holds stays within
+ * its byte budget.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -14,7 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import type { ExtractedEntry } from '../../src/archive/entry.js';
 import { AzsError, isAzsError } from '../../src/protocol/errors.js';
 import { DirectoryProvider } from '../../src/roles/index.js';
-import { LIMITS, writeTree } from '../../src/roles/treeWriter.js';
+import { LIMITS, SMALL_FILE_BYTES, writeTree } from '../../src/roles/treeWriter.js';
+import { DIRECT_CHUNK_BYTES } from '../../src/util/directIo.js';
 import { type TreeRecord, dataRole, describeTree, timeDifferences } from '../helpers/roleEntries.js';
 
 const KiB = 1024;
@@ -106,6 +108,38 @@ describe('tree writer', () => {
       expected.map(({ mtimeMs: _t, ...rest }) => rest),
     );
     assert.deepEqual(timeDifferences(written, expected), []);
+  });
+
+  it('writes empty, small and large files (unbuffered, padded, cut back) with exact length, content, mode and time', async () => {
+    const sizes = [
+      0,
+      1,
+      4 * KiB,
+      SMALL_FILE_BYTES,
+      SMALL_FILE_BYTES + 1,
+      DIRECT_CHUNK_BYTES,
+      2 * DIRECT_CHUNK_BYTES + 12_345,
+    ];
+    const entries = sizes.map((size, index) => fileEntry(`f${index}`, dataOf(index, size), size > 0 ? 7 : 1));
+    const out = path.join(work, 'sizes');
+    await writeTree(fromList(entries), out);
+    const expected: TreeRecord[] = sizes.map((size, index) => ({
+      path: `f${index}`,
+      type: 'file',
+      mode: 0o640,
+      mtimeMs: when(2),
+      data: createHash('sha256').update(dataOf(index, size)).digest('hex'),
+    }));
+    const written = await describeTree(out);
+    assert.deepEqual(
+      written.map(({ mtimeMs: _t, ...rest }) => rest),
+      expected.map(({ mtimeMs: _t, ...rest }) => rest),
+    );
+    assert.deepEqual(timeDifferences(written, expected), []);
+    assert.deepEqual(
+      sizes.map((_, index) => statSync(path.join(out, `f${index}`)).size),
+      sizes,
+    );
   });
 
   it('stops every write when an entry midway is damaged, so the restore swaps nothing and leaves nothing', async () => {

@@ -1,15 +1,17 @@
 /**
- * A Writable that fills a new file through an unbuffered handle (see directIo.ts): bytes gather
- * in an aligned buffer, and each full buffer is written at its offset while the next one fills. At
- * the end the last buffer is padded to the alignment and written, the file cut back to its true
- * length and made durable (fdatasync), so a finished stream means a file on the device. Like
- * fs.WriteStream, it closes its handle when it is done or destroyed.
+ * Filling a new file through an unbuffered handle (see directIo.ts): bytes gather in an aligned
+ * buffer, and each full buffer is written at its offset while the next one fills. At the end the
+ * last buffer is padded to the alignment and written, and the file cut back to its true length.
+ * DirectFileWriter does that for callers that hand it content themselves (the tree writer's large
+ * files); DirectFileSink is the same as a Writable that also makes the file durable (fdatasync), so a
+ * finished stream means a file on the device. Like fs.WriteStream, it closes its handle when it is
+ * done or destroyed.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { DIRECT_ALIGNMENT, alignUp, giveAlignedBuffer, takeAlignedBuffer } from './directIo.js';
 
-export class DirectFileSink extends Writable {
+export class DirectFileWriter {
   bytesWritten = 0;
   /** The buffer filling now; taken on the first byte after the previous one went to be written. */
   private buffer: Buffer | null = null;
@@ -18,32 +20,10 @@ export class DirectFileSink extends Writable {
   /** The write of the previous buffer: at most one at a time, while the next buffer fills. */
   private inFlight: Promise<void> = Promise.resolve();
 
-  constructor(private readonly handle: FileHandle) {
-    super({ highWaterMark: 1024 * 1024 });
-  }
+  constructor(private readonly handle: FileHandle) {}
 
-  override _write(data: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.append(data).then(() => callback(), callback);
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.finish().then(() => callback(), callback);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.inFlight
-      .catch(() => undefined)
-      .then(() => {
-        this.release();
-        return this.handle.close();
-      })
-      .then(
-        () => callback(error),
-        (closeError: Error) => callback(error ?? closeError),
-      );
-  }
-
-  private async append(data: Buffer): Promise<void> {
+  /** Copies `data` in, writing each buffer that fills (the copy lets the caller reuse `data`). */
+  async append(data: Buffer): Promise<void> {
     for (let offset = 0; offset < data.length;) {
       const buffer = (this.buffer ??= takeAlignedBuffer());
       const copied = data.copy(buffer, this.filled, offset);
@@ -54,12 +34,18 @@ export class DirectFileSink extends Writable {
     this.bytesWritten += data.length;
   }
 
-  private async finish(): Promise<void> {
+  /** Writes what is left (padded) and cuts the file back to the bytes appended; not flushed. */
+  async end(): Promise<void> {
     if (this.filled > 0) await this.writeBuffer();
     await this.inFlight;
     this.release();
     if (this.position !== this.bytesWritten) await this.handle.truncate(this.bytesWritten);
-    await this.handle.datasync();
+  }
+
+  /** Waits for a write in flight (its failure ignored) and gives the buffers back; for abandoning. */
+  async settle(): Promise<void> {
+    await this.inFlight.catch(() => undefined);
+    this.release();
   }
 
   /** Starts writing the current buffer (padded to the alignment) once the previous write is done. */
@@ -81,6 +67,40 @@ export class DirectFileSink extends Writable {
   private release(): void {
     if (this.buffer) giveAlignedBuffer(this.buffer);
     this.buffer = null;
+  }
+}
+
+export class DirectFileSink extends Writable {
+  private readonly writer: DirectFileWriter;
+
+  constructor(private readonly handle: FileHandle) {
+    super({ highWaterMark: 1024 * 1024 });
+    this.writer = new DirectFileWriter(handle);
+  }
+
+  get bytesWritten(): number {
+    return this.writer.bytesWritten;
+  }
+
+  override _write(data: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writer.append(data).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.writer
+      .end()
+      .then(() => this.handle.datasync())
+      .then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.writer
+      .settle()
+      .then(() => this.handle.close())
+      .then(
+        () => callback(error),
+        (closeError: Error) => callback(error ?? closeError),
+      );
   }
 }
 

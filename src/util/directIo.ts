@@ -1,6 +1,6 @@
 /**
- * Unbuffered (O_DIRECT) file I/O for stored backup files, where the platform and file system allow
- * it. A backup is written once and not read again soon: through the page cache it would push the
+ * Unbuffered (O_DIRECT) file I/O, where the platform and file system allow it: stored backup files,
+ * and the large files a restore writes. A backup is written once and not read again soon: through the page cache it would push the
  * services' own cached data out of memory, and on the 2-core test machine copying 400 MiB into page
  * cache memory took 0.9–1.1 s, against 0.13 s written straight to the device (docs/benchmarks.md).
  * Reading a file back unbuffered also checks what reached the device, not a copy in memory.
@@ -59,11 +59,14 @@ function refusesDirectIo(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EINVAL';
 }
 
-/** A new file (it must not exist) opened for unbuffered writing, or null where that is not possible. */
-export async function createDirect(file: string): Promise<FileHandle | null> {
+/**
+ * A new file (it must not exist, and a link in its place is not followed) opened for unbuffered
+ * writing with `mode`, or null where that is not possible.
+ */
+export async function createDirect(file: string, mode = 0o666): Promise<FileHandle | null> {
   if (O_DIRECT === undefined) return null;
   try {
-    return await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_DIRECT, 0o666);
+    return await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_DIRECT, mode);
   } catch (error) {
     if (!refusesDirectIo(error)) throw error;
     await rm(file, { force: true }); // Linux creates the file before it finds that O_DIRECT is refused
