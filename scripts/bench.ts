@@ -325,7 +325,15 @@ const generatedTree = listTree(data);
  */
 async function untilDataIsGeneratedTree(): Promise<void> {
   let differences: string[] = [];
-  const settled = () => (differences = treeDifferences(generatedTree, listTree(data))).length === 0;
+  const settled = () => {
+    try {
+      return (differences = treeDifferences(generatedTree, listTree(data))).length === 0;
+    } catch (error) {
+      // An old tree vanished while it was listed: its removal is still under way.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  };
   const waited = await timed(() =>
     waitUntil(settled, 'the restored data tree to be the generated one', 60_000, 200).catch(
       (error: Error) => {
