@@ -32,11 +32,10 @@ import { hideBin } from 'yargs/helpers';
 import { createInfrastructureTree } from './sampleData.js';
 import { PwshSession } from '../test/helpers/pwshSession.js';
 import { waitUntil } from '../test/helpers/waitUntil.js';
-import { parseSize } from './sizes.js';
+import { MB, parseSize } from './sizes.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
-const MB = 1_000_000;
 
 const argv = await yargs(hideBin(process.argv))
   .option('size', { type: 'string', default: '1GiB', describe: 'Data size: <n>MB|GB|MiB|GiB' })

@@ -27,9 +27,8 @@ import { hideBin } from 'yargs/helpers';
 import { BlockPool } from '../src/archive/blockPool.js';
 import type { ArchiveEntry } from '../src/archive/entry.js';
 import { ROLE_FILE_VERSION, verifyRoleArchive, writeRoleArchive } from '../src/archive/index.js';
-import { parseSize } from './sizes.js';
+import { MB, parseSize } from './sizes.js';
 
-const MB = 1_000_000;
 const MiB = 1024 * 1024;
 
 const argv = await yargs(hideBin(process.argv))

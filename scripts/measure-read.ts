@@ -35,17 +35,9 @@ import { readAndDiscard } from '../src/engine/recoveryPass.js';
 import { CHUNK_TAG_BYTES, deriveFileKey, openChunk } from '../src/crypto/chunkCipher.js';
 import { walkTree } from '../src/roles/treeWalker.js';
 import { createInfrastructureTree } from './sampleData.js';
-import { parseSize } from './sizes.js';
+import { MB, MEASURED_FILE_ID as FILE_ID, SAMPLE_TREE_OPTIONS, parseSize } from './sizes.js';
 
-const MB = 1_000_000;
-const FILE_ID = 'Measure/Measure.azsb';
-
-const argv = await yargs(hideBin(process.argv))
-  .option('size', { type: 'string', default: '1GiB', describe: 'Sample tree size: <n>MiB|GiB' })
-  .option('runs', { type: 'number', default: 3, describe: 'Timed runs of each step' })
-  .option('keep', { type: 'string', describe: 'Reuse (or create and keep) the sample tree in this folder' })
-  .strict()
-  .parseAsync();
+const argv = await yargs(hideBin(process.argv)).options(SAMPLE_TREE_OPTIONS).strict().parseAsync();
 
 const work = mkdtempSync(
   path.join(argv.keep ? path.dirname(path.resolve(argv.keep)) : tmpdir(), 'measure-read-'),

@@ -27,15 +27,10 @@ import { DirectoryProvider } from '../src/roles/directory.js';
 import { walkTree } from '../src/roles/treeWalker.js';
 import { writeTree } from '../src/roles/treeWriter.js';
 import { createInfrastructureTree } from './sampleData.js';
-import { parseSize } from './sizes.js';
-
-const MB = 1_000_000;
-const FILE_ID = 'Measure/Measure.azsb';
+import { MB, MEASURED_FILE_ID as FILE_ID, SAMPLE_TREE_OPTIONS, parseSize } from './sizes.js';
 
 const argv = await yargs(hideBin(process.argv))
-  .option('size', { type: 'string', default: '1GiB', describe: 'Sample tree size: <n>MiB|GiB' })
-  .option('runs', { type: 'number', default: 3, describe: 'Timed runs of each step' })
-  .option('keep', { type: 'string', describe: 'Reuse (or create and keep) the sample tree in this folder' })
+  .options(SAMPLE_TREE_OPTIONS)
   .option('steps', {
     type: 'string',
     default: 'blocks,records,write,restore,remove,tar,pipeline',

@@ -21,9 +21,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { SmbStore } from '../src/storage/smbStore.js';
 import { SambaServer, type Protection } from '../test/helpers/samba.js';
-import { parseSize } from './sizes.js';
-
-const MB = 1_000_000;
+import { MB, parseSize } from './sizes.js';
 
 const argv = await yargs(hideBin(process.argv))
   .option('size', { type: 'string', default: '1GiB', describe: 'File size: <n>MB|GB|MiB|GiB' })

@@ -17,8 +17,8 @@ import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { walkTree } from '../src/roles/treeWalker.js';
+import { MB } from './sizes.js';
 
-const MB = 1_000_000;
 const FILES_PER_FOLDER = 200;
 
 const argv = await yargs(hideBin(process.argv))

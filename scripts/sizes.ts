@@ -7,3 +7,16 @@ export function parseSize(text: string): number {
   ];
   return Math.round(Number(match[1]) * unit);
 }
+
+/** Megabytes as the figures count them (10^6 bytes). */
+export const MB = 1_000_000;
+
+/** The options of the scripts that measure the archive over the bench's sample tree, one role file. */
+export const SAMPLE_TREE_OPTIONS = {
+  size: { type: 'string', default: '1GiB', describe: 'Sample tree size: <n>MiB|GiB' },
+  runs: { type: 'number', default: 3, describe: 'Timed runs of each step' },
+  keep: { type: 'string', describe: 'Reuse (or create and keep) the sample tree in this folder' },
+} as const;
+
+/** The stored role file's id in those scripts (any id will do: it only binds the blocks to the file). */
+export const MEASURED_FILE_ID = 'Measure/Measure.azsb';
