@@ -195,6 +195,10 @@ async function floodWithoutToken(context: Context): Promise<string | null> {
       if (!drained) break; // the daemon stopped reading
     }
     await sleep(2_000);
+    // A paused socket never sees the daemon's end of the connection: all 400 requests may be written
+    // before the daemon closes (it discards what arrives for a second first), so read again and wait.
+    socket.resume();
+    if (!closed) await Promise.race([once(socket, 'close'), sleep(5_000)]);
   });
   context.options.log(
     `local user: after a wrong token ${sent} requests of ${FLOOD.paddingBytes >> 10} KiB written; connection ${closed ? 'closed' : 'open'}, VmRSS +${growthMiB.toFixed(0)} MiB`,
