@@ -161,6 +161,7 @@ export class Engine {
   async start(): Promise<void> {
     // Staging folders belong to jobs; any found at start were left by a job a crash cut short.
     await rm(this.state.stagingRoot, { recursive: true, force: true });
+    this.recovery.removeLeftByStoppedRestores(await this.roles.list());
     // Listening starts before the interrupted jobs are recorded, so their ends are announced too.
     this.notifications.start();
     this.metrics.start();

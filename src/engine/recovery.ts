@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { BackupTestResult, RestorePlan, RestoreRoleFailure } from '../protocol/objects.js';
-import { providerFor } from '../roles/index.js';
+import { providerFor, removeRetiredData, type RoleRegistration } from '../roles/index.js';
 import type { RestoreResult as RoleRestoreResult } from '../roles/provider.js';
 import type { JobHistory, JobInput } from '../state/jobHistory.js';
 import type { StateDir } from '../state/stateDir.js';
@@ -280,6 +280,34 @@ export class RecoveryService {
       .catch((error: unknown) => {
         this.deps.log.warn('previous data left by a restore not recorded', { error: String(error) });
       });
+    this.track(removal);
+  }
+
+  /**
+   * Daemon start: removes the previous data a restore swapped out and a stopped daemon (kill -9,
+   * power loss) had not removed yet, in the background as after a restore. What cannot be removed
+   * is logged; the next restore of the role reports it again.
+   */
+  removeLeftByStoppedRestores(roles: readonly RoleRegistration[]): void {
+    const removal = Promise.all(
+      roles.map(async (role) => {
+        const target = providerFor(role.Provider).restoreTarget?.(role);
+        const left = target ? await removeRetiredData(target) : [];
+        if (left.length)
+          this.deps.log.warn('previous data left by a stopped restore not removed', {
+            role: role.Name,
+            warnings: left,
+          });
+      }),
+    )
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        this.deps.log.warn('previous data left by a stopped restore not removed', { error: String(error) });
+      });
+    this.track(removal);
+  }
+
+  private track(removal: Promise<void>): void {
     this.removing.add(removal);
     void removal.finally(() => this.removing.delete(removal));
   }

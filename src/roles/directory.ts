@@ -57,6 +57,10 @@ export class DirectoryProvider implements RoleProvider {
     yield* walkTree(folder);
   }
 
+  restoreTarget(role: RoleRegistration): string {
+    return rolePath(role);
+  }
+
   /**
    * Builds the tree beside the folder, then swaps it in; the folder keeps its own owner and mode (read once an
    * interrupted restore's previous data is back in place).

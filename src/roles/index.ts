@@ -10,7 +10,7 @@ export { DirectoryProvider } from './directory.js';
 export { PowerShellProvider, type PowerShellProviderOptions } from './powershell.js';
 export { SqliteProvider, type SqliteProviderOptions } from './sqlite.js';
 export { writeTree } from './treeWriter.js';
-export { buildBeside } from './swap.js';
+export { buildBeside, removeRetiredData } from './swap.js';
 
 const providers: Record<ProviderName, RoleProvider> = {
   Directory: new DirectoryProvider(),

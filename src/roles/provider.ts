@@ -44,6 +44,11 @@ export interface RoleProvider {
    * for the warning on a role that stored no entries; a provider whose snapshot is never empty has none.
    */
   whyEmpty?(role: RoleRegistration): string;
+  /**
+   * Where restore swaps the role's data in (write beside, then swap, roles/swap.ts), for providers
+   * that do: the daemon's start removes previous data a stopped restore left beside it.
+   */
+  restoreTarget?(role: RoleRegistration): string;
   /** The role's data as entries. Must be consistent: a snapshot of one moment as far as the source allows. */
   snapshot(role: RoleRegistration, context: RoleContext): AsyncIterable<ArchiveEntry>;
   /**

@@ -83,6 +83,10 @@ export class SqliteProvider implements RoleProvider {
     for await (const entry of fileEntry(copy, path.basename(source))) yield { ...entry, ...ownerOf(stats) };
   }
 
+  restoreTarget(role: RoleRegistration): string {
+    return rolePath(role);
+  }
+
   /**
    * Writes the database beside the target, checks it, retires the target's journal files and
    * renames it into place. The target may not exist yet (fresh deployment, extract). Copies left by

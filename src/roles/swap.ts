@@ -13,9 +13,10 @@
  * Once the new data is in place, the previous data is renamed once more, to `<target>.removing-<hex>`,
  * and removed when the caller says (RestoreResult.removePreviousData): a large tree takes seconds to
  * delete, and deleting one while another is written slows both, so a restore of several roles removes
- * them once every role is written. Only a `.removing-` sibling is ever removed
- * while the process goes on; that name is given after the swap, so it never holds live data, and an
- * interrupted removal is never mistaken for previous data to put back: the next restore finishes it.
+ * them once every role is written. Only a `.removing-` sibling is ever removed while the process goes
+ * on; that name is given after the swap, so it never holds live data, and an interrupted removal is
+ * never mistaken for previous data to put back: the daemon's next start (removeRetiredData) or the
+ * next restore of the role finishes it.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readlink, rename, rm } from 'node:fs/promises';
@@ -91,10 +92,7 @@ export async function clearInterruptedSwap(
   leftovers: string[] = [],
 ): Promise<void> {
   for (const temp of await siblingsOf(target, 'restore', companionSuffixes)) await removeTree(temp);
-  for (const retired of await siblingsOf(target, 'removing')) {
-    // One still being removed by this process is waited for (its warnings went to its own restore).
-    await (removals.get(retired) ?? removeOrReport(retired, leftovers));
-  }
+  leftovers.push(...(await removeRetiredData(target)));
   const olds = await siblingsOf(target, 'old');
   if (olds.length === 0) return;
   if (!(await exists(target))) {
@@ -104,6 +102,18 @@ export async function clearInterruptedSwap(
     return;
   }
   for (const old of olds) await removeOrReport(old, leftovers);
+}
+
+/**
+ * Removes the `.removing-` siblings of `target`: previous data a restore swapped out and had not
+ * removed yet when its process stopped. Resolves to warnings naming what could not be removed. One
+ * still being removed by this process is waited for (its warnings went to its own restore).
+ */
+export async function removeRetiredData(target: string): Promise<string[]> {
+  const leftovers: string[] = [];
+  for (const retired of await siblingsOf(await throughLinks(target), 'removing'))
+    await (removals.get(retired) ?? removeOrReport(retired, leftovers));
+  return leftovers;
 }
 
 function ambiguousPreviousData(target: string, olds: string[]): AzsError {

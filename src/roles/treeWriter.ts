@@ -1,10 +1,10 @@
 /**
  * Writes archive entries back as a folder tree: files with their content, owners, modes and mtimes,
- * folders, symbolic links as links. Folders get their modes and mtimes last, children first, because writing
- * a child changes its folder's mtime (and a read-only folder mode would stop the writes).
+ * folders, symbolic links as links. Folders get their modes and mtimes last, children first, because
+ * writing a child changes its folder's mtime (and a read-only folder mode would stop the writes).
  *
- * Entries come from a backup, so they are checked before anything is written: a path that would leave
- * the folder, pass through a symbolic link written earlier, or appear twice is refused.
+ * Entries come from a backup, so they are checked before anything is written: a path that would
+ * leave the folder, pass through a symbolic link written earlier, or appear twice is refused.
  *
  * Entries are checked, folders, links and small files made in order, on the caller's thread, with
  * synchronous calls: for a file of a few KiB the six calls (open, write, owner, mode, times, close)
@@ -13,10 +13,9 @@
  * after another leaves the disk idle between them. Their content is held while it waits for its
  * write: views of the archive's block buffers, not copies, handed back (entry.release) once written
  * so that the archive reuses their blocks. LIMITS bounds how many files and how many content bytes
- * wait at once. Files of
- * DIRECT_CHUNK_BYTES and more are written unbuffered where the file system allows it (copied into
- * aligned buffers, util/directFileSink.ts): they skip the page cache, whose first touch is costly on
- * the test machine, and leave the final flush little to write.
+ * wait at once. Files of DIRECT_CHUNK_BYTES and more are written unbuffered where the file system
+ * allows it (copied into aligned buffers, util/directFileSink.ts): they skip the page cache, whose
+ * first touch is costly on the test machine, and leave the final flush little to write.
  */
 import {
   chmodSync,
@@ -344,8 +343,7 @@ class FileWrite {
       for (const chunk of batch) await direct.append(chunk);
     } else {
       const { bytesWritten } = await handle.writev(batch);
-      if (bytesWritten !== bytes)
-        throw new Error(`${this.target}: ${bytesWritten} of ${bytes} bytes written`);
+      checkWritten(this.target, bytesWritten, bytes);
     }
     for (const chunk of batch) this.entry.release?.(chunk); // written (or copied): the archive reuses their blocks
   }
@@ -381,14 +379,18 @@ function writeSmallFile(entry: ExtractedEntry, target: string, content: Buffer[]
   // 'wx' never follows or reuses an existing name.
   const fd = openSync(target, 'wx', 0o600);
   try {
-    const written = content.length === 0 ? 0 : writevSync(fd, content);
-    if (written !== entry.size) throw new Error(`${target}: ${written} of ${entry.size} bytes written`);
+    checkWritten(target, content.length === 0 ? 0 : writevSync(fd, content), entry.size);
     if (filesNeedOwnFlush()) fsyncSync(fd);
     setOwnerAndModeSync(fd, entry);
     futimesSync(fd, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
   } finally {
     closeSync(fd);
   }
+}
+
+/** A short write (a full disk reports ENOSPC, but a write may also stop early) is an error. */
+function checkWritten(target: string, written: number, expected: number): void {
+  if (written !== expected) throw new Error(`${target}: ${written} of ${expected} bytes written`);
 }
 
 function writeLink(entry: ExtractedEntry, target: string): void {

@@ -165,6 +165,15 @@ describe('cloud recovery', () => {
         restore?.Roles[0]?.ErrorMessage ?? '',
         new RegExp(`Remove '${path.join(parent, leftover)}' by hand`),
       );
+      // Once it can be removed, the daemon's next start removes it (no restore of the role needed).
+      execFileSync('chattr', ['-i', path.join(parent, leftover, 'immutable.log')]);
+      daemon.stop();
+      daemon.restart();
+      await waitUntil(
+        () => !readdirSync(parent).includes(leftover),
+        'the leftover removed by the daemon start',
+      );
+      assert.ok(readdirSync(parent).includes(path.basename(deployment.folder)), 'the role folder stays');
     } finally {
       // Wherever the file ended up (links and FIFOs make chattr's exit status useless here).
       spawnSync('chattr', ['-R', '-i', deployment.root]);
