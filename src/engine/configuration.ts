@@ -274,9 +274,8 @@ export class ConfigurationService {
     const settings = await this.stores.settingsOf(config);
     if (!settings) return { value: null };
     try {
-      return {
-        value: formatCapacity((await this.stores.with(settings, (store) => store.capacity())).availableBytes),
-      };
+      const capacity = await this.stores.with(settings, (store) => store.capacity());
+      return { value: capacity && formatCapacity(capacity.availableBytes) };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       return {

@@ -188,11 +188,14 @@ export class Housekeeping {
 
   /**
    * Almost full: less room than two more backups of the newest one's size need. The free space
-   * measured is kept as a sample (capacity.json) for the metrics and the report.
+   * measured is kept as a sample (capacity.json) for the metrics and the report. A store that cannot
+   * tell its room (a blob container) is never found almost full.
    */
   private async almostFull(store: BackupStore): Promise<string | null> {
     try {
-      const { availableBytes, totalBytes } = await store.capacity();
+      const capacity = await store.capacity();
+      if (!capacity) return null;
+      const { availableBytes, totalBytes } = capacity;
       await this.deps.capacity.record({
         Time: this.deps.clock.now().toISOString(),
         AvailableBytes: availableBytes,

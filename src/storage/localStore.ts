@@ -250,11 +250,6 @@ export class LocalFolderStore implements BackupStore {
     return entryAt(full, path.posix.basename(relativePath), relativePath);
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    const source = await this.confined(from, false);
-    await guard(rename(source, await this.confined(to, false)), from);
-  }
-
   /** rm removes a link as the link (lstat), and what is inside a folder entry by entry, the same way. */
   async remove(relativePath: string): Promise<void> {
     const full = await this.confined(relativePath, false);

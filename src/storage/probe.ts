@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
 import { formatCapacity } from '../util/format.js';
-import type { BackupStore } from './store.js';
+import type { BackupStore, Capacity } from './store.js';
 
 const PROBE_BYTES = 64 * 1024;
 
@@ -55,7 +55,7 @@ export async function probeStore(store: BackupStore): Promise<ProbeReport> {
     ],
     ['Read', async () => verifyProbe(store, probeName, content)],
     ['Delete', async () => (await store.remove(probeName), 'Deleted the probe file.')],
-    ['Capacity', async () => `${formatCapacity((await store.capacity()).availableBytes)} available.`],
+    ['Capacity', async () => describeCapacity(await store.capacity())],
   ];
   for (const [check, action] of steps) {
     if (!(await run(check, action))) break;
@@ -67,6 +67,11 @@ export async function probeStore(store: BackupStore): Promise<ProbeReport> {
 function describeSession(info: Awaited<ReturnType<BackupStore['sessionInfo']>>): string {
   if (!info) return 'Local folder: no network protocol involved.';
   return `${info.protocol}, ${info.encrypted ? 'encrypted' : 'not encrypted'}, ${info.signed ? 'signed' : 'not signed'}.`;
+}
+
+function describeCapacity(capacity: Capacity | null): string {
+  if (!capacity) return 'Unknown: the store has no fixed size and does not tell its free space.';
+  return `${formatCapacity(capacity.availableBytes)} available.`;
 }
 
 async function verifyProbe(store: BackupStore, name: string, expected: Buffer): Promise<string> {

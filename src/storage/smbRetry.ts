@@ -5,10 +5,9 @@
  * Only ShareUnreachable is transient; every other reason is permanent and fails at once. Only
  * idempotent operations are retried: checkRoot, mkdir, list, stat, remove, capacity, sessionInfo,
  * opening a file for reading (no byte has reached the caller yet), and a digest (read anew each time). writeFile is not (its source
- * stream is consumed by the first attempt), nor rename (a first attempt that succeeded but lost its
- * answer would make the second fail).
+ * stream is consumed by the first attempt).
  *
- * Used for SMB shares; generic, so it can wrap any store.
+ * Used for SMB shares and blob containers; generic, so it can wrap any store.
  */
 import type { Readable } from 'node:stream';
 import { isAzsError } from '../protocol/errors.js';
@@ -70,15 +69,11 @@ export class RetryingStore implements BackupStore {
     return this.retry('stat', () => this.inner.stat(relativePath));
   }
 
-  rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
-  }
-
   remove(relativePath: string): Promise<void> {
     return this.retry('remove', () => this.inner.remove(relativePath));
   }
 
-  capacity(): Promise<Capacity> {
+  capacity(): Promise<Capacity | null> {
     return this.retry('capacity', () => this.inner.capacity());
   }
 
@@ -90,16 +85,28 @@ export class RetryingStore implements BackupStore {
     return this.inner.close();
   }
 
-  private async retry<T>(operation: string, action: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await action();
-      } catch (error) {
-        if (!isAzsError(error, 'ShareUnreachable') || attempt >= this.policy.attempts) throw error;
-        const delayMs = Math.min(this.policy.firstDelayMs * 2 ** (attempt - 1), this.policy.maxDelayMs);
-        this.policy.onRetry?.(operation, attempt, error, delayMs);
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-      }
+  private retry<T>(operation: string, action: () => Promise<T>): Promise<T> {
+    return retryTransient(this.policy, operation, action);
+  }
+}
+
+/**
+ * Runs `action` until it succeeds, fails for a reason that is not transient, or has used the
+ * policy's attempts; also for one idempotent step inside a backend (a blob store's staged block).
+ */
+export async function retryTransient<T>(
+  policy: RetryPolicy,
+  operation: string,
+  action: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await action();
+    } catch (error) {
+      if (!isAzsError(error, 'ShareUnreachable') || attempt >= policy.attempts) throw error;
+      const delayMs = Math.min(policy.firstDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
+      policy.onRetry?.(operation, attempt, error, delayMs);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
 }

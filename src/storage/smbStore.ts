@@ -159,10 +159,6 @@ export class SmbStore implements BackupStore {
     return parseListing(output).find((entry) => entry.name === parts[parts.length - 1]) ?? null;
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    await this.run([`rename ${quoteRemote(this.fileParts(from))} ${quoteRemote(this.fileParts(to))}`], from);
-  }
-
   async remove(relativePath: string): Promise<void> {
     // deltree removes a file, or a folder with everything below it.
     await this.run([`deltree ${quoteRemote(this.fileParts(relativePath))}`], relativePath, NOT_FOUND);

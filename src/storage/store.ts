@@ -1,5 +1,5 @@
 /**
- * The external store contract. Every backend (local folder, SMB share) implements it; retries,
+ * The external store contract. Every backend (local folder, SMB share, blob container) implements it; retries,
  * validation probes and alert mapping are built on top of it, never inside a backend. The one
  * conformance suite in test/unit/storeConformance.ts runs against every backend.
  *
@@ -7,6 +7,10 @@
  * AzsErrors whose reason says which alert they belong to: PathNotFound (the root or a parent is
  * missing), ShareUnreachable (connectivity; transient), AuthenticationFailed, StoreFull,
  * StoreAccessDenied, StoreFault (anything else).
+ *
+ * Folders: on a blob container they are name prefixes (an empty one is kept by a zero-length marker
+ * blob whose name ends in '/'). There is no rename: nothing above the stores moves a stored file or
+ * folder, and a blob container could only copy and delete, which is not atomic.
  */
 import type { Readable } from 'node:stream';
 import type { FileDigest } from '../util/fileDigest.js';
@@ -43,10 +47,14 @@ export interface BackupStore {
   /** Creates a folder and its missing parents; succeeds when it exists. */
   mkdir(relativePath: string): Promise<void>;
   /**
-   * Streams `source` into a file that appears under its name only once complete: the data goes to a
-   * temporary name beside it and is renamed at the end. A failure removes the temporary file where it
-   * can and leaves any earlier file of that name untouched. Returns the bytes written. When `source`
-   * itself fails, that error is passed on as it is (it is not the store's fault, so not mapped).
+   * Streams `source` into a file that appears under its name only once complete, whole or not at
+   * all. A folder or share writes a temporary name beside it and renames it at the end; a blob
+   * container never renames: it stages the data as uncommitted blocks (invisible to every reader and
+   * listing) and commits the block list in one request, which makes the new blob appear, or replace
+   * an earlier one, at once (uncommitted blocks are dropped by the service after a week). A failure
+   * removes the temporary file where it can and leaves any earlier file of that name untouched.
+   * Returns the bytes written. When `source` itself fails, that error is passed on as it is (it is
+   * not the store's fault, so not mapped).
    */
   writeFile(relativePath: string, source: Readable): Promise<number>;
   /**
@@ -67,14 +75,16 @@ export interface BackupStore {
   list(relativePath: string): Promise<StoreEntry[]>;
   /** One entry, or null when nothing has that name. */
   stat(relativePath: string): Promise<StoreEntry | null>;
-  /** Renames a file or folder; the target must not exist. */
-  rename(from: string, to: string): Promise<void>;
   /**
    * Removes a file or a whole folder tree; succeeds when nothing has that name. A link is removed
    * as the link, never its target; a path that leads through a link is refused (StorePathUnsafe).
    */
   remove(relativePath: string): Promise<void>;
-  capacity(): Promise<Capacity>;
+  /**
+   * The room on the store, or null when the store cannot tell: a blob container has no fixed size,
+   * and the service tells no one its account's free space.
+   */
+  capacity(): Promise<Capacity | null>;
   /** Protocol facts of the connection, or null for a store that has no session (a local folder). */
   sessionInfo(): Promise<SessionInfo | null>;
   /** Ends any session; the store may not be used afterwards. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import { SmbStore } from '../../src/storage/smbStore.js';
 import { SambaServer } from '../helpers/samba.js';
-import { storeConformance } from './storeConformance.js';
+import { overwriteIn, storeConformance } from './storeConformance.js';
 
 let server: SambaServer;
 before(async () => {
@@ -17,8 +17,10 @@ storeConformance('SMB share through smbclient', async () => {
   const settings = { userName: server.user, password: server.password, requireEncryption: false };
   // The folder named by -Path must already exist: make it through the share itself.
   await new SmbStore({ ...settings, path: server.uncPath('backup') }).mkdir(folder);
+  const disk = path.join(server.sharePath('backup'), folder);
   return {
     store: new SmbStore({ ...settings, path: server.uncPath('backup', folder) }),
-    disk: path.join(server.sharePath('backup'), folder),
+    disk,
+    overwrite: overwriteIn(disk),
   };
 });
