@@ -1,5 +1,7 @@
 /** Chooses the store backend for a configured path. */
 import path from 'node:path';
+import { isBlobPath } from './blobLocation.js';
+import { BlobStore } from './blobStore.js';
 import { LocalFolderStore } from './localStore.js';
 import { RetryingStore } from './smbRetry.js';
 import { SmbStore } from './smbStore.js';
@@ -12,6 +14,7 @@ export function isSharePath(storePath: string): boolean {
 }
 
 export function openStore(settings: StoreSettings): BackupStore {
+  if (isBlobPath(settings.path)) return new RetryingStore(new BlobStore(settings));
   // On Windows the OS's own SMB client reads a UNC path as a folder (docs/storage.md).
   if (isSharePath(settings.path) && process.platform !== 'win32') {
     return new RetryingStore(new SmbStore(settings));
@@ -19,7 +22,7 @@ export function openStore(settings: StoreSettings): BackupStore {
   if (!path.isAbsolute(settings.path)) {
     throw new StoreError(
       'InvalidParameter',
-      `'${settings.path}' must be an absolute folder path (or a \\\\server\\share path).`,
+      `'${settings.path}' must be an absolute folder path (or a \\\\server\\share path, or a blob container's https:// URL).`,
       { parameter: 'Path', target: settings.path, facts: { backend: 'folder', finding: 'bad-setting' } },
     );
   }

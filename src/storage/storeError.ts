@@ -13,6 +13,10 @@ export type StoreFinding =
   | 'not-a-file'
   /** PathNotFound: the server has no share of that name. */
   | 'no-share'
+  /** PathNotFound: the storage account has no container of that name. */
+  | 'no-container'
+  /** AuthenticationFailed: the SAS token's expiry (`se=`) has passed. */
+  | 'expired-sas'
   /** ShareUnreachable: no connection to the server at all. */
   | 'no-server'
   /** StoreFault: the share refused the encryption the store's settings require. */
@@ -21,7 +25,7 @@ export type StoreFinding =
   | 'bad-setting';
 
 export interface StoreFacts {
-  backend: 'folder' | 'share';
+  backend: 'folder' | 'share' | 'container';
   finding?: StoreFinding;
   /** Where the store is (as the operator wrote it), when the advice repeats it. */
   location?: string;

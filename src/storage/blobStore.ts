@@ -1,0 +1,330 @@
+/**
+ * An Azure Blob Storage container (or any endpoint that speaks its API: Azure Stack Hub, Azurite) as
+ * the external store, through the official SDK (@azure/storage-blob; docs/storage.md says why).
+ *
+ * The store's root is a name prefix in the container; folders are prefixes below it, and an empty
+ * folder is a zero-length marker blob named `<folder>/`. A file is written as staged blocks (a few
+ * at a time, each held in memory once) and appears only when its block list is committed: nothing
+ * is renamed. Reads stream the blob's body. The SDK's own retries are off: transient failures
+ * (connectivity, 500/503 throttling) are retried by the store's one retry policy (smbRetry.ts),
+ * around whole idempotent operations and around each staged block.
+ */
+import { randomBytes } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import {
+  AnonymousCredential,
+  type BlockBlobClient,
+  ContainerClient,
+  StorageSharedKeyCredential,
+  type StoragePipelineOptions,
+} from '@azure/storage-blob';
+import { AzsError } from '../protocol/errors.js';
+import { type FileDigest, digestStream } from '../util/fileDigest.js';
+import { blobFailure, isBlobNotFound } from './blobErrors.js';
+import {
+  type BlobCredential,
+  type BlobLocation,
+  parseBlobCredential,
+  parseBlobLocation,
+} from './blobLocation.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryTransient } from './smbRetry.js';
+import type { BackupStore, Capacity, SessionInfo, StoreEntry, StoreSettings } from './store.js';
+
+export interface BlobStoreOptions {
+  /** Bytes per staged block (default 8 MiB). */
+  blockBytes?: number;
+  /** Blocks staged at once; memory held is about blockBytes times this (default 4). */
+  parallelBlocks?: number;
+  /** Retries of one staged block (default: the store's retry policy). */
+  blockRetry?: Partial<RetryPolicy>;
+  /** Seconds one request may take before it fails as ShareUnreachable (default 60). */
+  timeoutSeconds?: number;
+}
+
+const MiB = 1024 * 1024;
+/** Blobs removed at once when a folder is removed. */
+const REMOVE_PARALLEL = 16;
+
+export class BlobStore implements BackupStore {
+  readonly location: string;
+  private readonly blobLocation: BlobLocation;
+  private readonly credential: BlobCredential;
+  private readonly container: ContainerClient;
+  private readonly blockBytes: number;
+  private readonly parallelBlocks: number;
+  private readonly blockRetry: RetryPolicy;
+
+  constructor(settings: StoreSettings, options: BlobStoreOptions = {}) {
+    this.location = settings.path;
+    this.blobLocation = parseBlobLocation(settings.path);
+    this.credential = parseBlobCredential(settings, this.blobLocation);
+    this.container = containerClient(this.blobLocation, this.credential, options.timeoutSeconds ?? 60);
+    this.blockBytes = options.blockBytes ?? 8 * MiB;
+    this.parallelBlocks = options.parallelBlocks ?? 4;
+    this.blockRetry = { ...DEFAULT_RETRY_POLICY, ...options.blockRetry };
+  }
+
+  /** Lists (at most) one blob under the root: what a SAS limited to the container allows. */
+  async checkRoot(): Promise<void> {
+    await this.guard('', () =>
+      this.container.listBlobsFlat({ prefix: this.blobLocation.prefix }).byPage({ maxPageSize: 1 }).next(),
+    );
+  }
+
+  /** A marker blob keeps the folder when nothing is in it yet; its parents are prefixes of it. */
+  async mkdir(relativePath: string): Promise<void> {
+    const folder = this.folderPrefix(relativePath);
+    if (folder === this.blobLocation.prefix) return this.checkRoot();
+    if ((await this.stat(relativePath))?.type === 'directory') return;
+    await this.guard(relativePath, () => this.container.getBlockBlobClient(folder).upload('', 0));
+  }
+
+  async writeFile(relativePath: string, source: Readable): Promise<number> {
+    const blob = this.container.getBlockBlobClient(this.blobName(relativePath));
+    const { blockIds, bytes } = await this.stageAll(blob, source, relativePath);
+    await this.guard(relativePath, () => blob.commitBlockList(blockIds));
+    return bytes;
+  }
+
+  async readFile(relativePath: string): Promise<Readable> {
+    const name = this.blobName(relativePath);
+    const response = await this.guard(relativePath, () =>
+      this.container.getBlobClient(name).download(0, undefined, { maxRetryRequests: 0 }),
+    );
+    const body = response.readableStreamBody as Readable | undefined;
+    const data = new PassThrough({ highWaterMark: MiB });
+    if (!body) return (data.end(), data);
+    body.once('error', (error) => data.destroy(blobFailure(error, this.context(relativePath))));
+    data.once('close', () => body.destroy());
+    body.pipe(data);
+    return data;
+  }
+
+  async digest(relativePath: string): Promise<FileDigest> {
+    return digestStream(await this.readFile(relativePath));
+  }
+
+  async list(relativePath: string): Promise<StoreEntry[]> {
+    const folder = this.folderPrefix(relativePath);
+    const entries: StoreEntry[] = [];
+    await this.guard(relativePath, async () => {
+      for await (const item of this.container.listBlobsByHierarchy('/', { prefix: folder })) {
+        const name = item.name.slice(folder.length).replace(/\/$/, '');
+        if (!name) continue; // the folder's own marker
+        entries.push(
+          item.kind === 'prefix'
+            ? { name, type: 'directory', size: 0, modified: new Date(0) }
+            : {
+                name,
+                type: 'file',
+                size: item.properties.contentLength ?? 0,
+                modified: item.properties.lastModified,
+              },
+        );
+      }
+    });
+    return entries;
+  }
+
+  async stat(relativePath: string): Promise<StoreEntry | null> {
+    const name = relativePath.split('/').filter(Boolean).at(-1);
+    if (!name) {
+      await this.checkRoot();
+      return { name: '', type: 'directory', size: 0, modified: new Date(0) };
+    }
+    const properties = await this.guard(relativePath, () =>
+      this.container
+        .getBlobClient(this.blobName(relativePath))
+        .getProperties()
+        .catch((error: unknown) => {
+          if (isBlobNotFound(error)) return null;
+          throw error;
+        }),
+    );
+    if (properties) {
+      return {
+        name,
+        type: 'file',
+        size: properties.contentLength ?? 0,
+        modified: properties.lastModified ?? new Date(0),
+      };
+    }
+    return (await this.firstBlobUnder(relativePath))
+      ? { name, type: 'directory', size: 0, modified: new Date(0) }
+      : null;
+  }
+
+  /** The blob of that name and every blob below it as a folder, markers included. */
+  async remove(relativePath: string): Promise<void> {
+    const name = this.blobName(relativePath);
+    await this.guard(relativePath, async () => {
+      await this.container.getBlobClient(name).deleteIfExists();
+      for await (const page of this.container
+        .listBlobsFlat({ prefix: `${name}/` })
+        .byPage({ maxPageSize: REMOVE_PARALLEL })) {
+        await Promise.all(
+          page.segment.blobItems.map((blob) => this.container.getBlobClient(blob.name).deleteIfExists()),
+        );
+      }
+    });
+  }
+
+  async capacity(): Promise<Capacity | null> {
+    await this.checkRoot();
+    return null;
+  }
+
+  /** HTTPS encrypts, and its TLS record MACs protect every message; plain HTTP does neither. */
+  async sessionInfo(): Promise<SessionInfo> {
+    const { https } = this.blobLocation;
+    return {
+      protocol: https ? 'Azure Blob over HTTPS' : 'Azure Blob over HTTP',
+      encrypted: https,
+      signed: https,
+    };
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Stages `source` as blocks, parallelBlocks at a time. Block buffers are reused once staged, so
+   * memory stays at parallelBlocks + 1 blocks however long the file (fresh ones would pile up until
+   * the garbage collector ran). Block ids are unique to this upload, so that two uploads of one name
+   * never mix blocks, and all of one length, as the service requires.
+   */
+  private async stageAll(
+    blob: BlockBlobClient,
+    source: Readable,
+    target: string,
+  ): Promise<{ blockIds: string[]; bytes: number }> {
+    const upload = randomBytes(8).toString('hex');
+    const blockIds: string[] = [];
+    const staging = new Set<Promise<void>>();
+    const spare: Buffer[] = [];
+    let stageFailure: unknown = null;
+    let bytes = 0;
+    const nextBuffer = () => spare.pop() ?? Buffer.allocUnsafe(this.blockBytes);
+    try {
+      for await (const block of blocksOf(source, this.blockBytes, nextBuffer)) {
+        if (stageFailure !== null) break;
+        const id = Buffer.from(`${upload}-${String(blockIds.length).padStart(6, '0')}`).toString('base64');
+        blockIds.push(id);
+        bytes += block.length;
+        const staged: Promise<void> = this.stage(blob, id, block, target)
+          .then(() => void spare.push(block))
+          .catch((error: unknown) => void (stageFailure ??= error))
+          .finally(() => staging.delete(staged));
+        staging.add(staged);
+        while (staging.size >= this.parallelBlocks) await Promise.race(staging);
+      }
+    } finally {
+      // A failed source is passed on as it is, once no block is still under way.
+      await Promise.all(staging);
+    }
+    if (stageFailure !== null) throw stageFailure;
+    return { blockIds, bytes };
+  }
+
+  private async stage(blob: BlockBlobClient, id: string, block: Buffer, target: string): Promise<void> {
+    await retryTransient(this.blockRetry, 'stageBlock', () =>
+      this.guard(target, () => blob.stageBlock(id, block, block.length)),
+    );
+  }
+
+  private async firstBlobUnder(relativePath: string): Promise<boolean> {
+    const folder = this.folderPrefix(relativePath);
+    const page = await this.guard(relativePath, () =>
+      this.container.listBlobsFlat({ prefix: folder }).byPage({ maxPageSize: 1 }).next(),
+    );
+    return !page.done && page.value.segment.blobItems.length > 0;
+  }
+
+  /** The blob name of a path below the root (not the root itself). */
+  private blobName(relativePath: string): string {
+    const parts = relativePath.split('/').filter(Boolean);
+    if (parts.length === 0) {
+      throw new AzsError(
+        'InvalidParameter',
+        'A file operation needs a path below the store root; it got the root.',
+        {
+          target: relativePath,
+        },
+      );
+    }
+    return this.blobLocation.prefix + parts.join('/');
+  }
+
+  /** The name prefix of a folder's content: the root's prefix for ''. */
+  private folderPrefix(relativePath: string): string {
+    return (
+      this.blobLocation.prefix +
+      relativePath
+        .split('/')
+        .filter(Boolean)
+        .map((part) => `${part}/`)
+        .join('')
+    );
+  }
+
+  /** Runs a request and maps its failure to the store's reasons. */
+  private async guard<T>(target: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw blobFailure(error, this.context(target));
+    }
+  }
+
+  private context(target: string) {
+    return { location: this.location, blobLocation: this.blobLocation, credential: this.credential, target };
+  }
+}
+
+function containerClient(
+  location: BlobLocation,
+  credential: BlobCredential,
+  timeoutSeconds: number,
+): ContainerClient {
+  const options: StoragePipelineOptions = {
+    // One retry policy for the store (smbRetry.ts), not a second one inside the SDK.
+    retryOptions: { maxTries: 1, tryTimeoutInMs: timeoutSeconds * 1000 },
+  };
+  switch (credential.kind) {
+    case 'sas':
+      return new ContainerClient(
+        `${location.containerUrl}?${credential.token}`,
+        new AnonymousCredential(),
+        options,
+      );
+    case 'key':
+      return new ContainerClient(
+        location.containerUrl,
+        new StorageSharedKeyCredential(credential.account, credential.key),
+        options,
+      );
+    default:
+      return new ContainerClient(location.containerUrl, new AnonymousCredential(), options);
+  }
+}
+
+/**
+ * `source` cut into blocks of `size` bytes (the last one shorter), each copied once into a buffer
+ * from `nextBuffer`. A block is the caller's until it hands its buffer back.
+ */
+async function* blocksOf(source: Readable, size: number, nextBuffer: () => Buffer): AsyncGenerator<Buffer> {
+  let block = nextBuffer();
+  let filled = 0;
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    for (let offset = 0; offset < chunk.length;) {
+      const copied = chunk.copy(block, filled, offset);
+      filled += copied;
+      offset += copied;
+      if (filled === size) {
+        yield block;
+        block = nextBuffer();
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield block.subarray(0, filled);
+}

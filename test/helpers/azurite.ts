@@ -1,0 +1,112 @@
+/**
+ * A real blob endpoint for tests: Azurite's blob service (the npm package `azurite`), in memory, on
+ * 127.0.0.1 at a port the system picks, with its well-known development account. Started by a test
+ * file and stopped after it; `stop()` is also how a test takes the endpoint away mid-operation.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import {
+  BlobServiceClient,
+  ContainerSASPermissions,
+  StorageSharedKeyCredential,
+  generateBlobSASQueryParameters,
+} from '@azure/storage-blob';
+
+const START_TIMEOUT_MS = 20_000;
+const LISTENING = /successfully listens on (http:\/\/\S+)/;
+
+export class AzuriteServer {
+  /** Azurite's built-in development account and its published key. */
+  static readonly account = 'devstoreaccount1';
+  static readonly key =
+    'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+  private constructor(
+    private readonly child: ChildProcess,
+    /** `http://127.0.0.1:<port>/devstoreaccount1`. */
+    readonly accountUrl: string,
+  ) {}
+
+  static async start(): Promise<AzuriteServer> {
+    const script = path.join(
+      path.dirname(createRequire(import.meta.url).resolve('azurite/package.json')),
+      'dist/src/blob/main.js',
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        script,
+        ...['--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence'],
+        ...['--disableTelemetry', '--skipApiVersionCheck', '--silent'],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const origin = await new Promise<string>((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => fail(new Error(`Azurite did not start:\n${output}`)), START_TIMEOUT_MS);
+      const fail = (error: Error) => (clearTimeout(timer), child.kill(), reject(error));
+      const exited = (code: number | null) => fail(new Error(`Azurite exited (${code}):\n${output}`));
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const listening = LISTENING.exec(output);
+        if (!listening?.[1]) return;
+        clearTimeout(timer);
+        child.off('exit', exited);
+        resolve(listening[1]);
+      });
+      child.once('exit', exited);
+    });
+    child.stdout.resume();
+    child.stderr.resume();
+    return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`);
+  }
+
+  /** A new, empty container; its URL, as `-Path` gives it. */
+  async createContainer(name: string): Promise<string> {
+    await this.service().getContainerClient(name).create();
+    return this.containerUrl(name);
+  }
+
+  containerUrl(container: string): string {
+    return `${this.accountUrl}/${container}`;
+  }
+
+  /** A container SAS token with every permission a store needs, valid until `expiresOn`. */
+  sas(container: string, expiresOn: Date): string {
+    return generateBlobSASQueryParameters(
+      {
+        containerName: container,
+        permissions: ContainerSASPermissions.parse('racwdl'),
+        startsOn: new Date(Date.now() - 3_600_000),
+        expiresOn,
+      },
+      this.credential(),
+    ).toString();
+  }
+
+  /** Replaces a blob's content directly, as a writer of the container could. */
+  async overwrite(container: string, blob: string, content: Buffer): Promise<void> {
+    await this.service()
+      .getContainerClient(container)
+      .getBlockBlobClient(blob)
+      .upload(content, content.length);
+  }
+
+  /** Ends Azurite (its in-memory data goes with it); waits until it has exited. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
+  private service(): BlobServiceClient {
+    return new BlobServiceClient(this.accountUrl, this.credential());
+  }
+
+  private credential(): StorageSharedKeyCredential {
+    return new StorageSharedKeyCredential(AzuriteServer.account, AzuriteServer.key);
+  }
+}

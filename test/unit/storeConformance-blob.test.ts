@@ -1,0 +1,156 @@
+/** The store contract against a real blob endpoint (Azurite), and its failures made real. */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { isAzsError } from '../../src/protocol/errors.js';
+import { BlobStore } from '../../src/storage/blobStore.js';
+import { openStore } from '../../src/storage/openStore.js';
+import { RetryingStore } from '../../src/storage/smbRetry.js';
+import type { StoreSettings } from '../../src/storage/store.js';
+import { StoreError } from '../../src/storage/storeError.js';
+import { AzuriteServer } from '../helpers/azurite.js';
+import { generated, readAll, storeConformance } from './storeConformance.js';
+
+const MiB = 1024 * 1024;
+const CONTAINER = 'backups';
+/** Fault tests wait this little between retries. */
+const QUICK_RETRY = { attempts: 2, firstDelayMs: 50, maxDelayMs: 50 };
+
+let server: AzuriteServer;
+before(async () => {
+  server = await AzuriteServer.start();
+  await server.createContainer(CONTAINER);
+});
+after(() => server.stop());
+
+function keySettings(path: string): StoreSettings {
+  return { path, userName: AzuriteServer.account, password: AzuriteServer.key, requireEncryption: false };
+}
+
+storeConformance('blob container on Azurite (account key)', async () => {
+  const prefix = `store-${randomBytes(4).toString('hex')}`;
+  return {
+    // Small blocks, so that the 100 MB file and the digests go through many parallel blocks.
+    store: new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/${prefix}`), { blockBytes: 4 * MiB }),
+    overwrite: (relativePath, content) => server.overwrite(CONTAINER, `${prefix}/${relativePath}`, content),
+  };
+});
+
+storeConformance('blob container on Azurite (SAS token), through openStore', async () => {
+  const prefix = `sas-${randomBytes(4).toString('hex')}`;
+  const sas = server.sas(CONTAINER, new Date(Date.now() + 3_600_000));
+  const path = `${server.containerUrl(CONTAINER)}/${prefix}`;
+  return {
+    store: openStore({ path, userName: null, password: `?${sas}`, requireEncryption: false }),
+    overwrite: (relativePath, content) => server.overwrite(CONTAINER, `${prefix}/${relativePath}`, content),
+  };
+});
+
+describe('blob store: failures', () => {
+  it('opens a blob store for an http(s) path, retried', () => {
+    assert.ok(openStore(keySettings(server.containerUrl(CONTAINER))) instanceof RetryingStore);
+  });
+
+  it('says it cannot tell its capacity, and which protocol it speaks', async () => {
+    const store = new BlobStore(keySettings(server.containerUrl(CONTAINER)));
+    assert.equal(await store.capacity(), null);
+    assert.deepEqual(await store.sessionInfo(), {
+      protocol: 'Azure Blob over HTTP',
+      encrypted: false,
+      signed: false,
+    });
+  });
+
+  it('fails a missing container with PathNotFound, naming it', async () => {
+    const store = new BlobStore(keySettings(server.containerUrl('no-such-container')));
+    for (const operation of [() => store.checkRoot(), () => store.list(''), () => store.readFile('f')]) {
+      await assert.rejects(
+        operation(),
+        (error) =>
+          error instanceof StoreError &&
+          error.reason === 'PathNotFound' &&
+          error.facts.finding === 'no-container' &&
+          /no-such-container/.test(error.message),
+      );
+    }
+  });
+
+  it('fails a wrong account key with AuthenticationFailed, the key nowhere in the message', async () => {
+    const wrongKey = randomBytes(64).toString('base64');
+    const store = new BlobStore({ ...keySettings(server.containerUrl(CONTAINER)), password: wrongKey });
+    await assert.rejects(store.checkRoot(), (error) => {
+      assert.ok(isAzsError(error, 'AuthenticationFailed'), String(error));
+      assert.ok(!error.message.includes(wrongKey));
+      return true;
+    });
+    await assert.rejects(store.writeFile('f', Readable.from([Buffer.from('x')])), (error) =>
+      isAzsError(error, 'AuthenticationFailed'),
+    );
+  });
+
+  it('fails an expired SAS with AuthenticationFailed, naming its expiry and never its signature', async () => {
+    const expiry = new Date(Date.now() - 60_000);
+    const sas = server.sas(CONTAINER, expiry);
+    const signature = new URLSearchParams(sas).get('sig') ?? assert.fail('a SAS has a signature');
+    const store = new BlobStore({ ...keySettings(server.containerUrl(CONTAINER)), password: sas });
+    await assert.rejects(store.list(''), (error) => {
+      assert.ok(error instanceof StoreError && error.reason === 'AuthenticationFailed', String(error));
+      assert.equal(error.facts.finding, 'expired-sas');
+      assert.match(error.message, new RegExp(expiry.toISOString().slice(0, 16)));
+      assert.ok(!error.message.includes(signature) && !error.message.includes(encodeURIComponent(signature)));
+      return true;
+    });
+  });
+
+  it('fails when the endpoint stops mid-upload with ShareUnreachable, leaving nothing under the name', async () => {
+    const own = await AzuriteServer.start();
+    try {
+      await own.createContainer(CONTAINER);
+      const store = new BlobStore(keySettings(own.containerUrl(CONTAINER)), {
+        blockBytes: MiB,
+        blockRetry: QUICK_RETRY,
+      });
+      await store.writeFile('earlier.bin', Readable.from([Buffer.from('earlier')]));
+      const source = generated(64 * MiB).stream;
+      let sent = 0;
+      source.on('data', (chunk: Buffer) => {
+        sent += chunk.length;
+        if (sent === 8 * MiB) void own.stop();
+      });
+      await assert.rejects(store.writeFile('big.bin', source), (error) =>
+        isAzsError(error, 'ShareUnreachable'),
+      );
+      await assert.rejects(store.checkRoot(), (error) => isAzsError(error, 'ShareUnreachable'));
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('retries an unreachable endpoint as the retry rules say, then fails with ShareUnreachable', async () => {
+    const own = await AzuriteServer.start();
+    const url = own.containerUrl(CONTAINER);
+    await own.stop();
+    const retries: string[] = [];
+    const store = new RetryingStore(new BlobStore(keySettings(url)), {
+      ...QUICK_RETRY,
+      onRetry: (operation) => retries.push(operation),
+    });
+    await assert.rejects(store.list(''), (error) => isAzsError(error, 'ShareUnreachable'));
+    assert.deepEqual(retries, ['list']);
+  });
+
+  it('commits a file only once whole: a failed rewrite keeps the earlier content', async () => {
+    const store = new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/atomic`), { blockBytes: MiB });
+    await store.writeFile('f', Readable.from([Buffer.from('earlier')]));
+    const failingLate = Readable.from(
+      (async function* () {
+        yield randomBytes(5 * MiB); // several blocks staged before the source breaks
+        throw new Error('source broke');
+      })(),
+    );
+    await assert.rejects(store.writeFile('f', failingLate), /source broke/);
+    assert.equal((await readAll(store, 'f')).toString(), 'earlier');
+    await store.remove('f');
+  });
+});
