@@ -1,7 +1,8 @@
 /**
- * A real blob endpoint for tests: Azurite's blob service (the npm package `azurite`), in memory, on
- * 127.0.0.1 at a port the system picks, with its well-known development account. Started by a test
- * file and stopped after it; `stop()` is also how a test takes the endpoint away mid-operation.
+ * A real blob endpoint for tests: Azurite's blob service (the npm package `azurite`) on 127.0.0.1 at
+ * a port the system picks, with its well-known development account; in memory, or in a folder of its
+ * own that outlives a stop. Started by a test file and stopped after it; `stop()` is also how a test
+ * takes the endpoint away mid-operation, and `restart()` brings it back with the same data and port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,6 +16,7 @@ import {
 } from '@azure/storage-blob';
 
 const START_TIMEOUT_MS = 20_000;
+const STOP_GRACE_MS = 10_000;
 const LISTENING = /successfully listens on (http:\/\/\S+)/;
 
 export class AzuriteServer {
@@ -27,40 +29,29 @@ export class AzuriteServer {
     private readonly child: ChildProcess,
     /** `http://127.0.0.1:<port>/devstoreaccount1`. */
     readonly accountUrl: string,
+    private readonly folder: string | null,
   ) {}
 
-  static async start(): Promise<AzuriteServer> {
-    const script = path.join(
-      path.dirname(createRequire(import.meta.url).resolve('azurite/package.json')),
-      'dist/src/blob/main.js',
-    );
+  /** In memory, or (`folder`) kept in that folder so that a restart finds the data again. */
+  static async start(options: { folder?: string; port?: number } = {}): Promise<AzuriteServer> {
+    const storage = options.folder ? ['--location', options.folder] : ['--inMemoryPersistence'];
     const child = spawn(
       process.execPath,
       [
-        script,
-        ...['--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence'],
+        azuriteBlobScript(),
+        ...['--blobHost', '127.0.0.1', '--blobPort', String(options.port ?? 0), ...storage],
         ...['--disableTelemetry', '--skipApiVersionCheck', '--silent'],
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const origin = await new Promise<string>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => fail(new Error(`Azurite did not start:\n${output}`)), START_TIMEOUT_MS);
-      const fail = (error: Error) => (clearTimeout(timer), child.kill(), reject(error));
-      const exited = (code: number | null) => fail(new Error(`Azurite exited (${code}):\n${output}`));
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const listening = LISTENING.exec(output);
-        if (!listening?.[1]) return;
-        clearTimeout(timer);
-        child.off('exit', exited);
-        resolve(listening[1]);
-      });
-      child.once('exit', exited);
-    });
-    child.stdout.resume();
-    child.stderr.resume();
-    return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`);
+    const origin = await listeningOrigin(child);
+    return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`, options.folder ?? null);
+  }
+
+  /** Starts a stopped Azurite again on the same port, with the data of its folder. */
+  restart(): Promise<AzuriteServer> {
+    if (!this.folder) throw new Error('an in-memory Azurite has nothing to restart with');
+    return AzuriteServer.start({ folder: this.folder, port: Number(new URL(this.accountUrl).port) });
   }
 
   /** A new, empty container; its URL, as `-Path` gives it. */
@@ -94,12 +85,17 @@ export class AzuriteServer {
       .upload(content, content.length);
   }
 
-  /** Ends Azurite (its in-memory data goes with it); waits until it has exited. */
+  /**
+   * Ends Azurite as an operator's stop would (SIGTERM: it closes its connections and saves its
+   * folder's index; in-memory data goes), killed when it lingers; waits until it has exited.
+   */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = once(this.child, 'exit');
-    this.child.kill('SIGKILL');
+    this.child.kill('SIGTERM');
+    const lingering = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
     await exited;
+    clearTimeout(lingering);
   }
 
   private service(): BlobServiceClient {
@@ -109,4 +105,29 @@ export class AzuriteServer {
   private credential(): StorageSharedKeyCredential {
     return new StorageSharedKeyCredential(AzuriteServer.account, AzuriteServer.key);
   }
+}
+
+function azuriteBlobScript(): string {
+  const azurite = path.dirname(createRequire(import.meta.url).resolve('azurite/package.json'));
+  return path.join(azurite, 'dist/src/blob/main.js');
+}
+
+/** Waits for Azurite to say where it listens; fails when it exits or stays silent too long. */
+function listeningOrigin(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`Azurite did not start:\n${output}`)), START_TIMEOUT_MS);
+    const fail = (error: Error) => (clearTimeout(timer), child.kill(), reject(error));
+    const exited = (code: number | null) => fail(new Error(`Azurite exited (${code}):\n${output}`));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const listening = LISTENING.exec(output);
+      if (!listening?.[1]) return;
+      clearTimeout(timer);
+      child.off('exit', exited);
+      child.stderr?.resume();
+      resolve(listening[1]);
+    });
+    child.once('exit', exited);
+  });
 }

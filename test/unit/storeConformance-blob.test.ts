@@ -1,6 +1,9 @@
 /** The store contract against a real blob endpoint (Azurite), and its failures made real. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isAzsError } from '../../src/protocol/errors.js';
@@ -40,9 +43,9 @@ storeConformance('blob container on Azurite (account key)', async () => {
 storeConformance('blob container on Azurite (SAS token), through openStore', async () => {
   const prefix = `sas-${randomBytes(4).toString('hex')}`;
   const sas = server.sas(CONTAINER, new Date(Date.now() + 3_600_000));
-  const path = `${server.containerUrl(CONTAINER)}/${prefix}`;
+  const storePath = `${server.containerUrl(CONTAINER)}/${prefix}`;
   return {
-    store: openStore({ path, userName: null, password: `?${sas}`, requireEncryption: false }),
+    store: openStore({ path: storePath, userName: null, password: `?${sas}`, requireEncryption: false }),
     overwrite: (relativePath, content) => server.overwrite(CONTAINER, `${prefix}/${relativePath}`, content),
   };
 });
@@ -103,27 +106,38 @@ describe('blob store: failures', () => {
     });
   });
 
-  it('fails when the endpoint stops mid-upload with ShareUnreachable, leaving nothing under the name', async () => {
-    const own = await AzuriteServer.start();
+  it('fails with ShareUnreachable when the endpoint stops mid-upload; once back, only whole files are there', async () => {
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'azs-azurite-'));
+    let endpoint = await AzuriteServer.start({ folder });
     try {
-      await own.createContainer(CONTAINER);
-      const store = new BlobStore(keySettings(own.containerUrl(CONTAINER)), {
+      await endpoint.createContainer(CONTAINER);
+      const store = new BlobStore(keySettings(endpoint.containerUrl(CONTAINER)), {
         blockBytes: MiB,
         blockRetry: QUICK_RETRY,
       });
       await store.writeFile('earlier.bin', Readable.from([Buffer.from('earlier')]));
       const source = generated(64 * MiB).stream;
       let sent = 0;
-      source.on('data', (chunk: Buffer) => {
-        sent += chunk.length;
-        if (sent === 8 * MiB) void own.stop();
-      });
+      const stopped = new Promise<void>((resolve) =>
+        source.on('data', (chunk: Buffer) => {
+          sent += chunk.length;
+          if (sent === 8 * MiB) resolve(endpoint.stop());
+        }),
+      );
       await assert.rejects(store.writeFile('big.bin', source), (error) =>
         isAzsError(error, 'ShareUnreachable'),
       );
       await assert.rejects(store.checkRoot(), (error) => isAzsError(error, 'ShareUnreachable'));
+      await stopped;
+      endpoint = await endpoint.restart();
+      assert.deepEqual(
+        (await store.list('')).map((entry) => entry.name),
+        ['earlier.bin'],
+      );
+      assert.equal((await readAll(store, 'earlier.bin')).toString(), 'earlier');
     } finally {
-      await own.stop();
+      await endpoint.stop();
+      await rm(folder, { recursive: true, force: true });
     }
   });
 

@@ -131,6 +131,7 @@ export function storeConformance(name: string, factory: () => Promise<StoreUnder
         await store.mkdir('a/b/c');
         await store.mkdir('a');
         assert.equal((await store.stat('a/b/c'))?.type, 'directory');
+        assert.deepEqual(await store.list('a/b/c'), [], 'a new folder is empty');
       }),
     );
 
