@@ -11,6 +11,10 @@ import type { BackupStore } from '../storage/store.js';
 import { StoreError } from '../storage/storeError.js';
 
 const PRUNE = 'Invoke-AzsPruneBackupLocationExternalStore';
+const CONTAINER_CREDENTIAL =
+  'Check -Password: a SAS token for the container, or the account key (with the account name in -UserName).';
+const CONTAINER_ACCESS =
+  'Give -Password a SAS token with read, add, create, write, delete and list permissions (sp=racwdl), or the account key; a container under an immutability policy refuses deletes until the retention ends.';
 
 /** What to do, appended to the store's own message; null where the message says enough. */
 function adviceFor(error: StoreError): string | null {
@@ -18,18 +22,25 @@ function adviceFor(error: StoreError): string | null {
   switch (error.reason) {
     case 'PathNotFound':
       if (finding === 'no-share') return 'Correct the share name in -Path.';
+      if (finding === 'no-container')
+        return 'Create the container in the storage account, or correct the container name in -Path.';
       return backend === 'share'
         ? 'Create the folder on the share or correct -Path.'
         : 'Create the folder or correct -Path.';
     case 'StoreAccessDenied':
+      if (backend === 'container') return CONTAINER_ACCESS;
       return backend === 'folder'
         ? "Give the daemon's account write access to the folder, or choose another -Path."
         : null;
     case 'StoreFull':
+      if (backend === 'container')
+        return "Raise the storage account's quota, or lower -BackupRetentionPeriodInDays.";
       return backend === 'share'
         ? 'Free space on it, raise its quota, or lower -BackupRetentionPeriodInDays.'
         : 'Free space on it or lower -BackupRetentionPeriodInDays.';
     case 'AuthenticationFailed':
+      if (finding === 'expired-sas') return 'Give a new SAS token through -Password.';
+      if (backend === 'container') return CONTAINER_CREDENTIAL;
       return 'Check -UserName and -Password, and that the account is enabled, not locked out and its password not expired.';
     case 'ShareUnreachable':
       return finding === 'no-server'

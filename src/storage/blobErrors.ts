@@ -39,9 +39,9 @@ export function blobFailure(error: unknown, context: BlobFailureContext): AzsErr
       cause: error,
     });
   }
-  const code = error.code ?? 'no error code';
+  const code = error.code ?? '';
   const status = error.statusCode;
-  const said = status === undefined ? `(${code})` : `(HTTP ${status} ${code})`;
+  const said = `(${[status === undefined ? '' : `HTTP ${status}`, code].filter(Boolean).join(' ') || 'no answer'})`;
   const options = { target: where(context), cause: error };
   if (status === undefined || status === 408) return unreachable(said, context, options);
   if (status === 500 || status === 503) {

@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { advisedStore, shareTests, withOperatorAdvice } from '../../src/engine/storeAdvice.js';
+import { RestError } from '@azure/storage-blob';
 import { AzsError } from '../../src/protocol/errors.js';
+import { blobFailure } from '../../src/storage/blobErrors.js';
+import { parseBlobLocation } from '../../src/storage/blobLocation.js';
 import { LocalFolderStore, mapFsError } from '../../src/storage/localStore.js';
 import { openStore } from '../../src/storage/openStore.js';
 import { probeStore } from '../../src/storage/probe.js';
@@ -35,6 +38,13 @@ function thrown(action: () => unknown): unknown {
 }
 
 const fsError = (code: string) => Object.assign(new Error(`${code}: failed`), { code });
+const blobPath = 'https://acct.blob.core.windows.net/c/p';
+const blobContext = {
+  location: blobPath,
+  blobLocation: parseBlobLocation(blobPath),
+  credential: { kind: 'key', account: 'acct', key: 'k' } as const,
+  target: 'f/x',
+};
 const context = {
   location: '\\\\h\\s\\f',
   host: 'h',
@@ -104,7 +114,38 @@ describe('store failures: facts from the store, advice from the engine', () => {
     [
       'a relative folder path',
       thrown(() => openStore({ path: 'rel', userName: null, password: null, requireEncryption: false })),
-      "-Path 'rel' must be an absolute folder path (or a \\\\server\\share path).",
+      "-Path 'rel' must be an absolute folder path (or a \\\\server\\share path, or a blob container's https:// URL).",
+    ],
+    [
+      'a missing container',
+      blobFailure(new RestError('', { code: 'ContainerNotFound', statusCode: 404 }), blobContext),
+      "The storage account 'acct' has no container named 'c' (HTTP 404 ContainerNotFound). Create the container in the storage account, or correct the container name in -Path.",
+    ],
+    [
+      'an expired SAS token',
+      blobFailure(new RestError('', { code: 'AuthenticationFailed', statusCode: 403 }), {
+        ...blobContext,
+        credential: { kind: 'sas', token: 'sig=s', expires: new Date('2020-01-02T03:04:05Z') },
+      }),
+      "The SAS token for 'https://acct.blob.core.windows.net/c/p' (valid until 2020-01-02T03:04:05.000Z, expired) was refused (HTTP 403 AuthenticationFailed). Give a new SAS token through -Password.",
+    ],
+    [
+      'a wrong account key',
+      blobFailure(new RestError('', { code: 'AuthenticationFailed', statusCode: 403 }), blobContext),
+      "The account key of 'acct' was refused (HTTP 403 AuthenticationFailed). Check -Password: a SAS token for the container, or the account key (with the account name in -UserName).",
+    ],
+    [
+      'a SAS token without the permission',
+      blobFailure(
+        new RestError('', { code: 'AuthorizationPermissionMismatch', statusCode: 403 }),
+        blobContext,
+      ),
+      "The blob service refused the operation on 'f/x' (HTTP 403 AuthorizationPermissionMismatch). Give -Password a SAS token with read, add, create, write, delete and list permissions (sp=racwdl), or the account key; a container under an immutability policy refuses deletes until the retention ends.",
+    ],
+    [
+      'a full storage account',
+      blobFailure(new RestError('', { statusCode: 507 }), blobContext),
+      "The storage account of 'https://acct.blob.core.windows.net/c/p' has no room left (HTTP 507). Raise the storage account's quota, or lower -BackupRetentionPeriodInDays.",
     ],
   ];
   for (const [what, error, operator] of cases) {
