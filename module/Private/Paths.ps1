@@ -3,7 +3,8 @@
 function Resolve-AzsPath {
     <#
     Resolves a relative file-system path against the cmdlet's current location. Share paths
-    (\\server\share, //server/share) and empty values go to the daemon untouched.
+    (\\server\share, //server/share), blob container URLs (http:// or https://) and empty values
+    go to the daemon untouched.
     #>
     [CmdletBinding()]
     [OutputType([string])]
@@ -12,6 +13,6 @@ function Resolve-AzsPath {
         [Parameter(Mandatory)] [AllowEmptyString()] [string] $Path
     )
 
-    if (-not $Path -or $Path -match '^(\\\\|//)[^\\/]') { return $Path }
+    if (-not $Path -or $Path -match '^(\\\\|//)[^\\/]|^https?://') { return $Path }
     $Cmdlet.GetUnresolvedProviderPathFromPSPath($Path)
 }

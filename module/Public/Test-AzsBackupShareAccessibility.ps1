@@ -12,8 +12,10 @@ function Test-AzsBackupShareAccessibility {
     give replaces the configured value for this test only.
 
     .PARAMETER Path
-    The store to check instead of the configured one: \\server\share\folder or a local or mounted
-    folder. A relative path is resolved against the current location.
+    The store to check instead of the configured one: \\server\share\folder, a local or mounted
+    folder, or a blob container's URL (https://<account>.blob.core.windows.net/<container>[/<prefix>],
+    with a SAS token or the account key as -Password). A relative path is resolved against the current
+    location.
 
     .PARAMETER UserName
     The account to check with instead of the configured one: DOMAIN\user, user@domain or user.

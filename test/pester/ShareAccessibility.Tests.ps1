@@ -1,4 +1,4 @@
-# Test-AzsBackupShareAccessibility against a real daemon and local folders.
+# Test-AzsBackupShareAccessibility against a real daemon: local folders, and a blob container on Azurite.
 
 Describe 'Test-AzsBackupShareAccessibility' {
     BeforeAll {
@@ -50,5 +50,47 @@ Describe 'Test-AzsBackupShareAccessibility' {
 
     It 'fails with AzsBackup.NotConfigured when no store is configured and none is given' {
         { Test-AzsBackupShareAccessibility } | Should -Throw -ErrorId 'AzsBackup.NotConfigured,Test-AzsBackupShareAccessibility'
+    }
+
+    Context 'a blob container (Azurite)' {
+        BeforeAll {
+            # Azurite with one empty container, stopped when its standard input closes.
+            $start = [System.Diagnostics.ProcessStartInfo]::new('node', (Join-Path $script:RepoRoot 'dist/test/helpers/azuriteMain.js'))
+            $start.RedirectStandardInput = $true
+            $start.RedirectStandardOutput = $true
+            $script:Azurite = [System.Diagnostics.Process]::Start($start)
+            $script:Blob = $script:Azurite.StandardOutput.ReadLine() | ConvertFrom-Json
+            $script:Key = ConvertTo-SecureString -String $script:Blob.key -AsPlainText -Force
+        }
+
+        AfterAll {
+            $script:Azurite.StandardInput.Close()
+            $script:Azurite.WaitForExit(20000) | Out-Null
+        }
+
+        It 'reaches, authenticates, writes, reads and deletes a probe, and says capacity is unknown' {
+            $path = "$($script:Blob.containerUrl)/stamp1"
+            $tests = @(Test-AzsBackupShareAccessibility -Path $path -UserName $script:Blob.account -Password $script:Key)
+            @($tests | Where-Object { -not $_.Passed }) | Should -BeNullOrEmpty
+            @($tests.Check) | Should -Be @('Reachability', 'Protocol', 'Write', 'Read', 'Delete', 'Capacity')
+            ($tests | Where-Object Check -EQ 'Protocol').Detail | Should -Match 'Azure Blob over HTTP, not encrypted'
+            ($tests | Where-Object Check -EQ 'Capacity').Detail | Should -Match '^Unknown'
+        }
+
+        It 'reports a wrong key as a failed reachability check, with a fix' {
+            $wrong = ConvertTo-SecureString -String ([Convert]::ToBase64String([byte[]]::new(64))) -AsPlainText -Force
+            $tests = @(Test-AzsBackupShareAccessibility -Path $script:Blob.containerUrl -UserName $script:Blob.account -Password $wrong)
+            $tests.Count | Should -Be 1
+            $tests[0].Passed | Should -BeFalse
+            $tests[0].Detail | Should -Match "account key of 'devstoreaccount1' was refused"
+            $tests[0].Fix | Should -Not -BeNullOrEmpty
+        }
+
+        It 'reports a missing container' {
+            $missing = $script:Blob.containerUrl -replace '/backups$', '/missing'
+            $tests = @(Test-AzsBackupShareAccessibility -Path $missing -UserName $script:Blob.account -Password $script:Key)
+            $tests[0].Passed | Should -BeFalse
+            $tests[0].Detail | Should -Match "no container named 'missing'"
+        }
     }
 }
