@@ -67,10 +67,11 @@ function operatorMessage(error: StoreError): string {
 /** A store failure as the operator sees it: the store's facts and the advice; anything else as it is. */
 export function withOperatorAdvice(error: unknown): unknown {
   if (!(error instanceof StoreError)) return error;
+  // The store's own error as the cause: the probe's fix reads its facts (probeFix).
   return new AzsError(error.reason, operatorMessage(error), {
     parameter: error.parameter,
     target: error.target,
-    cause: error.cause,
+    cause: error,
   });
 }
 
@@ -105,7 +106,14 @@ export function shareTests(report: ProbeReport): ShareTest[] {
   }));
 }
 
+/**
+ * The fix for a failed check. A blob container's failures get the store advice (a SAS token, a
+ * container) rather than the words for a share or folder below.
+ */
 function probeFix(error: AzsError | null): string {
+  const storeFailure = error?.cause instanceof StoreError ? error.cause : null;
+  const containerAdvice = storeFailure?.facts.backend === 'container' ? adviceFor(storeFailure) : null;
+  if (containerAdvice) return containerAdvice;
   switch (error?.reason) {
     case 'PathNotFound':
       return 'Create the folder on the store, or correct -Path.';

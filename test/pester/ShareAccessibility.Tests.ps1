@@ -83,7 +83,7 @@ Describe 'Test-AzsBackupShareAccessibility' {
             $tests.Count | Should -Be 1
             $tests[0].Passed | Should -BeFalse
             $tests[0].Detail | Should -Match "account key of 'devstoreaccount1' was refused"
-            $tests[0].Fix | Should -Not -BeNullOrEmpty
+            $tests[0].Fix | Should -Match 'SAS token for the container, or the account key'
         }
 
         It 'reports a missing container' {
@@ -91,6 +91,7 @@ Describe 'Test-AzsBackupShareAccessibility' {
             $tests = @(Test-AzsBackupShareAccessibility -Path $missing -UserName $script:Blob.account -Password $script:Key)
             $tests[0].Passed | Should -BeFalse
             $tests[0].Detail | Should -Match "no container named 'missing'"
+            $tests[0].Fix | Should -Match 'Create the container'
         }
     }
 }
