@@ -33,6 +33,9 @@ const KEPT = /Immutab|LegalHold|LeaseIdMissing|LeasePresent/i;
 
 export function blobFailure(error: unknown, context: BlobFailureContext): AzsError {
   if (error instanceof AzsError) return error;
+  if (error instanceof Error && error.name === 'AbortError') {
+    return unreachable('(no answer in time)', context, { target: where(context) });
+  }
   if (!(error instanceof RestError)) {
     return new AzsError('StoreFault', `The blob operation on '${where(context)}' failed: ${String(error)}.`, {
       target: where(context),

@@ -15,8 +15,9 @@ import {
   AnonymousCredential,
   type BlockBlobClient,
   ContainerClient,
+  type RequestPolicyFactory,
   StorageSharedKeyCredential,
-  type StoragePipelineOptions,
+  newPipeline,
 } from '@azure/storage-blob';
 import { AzsError } from '../protocol/errors.js';
 import { type FileDigest, digestStream } from '../util/fileDigest.js';
@@ -31,13 +32,16 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryTransient } from './smbRet
 import type { BackupStore, Capacity, SessionInfo, StoreEntry, StoreSettings } from './store.js';
 
 export interface BlobStoreOptions {
-  /** Bytes per staged block (default 8 MiB). */
+  /**
+   * Bytes per staged block (default 4 MiB: with 4 staged at once an upload holds about 20 MiB, and a
+   * blob of 50,000 blocks, the service's limit, is 195 GiB).
+   */
   blockBytes?: number;
   /** Blocks staged at once; memory held is about blockBytes times this (default 4). */
   parallelBlocks?: number;
   /** Retries of one staged block (default: the store's retry policy). */
   blockRetry?: Partial<RetryPolicy>;
-  /** Seconds one request may take before it fails as ShareUnreachable (default 60). */
+  /** Seconds a request may wait for the answer to begin before it fails as ShareUnreachable (default 60). */
   timeoutSeconds?: number;
 }
 
@@ -59,7 +63,7 @@ export class BlobStore implements BackupStore {
     this.blobLocation = parseBlobLocation(settings.path);
     this.credential = parseBlobCredential(settings, this.blobLocation);
     this.container = containerClient(this.blobLocation, this.credential, options.timeoutSeconds ?? 60);
-    this.blockBytes = options.blockBytes ?? 8 * MiB;
+    this.blockBytes = options.blockBytes ?? 4 * MiB;
     this.parallelBlocks = options.parallelBlocks ?? 4;
     this.blockRetry = { ...DEFAULT_RETRY_POLICY, ...options.blockRetry };
   }
@@ -285,26 +289,32 @@ function containerClient(
   credential: BlobCredential,
   timeoutSeconds: number,
 ): ContainerClient {
-  const options: StoragePipelineOptions = {
-    // One retry policy for the store (smbRetry.ts), not a second one inside the SDK.
-    retryOptions: { maxTries: 1, tryTimeoutInMs: timeoutSeconds * 1000 },
+  const signer =
+    credential.kind === 'key'
+      ? new StorageSharedKeyCredential(credential.account, credential.key)
+      : new AnonymousCredential();
+  // One retry policy for the store (smbRetry.ts), not a second one inside the SDK.
+  const pipeline = newPipeline(signer, { retryOptions: { maxTries: 1 } });
+  pipeline.factories.push(answerDeadline(timeoutSeconds * 1000));
+  const url =
+    credential.kind === 'sas' ? `${location.containerUrl}?${credential.token}` : location.containerUrl;
+  return new ContainerClient(url, pipeline);
+}
+
+/**
+ * Aborts a request whose answer has not begun within `timeoutMs` (the SDK's HTTP client clears the
+ * timer once the response's headers are in, so a long download is not cut): an endpoint that takes
+ * the connection and never answers fails as ShareUnreachable instead of holding the job for ever.
+ */
+function answerDeadline(timeoutMs: number): RequestPolicyFactory {
+  return {
+    create: (next) => ({
+      sendRequest: (request) => {
+        request.timeout = timeoutMs;
+        return next.sendRequest(request);
+      },
+    }),
   };
-  switch (credential.kind) {
-    case 'sas':
-      return new ContainerClient(
-        `${location.containerUrl}?${credential.token}`,
-        new AnonymousCredential(),
-        options,
-      );
-    case 'key':
-      return new ContainerClient(
-        location.containerUrl,
-        new StorageSharedKeyCredential(credential.account, credential.key),
-        options,
-      );
-    default:
-      return new ContainerClient(location.containerUrl, new AnonymousCredential(), options);
-  }
 }
 
 /**

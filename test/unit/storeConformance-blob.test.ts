@@ -1,7 +1,9 @@
 /** The store contract against a real blob endpoint (Azurite), and its failures made real. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -34,8 +36,9 @@ function keySettings(path: string): StoreSettings {
 storeConformance('blob container on Azurite (account key)', async () => {
   const prefix = `store-${randomBytes(4).toString('hex')}`;
   return {
-    // Small blocks, so that the 100 MB file and the digests go through many parallel blocks.
-    store: new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/${prefix}`), { blockBytes: 4 * MiB }),
+    // Small blocks, so that even the digests' 5 MiB file goes through several parallel blocks; the
+    // SAS suite below runs the default size.
+    store: new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/${prefix}`), { blockBytes: MiB }),
     overwrite: (relativePath, content) => server.overwrite(CONTAINER, `${prefix}/${relativePath}`, content),
   };
 });
@@ -152,6 +155,26 @@ describe('blob store: failures', () => {
     });
     await assert.rejects(store.list(''), (error) => isAzsError(error, 'ShareUnreachable'));
     assert.deepEqual(retries, ['list']);
+  });
+
+  it('fails an endpoint that takes the connection and never answers with ShareUnreachable, in time', async () => {
+    const silent = net.createServer(() => undefined).listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const { port } = silent.address() as net.AddressInfo;
+    const store = new BlobStore(
+      keySettings(`http://127.0.0.1:${port}/${AzuriteServer.account}/${CONTAINER}`),
+      {
+        timeoutSeconds: 1,
+      },
+    );
+    try {
+      const started = Date.now();
+      await assert.rejects(store.list(''), (error) => isAzsError(error, 'ShareUnreachable'));
+      assert.ok(Date.now() - started < 5_000, `gave up after ${Date.now() - started} ms`);
+    } finally {
+      silent.close();
+      silent.unref();
+    }
   });
 
   it('commits a file only once whole: a failed rewrite keeps the earlier content', async () => {
