@@ -34,7 +34,8 @@ const KEPT = /Immutab|LegalHold|LeaseIdMissing|LeasePresent/i;
 export function blobFailure(error: unknown, context: BlobFailureContext): AzsError {
   if (error instanceof AzsError) return error;
   if (error instanceof Error && error.name === 'AbortError') {
-    return unreachable('(no answer in time)', context, { target: where(context) });
+    // The SDK aborts a request that met the store's deadline, and a download whose connection dropped.
+    return unreachable('(no answer in time, or the connection dropped)', context, { target: where(context) });
   }
   if (!(error instanceof RestError)) {
     return new AzsError('StoreFault', `The blob operation on '${where(context)}' failed: ${String(error)}.`, {

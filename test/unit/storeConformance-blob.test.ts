@@ -144,6 +144,24 @@ describe('blob store: failures', () => {
     }
   });
 
+  it('fails a read whose endpoint stops mid-stream with ShareUnreachable', async () => {
+    const own = await AzuriteServer.start();
+    try {
+      await own.createContainer(CONTAINER);
+      const store = new BlobStore(keySettings(own.containerUrl(CONTAINER)));
+      await store.writeFile('big.bin', generated(64 * MiB).stream);
+      const chunks = (await store.readFile('big.bin'))[Symbol.asyncIterator]();
+      await chunks.next();
+      await own.stop();
+      const readToEnd = async () => {
+        while (!(await chunks.next()).done);
+      };
+      await assert.rejects(readToEnd(), (error) => isAzsError(error, 'ShareUnreachable'));
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('retries an unreachable endpoint as the retry rules say, then fails with ShareUnreachable', async () => {
     const own = await AzuriteServer.start();
     const url = own.containerUrl(CONTAINER);
