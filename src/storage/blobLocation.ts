@@ -29,6 +29,23 @@ export function isBlobPath(storePath: string): boolean {
   return /^https?:\/\//i.test(storePath);
 }
 
+/** The location of `settings.path`; plain HTTP is refused where the settings require encryption. */
+export function blobLocationOf(settings: StoreSettings): BlobLocation {
+  const location = parseBlobLocation(settings.path);
+  if (settings.requireEncryption && !location.https) {
+    throw new StoreError(
+      'InvalidParameter',
+      `is set, and '${settings.path}' is plain HTTP, which is not encrypted: give the https:// URL.`,
+      {
+        parameter: 'RequireEncryption',
+        target: settings.path,
+        facts: { backend: 'container', finding: 'bad-setting' },
+      },
+    );
+  }
+  return location;
+}
+
 export function parseBlobLocation(storePath: string): BlobLocation {
   let url: URL;
   try {
@@ -37,7 +54,11 @@ export function parseBlobLocation(storePath: string): BlobLocation {
     throw badPath(storePath, 'is not a valid URL');
   }
   if (url.search || url.username || url.password) {
-    throw badPath(storePath, 'must not carry a query or a user: give the SAS token or key as the password');
+    // Named without its query and user part: they may hold a SAS signature or a key.
+    throw badPath(
+      `${url.protocol}//${url.host}${url.pathname}`,
+      'must not carry a query or a user: give the SAS token or key as the password',
+    );
   }
   const names = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   // An IP address or localhost cannot name the account as a host does: the path names it first.

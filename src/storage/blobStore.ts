@@ -25,8 +25,8 @@ import { blobFailure, isBlobNotFound } from './blobErrors.js';
 import {
   type BlobCredential,
   type BlobLocation,
+  blobLocationOf,
   parseBlobCredential,
-  parseBlobLocation,
 } from './blobLocation.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryTransient } from './smbRetry.js';
 import type { BackupStore, Capacity, SessionInfo, StoreEntry, StoreSettings } from './store.js';
@@ -60,7 +60,7 @@ export class BlobStore implements BackupStore {
 
   constructor(settings: StoreSettings, options: BlobStoreOptions = {}) {
     this.location = settings.path;
-    this.blobLocation = parseBlobLocation(settings.path);
+    this.blobLocation = blobLocationOf(settings);
     this.credential = parseBlobCredential(settings, this.blobLocation);
     this.container = containerClient(this.blobLocation, this.credential, options.timeoutSeconds ?? 60);
     this.blockBytes = options.blockBytes ?? 4 * MiB;

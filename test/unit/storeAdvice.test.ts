@@ -117,6 +117,18 @@ describe('store failures: facts from the store, advice from the engine', () => {
       "-Path 'rel' must be an absolute folder path (or a \\\\server\\share path, or a blob container's https:// URL).",
     ],
     [
+      'a blob container over plain HTTP where encryption is required',
+      thrown(() =>
+        openStore({
+          path: 'http://10.0.0.1/acct/c',
+          userName: null,
+          password: null,
+          requireEncryption: true,
+        }),
+      ),
+      "-RequireEncryption is set, and 'http://10.0.0.1/acct/c' is plain HTTP, which is not encrypted: give the https:// URL.",
+    ],
+    [
       'a missing container',
       blobFailure(new RestError('', { code: 'ContainerNotFound', statusCode: 404 }), blobContext),
       "The storage account 'acct' has no container named 'c' (HTTP 404 ContainerNotFound). Create the container in the storage account, or correct the container name in -Path.",

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { isAzsError } from '../../src/protocol/errors.js';
+import { parseBlobLocation } from '../../src/storage/blobLocation.js';
 import { BlobStore } from '../../src/storage/blobStore.js';
 import { openStore } from '../../src/storage/openStore.js';
 import { RetryingStore } from '../../src/storage/smbRetry.js';
@@ -54,6 +55,28 @@ storeConformance('blob container on Azurite (SAS token), through openStore', asy
 });
 
 describe('blob store: failures', () => {
+  it('reads account, container and prefix from either URL form, and refuses a SAS in the URL', () => {
+    assert.deepEqual(parseBlobLocation('https://acct.blob.core.windows.net/c1/stamp/one'), {
+      containerUrl: 'https://acct.blob.core.windows.net/c1',
+      account: 'acct',
+      container: 'c1',
+      prefix: 'stamp/one/',
+      https: true,
+    });
+    assert.deepEqual(parseBlobLocation('http://127.0.0.1:10000/devstoreaccount1/c1'), {
+      containerUrl: 'http://127.0.0.1:10000/devstoreaccount1/c1',
+      account: 'devstoreaccount1',
+      container: 'c1',
+      prefix: '',
+      https: false,
+    });
+    assert.throws(
+      () => parseBlobLocation('https://acct.blob.core.windows.net/c1?sv=x&sig=y'),
+      (error) => isAzsError(error, 'InvalidParameter') && !/sig=y/.test(error.message),
+    );
+    assert.throws(() => parseBlobLocation('https://acct.blob.core.windows.net/'), /names no container/);
+  });
+
   it('opens a blob store for an http(s) path, retried', () => {
     assert.ok(openStore(keySettings(server.containerUrl(CONTAINER))) instanceof RetryingStore);
   });
