@@ -223,7 +223,9 @@ export class Engine {
   async listBackups(options: { Name?: string; Top?: number; Skip?: number }): Promise<Backup[]> {
     const stored = await this.stores.withConfigured((store) => this.catalog.list(store));
     const running = this.backups.runningAsBackup();
-    const all = [...(running ? [running] : []), ...stored.map(backupOf)];
+    // A backup is still "running" while what follows it (retention, prune) runs, yet already stored.
+    const stillRunning = running && !stored.some((backup) => backup.manifest.BackupId === running.BackupId);
+    const all = [...(stillRunning ? [running] : []), ...stored.map(backupOf)];
     const named = options.Name ? all.filter((backup) => matchesName(backup, options.Name!)) : all;
     const skipped = named.slice(options.Skip ?? 0);
     return options.Top === undefined ? skipped : skipped.slice(0, options.Top);

@@ -111,8 +111,12 @@ export async function clearInterruptedSwap(
  */
 export async function removeRetiredData(target: string): Promise<string[]> {
   const leftovers: string[] = [];
-  for (const retired of await siblingsOf(await throughLinks(target), 'removing'))
-    await (removals.get(retired) ?? removeOrReport(retired, leftovers));
+  for (const retired of await siblingsOf(await throughLinks(target), 'removing')) {
+    const running = removals.get(retired);
+    // Registered as running, so that a restore starting meanwhile waits instead of removing it too.
+    if (running) await running;
+    else leftovers.push(...(await removeInBackground(retired)));
+  }
   return leftovers;
 }
 
