@@ -49,12 +49,12 @@ export async function containerBackupOf(options: ContainerOptions): Promise<Cont
     refuseStoreOptions(options);
     return null;
   }
-  const { parent, folder } = splitBackupUrl(options.backup);
+  const { parent, folder, containerUrl } = splitBackupUrl(options.backup);
   const secret = await readSecret({
     envVar: STORE_SECRET_VARIABLE,
     file: options.storePasswordFile,
     fileOption: '--store-password-file',
-    prompt: `SAS token or account key for ${parent}: `,
+    prompt: `SAS token or account key for ${containerUrl}: `,
     parameter: STORE_SECRET,
     what: 'credential for the container (a SAS token or the account key)',
   });
@@ -109,7 +109,7 @@ export async function openContainerBackup(backup: ContainerBackup): Promise<Back
 }
 
 /** `<parent>/<id>`: the parent becomes the store's root, as the local path does with a folder. */
-function splitBackupUrl(url: string): { parent: string; folder: string } {
+function splitBackupUrl(url: string): { parent: string; folder: string; containerUrl: string } {
   let location;
   try {
     location = parseBlobLocation(url);
@@ -125,7 +125,7 @@ function splitBackupUrl(url: string): { parent: string; folder: string } {
       { parameter: 'backup', target: url },
     );
   }
-  return { parent, folder };
+  return { parent, folder, containerUrl: location.containerUrl };
 }
 
 function refuseStoreOptions(options: ContainerOptions): void {
