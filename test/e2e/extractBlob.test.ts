@@ -170,6 +170,12 @@ describe('azsbackup extract from a blob container', () => {
     assert.match(stderr, /Give a new SAS token in AZSBACKUP_STORE_PASSWORD/);
   });
 
+  test('a SAS token without read permission: StoreAccessDenied, asking for sp=r', () => {
+    const sas = server.sas(CONTAINER, new Date(Date.now() + HOUR), 'l');
+    const stderr = assertRefused(extract(backupUrl, sas), 'StoreAccessDenied', 'store-password', sas);
+    assert.match(stderr, /AuthorizationPermissionMismatch.*read permission \(sp=r\)/);
+  });
+
   test('a missing container: PathNotFound naming it and --backup', () => {
     const url = backupUrl.replace(`/${CONTAINER}/`, '/no-such-container/');
     const stderr = assertRefused(extract(url, AzuriteServer.key), 'PathNotFound', 'backup');
