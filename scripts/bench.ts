@@ -7,11 +7,12 @@
  * the script `tar -cf - | zstd -3 -T2 | openssl enc -aes-256-ctr`; for an SMB store (a private loopback
  * Samba), `smbclient put` of a file of the stored backup's size, and the same script piped into
  * `smbclient put` is measured beside it; for a blob store (Azurite, its data in a folder on disk),
- * `@azure/storage-blob`'s `BlockBlobClient.uploadFile` of a file holding the stored backup's own bytes,
- * and beside it the script piped into the SDK's `uploadStream`. Then, in the same pwsh session, Restore-AzsBackup of the backup just made alternates with the script's reverse
+ * `@azure/storage-blob`'s `BlockBlobClient.uploadFile` of a file holding the stored backup's own
+ * bytes, and beside it the script piped into the SDK's `uploadStream`. Then, in the same pwsh
+ * session, Restore-AzsBackup of the backup just made alternates with the script's reverse
  * (`openssl enc -d | zstd -d | tar -x` of the script's own output, read from the store with the
- * store's plain client: for blobs, the SDK's download), and Test-AzsBackup with the .pfx with `openssl enc -d | zstd -d > /dev/null`.
- * With --json the last line is one JSON object (SPEC §7).
+ * store's plain client: for blobs, the SDK's download), and Test-AzsBackup with the .pfx with
+ * `openssl enc -d | zstd -d > /dev/null`. With --json the last line is one JSON object (SPEC §7).
  *
  * Both sides are measured as an operator meets them: the backups run in one pwsh session, as from an
  * admin's open shell, after one backup that is not timed (a fresh pwsh spends over a core-second
