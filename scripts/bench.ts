@@ -1,14 +1,17 @@
 /**
- * `npm run bench -- [--size 1GiB] [--store local|smb] [--runs 2] [--settle 65] [--json]`
+ * `npm run bench -- [--size 1GiB] [--store local|smb|blob] [--runs 2] [--settle 65] [--json]`
  *
  * Generates infrastructure-like data, then alternates (warm page cache) a full backup through
  * Start-AzsBackup in real pwsh with a reference on the same data, and reports source MB/s of both,
  * their ratio, the daemon's peak memory and the compressed size. The reference is, for a local store,
  * the script `tar -cf - | zstd -3 -T2 | openssl enc -aes-256-ctr`; for an SMB store (a private loopback
  * Samba), `smbclient put` of a file of the stored backup's size, and the same script piped into
- * `smbclient put` is measured beside it. Then, in the same pwsh session, Restore-AzsBackup of the
- * backup just made alternates with the script's reverse (`openssl enc -d | zstd -d | tar -x` of the
- * script's own output, read from the store), and Test-AzsBackup with the .pfx with
+ * `smbclient put` is measured beside it; for a blob store (Azurite, its data in a folder on disk),
+ * `@azure/storage-blob`'s `BlockBlobClient.uploadFile` of a file holding the stored backup's own
+ * bytes, and beside it the script piped into the SDK's `uploadStream`. Then, in the same pwsh
+ * session, Restore-AzsBackup of the backup just made alternates with the script's reverse
+ * (`openssl enc -d | zstd -d | tar -x` of the script's own output, read from the store with the
+ * store's plain client: for blobs, the SDK's download), and Test-AzsBackup with the .pfx with
  * `openssl enc -d | zstd -d > /dev/null`. With --json the last line is one JSON object (SPEC §7).
  *
  * Both sides are measured as an operator meets them: the backups run in one pwsh session, as from an
@@ -21,14 +24,27 @@
  * a journal (this machine's root) skips, one by one, inodes freed in the last 60 s when it creates a
  * file, so a side run right after the removal of the old trees would pay for the other's deletions.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { once } from 'node:events';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import type { ContainerClient } from '@azure/storage-blob';
 import { createInfrastructureTree } from './sampleData.js';
 import { PwshSession } from '../test/helpers/pwshSession.js';
 import { waitUntil } from '../test/helpers/waitUntil.js';
@@ -39,7 +55,7 @@ const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
 
 const argv = await yargs(hideBin(process.argv))
   .option('size', { type: 'string', default: '1GiB', describe: 'Data size: <n>MB|GB|MiB|GiB' })
-  .option('store', { choices: ['local', 'smb'] as const, default: 'local' as const })
+  .option('store', { choices: ['local', 'smb', 'blob'] as const, default: 'local' as const })
   .option('runs', { type: 'number', default: 2, describe: 'Timed runs of each side' })
   .option('json', { type: 'boolean', default: false })
   .option('settle', {
@@ -108,15 +124,31 @@ const SCRIPT =
 const DECRYPT = 'openssl enc -d -aes-256-ctr -K "$REF_KEY" -iv "$REF_IV" | zstd -d -q';
 const scriptKey = { REF_KEY: randomBytes(32).toString('hex'), REF_IV: randomBytes(16).toString('hex') };
 
-/** Where a reference script's output is kept: bash text for the store's own plain client. */
+/**
+ * Where a reference script's output is kept: bash text for the store's own plain client, or, for a
+ * client that is a library (the blob SDK), the bench's own calls on the script's standard streams.
+ */
 interface ScriptOutput {
-  /** Follows the script: stores its standard output as "$REF_NAME". */
+  /** Follows the script: stores its standard output as "$REF_NAME" ('' where `library` does). */
   write: string;
-  /** Precedes the reverse script: gives it "$REF_NAME" as standard input. */
+  /** Precedes the reverse script: gives it "$REF_NAME" as standard input ('' where `library` does). */
   read: string;
   /** The positional parameters and environment that text needs (a password only ever in the environment). */
   args: string[];
   env: Record<string, string>;
+  /** The plain client's writing and reading commands, as the figures name them (none for a folder). */
+  clientNames?: { write: string; read: string };
+  /** Stores the script's standard output as `name`, and reads `name` back for the reverse script. */
+  library?: {
+    upload(name: string, data: Readable): Promise<unknown>;
+    download(name: string): Promise<Readable>;
+  };
+}
+
+/** The backup a plain copy is compared with: its id, and its stored size as the cmdlet reports it. */
+interface StoredBackup {
+  id: string;
+  compressedBytes: number;
 }
 
 /** Where the bench backs up to, and the plain tools its throughput is compared with there. */
@@ -128,9 +160,20 @@ interface BenchStore {
    * A plain copy of the stored size the backup is compared with (`pipeline_mbps`); without one, the
    * script itself is the reference.
    */
-  transfer?: { name: string; seconds(compressedBytes: number): Promise<number> };
+  transfer?: { name: string; seconds(backup: StoredBackup, run: number): Promise<number> };
+  /** Figures of the store's own server for the JSON line, read before it is stopped. */
+  figures?(): Record<string, number>;
   dispose(): Promise<void>;
 }
+
+/** The store's path with a user name and password (the password only ever in the environment). */
+const CONFIGURE_WITH_CREDENTIAL =
+  'Set-AzsBackupConfiguration -Path $env:BENCH_STORE -UserName $env:BENCH_USER -Password (ConvertTo-SecureString $env:BENCH_PASSWORD -AsPlainText -Force)';
+
+/** A process's peak resident memory (VmHWM) in KiB. */
+const peakRssKbOf = (pid: number) =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const megabytes = (kb: number) => Number((kb / 1024).toFixed(1));
 
 async function localStore(folder: string): Promise<BenchStore> {
   mkdirSync(folder, { recursive: true });
@@ -166,17 +209,17 @@ async function smbStore(): Promise<BenchStore> {
       BENCH_USER: server.user,
       BENCH_PASSWORD: server.password,
     },
-    configure:
-      'Set-AzsBackupConfiguration -Path $env:BENCH_STORE -UserName $env:BENCH_USER -Password (ConvertTo-SecureString $env:BENCH_PASSWORD -AsPlainText -Force)',
+    configure: CONFIGURE_WITH_CREDENTIAL,
     scriptOutput: {
       write: '| smbclient "$@" -c "put - $REF_NAME"',
       read: 'smbclient "$@" -c "get $REF_NAME -" |',
       args: server.smbclientArgs('encrypt'),
       env: { PASSWD: server.password },
+      clientNames: { write: 'smbclient put', read: 'smbclient get' },
     },
     transfer: {
       name: 'smbclient put (stored size, encrypted session)',
-      seconds: async (compressed) => {
+      seconds: async ({ compressedBytes: compressed }) => {
         writeFileSync(sample, randomBytes(Math.max(1, compressed)));
         return timed(() => server.smbclient('encrypt', `put "${sample}" reference.bin`));
       },
@@ -186,6 +229,70 @@ async function smbStore(): Promise<BenchStore> {
       await server.dispose();
     },
   };
+}
+
+/**
+ * Azurite's blob service, its data in a folder on disk (in memory it would hold every stored byte:
+ * docs/benchmarks.md), with the development account's key given as an operator gives a key. The
+ * backup is compared with the SDK's `uploadFile` of a file holding the stored backup's own bytes, and
+ * with the script piped into the SDK's `uploadStream`; the reverse scripts read with its download.
+ */
+async function blobStore(): Promise<BenchStore> {
+  const { AzuriteServer } = await import('../test/helpers/azurite.js');
+  const folder = path.join(work, 'azurite');
+  rmSync(folder, { recursive: true, force: true });
+  const server = await AzuriteServer.start({ folder });
+  const containerUrl = await server.createContainer('bench');
+  const container = AzuriteServer.containerClient(containerUrl);
+  const sample = path.join(work, 'blob-reference.bin');
+  return {
+    env: { BENCH_STORE: containerUrl, BENCH_USER: AzuriteServer.account, BENCH_PASSWORD: AzuriteServer.key },
+    configure: CONFIGURE_WITH_CREDENTIAL,
+    scriptOutput: {
+      write: '',
+      read: '',
+      args: [],
+      env: {},
+      clientNames: { write: 'BlockBlobClient.uploadStream', read: 'BlobClient.download' },
+      // The SDK's documented stream upload with its defaults (8 MiB blocks, 5 buffers), and its
+      // download as one streamed Get Blob: in the bench's process, so no client start is timed.
+      library: {
+        upload: (name, data) => container.getBlockBlobClient(name).uploadStream(data),
+        download: async (name) => {
+          const body = (await container.getBlobClient(name).download(0)).readableStreamBody;
+          if (!body) throw new Error(`blob ${name} came without a body`);
+          return body as Readable;
+        },
+      },
+    },
+    transfer: {
+      name: 'BlockBlobClient.uploadFile (the stored backup, SDK defaults)',
+      seconds: async (backup, run) => {
+        const stored = await downloadBackup(container, backup.id, sample);
+        log(`reference file: the ${stored} bytes of backup ${backup.id}`);
+        return timed(() => container.getBlockBlobClient(`reference-${run}.bin`).uploadFile(sample));
+      },
+    },
+    figures: () => ({ azurite_peak_rss_mb: megabytes(peakRssKbOf(server.pid!)) }),
+    dispose: async () => {
+      await server.stop();
+      rmSync(sample, { force: true });
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes every blob of one backup, one after another, into `file`; returns how many bytes. */
+async function downloadBackup(container: ContainerClient, backupId: string, file: string): Promise<number> {
+  writeFileSync(file, '');
+  let bytes = 0;
+  for await (const blob of container.listBlobsFlat()) {
+    if (!blob.name.split('/').includes(backupId)) continue;
+    const body = (await container.getBlobClient(blob.name).download(0)).readableStreamBody;
+    if (body) await pipeline(body, createWriteStream(file, { flags: 'a' }));
+    bytes += blob.properties.contentLength ?? 0;
+  }
+  return bytes;
 }
 
 const bytes = parseSize(argv.size);
@@ -203,34 +310,63 @@ const sourceBytes = treeBytes(data);
 spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
 for (const folder of [state, store, certs, extracts]) rmSync(folder, { recursive: true, force: true });
 mkdirSync(certs);
-const target = argv.store === 'smb' ? await smbStore() : await localStore(store);
+const stores = { local: () => localStore(store), smb: smbStore, blob: blobStore };
+const target = await stores[argv.store]();
 const env = { AZSBACKUP_HOME: state, BENCH_DATA: data, BENCH_CERTS: certs, ...target.env };
 
-/** Seconds a reference script takes; `variables` name its output ($REF_NAME) and folders. */
-function timeScript(text: string, variables: Record<string, string>): Promise<number> {
+/**
+ * Seconds a reference script takes, with the store's library client (if any) on its standard output
+ * (`writes`: the script stores "$REF_NAME") or input (`reads`); `variables` name its output and folders.
+ */
+function timeScript(
+  text: string,
+  variables: { REF_NAME: string } & Record<string, string>,
+  direction: 'writes' | 'reads',
+): Promise<number> {
   const output = target.scriptOutput;
-  return timed(() =>
-    execFileSync('bash', ['-c', `set -o pipefail; ${text}`, 'bench', ...output.args], {
+  const library = output.library;
+  const piped = (side: 'writes' | 'reads') => (library && direction === side ? 'pipe' : 'ignore');
+  return timed(async () => {
+    const child = spawn('bash', ['-c', `set -o pipefail; ${text}`, 'bench', ...output.args], {
       env: { ...process.env, BENCH_DATA: data, ...scriptKey, ...output.env, ...variables },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    }),
-  );
+      stdio: [piped('reads'), piped('writes'), 'pipe'],
+    });
+    let errors = '';
+    child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const exited = once(child, 'close').then(([code]) => {
+      if (code !== 0) throw new Error(`reference script failed (${String(code)}): ${text}\n${errors}`);
+    });
+    const transfer = !library
+      ? undefined
+      : direction === 'writes'
+        ? library.upload(variables.REF_NAME, child.stdout!)
+        : library.download(variables.REF_NAME).then((body) => pipeline(body, child.stdin!));
+    await Promise.all([exited, transfer]).catch((error: unknown) => {
+      child.kill();
+      throw error;
+    });
+  });
 }
 
 const scriptName = (run: number) => `script-${run}.out`;
 const backupScript = (run: number) =>
-  timeScript(`${SCRIPT} ${target.scriptOutput.write}`, { REF_NAME: scriptName(run) });
+  timeScript(`${SCRIPT} ${target.scriptOutput.write}`, { REF_NAME: scriptName(run) }, 'writes');
 /** The reverse of the script, on the output of its last run (the same tree as the backup just made). */
 const restoreScript = (run: number) => {
   const folder = path.join(extracts, `run-${run}`);
   mkdirSync(folder, { recursive: true });
-  return timeScript(`${target.scriptOutput.read} ${DECRYPT} | tar -xf - -C "$REF_EXTRACT"`, {
-    REF_NAME: scriptName(argv.runs),
-    REF_EXTRACT: folder,
-  });
+  return timeScript(
+    `${target.scriptOutput.read} ${DECRYPT} | tar -xf - -C "$REF_EXTRACT"`,
+    { REF_NAME: scriptName(argv.runs), REF_EXTRACT: folder },
+    'reads',
+  );
 };
 const testScript = () =>
-  timeScript(`${target.scriptOutput.read} ${DECRYPT} > /dev/null`, { REF_NAME: scriptName(argv.runs) });
+  timeScript(
+    `${target.scriptOutput.read} ${DECRYPT} > /dev/null`,
+    { REF_NAME: scriptName(argv.runs) },
+    'reads',
+  );
 
 log('configuring a bench deployment');
 const shell = await PwshSession.start(env);
@@ -250,8 +386,7 @@ const daemonPid = (
 ).pid;
 
 /** The daemon's peak resident memory (VmHWM) in KiB since it started or since resetPeakRss. */
-const peakRssKb = () =>
-  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${daemonPid}/status`, 'utf8'))?.[1] ?? 0);
+const peakRssKb = () => peakRssKbOf(daemonPid);
 /** Linux: writing 5 to clear_refs sets the peak back to the current resident size. */
 const resetPeakRss = () => writeFileSync(`/proc/${daemonPid}/clear_refs`, '5');
 
@@ -293,7 +428,8 @@ log('warming up: the page cache, and pwsh and the daemon with one backup that is
 // Through a pipe: GNU tar does not read the files at all when it writes straight to /dev/null.
 execFileSync('bash', ['-c', 'tar -cf - -C "$1" . | cat > /dev/null', 'bench', data]);
 await shell.run('$null = Start-AzsBackup -Force');
-let compressedBytes = 0;
+/** The last backup made; the session keeps it as $b. */
+const lastBackup: StoredBackup = { id: '', compressedBytes: 0 };
 const engineBackup = side('Start-AzsBackup', async () => {
   const [seconds, compressedKb] = await pwshFigures(
     `$b = $null; $t = Measure-Command { $b = Start-AzsBackup -Force }
@@ -301,15 +437,17 @@ const engineBackup = side('Start-AzsBackup', async () => {
      "$($t.TotalSeconds) $($b.CompressedBackupSizeInKb)"`,
     2,
   );
-  compressedBytes = compressedKb! * 1024;
+  lastBackup.compressedBytes = compressedKb! * 1024;
+  lastBackup.id = await shell.run('$b.BackupId');
   return seconds!;
 });
+const clientNames = target.scriptOutput.clientNames;
 const script = side(
-  `tar | zstd -3 -T2 | openssl enc -aes-256-ctr${argv.store === 'smb' ? ' | smbclient put' : ''}`,
+  `tar | zstd -3 -T2 | openssl enc -aes-256-ctr${clientNames ? ` | ${clientNames.write}` : ''}`,
   backupScript,
 );
 const transfer = target.transfer;
-const reference = transfer ? side(transfer.name, () => transfer.seconds(compressedBytes)) : script;
+const reference = transfer ? side(transfer.name, (run) => transfer.seconds(lastBackup, run)) : script;
 await alternate('backup', transfer ? [engineBackup, reference, script] : [engineBackup, reference]);
 const backupPeakRssKb = peakRssKb();
 
@@ -364,7 +502,7 @@ const engineTest = side('Test-AzsBackup -DecryptionCertPath', async () => {
   );
   return seconds!;
 });
-const read = argv.store === 'smb' ? 'smbclient get | ' : '';
+const read = clientNames ? `${clientNames.read} | ` : '';
 const restoreReference = side(`${read}openssl enc -d | zstd -d | tar -x`, restoreScript);
 const testReference = side(`${read}openssl enc -d | zstd -d > /dev/null`, testScript);
 
@@ -389,6 +527,7 @@ writeFileSync(path.join(data, '.complete'), '');
 
 await shell.dispose();
 spawnSync(process.execPath, [cli, 'stop', '--state-dir', state], { stdio: 'ignore' });
+const storeFigures = target.figures?.() ?? {};
 await target.dispose();
 rmSync(extracts, { recursive: true, force: true });
 
@@ -400,7 +539,6 @@ function median(values: number[]): number {
 const best = (each: Side) => mbps(Math.min(...each.runs));
 const typical = (each: Side) => mbps(median(each.runs));
 const ratio = (ours: number, theirs: number) => Number((ours / theirs).toFixed(2));
-const megabytes = (kb: number) => Number((kb / 1024).toFixed(1));
 
 /** `<name>_mbps`, `<name>_pipeline_mbps`, `<name>_ratio` and their typical (median) runs. */
 function comparison(name: string, ours: Side, theirs: Side) {
@@ -422,7 +560,7 @@ const result = {
   pipeline_mbps: best(reference),
   ratio: ratio(best(engineBackup), best(reference)),
   daemon_peak_rss_mb: megabytes(backupPeakRssKb),
-  compressed_bytes: compressedBytes,
+  compressed_bytes: lastBackup.compressedBytes,
   engine_mbps_typical: typical(engineBackup),
   pipeline_mbps_typical: typical(reference),
   ...(transfer && {
@@ -434,6 +572,7 @@ const result = {
   ...comparison('restore', engineRestore, restoreReference),
   ...comparison('test', engineTest, testReference),
   restore_peak_rss_mb: megabytes(restorePeakRssKb),
+  ...storeFigures,
 };
 
 /** `name best (typical) MB/s` for each side, and the ratio of their best runs. */
@@ -446,7 +585,8 @@ const summary = [
   `restore: ${versus(engineRestore, restoreReference)}`,
   `test: ${versus(engineTest, testReference)}`,
   `daemon peak RSS ${result.daemon_peak_rss_mb} MB backing up, ${result.restore_peak_rss_mb} MB restoring`,
-  `compressed ${(compressedBytes / MB).toFixed(1)} MB`,
+  `compressed ${(lastBackup.compressedBytes / MB).toFixed(1)} MB`,
+  ...Object.entries(storeFigures).map(([name, value]) => `${name} ${value}`),
 ];
 process.stdout.write(`${summary.join(' | ')}\n`);
 if (argv.json) process.stdout.write(`${JSON.stringify(result)}\n`);

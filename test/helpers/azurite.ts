@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import {
   BlobServiceClient,
+  ContainerClient,
   ContainerSASPermissions,
   StorageSharedKeyCredential,
   generateBlobSASQueryParameters,
@@ -48,6 +49,16 @@ export class AzuriteServer {
     return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`, options.folder ?? null);
   }
 
+  /** A client of a container of Azurite's, signed in with the development account's key. */
+  static containerClient(containerUrl: string): ContainerClient {
+    return new ContainerClient(containerUrl, AzuriteServer.credential());
+  }
+
+  /** Azurite's process id, to read its memory from /proc. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Starts a stopped Azurite again on the same port, with the data of its folder. */
   restart(): Promise<AzuriteServer> {
     if (!this.folder) throw new Error('an in-memory Azurite has nothing to restart with');
@@ -76,7 +87,7 @@ export class AzuriteServer {
         startsOn: new Date(Date.now() - 3_600_000),
         expiresOn,
       },
-      this.credential(),
+      AzuriteServer.credential(),
     ).toString();
   }
 
@@ -102,10 +113,10 @@ export class AzuriteServer {
   }
 
   private service(): BlobServiceClient {
-    return new BlobServiceClient(this.accountUrl, this.credential());
+    return new BlobServiceClient(this.accountUrl, AzuriteServer.credential());
   }
 
-  private credential(): StorageSharedKeyCredential {
+  private static credential(): StorageSharedKeyCredential {
     return new StorageSharedKeyCredential(AzuriteServer.account, AzuriteServer.key);
   }
 }
