@@ -39,9 +39,7 @@ export class AzuriteServer {
    * In memory, or (`folder`) kept in that folder so that a restart finds the data again; the account
    * accepts `key` (base 64, 64 bytes) instead of the published key when one is given.
    */
-  static async start(
-    options: { folder?: string; port?: number; key?: string } = {},
-  ): Promise<AzuriteServer> {
+  static async start(options: { folder?: string; port?: number; key?: string } = {}): Promise<AzuriteServer> {
     const storage = options.folder ? ['--location', options.folder] : ['--inMemoryPersistence'];
     const accountKey = options.key ?? AzuriteServer.key;
     const child = spawn(
@@ -58,12 +56,7 @@ export class AzuriteServer {
       },
     );
     const origin = await listeningOrigin(child);
-    return new AzuriteServer(
-      child,
-      `${origin}/${AzuriteServer.account}`,
-      options.folder ?? null,
-      accountKey,
-    );
+    return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`, options.folder ?? null, accountKey);
   }
 
   /**

@@ -51,6 +51,34 @@ Describe 'A blob container as the external store (Azurite)' {
         Remove-Item -LiteralPath $fixtures -Recurse -Force -ErrorAction SilentlyContinue
     }
 
+    Context 'Get-Help <_>' -ForEach 'Set-AzsBackupConfiguration', 'Test-AzsBackupShareAccessibility' {
+        BeforeAll {
+            $help = Get-Help -Name $_ -Full
+            $parameter = @{}
+            foreach ($entry in $help.Parameters.Parameter) { $parameter[$entry.Name] = ($entry.Description | Out-String) -replace '\s+', ' ' }
+        }
+
+        It 'gives the container URL forms of Azure, Azure Stack Hub and Azurite in -Path, and refuses a query there' {
+            $parameter.Path | Should -Match ([regex]::Escape('https://<account>.blob.core.windows.net/<container>[/<prefix>]'))
+            $parameter.Path | Should -Match ([regex]::Escape('https://<account>.blob.<region>.<fqdn>/<container>[/<prefix>] on Azure Stack Hub'))
+            $parameter.Path | Should -Match ([regex]::Escape('http://127.0.0.1:10000/<account>/<container>'))
+            $parameter.Path | Should -Match 'query .* refused'
+        }
+
+        It 'says -UserName is the account name with a key, and -Password a SAS token or the account key' {
+            $parameter.UserName | Should -Match "storage account's name"
+            $parameter.Password | Should -Match 'SAS token for the container'
+            $parameter.Password | Should -Match "storage account's key"
+            $parameter.RequireEncryption | Should -Match 'http://'
+        }
+
+        It 'has an example for a container on Azure and one on Azure Stack Hub' {
+            $examples = @($help.Examples.Example | ForEach-Object { $_.Code + ' ' + ($_.Remarks | Out-String) })
+            @($examples -match 'https://\w+\.blob\.core\.windows\.net/') | Should -HaveCount 1
+            @($examples -match '(?s)https://\w+\.blob\.local\.azurestack\.external/.*Azure Stack Hub') | Should -HaveCount 1
+        }
+    }
+
     Context 'Set-AzsBackupConfiguration and Get-AzsBackupConfiguration' {
         BeforeEach {
             $stateDirectory = New-TestHome
