@@ -1,7 +1,8 @@
 /**
- * `azsbackup extract`: the way out when everything else is lost. Needs only a backup folder and the
- * certificate's .pfx: no daemon, no state folder. Writes each role's data to `<out>/<RoleName>/`
- * and the manifest to `<out>/BackupInfo.json`.
+ * `azsbackup extract`: the way out when everything else is lost. Needs only a backup folder (on this
+ * machine, or in a blob container with its credential) and the certificate's .pfx: no daemon, no
+ * state folder. Writes each role's data to `<out>/<RoleName>/` and the manifest to
+ * `<out>/BackupInfo.json`.
  */
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,9 +13,12 @@ import { authenticatedKey, readerOf } from '../engine/recoveryVerify.js';
 import { AzsError } from '../protocol/errors.js';
 import { buildBeside, writeTree } from '../roles/index.js';
 import { LocalFolderStore } from '../storage/localStore.js';
+import { type ContainerBackup, openContainerBackup } from './containerBackup.js';
 
 export interface ExtractRequest {
+  /** The backup folder's path, or its URL when `container` says it is in a blob container. */
   backupFolder: string;
+  container?: ContainerBackup | null;
   pfxPath: string;
   pfxPassword: string;
   outDir: string;
@@ -30,22 +34,36 @@ export interface ExtractedRole {
 /** Opens a backup folder for reading; tests may pass one that watches the reads. */
 export type OpenBackupFolder = (backupFolder: string, manifest: BackupManifest) => BackupReader;
 
+/** A backup to extract: its manifest's text, and a reader of its stored files once it is parsed. */
+export interface BackupSource {
+  /** The manifest's path or URL, for messages. */
+  manifestFile: string;
+  manifestText: string;
+  reader(manifest: BackupManifest): BackupReader;
+  close(): Promise<void>;
+}
+
 export async function extractBackup(
   request: ExtractRequest,
   onRole: (role: string) => void = () => undefined,
   openFolder: OpenBackupFolder = folderReader,
 ): Promise<ExtractedRole[]> {
-  const manifestFile = path.join(request.backupFolder, MANIFEST_NAME);
-  const manifestText = await readFile(manifestFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new AzsError(
-      'BackupNotFound',
-      `${manifestFile} cannot be read (${error.code}): --backup must name a backup folder, the one holding ${MANIFEST_NAME}.`,
-      {
-        parameter: 'backup',
-      },
-    );
-  });
-  const manifest = parseManifest(manifestText, manifestFile);
+  const source = request.container
+    ? await openContainerBackup(request.container)
+    : await folderSource(request.backupFolder, openFolder);
+  try {
+    return await extractFrom(source, request, onRole);
+  } finally {
+    await source.close();
+  }
+}
+
+async function extractFrom(
+  source: BackupSource,
+  request: ExtractRequest,
+  onRole: (role: string) => void,
+): Promise<ExtractedRole[]> {
+  const manifest = parseManifest(source.manifestText, source.manifestFile);
   const key = await authenticatedKey(
     { manifest, folder: request.backupFolder },
     { DecryptionCertPath: request.pfxPath, DecryptionCertPassword: request.pfxPassword },
@@ -54,7 +72,7 @@ export async function extractBackup(
   try {
     const roles = selectedRoles(manifest, request.roleName);
     await mkdir(request.outDir, { recursive: true });
-    const reader = openFolder(request.backupFolder, manifest);
+    const reader = source.reader(manifest);
     const extracted: ExtractedRole[] = [];
     for (const role of roles) {
       if (!role.Files.length) continue;
@@ -66,11 +84,31 @@ export async function extractBackup(
       );
       extracted.push({ RoleName: role.Registration.Name, Entries: role.Entries, Folder: folder });
     }
-    await writeFile(path.join(request.outDir, MANIFEST_NAME), manifestText);
+    await writeFile(path.join(request.outDir, MANIFEST_NAME), source.manifestText);
     return extracted;
   } finally {
     key.fill(0);
   }
+}
+
+/** A backup folder on this machine. */
+async function folderSource(backupFolder: string, openFolder: OpenBackupFolder): Promise<BackupSource> {
+  const manifestFile = path.join(backupFolder, MANIFEST_NAME);
+  const manifestText = await readFile(manifestFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new AzsError(
+      'BackupNotFound',
+      `${manifestFile} cannot be read (${error.code}): --backup must name a backup folder, the one holding ${MANIFEST_NAME}.`,
+      {
+        parameter: 'backup',
+      },
+    );
+  });
+  return {
+    manifestFile,
+    manifestText,
+    reader: (manifest) => openFolder(backupFolder, manifest),
+    close: async () => undefined,
+  };
 }
 
 function selectedRoles(manifest: BackupManifest, roleName: string | undefined): BackupManifest['Roles'] {

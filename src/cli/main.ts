@@ -17,6 +17,7 @@ import {
   serve,
   stopDaemon,
 } from './daemonProcess.js';
+import { STORE_SECRET_VARIABLE, containerBackupOf } from './containerBackup.js';
 import { extractBackup } from './extract.js';
 import { installModule, uninstallModule } from './moduleInstall.js';
 import { DEFAULT_UNIT_DIR, installService, uninstallService } from './service.js';
@@ -198,22 +199,40 @@ await statusCommands(recoveryCommands(backupCommands(cli)))
   )
   .command(
     'extract',
-    'Decrypt a backup folder with the .pfx, without a daemon: each role to <out>/<RoleName>/',
+    'Decrypt a backup folder (on this machine or in a blob container) with the .pfx, without a daemon: each role to <out>/<RoleName>/',
     (args) =>
       withPasswordFile(args)
         .option('backup', {
           type: 'string',
           demandOption: true,
-          describe: 'The backup folder (MASBackup/<time>/<id>)',
+          describe:
+            'The backup folder (MASBackup/<time>/<id>), or its URL in a blob container: https://<account>.blob.core.windows.net/<container>[/<prefix>]/MASBackup/<time>/<id>, without a query (the credential never goes in argv)',
+        })
+        .option('store-user', {
+          type: 'string',
+          describe:
+            'For a container URL with an account key: the storage account name (default: the one the URL names)',
+        })
+        .option('store-password-file', {
+          type: 'string',
+          describe: `For a container URL: file holding its SAS token or account key (else ${STORE_SECRET_VARIABLE}, else a prompt)`,
         })
         .option('pfx', { type: 'string', demandOption: true, describe: "The encryption certificate's .pfx" })
         .option('out', { type: 'string', demandOption: true, describe: 'Folder to write the roles into' })
         .option('role', { type: 'string', describe: 'Only this role' })
         .option('json', { type: 'boolean', default: false }),
     async (argv) => {
+      const container = await containerBackupOf(argv);
       const pfxPassword = await readPfxPassword(argv.pfx, argv.passwordFile);
       const roles = await extractBackup(
-        { backupFolder: argv.backup, pfxPath: argv.pfx, pfxPassword, outDir: argv.out, roleName: argv.role },
+        {
+          backupFolder: argv.backup,
+          container,
+          pfxPath: argv.pfx,
+          pfxPassword,
+          outDir: argv.out,
+          roleName: argv.role,
+        },
         (role) => argv.json || process.stderr.write(`extracting ${role}\n`),
       );
       print(

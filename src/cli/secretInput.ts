@@ -5,22 +5,37 @@ import { AzsError } from '../protocol/errors.js';
 export async function readSecret(options: {
   envVar: string;
   file?: string;
+  /** The option that names the file, for the error when there is no secret. */
+  fileOption: string;
   prompt: string;
   parameter: string;
+  /** What the secret is, for the error when there is none (default: the parameter's name). */
+  what?: string;
 }): Promise<string> {
   const fromEnv = process.env[options.envVar];
   if (fromEnv) return fromEnv;
-  if (options.file) return (await readFile(options.file, 'utf8')).replace(/\r?\n$/, '');
+  if (options.file) return readSecretFile(options.file, options.fileOption);
   if (!process.stdin.isTTY) {
     throw new AzsError(
       'InvalidParameter',
-      `No ${options.parameter}: set ${options.envVar}, give --password-file, or run in a terminal to be prompted.`,
+      `No ${options.what ?? options.parameter}: set ${options.envVar}, give ${options.fileOption}, or run in a terminal to be prompted.`,
       {
         parameter: options.parameter,
       },
     );
   }
   return promptSilently(options.prompt);
+}
+
+/** The file's text without its trailing newline. */
+async function readSecretFile(file: string, fileOption: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new AzsError('InvalidParameter', `${fileOption} '${file}' cannot be read (${error.code}).`, {
+      parameter: fileOption.replace(/^--/, ''),
+      target: file,
+    });
+  });
+  return text.replace(/\r?\n$/, '');
 }
 
 function promptSilently(prompt: string): Promise<string> {

@@ -133,7 +133,7 @@ async function readManifest(
 ): Promise<ReadManifest> {
   if (size > MAX_MANIFEST_BYTES)
     throw new AzsError('BackupCorrupt', `${file} is ${size} bytes, more than a manifest can be.`);
-  const bytes = await readBytes(store, file);
+  const bytes = await readManifestBytes(store, file);
   const manifest = parseManifest(bytes.toString('utf8'), file);
   if (!folder.endsWith(`/${manifest.BackupId}`))
     throw new AzsError('BackupCorrupt', `${file} names backup ${manifest.BackupId}, not its folder's.`);
@@ -147,7 +147,8 @@ async function readManifest(
   return { folder, manifest, manifestSha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-async function readBytes(store: BackupStore, file: string): Promise<Buffer> {
+/** A manifest's bytes, never more than a manifest can be (BackupCorrupt beyond). */
+export async function readManifestBytes(store: BackupStore, file: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of await store.readFile(file)) {

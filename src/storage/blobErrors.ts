@@ -79,6 +79,11 @@ export function blobFailure(error: unknown, context: BlobFailureContext): AzsErr
   return new AzsError('StoreFault', `The blob operation on '${where(context)}' failed ${said}.`, options);
 }
 
+/** A download whose body stopped coming for `seconds` while it was read (the connection still open). */
+export function stalledDownload(context: BlobFailureContext, seconds: number): AzsError {
+  return unreachable(`(nothing received for ${seconds} s)`, context, { target: where(context) });
+}
+
 /** True for the answer that means "no blob of that name". */
 export function isBlobNotFound(error: unknown): boolean {
   return error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound';

@@ -21,7 +21,7 @@ import {
 } from '@azure/storage-blob';
 import { AzsError } from '../protocol/errors.js';
 import { type FileDigest, digestStream } from '../util/fileDigest.js';
-import { blobFailure, isBlobNotFound } from './blobErrors.js';
+import { blobFailure, isBlobNotFound, stalledDownload } from './blobErrors.js';
 import {
   type BlobCredential,
   type BlobLocation,
@@ -41,7 +41,10 @@ export interface BlobStoreOptions {
   parallelBlocks?: number;
   /** Retries of one staged block (default: the store's retry policy). */
   blockRetry?: Partial<RetryPolicy>;
-  /** Seconds a request may wait for the answer to begin before it fails as ShareUnreachable (default 60). */
+  /**
+   * Seconds a request may wait for the answer to begin, and a download's body may stall while it is
+   * read, before it fails as ShareUnreachable (default 60).
+   */
   timeoutSeconds?: number;
 }
 
@@ -57,12 +60,14 @@ export class BlobStore implements BackupStore {
   private readonly blockBytes: number;
   private readonly parallelBlocks: number;
   private readonly blockRetry: RetryPolicy;
+  private readonly timeoutMs: number;
 
   constructor(settings: StoreSettings, options: BlobStoreOptions = {}) {
     this.location = settings.path;
     this.blobLocation = blobLocationOf(settings);
     this.credential = parseBlobCredential(settings, this.blobLocation);
-    this.container = containerClient(this.blobLocation, this.credential, options.timeoutSeconds ?? 60);
+    this.timeoutMs = (options.timeoutSeconds ?? 60) * 1000;
+    this.container = containerClient(this.blobLocation, this.credential, this.timeoutMs);
     this.blockBytes = options.blockBytes ?? 4 * MiB;
     this.parallelBlocks = options.parallelBlocks ?? 4;
     this.blockRetry = { ...DEFAULT_RETRY_POLICY, ...options.blockRetry };
@@ -98,8 +103,12 @@ export class BlobStore implements BackupStore {
     const body = response.readableStreamBody as Readable | undefined;
     const data = new PassThrough({ highWaterMark: MiB });
     if (!body) return (data.end(), data);
-    body.once('error', (error) => data.destroy(blobFailure(error, this.context(relativePath))));
-    data.once('close', () => body.destroy());
+    const context = this.context(relativePath);
+    body.once('error', (error) => data.destroy(blobFailure(error, context)));
+    const watch = watchForStall(body, this.timeoutMs, () =>
+      data.destroy(stalledDownload(context, this.timeoutMs / 1000)),
+    );
+    data.once('close', () => (watch.stop(), body.destroy()));
     body.pipe(data);
     return data;
   }
@@ -287,7 +296,7 @@ export class BlobStore implements BackupStore {
 function containerClient(
   location: BlobLocation,
   credential: BlobCredential,
-  timeoutSeconds: number,
+  timeoutMs: number,
 ): ContainerClient {
   const signer =
     credential.kind === 'key'
@@ -295,7 +304,7 @@ function containerClient(
       : new AnonymousCredential();
   // One retry policy for the store (smbRetry.ts), not a second one inside the SDK.
   const pipeline = newPipeline(signer, { retryOptions: { maxTries: 1 } });
-  pipeline.factories.push(answerDeadline(timeoutSeconds * 1000));
+  pipeline.factories.push(answerDeadline(timeoutMs));
   const url =
     credential.kind === 'sas' ? `${location.containerUrl}?${credential.token}` : location.containerUrl;
   return new ContainerClient(url, pipeline);
@@ -315,6 +324,34 @@ function answerDeadline(timeoutMs: number): RequestPolicyFactory {
       },
     }),
   };
+}
+
+/**
+ * Calls `onStall` once when `body` delivers nothing for `timeoutMs` while its reader waits for it.
+ * The answer deadline covers only the wait for the headers: a connection that stays open with no
+ * data coming (a hung endpoint, a half-dead network path) would otherwise hold the job for ever.
+ * Time the reader spends not reading (the body paused by the pipe's backpressure) does not count.
+ */
+function watchForStall(body: Readable, timeoutMs: number, onStall: () => void): { stop(): void } {
+  let last = Date.now();
+  const touch = () => void (last = Date.now());
+  const timer = setInterval(
+    () => {
+      if (body.isPaused()) touch();
+      if (Date.now() - last < timeoutMs) return;
+      stop();
+      onStall();
+    },
+    Math.min(1000, timeoutMs),
+  );
+  timer.unref();
+  const stop = () => {
+    clearInterval(timer);
+    body.off('data', touch);
+  };
+  body.on('data', touch);
+  body.once('close', stop);
+  return { stop };
 }
 
 /**

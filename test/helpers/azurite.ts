@@ -84,12 +84,15 @@ export class AzuriteServer {
     await this.service().getContainerClient(name).delete();
   }
 
-  /** A container SAS token with every permission a store needs, valid until `expiresOn`. */
-  sas(container: string, expiresOn: Date): string {
+  /**
+   * A container SAS token valid until `expiresOn`, with every permission a store needs unless
+   * `permissions` (e.g. 'r') says fewer.
+   */
+  sas(container: string, expiresOn: Date, permissions = 'racwdl'): string {
     return generateBlobSASQueryParameters(
       {
         containerName: container,
-        permissions: ContainerSASPermissions.parse('racwdl'),
+        permissions: ContainerSASPermissions.parse(permissions),
         startsOn: new Date(Date.now() - 3_600_000),
         expiresOn,
       },

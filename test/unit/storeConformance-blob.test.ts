@@ -218,6 +218,36 @@ describe('blob store: failures', () => {
     }
   });
 
+  it('fails a download whose body stalls with ShareUnreachable, in time; a reader that pauses is not cut', async () => {
+    const direct = new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/stall`), {
+      timeoutSeconds: 1,
+    });
+    const content = randomBytes(8 * MiB);
+    await direct.writeFile('big', Readable.from([content]));
+    const proxy = await stallingProxy(Number(new URL(server.accountUrl).port), MiB);
+    const stalled = new BlobStore(
+      keySettings(`http://127.0.0.1:${proxy.port}/${AzuriteServer.account}/${CONTAINER}/stall`),
+      { timeoutSeconds: 1 },
+    );
+    try {
+      const started = Date.now();
+      await assert.rejects(
+        readAll(stalled, 'big'),
+        (error) => isAzsError(error, 'ShareUnreachable') && /nothing received for 1 s/.test(error.message),
+      );
+      assert.ok(Date.now() - started < 5_000, `gave up after ${Date.now() - started} ms`);
+      // Backpressure is not a stall: a reader that waits before reading still gets every byte.
+      const paused = await direct.readFile('big');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const chunks: Buffer[] = [];
+      for await (const chunk of paused) chunks.push(chunk as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(content));
+    } finally {
+      proxy.close();
+      await direct.remove('big');
+    }
+  });
+
   it('commits a file only once whole: a failed rewrite keeps the earlier content', async () => {
     const store = new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/atomic`), { blockBytes: MiB });
     await store.writeFile('f', Readable.from([Buffer.from('earlier')]));
@@ -232,3 +262,33 @@ describe('blob store: failures', () => {
     await store.remove('f');
   });
 });
+
+/**
+ * A TCP proxy to Azurite that passes each answer's first `bytes` and then nothing more, keeping the
+ * connection open: a download that stalls half-way, as behind a half-dead network path.
+ */
+async function stallingProxy(upstreamPort: number, bytes: number): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    let passed = 0;
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream);
+    upstream.on('data', (data: Buffer) => {
+      if (passed < bytes) client.write(data.subarray(0, bytes - passed));
+      passed += data.length;
+    });
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  return {
+    port: (proxy.address() as net.AddressInfo).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+    },
+  };
+}

@@ -36,6 +36,7 @@ export function readPfxPassword(pfx: string, passwordFile: string | undefined): 
   return readSecret({
     envVar: 'AZSBACKUP_PFX_PASSWORD',
     file: passwordFile,
+    fileOption: '--password-file',
     prompt: `Password for ${pfx}: `,
     parameter: 'password',
   });
