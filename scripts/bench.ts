@@ -243,7 +243,7 @@ async function blobStore(): Promise<BenchStore> {
   rmSync(folder, { recursive: true, force: true });
   const server = await AzuriteServer.start({ folder });
   const containerUrl = await server.createContainer('bench');
-  const container = AzuriteServer.containerClient(containerUrl);
+  const container = server.containerClient(containerUrl);
   const sample = path.join(work, 'blob-reference.bin');
   return {
     env: { BENCH_STORE: containerUrl, BENCH_USER: AzuriteServer.account, BENCH_PASSWORD: AzuriteServer.key },

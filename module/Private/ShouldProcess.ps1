@@ -10,8 +10,20 @@ function Format-AzsChange {
     $parts = foreach ($name in $Change.Keys) {
         $value = $Change[$name]
         if ($value -is [System.Security.SecureString]) { "$name=<hidden>" }
-        elseif ($value -is [string]) { "$name='$value'" }
+        elseif ($value -is [string]) { "$name='$(Hide-AzsUrlSecret -Text $value)'" }
         else { "$name=$value" }
     }
     $parts -join ', '
+}
+
+function Hide-AzsUrlSecret {
+    <#
+    A URL's query and user part hidden ("https://host/c?<hidden>"): a SAS token pasted into -Path
+    is refused by the daemon, but the confirmation message would otherwise show its signature.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([Parameter(Mandatory)] [AllowEmptyString()] [string] $Text)
+
+    $Text -replace '^(https?://)[^/?#]*@', '$1<hidden>@' -replace '^(https?://[^?#]*)[?#].*$', '$1?<hidden>'
 }

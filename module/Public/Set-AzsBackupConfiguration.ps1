@@ -6,8 +6,9 @@ function Set-AzsBackupConfiguration {
     .DESCRIPTION
     Validates the given settings and saves them. Only the parameters you give change; every other
     setting keeps its saved value. Before anything is saved the engine reaches the store,
-    authenticates, writes, reads and deletes a probe file, and reads the certificate and checks its
-    expiry: when any check fails nothing is saved and the error says what failed and how to fix it.
+    authenticates, writes, reads and deletes a probe file (a blob, in a container), and reads the
+    certificate and checks its expiry: when any check fails nothing is saved and the error says what
+    failed and how to fix it.
 
     Out-of-range values fail with the error id AzsBackup.InvalidRange and a message that names both
     bounds. A certificate that expires within 30 days is saved with a warning; an expired one is
@@ -22,19 +23,30 @@ function Set-AzsBackupConfiguration {
     clear text or returned.
 
     .PARAMETER Path
-    The external store: an SMB share (\\server\share\folder, \\server:4455\share) or a local or
-    mounted folder. The folder must exist. A relative path is resolved against the current location.
-    BackupShare is an alias.
+    The external store: an SMB share (\\server\share\folder, \\server:4455\share), a local or
+    mounted folder, or an Azure Blob Storage container given by its URL:
+    https://<account>.blob.core.windows.net/<container>[/<prefix>] on Azure,
+    https://<account>.blob.<region>.<fqdn>/<container>[/<prefix>] on Azure Stack Hub, or any http(s)
+    endpoint that speaks the blob API (an IP address or localhost as host puts the account in the
+    path, as Azurite does: http://127.0.0.1:10000/<account>/<container>). The folder or container
+    must exist; backups go under the prefix when one is given. A URL with a query (a SAS token pasted
+    into the path) is refused with AzsBackup.InvalidParameter: give the SAS token as -Password. A
+    relative folder path is resolved against the current location. BackupShare is an alias.
 
     .PARAMETER UserName
-    The account that reaches the share: DOMAIN\user, user@domain or user. An empty string removes the
-    saved user name.
+    For a share, the account that reaches it: DOMAIN\user, user@domain or user. For a blob container
+    with an account key, the storage account's name (without it, the account the URL names); with a
+    SAS token it is not used. An empty string removes the saved user name.
 
     .PARAMETER Password
-    The password of UserName, as a SecureString. An empty SecureString removes the saved password.
+    For a share, the password of UserName; for a blob container, a SAS token for the container (with
+    or without its leading ?, with read, add, create, write, delete and list permissions, sp=racwdl)
+    or the storage account's key. Always a SecureString. An empty SecureString removes the saved
+    password.
 
     .PARAMETER Credential
-    UserName and Password in one PSCredential, as a convenience.
+    UserName and Password in one PSCredential, as a convenience (for a blob container: the account
+    name and its key).
 
     .PARAMETER EncryptionCertPath
     The public encryption certificate: a .cer file in DER or Base-64 (PEM) encoding. A file that holds
@@ -51,7 +63,8 @@ function Set-AzsBackupConfiguration {
     schedule.
 
     .PARAMETER RequireEncryption
-    Refuses an SMB session without SMB encryption; -RequireEncryption:$false allows one.
+    Refuses an SMB session without SMB encryption, and a blob container URL that is plain http://;
+    -RequireEncryption:$false allows them.
 
     .PARAMETER MetricsPath
     The folder where the daemon writes azsbackup.prom, its metrics for Prometheus's textfile
@@ -94,6 +107,20 @@ function Set-AzsBackupConfiguration {
     Set-AzsBackupConfiguration -Path '\\fileserver\backups\stamp1' -Credential (Get-Credential 'CONTOSO\backupadmin') -EncryptionCertPath ./backup.cer
 
     Configures an SMB share as the external store with its account and the encryption certificate.
+
+    .EXAMPLE
+    $sas = Read-Host -AsSecureString -Prompt 'SAS token for the container'
+    Set-AzsBackupConfiguration -Path 'https://contosobackups.blob.core.windows.net/azs-backups/stamp1' -Password $sas -RequireEncryption -EncryptionCertPath ./backup.cer
+
+    Configures a container in Azure Blob Storage, with the backups under the prefix stamp1, reached
+    with a SAS token for the container (sp=racwdl); -RequireEncryption refuses any http:// URL.
+
+    .EXAMPLE
+    $key = Read-Host -AsSecureString -Prompt 'Storage account key'
+    Set-AzsBackupConfiguration -Path 'https://backupacct.blob.local.azurestack.external/azs-backups' -UserName 'backupacct' -Password $key -EncryptionCertPath ./backup.cer
+
+    Configures a container on an Azure Stack Hub's blob endpoint (region local, external domain
+    azurestack.external), reached with the storage account's name and key.
 
     .EXAMPLE
     Set-AzsBackupConfiguration -BackupFrequencyInHours 6 -BackupRetentionPeriodInDays 14

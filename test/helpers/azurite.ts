@@ -2,7 +2,8 @@
  * A real blob endpoint for tests: Azurite's blob service (the npm package `azurite`) on 127.0.0.1 at
  * a port the system picks, with its well-known development account; in memory, or in a folder of its
  * own that outlives a stop. Started by a test file and stopped after it; `stop()` is also how a test
- * takes the endpoint away mid-operation, and `restart()` brings it back with the same data and port.
+ * takes the endpoint away mid-operation, and `restart()` brings it back with the same data and port
+ * (and, given a new key, with the account's key rotated, as an operator regenerating it would).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -31,11 +32,17 @@ export class AzuriteServer {
     /** `http://127.0.0.1:<port>/devstoreaccount1`. */
     readonly accountUrl: string,
     private readonly folder: string | null,
+    /** The key the account accepts: the published one unless a restart rotated it. */
+    readonly accountKey: string,
   ) {}
 
-  /** In memory, or (`folder`) kept in that folder so that a restart finds the data again. */
-  static async start(options: { folder?: string; port?: number } = {}): Promise<AzuriteServer> {
+  /**
+   * In memory, or (`folder`) kept in that folder so that a restart finds the data again; the account
+   * accepts `key` (base 64, 64 bytes) instead of the published key when one is given.
+   */
+  static async start(options: { folder?: string; port?: number; key?: string } = {}): Promise<AzuriteServer> {
     const storage = options.folder ? ['--location', options.folder] : ['--inMemoryPersistence'];
+    const accountKey = options.key ?? AzuriteServer.key;
     const child = spawn(
       process.execPath,
       [
@@ -43,15 +50,19 @@ export class AzuriteServer {
         ...['--blobHost', '127.0.0.1', '--blobPort', String(options.port ?? 0), ...storage],
         ...['--disableTelemetry', '--skipApiVersionCheck', '--silent'],
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Azurite's way to name accounts and keys; it replaces the development account's published key.
+        env: { ...process.env, AZURITE_ACCOUNTS: `${AzuriteServer.account}:${accountKey}` },
+      },
     );
     const origin = await listeningOrigin(child);
-    return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`, options.folder ?? null);
+    return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`, options.folder ?? null, accountKey);
   }
 
-  /** A client of a container of Azurite's, signed in with the development account's key. */
-  static containerClient(containerUrl: string): ContainerClient {
-    return new ContainerClient(containerUrl, AzuriteServer.credential());
+  /** A client of one of this Azurite's containers, signed in with its account key. */
+  containerClient(containerUrl: string): ContainerClient {
+    return new ContainerClient(containerUrl, this.credential());
   }
 
   /** Azurite's process id, to read its memory from /proc. */
@@ -59,10 +70,14 @@ export class AzuriteServer {
     return this.child.pid;
   }
 
-  /** Starts a stopped Azurite again on the same port, with the data of its folder. */
-  restart(): Promise<AzuriteServer> {
+  /**
+   * Starts a stopped Azurite again on the same port, with the data of its folder, and with the same
+   * key or the new `key`.
+   */
+  restart(key: string = this.accountKey): Promise<AzuriteServer> {
     if (!this.folder) throw new Error('an in-memory Azurite has nothing to restart with');
-    return AzuriteServer.start({ folder: this.folder, port: Number(new URL(this.accountUrl).port) });
+    const port = Number(new URL(this.accountUrl).port);
+    return AzuriteServer.start({ folder: this.folder, port, key });
   }
 
   /** A new, empty container; its URL, as `-Path` gives it. */
@@ -73,6 +88,11 @@ export class AzuriteServer {
 
   containerUrl(container: string): string {
     return `${this.accountUrl}/${container}`;
+  }
+
+  /** Removes a container and every blob in it, as an operator deleting it by mistake would. */
+  async deleteContainer(name: string): Promise<void> {
+    await this.service().getContainerClient(name).delete();
   }
 
   /**
@@ -113,11 +133,11 @@ export class AzuriteServer {
   }
 
   private service(): BlobServiceClient {
-    return new BlobServiceClient(this.accountUrl, AzuriteServer.credential());
+    return new BlobServiceClient(this.accountUrl, this.credential());
   }
 
-  private static credential(): StorageSharedKeyCredential {
-    return new StorageSharedKeyCredential(AzuriteServer.account, AzuriteServer.key);
+  private credential(): StorageSharedKeyCredential {
+    return new StorageSharedKeyCredential(AzuriteServer.account, this.accountKey);
   }
 }
 

@@ -34,6 +34,14 @@ Describe 'about_AzureStackBackup' {
         ($lines -join "`n") | Should -Match ([regex]::Escape($_))
     }
 
+    It 'names the blob container beside the share and the folder where it lists the stores, and its credential' {
+        $text = $lines -join "`n"
+        $text | Should -Match 'SMB share, a folder or an Azure Blob Storage container'
+        $text | Should -Match 'blob\.core\.windows\.net'
+        $text | Should -Match "Azure Stack Hub's blob\s+endpoint"
+        $text | Should -Match 'SAS token for the container'
+    }
+
     It 'names only cmdlets the module exports' {
         $exported = @((Get-Module -Name AzureStackBackup).ExportedCommands.Keys)
         $named = @([regex]::Matches(($lines -join "`n"), '\b[A-Z][a-z]+-Azs[A-Za-z]+\b') | ForEach-Object Value | Sort-Object -Unique)

@@ -1,6 +1,7 @@
-# Shared by Recovery, Prune, Alerts and WhatIf tests (dot-source TestHelpers.ps1 first): a
-# deployment with a configured local store, real certificates and two Directory roles; digests of
-# folder trees; the stored files of a backup; a child pwsh whose exit code and streams are kept apart.
+# Shared by Recovery, Prune, Alerts, WhatIf and BlobStore tests (dot-source TestHelpers.ps1 first): a
+# deployment with a configured store (a local folder unless told), real certificates and two
+# Directory roles; digests of folder trees; the stored files of a backup; a child pwsh whose exit
+# code and streams are kept apart.
 
 function New-TestPfx {
     <# A certificate made by openssl: its .cer (to configure) and its .pfx protected by Secret (to restore). #>
@@ -53,14 +54,19 @@ function Get-FolderDigest {
 function New-TestDeployment {
     <#
     A new state folder (AZSBACKUP_HOME) holding a local store, and the data of two Directory roles
-    WAS and CA beside it (New-TestRoleFolder), configured with the certificate CerPath. Returns the folders.
+    WAS and CA beside it (New-TestRoleFolder), configured with the certificate CerPath. Returns the
+    folders. StoreSettings (Path, UserName, Password of Set-AzsBackupConfiguration) replace the
+    local store, for another kind of store.
     #>
-    param([Parameter(Mandatory)] [string] $CerPath)
+    param([Parameter(Mandatory)] [string] $CerPath, [hashtable] $StoreSettings)
     $stateDirectory = New-TestHome
     try {
+        if (-not $StoreSettings) {
+            $StoreSettings = @{ Path = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'store')).FullName }
+        }
         $deployment = [pscustomobject]@{
             StateDirectory = $stateDirectory
-            Store          = (New-Item -ItemType Directory -Path (Join-Path $stateDirectory 'store')).FullName
+            Store          = $StoreSettings.Path
             Data           = [ordered]@{}
         }
         foreach ($role in 'WAS', 'CA') {
@@ -68,7 +74,7 @@ function New-TestDeployment {
             Write-TestRoleData -Folder $folder -Seed $role
             $deployment.Data[$role] = $folder
         }
-        Set-AzsBackupConfiguration -Path $deployment.Store -EncryptionCertPath $CerPath | Out-Null
+        Set-AzsBackupConfiguration @StoreSettings -EncryptionCertPath $CerPath | Out-Null
         foreach ($role in $deployment.Data.Keys) {
             Register-AzsInfrastructureRole -Name $role -Provider Directory -Path $deployment.Data[$role] | Out-Null
         }

@@ -54,23 +54,17 @@ Describe 'Test-AzsBackupShareAccessibility' {
 
     Context 'a blob container (Azurite)' {
         BeforeAll {
-            # Azurite with one empty container, stopped when its standard input closes.
-            $start = [System.Diagnostics.ProcessStartInfo]::new('node', (Join-Path $script:RepoRoot 'dist/test/helpers/azuriteMain.js'))
-            $start.RedirectStandardInput = $true
-            $start.RedirectStandardOutput = $true
-            $script:Azurite = [System.Diagnostics.Process]::Start($start)
-            $script:Blob = $script:Azurite.StandardOutput.ReadLine() | ConvertFrom-Json
-            $script:Key = ConvertTo-SecureString -String $script:Blob.key -AsPlainText -Force
+            $script:Azurite = Start-TestAzurite
+            $script:Key = ConvertTo-SecureString -String $script:Azurite.Key -AsPlainText -Force
         }
 
         AfterAll {
-            $script:Azurite.StandardInput.Close()
-            $script:Azurite.WaitForExit(20000) | Out-Null
+            Stop-TestAzurite -Azurite $script:Azurite
         }
 
         It 'reaches, authenticates, writes, reads and deletes a probe, and says capacity is unknown' {
-            $path = "$($script:Blob.containerUrl)/stamp1"
-            $tests = @(Test-AzsBackupShareAccessibility -Path $path -UserName $script:Blob.account -Password $script:Key)
+            $path = "$($script:Azurite.ContainerUrl)/stamp1"
+            $tests = @(Test-AzsBackupShareAccessibility -Path $path -UserName $script:Azurite.Account -Password $script:Key)
             @($tests | Where-Object { -not $_.Passed }) | Should -BeNullOrEmpty
             @($tests.Check) | Should -Be @('Reachability', 'Protocol', 'Write', 'Read', 'Delete', 'Capacity')
             ($tests | Where-Object Check -EQ 'Protocol').Detail | Should -Match 'Azure Blob over HTTP, not encrypted'
@@ -79,7 +73,7 @@ Describe 'Test-AzsBackupShareAccessibility' {
 
         It 'reports a wrong key as a failed reachability check, with a fix' {
             $wrong = ConvertTo-SecureString -String ([Convert]::ToBase64String([byte[]]::new(64))) -AsPlainText -Force
-            $tests = @(Test-AzsBackupShareAccessibility -Path $script:Blob.containerUrl -UserName $script:Blob.account -Password $wrong)
+            $tests = @(Test-AzsBackupShareAccessibility -Path $script:Azurite.ContainerUrl -UserName $script:Azurite.Account -Password $wrong)
             $tests.Count | Should -Be 1
             $tests[0].Passed | Should -BeFalse
             $tests[0].Detail | Should -Match "account key of 'devstoreaccount1' was refused"
@@ -87,8 +81,8 @@ Describe 'Test-AzsBackupShareAccessibility' {
         }
 
         It 'reports a missing container' {
-            $missing = $script:Blob.containerUrl -replace '/backups$', '/missing'
-            $tests = @(Test-AzsBackupShareAccessibility -Path $missing -UserName $script:Blob.account -Password $script:Key)
+            $missing = $script:Azurite.ContainerUrl -replace '/backups$', '/missing'
+            $tests = @(Test-AzsBackupShareAccessibility -Path $missing -UserName $script:Azurite.Account -Password $script:Key)
             $tests[0].Passed | Should -BeFalse
             $tests[0].Detail | Should -Match "no container named 'missing'"
             $tests[0].Fix | Should -Match 'Create the container'

@@ -101,3 +101,35 @@ function Get-FilesContaining {
     param([Parameter(Mandatory)] [string] $Folder, [Parameter(Mandatory)] [string] $Text)
     & grep -rlaF -- $Text $Folder
 }
+
+function Start-TestAzurite {
+    <#
+    A real blob endpoint: Azurite on 127.0.0.1 (dist/test/helpers/azuriteMain.js) with one empty
+    container. Returns the process and ContainerUrl, Account, Key (the account key, in clear: a test
+    fixture); Invoke-TestAzurite sends it commands, Stop-TestAzurite stops it.
+    #>
+    $start = [System.Diagnostics.ProcessStartInfo]::new('node', (Join-Path $script:RepoRoot 'dist/test/helpers/azuriteMain.js'))
+    $start.RedirectStandardInput = $true
+    $start.RedirectStandardOutput = $true
+    $process = [System.Diagnostics.Process]::Start($start)
+    $first = $process.StandardOutput.ReadLine() | ConvertFrom-Json
+    if (-not $first) { throw 'Azurite did not start (dist/test/helpers/azuriteMain.js printed nothing): run npm run build.' }
+    [pscustomobject]@{ Process = $process; ContainerUrl = $first.containerUrl; Account = $first.account; Key = $first.key }
+}
+
+function Invoke-TestAzurite {
+    <# One command of azuriteMain.js (create, delete, sas, rotate-key; see there) and its answer; throws its error. #>
+    param([Parameter(Mandatory)] $Azurite, [Parameter(Mandatory)] [string] $Command)
+    $Azurite.Process.StandardInput.WriteLine($Command)
+    $Azurite.Process.StandardInput.Flush()
+    $answer = $Azurite.Process.StandardOutput.ReadLine() | ConvertFrom-Json
+    if (-not $answer -or $answer.PSObject.Properties['error']) { throw "Azurite command '$Command' failed: $($answer.error)" }
+    $answer
+}
+
+function Stop-TestAzurite {
+    <# Closes Azurite's standard input: it stops and removes its folder. #>
+    param([Parameter(Mandatory)] $Azurite)
+    $Azurite.Process.StandardInput.Close()
+    if (-not $Azurite.Process.WaitForExit(20000)) { $Azurite.Process.Kill() }
+}
