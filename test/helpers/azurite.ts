@@ -107,7 +107,7 @@ export class AzuriteServer {
         startsOn: new Date(Date.now() - 3_600_000),
         expiresOn,
       },
-      AzuriteServer.credential(),
+      this.credential(),
     ).toString();
   }
 
