@@ -2,7 +2,8 @@
  * A real blob endpoint for tests: Azurite's blob service (the npm package `azurite`) on 127.0.0.1 at
  * a port the system picks, with its well-known development account; in memory, or in a folder of its
  * own that outlives a stop. Started by a test file and stopped after it; `stop()` is also how a test
- * takes the endpoint away mid-operation, and `restart()` brings it back with the same data and port.
+ * takes the endpoint away mid-operation, and `restart()` brings it back with the same data and port
+ * (and, given a new key, with the account's key rotated).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -30,11 +31,17 @@ export class AzuriteServer {
     /** `http://127.0.0.1:<port>/devstoreaccount1`. */
     readonly accountUrl: string,
     private readonly folder: string | null,
+    /** The key the account accepts now (the published one unless rotated). */
+    readonly accountKey: string,
   ) {}
 
-  /** In memory, or (`folder`) kept in that folder so that a restart finds the data again. */
-  static async start(options: { folder?: string; port?: number } = {}): Promise<AzuriteServer> {
+  /**
+   * In memory, or (`folder`) kept in that folder so that a restart finds the data again; `key` is
+   * the account's key (default: the published one).
+   */
+  static async start(options: { folder?: string; port?: number; key?: string } = {}): Promise<AzuriteServer> {
     const storage = options.folder ? ['--location', options.folder] : ['--inMemoryPersistence'];
+    const accountKey = options.key ?? AzuriteServer.key;
     const child = spawn(
       process.execPath,
       [
@@ -42,16 +49,22 @@ export class AzuriteServer {
         ...['--blobHost', '127.0.0.1', '--blobPort', String(options.port ?? 0), ...storage],
         ...['--disableTelemetry', '--skipApiVersionCheck', '--silent'],
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, AZURITE_ACCOUNTS: `${AzuriteServer.account}:${accountKey}` },
+      },
     );
     const origin = await listeningOrigin(child);
-    return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`, options.folder ?? null);
+    return new AzuriteServer(child, `${origin}/${AzuriteServer.account}`, options.folder ?? null, accountKey);
   }
 
-  /** Starts a stopped Azurite again on the same port, with the data of its folder. */
-  restart(): Promise<AzuriteServer> {
+  /**
+   * Starts a stopped Azurite again on the same port, with the data of its folder and the same key,
+   * or `key` (the account's key rotated, as an operator does in the portal).
+   */
+  restart(key = this.accountKey): Promise<AzuriteServer> {
     if (!this.folder) throw new Error('an in-memory Azurite has nothing to restart with');
-    return AzuriteServer.start({ folder: this.folder, port: Number(new URL(this.accountUrl).port) });
+    return AzuriteServer.start({ folder: this.folder, port: Number(new URL(this.accountUrl).port), key });
   }
 
   /** A new, empty container; its URL, as `-Path` gives it. */
@@ -62,6 +75,32 @@ export class AzuriteServer {
 
   containerUrl(container: string): string {
     return `${this.accountUrl}/${container}`;
+  }
+
+  async deleteContainer(name: string): Promise<void> {
+    await this.service().getContainerClient(name).delete();
+  }
+
+  /** The names of the blobs under `prefix`: the committed ones, or also those with only staged blocks. */
+  async blobNames(
+    container: string,
+    options: { prefix?: string; uncommitted?: boolean } = {},
+  ): Promise<string[]> {
+    const names: string[] = [];
+    const listing = this.service()
+      .getContainerClient(container)
+      .listBlobsFlat({ prefix: options.prefix, includeUncommitedBlobs: options.uncommitted });
+    for await (const blob of listing) names.push(blob.name);
+    return names;
+  }
+
+  /** Stages one block of a blob and never commits it: an upload cut short, as the service keeps it. */
+  async stageOnly(container: string, blob: string, content: Buffer): Promise<void> {
+    const block = Buffer.from('cut-short-000000').toString('base64');
+    await this.service()
+      .getContainerClient(container)
+      .getBlockBlobClient(blob)
+      .stageBlock(block, content, content.length);
   }
 
   /** A container SAS token with every permission a store needs, valid until `expiresOn`. */
@@ -77,7 +116,7 @@ export class AzuriteServer {
     ).toString();
   }
 
-  /** Replaces a blob's content directly, as a writer of the container could. */
+  /** Writes (or replaces) a blob directly, as another writer of the container could. */
   async overwrite(container: string, blob: string, content: Buffer): Promise<void> {
     await this.service()
       .getContainerClient(container)
@@ -103,7 +142,7 @@ export class AzuriteServer {
   }
 
   private credential(): StorageSharedKeyCredential {
-    return new StorageSharedKeyCredential(AzuriteServer.account, AzuriteServer.key);
+    return new StorageSharedKeyCredential(AzuriteServer.account, this.accountKey);
   }
 }
 
