@@ -304,6 +304,7 @@ describe('a deployment backing up to a blob container on Azurite', () => {
         await assert.rejects(running, rejectsWith('ShareUnreachable'));
         server = await server.restart();
         assert.equal((await foldersWithoutManifest(server)).length, 1, 'the failed backup left its folder');
+        await verified(earlier[0]!);
       } finally {
         rmSync(large, { force: true });
       }
