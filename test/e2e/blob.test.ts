@@ -174,6 +174,7 @@ describe('a deployment backing up to a blob container on Azurite', () => {
       const cutShort = `MASBackup/20200102T000000Z/${randomUUID()}/WAS/WAS.azsb`;
       await server.stageOnly(CONTAINER, cutShort, randomBytes(1000));
       const planted = await server.blobNames(CONTAINER);
+      assert.ok(!planted.includes(cutShort), 'an upload cut short is not a blob yet');
 
       const dry = await daemon.call('store.prune', { DryRun: true });
       assert.deepEqual(
@@ -191,6 +192,10 @@ describe('a deployment backing up to a blob container on Azurite', () => {
       );
       assert.deepEqual((await daemon.call('store.prune', { DryRun: true })).PathsToDelete, []);
       assert.deepEqual(await listedIds(daemon), [newest.BackupId, partial.BackupId]);
+      assert.ok(
+        (await server.blobNames(CONTAINER, { uncommitted: true })).includes(cutShort),
+        'the staged blocks are left to the service, which drops them after a week',
+      );
 
       await verified(newest.BackupId);
       await restoreEvery(newest.BackupId, data);
