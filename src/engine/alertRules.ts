@@ -3,8 +3,9 @@
  * tells the operator what to check and which cmdlet to run. Failure alerts open on a failed job and
  * close on the next successful backup; condition alerts follow a condition and close when it ends.
  */
-import type { ErrorReason } from '../protocol/errors.js';
+import type { AzsError, ErrorReason } from '../protocol/errors.js';
 import type { Role } from '../protocol/objects.js';
+import { storeFactsOf } from '../storage/storeError.js';
 
 export type AlertKind =
   | 'StoreOutOfCapacity'
@@ -25,6 +26,8 @@ export interface AlertRule {
   severity: 'Critical' | 'Warning';
   type: 'failure' | 'condition';
   remediation: string;
+  /** A store failure's remediation when the store is a blob container, where a share's words would mislead. */
+  containerRemediation?: string;
 }
 
 const RETRY = 'Then run Start-AzsBackup; the alert closes when a backup succeeds.';
@@ -39,24 +42,28 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
     severity: 'Critical',
     type: 'failure',
     remediation: `Free space on the external store, move backups to a larger one (Set-AzsBackupConfiguration -Path), or lower -BackupRetentionPeriodInDays. ${RETRY}`,
+    containerRemediation: `Raise the storage account's quota or move backups to another account (Set-AzsBackupConfiguration -Path), or lower -BackupRetentionPeriodInDays. ${RETRY}`,
   },
   StoreConnectivity: {
     title: 'Infrastructure backup failed: connectivity problem with the external store',
     severity: 'Critical',
     type: 'failure',
     remediation: `Check that the file server is running and reachable from this host (name resolution, port, firewall); Test-AzsBackupShareAccessibility shows which step fails. ${RETRY}`,
+    containerRemediation: `Check that the blob endpoint in -Path is up and reachable from this host (name resolution, port, proxy, firewall); a service that throttles requests recovers by itself. Test-AzsBackupShareAccessibility shows which step fails. ${RETRY}`,
   },
   StorePathFault: {
     title: 'Infrastructure backup failed: fault in the external store path',
     severity: 'Critical',
     type: 'failure',
     remediation: `${STORE_PATH_REMEDIATION} ${RETRY}`,
+    containerRemediation: `Check that the storage account has the container named in -Path (Get-AzsBackupConfiguration shows it): create the container, or set the right one with Set-AzsBackupConfiguration -Path. An operation refused on it needs a SAS token with sp=racwdl; a container under an immutability policy refuses deletes until the policy's period has passed. ${RETRY}`,
   },
   StoreAuthentication: {
     title: 'Infrastructure backup failed: authentication problem with the external store',
     severity: 'Critical',
     type: 'failure',
     remediation: `Check the backup account: enabled, not locked, password not expired, and allowed on the share. Update it with Set-AzsBackupConfiguration -UserName -Password. ${RETRY}`,
+    containerRemediation: `Give the container a credential it accepts with Set-AzsBackupConfiguration -Password: a new SAS token (sp=racwdl, valid well beyond the next backups; the description says when the refused one expired), or the storage account's current key (after a key rotation) with the account name in -UserName. ${RETRY}`,
   },
   GeneralFault: {
     title: 'Infrastructure backup failed: general fault',
@@ -116,8 +123,18 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
   },
 };
 
-/** The failure alert a failed job raises, by the reason of its error. */
-export function failureKindOf(reason: ErrorReason): AlertKind {
+/**
+ * The failure alert a failed job raises: its kind by the reason of the error, its remediation by the
+ * kind of store that failed.
+ */
+export function failureAlertOf(error: AzsError): { kind: AlertKind; remediation: string } {
+  const kind = failureKindOf(error.reason);
+  const { remediation, containerRemediation } = ALERT_RULES[kind];
+  const container = storeFactsOf(error)?.backend === 'container';
+  return { kind, remediation: (container && containerRemediation) || remediation };
+}
+
+function failureKindOf(reason: ErrorReason): AlertKind {
   switch (reason) {
     case 'StoreFull':
       return 'StoreOutOfCapacity';

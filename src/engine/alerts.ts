@@ -45,16 +45,17 @@ export class AlertService {
 
   /**
    * Opens the alert of `kind` (or refreshes the open one) with this description. `details` go
-   * before the rule's remediation: the steps for this occurrence (each failed role's own).
+   * before the remediation (the rule's unless given): the steps for this occurrence (each failed
+   * role's own).
    */
   raise(
     kind: AlertKind,
     description: string,
-    backupId: string | null = null,
-    details: string[] = [],
+    options: { backupId?: string | null; details?: string[]; remediation?: string } = {},
   ): Promise<void> {
     const rule = ALERT_RULES[kind];
-    const remediation = [...details, rule.remediation].join(' ');
+    const backupId = options.backupId ?? null;
+    const remediation = [...(options.details ?? []), options.remediation ?? rule.remediation].join(' ');
     return this.change((alerts, transitions) => {
       const open = alerts.find((alert) => alert.Kind === kind && alert.State === 'Active');
       if (open) {

@@ -12,7 +12,7 @@ import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { AlertService } from './alerts.js';
-import { failureKindOf } from './alertRules.js';
+import { failureAlertOf } from './alertRules.js';
 import { BackupService } from './backupJob.js';
 import { BackupCatalog, backupOf, matchesName } from './catalog.js';
 import { ConfigurationService, type ConfigChange, type ConfigResult } from './configuration.js';
@@ -281,7 +281,8 @@ export class Engine {
       error.reason !== 'BackupAlreadyRunning' &&
       error.reason !== 'CertificateExpired'
     ) {
-      await this.alerts.raise(failureKindOf(error.reason), error.message);
+      const { kind, remediation } = failureAlertOf(error);
+      await this.alerts.raise(kind, error.message, { remediation });
     }
     await this.housekeeping.evaluateConditions();
   }

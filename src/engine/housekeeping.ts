@@ -12,7 +12,7 @@ import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
 import type { Logger } from '../util/log.js';
-import { failureKindOf, roleRemediation } from './alertRules.js';
+import { failureAlertOf, roleRemediation } from './alertRules.js';
 import type { AlertService } from './alerts.js';
 import type { BackupCatalog } from './catalog.js';
 import { CERT_EXPIRY_WARNING_DAYS } from './configuration.js';
@@ -46,8 +46,10 @@ export class Housekeeping {
   /** After a backup, over the backup's own store while it is open (null: one is opened). */
   async afterBackup(job: JobRecord, error: AzsError | null, store: BackupStore | null): Promise<void> {
     if (error) {
-      if (!NOT_ALERTED.has(error.reason))
-        await this.deps.alerts.raise(failureKindOf(error.reason), error.message, job.BackupId);
+      if (!NOT_ALERTED.has(error.reason)) {
+        const { kind, remediation } = failureAlertOf(error);
+        await this.deps.alerts.raise(kind, error.message, { backupId: job.BackupId, remediation });
+      }
     } else {
       // A backup with a failed role is a failure for alerting: every failure alert stays open.
       if (job.Outcome === 'Succeeded') await this.deps.alerts.closeFailures();
@@ -77,8 +79,7 @@ export class Housekeeping {
       `Backup ${job.BackupId} stored ${job.Roles.length - failed.length} of ${job.Roles.length} roles; failed: ${failed
         .map((role) => `${role.RoleName} (${role.ErrorMessage ?? role.Status})`)
         .join('; ')}.`,
-      job.BackupId,
-      remediations,
+      { backupId: job.BackupId, details: remediations },
     );
   }
 
@@ -160,7 +161,8 @@ export class Housekeeping {
       const known = (await this.deps.catalog.list(store)).filter((backup) => backup.isKnown);
       const manifests = known.map((backup) => backup.manifest);
       const description = emptiedRolesCondition(manifests, config.backupRetentionPeriodInDays);
-      if (description) await this.deps.alerts.raise('RoleStoredNothing', description, manifests[0]!.BackupId);
+      if (description)
+        await this.deps.alerts.raise('RoleStoredNothing', description, { backupId: manifests[0]!.BackupId });
       else await this.deps.alerts.close(['RoleStoredNothing']);
     } catch (error) {
       // The store cannot be read now: the alert stays as it is until it can.

@@ -311,16 +311,26 @@ function containerClient(
 }
 
 /**
- * Aborts a request whose answer has not begun within `timeoutMs` (the SDK's HTTP client clears the
- * timer once the response's headers are in, so a long download is not cut): an endpoint that takes
- * the connection and never answers fails as ShareUnreachable instead of holding the job for ever.
+ * Aborts a request whose answer has not begun within `timeoutMs` (the timer ends once the response's
+ * headers are in, so a long download is not cut): an endpoint that takes the connection and never
+ * answers fails as ShareUnreachable instead of holding the job for ever. Not the SDK's own
+ * `request.timeout`: its HTTP client clears that timer only after an answer, so each request that
+ * failed without one (a refused connection) left a live minute-long timer, which kept a stopping
+ * daemon running until the last one fired.
  */
 function answerDeadline(timeoutMs: number): RequestPolicyFactory {
   return {
     create: (next) => ({
-      sendRequest: (request) => {
-        request.timeout = timeoutMs;
-        return next.sendRequest(request);
+      sendRequest: async (request) => {
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(), timeoutMs);
+        const given = request.abortSignal as AbortSignal | undefined;
+        request.abortSignal = given ? AbortSignal.any([given, deadline.signal]) : deadline.signal;
+        try {
+          return await next.sendRequest(request);
+        } finally {
+          clearTimeout(timer);
+        }
       },
     }),
   };

@@ -33,6 +33,14 @@ export interface StoreFacts {
   detail?: string;
 }
 
+/** The facts of the store failure `error` is or wraps (an advised error keeps it as its cause); null for any other. */
+export function storeFactsOf(error: unknown): StoreFacts | null {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (current instanceof StoreError) return current.facts;
+  }
+  return null;
+}
+
 export class StoreError extends AzsError {
   readonly facts: StoreFacts;
 

@@ -95,6 +95,28 @@ export class AzuriteServer {
     await this.service().getContainerClient(name).delete();
   }
 
+  /** The names of the blobs under `prefix`: the committed ones, or also those with only staged blocks. */
+  async blobNames(
+    container: string,
+    options: { prefix?: string; uncommitted?: boolean } = {},
+  ): Promise<string[]> {
+    const names: string[] = [];
+    const listing = this.service()
+      .getContainerClient(container)
+      .listBlobsFlat({ prefix: options.prefix, includeUncommitedBlobs: options.uncommitted });
+    for await (const blob of listing) names.push(blob.name);
+    return names;
+  }
+
+  /** Stages one block of a blob and never commits it: an upload cut short, as the service keeps it. */
+  async stageOnly(container: string, blob: string, content: Buffer): Promise<void> {
+    const block = Buffer.from('cut-short-000000').toString('base64');
+    await this.service()
+      .getContainerClient(container)
+      .getBlockBlobClient(blob)
+      .stageBlock(block, content, content.length);
+  }
+
   /**
    * A container SAS token valid until `expiresOn`, with every permission a store needs unless
    * `permissions` (e.g. 'r') says fewer.
@@ -111,7 +133,7 @@ export class AzuriteServer {
     ).toString();
   }
 
-  /** Replaces a blob's content directly, as a writer of the container could. */
+  /** Writes (or replaces) a blob directly, as another writer of the container could. */
   async overwrite(container: string, blob: string, content: Buffer): Promise<void> {
     await this.service()
       .getContainerClient(container)

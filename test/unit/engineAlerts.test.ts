@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { renameSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { ALERT_RULES, type AlertKind } from '../../src/engine/alertRules.js';
+import { ALERT_RULES, failureAlertOf, type AlertKind } from '../../src/engine/alertRules.js';
+import { AzsError } from '../../src/protocol/errors.js';
+import { StoreError } from '../../src/storage/storeError.js';
 import { createEngine, type EngineFixture } from '../helpers/engine.js';
 
 const kindOf = (title: string) =>
@@ -43,5 +45,27 @@ describe('engine alerts', () => {
     assert.ok(kinds.includes('CertificateExpired'));
     assert.ok(!kinds.includes('CertificateExpiring'));
     await assert.rejects(fixture.engine.startBackup().accepted, { reason: 'CertificateExpired' });
+  });
+});
+
+describe('the remediation of a store failure alert', () => {
+  const failure = (backend: 'share' | 'container') =>
+    // As the engine meets it: the store's error advised, the store's facts kept as its cause.
+    new AzsError('AuthenticationFailed', 'refused', {
+      cause: new StoreError('AuthenticationFailed', 'refused', { facts: { backend } }),
+    });
+
+  test("speaks of a container's SAS token and key for a blob container, of the account for a share", () => {
+    const container = failureAlertOf(failure('container'));
+    assert.equal(container.kind, 'StoreAuthentication');
+    assert.match(container.remediation, /SAS token.*account's current key/);
+    assert.equal(failureAlertOf(failure('share')).remediation, ALERT_RULES.StoreAuthentication.remediation);
+  });
+
+  test("is the rule's own for a failure that is not the store's", () => {
+    assert.deepEqual(failureAlertOf(new AzsError('BackupFailed', 'every role failed')), {
+      kind: 'GeneralFault',
+      remediation: ALERT_RULES.GeneralFault.remediation,
+    });
   });
 });

@@ -198,6 +198,18 @@ describe('blob store: failures', () => {
     assert.deepEqual(retries, ['list']);
   });
 
+  it('leaves no timer running after a request that got no answer (a stopping daemon would wait for it)', async () => {
+    const own = await AzuriteServer.start();
+    const url = own.containerUrl(CONTAINER);
+    await own.stop();
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    await assert.rejects(new BlobStore(keySettings(url)).list(''), (error) =>
+      isAzsError(error, 'ShareUnreachable'),
+    );
+    assert.equal(timers(), before);
+  });
+
   it('fails an endpoint that takes the connection and never answers with ShareUnreachable, in time', async () => {
     const silent = net.createServer(() => undefined).listen(0, '127.0.0.1');
     await once(silent, 'listening');
