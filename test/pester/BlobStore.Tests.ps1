@@ -279,7 +279,9 @@ Describe 'A blob container as the external store (Azurite)' {
             $alert.Count | Should -Be 1
             $alert[0].Title | Should -Match 'authentication problem'
             $alert[0].Description | Should -Match 'expired'
-            $alert[0].Remediation | Should -Match 'Set-AzsBackupConfiguration -UserName -Password'
+            # The container's remediation, not the share account's ('enabled, not locked, ... on the share').
+            $alert[0].Remediation | Should -Match 'Set-AzsBackupConfiguration -Password: a new SAS token'
+            $alert[0].Remediation | Should -Not -Match 'share'
 
             Set-AzsBackupConfiguration -Password (ConvertTo-SecureString (Get-SasToken -Container $container) -AsPlainText -Force) | Out-Null
             (Start-AzsBackup -Force).Status | Should -Be 'Succeeded'
@@ -298,7 +300,7 @@ Describe 'A blob container as the external store (Azurite)' {
             $alert.Count | Should -Be 1
             $alert[0].Title | Should -Match 'authentication problem'
             $alert[0].Description | Should -Match 'Check -Password: a SAS token for the container, or the account key'
-            $alert[0].Remediation | Should -Match 'Set-AzsBackupConfiguration -UserName -Password'
+            $alert[0].Remediation | Should -Match "storage account's current key \(after a key rotation\)"
 
             Set-AzsBackupConfiguration -Password (ConvertTo-SecureString $script:Azurite.Key -AsPlainText -Force) | Out-Null
             (Start-AzsBackup -Force).Status | Should -Be 'Succeeded'
