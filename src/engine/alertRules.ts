@@ -19,6 +19,7 @@ export type AlertKind =
   | 'SchedulerDisabled'
   | 'StoreAlmostFull'
   | 'RoleStoredNothing'
+  | 'RetentionBlocked'
   | 'NotificationTargetRejected';
 
 export interface AlertRule {
@@ -104,6 +105,13 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
     type: 'condition',
     remediation:
       'Free space on the external store or move to a larger one (Set-AzsBackupConfiguration -Path); lowering -BackupRetentionPeriodInDays also makes room at the next backup.',
+  },
+  RetentionBlocked: {
+    title: 'Retention could not delete old backups from the external store',
+    severity: 'Warning',
+    type: 'condition',
+    remediation:
+      'The backups retention no longer keeps stay on the store, taking its room, until they can be deleted. Let the daemon delete there: on a share or folder, delete rights for the backup account; on a blob container, a SAS token with delete permission (sp=racwdl) or the account key, and an immutability policy whose period is shorter than -BackupRetentionPeriodInDays. Retention tries again after every backup; the alert closes once it deletes what it should.',
   },
   RoleStoredNothing: {
     // Critical: retention never deletes the newest backup ready for cloud recovery — this empty one —

@@ -20,6 +20,7 @@ import { emptiedRolesCondition } from './emptiedRoles.js';
 import { BACKUP_ROOT } from './layout.js';
 import { displayPath, findFailedUploads } from './prune.js';
 import { applyRetention } from './retention.js';
+import { withOperatorAdvice } from './storeAdvice.js';
 import type { Stores } from './stores.js';
 import type { RoleService } from './roles.js';
 
@@ -55,7 +56,7 @@ export class Housekeeping {
       if (job.Outcome === 'Succeeded') await this.deps.alerts.closeFailures();
       else await this.raiseRolesFailed(job);
       await this.withStore(store, async (store) => {
-        await this.applyRetention(store);
+        await this.retentionFollowed(store);
         await this.removeFailedUploads(store, job.BackupId).catch((error: unknown) =>
           this.deps.log.warn('failed uploads not removed', {
             error: String((error as Error).message ?? error),
@@ -99,6 +100,27 @@ export class Housekeeping {
     for (const orphan of orphans) {
       await store.remove(orphan);
       this.deps.log.info('failed upload removed', { path: displayPath(store, orphan) });
+    }
+  }
+
+  /**
+   * Retention after a backup, with the RetentionBlocked condition following it: a delete the store
+   * refuses (no delete right, a container's immutability policy longer than the retention period)
+   * leaves the old backups taking the store's room, which the operator must hear of; the backup
+   * itself stands, and what follows it still runs.
+   */
+  private async retentionFollowed(store: BackupStore): Promise<void> {
+    try {
+      await this.applyRetention(store);
+      await this.deps.alerts.setCondition('RetentionBlocked', null);
+    } catch (error) {
+      const advised = withOperatorAdvice(error);
+      const reason = advised instanceof Error ? advised.message : String(advised);
+      this.deps.log.warn('retention could not delete a backup', { error: reason });
+      await this.deps.alerts.setCondition(
+        'RetentionBlocked',
+        `Retention could not delete a backup it no longer keeps: ${reason}`,
+      );
     }
   }
 

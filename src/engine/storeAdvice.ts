@@ -28,6 +28,8 @@ function adviceFor(error: StoreError): string | null {
         ? 'Create the folder on the share or correct -Path.'
         : 'Create the folder or correct -Path.';
     case 'StoreAccessDenied':
+      if (finding === 'kept-by-policy')
+        return "Keep the container's time-based retention (immutability) period shorter than -BackupRetentionPeriodInDays: what it keeps can be deleted only once the period has passed.";
       if (backend === 'container') return CONTAINER_ACCESS;
       return backend === 'folder'
         ? "Give the daemon's account write access to the folder, or choose another -Path."

@@ -28,8 +28,10 @@ const FULL = /Quota|CapacityExceeded|LimitExceeded|AccountIsFull/i;
  * AuthorizationFailure.
  */
 const NOT_PERMITTED = /^Authorization(Permission|ResourceType|Service|SourceIP|Protocol)Mismatch$/;
-/** Codes of a write refused because the container's immutability policy or a hold keeps the blob. */
-const KEPT = /Immutab|LegalHold|LeaseIdMissing|LeasePresent/i;
+/** Codes of a change refused because the container's immutability policy or a legal hold keeps the blob. */
+const KEPT_BY_POLICY = /Immutab|LegalHold/i;
+/** Codes of a change refused because another client holds a lease on the blob. */
+const LEASED = /LeaseIdMissing|LeasePresent/i;
 
 export function blobFailure(error: unknown, context: BlobFailureContext): AzsError {
   if (error instanceof AzsError) return error;
@@ -69,7 +71,14 @@ export function blobFailure(error: unknown, context: BlobFailureContext): AzsErr
   if (status === 401 || (status === 403 && !NOT_PERMITTED.test(code))) {
     return authenticationFailed(said, context, options);
   }
-  if (status === 403 || (status === 409 && KEPT.test(code))) {
+  if (status === 409 && KEPT_BY_POLICY.test(code)) {
+    return new StoreError(
+      'StoreAccessDenied',
+      `The container's immutability policy (or a legal hold) keeps '${where(context)}': it cannot be deleted or rewritten until the policy's period has passed ${said}.`,
+      { ...options, facts: { ...CONTAINER, finding: 'kept-by-policy' } },
+    );
+  }
+  if (status === 403 || (status === 409 && LEASED.test(code))) {
     return new StoreError(
       'StoreAccessDenied',
       `The blob service refused the operation on '${where(context)}' ${said}.`,

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
 import { formatCapacity } from '../util/format.js';
 import type { BackupStore, Capacity } from './store.js';
+import { storeFactsOf } from './storeError.js';
 
 const PROBE_BYTES = 64 * 1024;
 
@@ -54,7 +55,7 @@ export async function probeStore(store: BackupStore): Promise<ProbeReport> {
       ),
     ],
     ['Read', async () => verifyProbe(store, probeName, content)],
-    ['Delete', async () => (await store.remove(probeName), 'Deleted the probe file.')],
+    ['Delete', async () => deleteProbe(store, probeName)],
     ['Capacity', async () => describeCapacity(await store.capacity())],
   ];
   for (const [check, action] of steps) {
@@ -62,6 +63,21 @@ export async function probeStore(store: BackupStore): Promise<ProbeReport> {
   }
   if (report.failure) await store.remove(probeName).catch(() => undefined);
   return report;
+}
+
+/**
+ * A container whose immutability policy keeps every blob for its period refuses the delete, as it
+ * will refuse retention's until backups are older than the period: that is the policy working, not a
+ * fault, so the check passes and says the probe file stays (docs/storage.md, "Immutability").
+ */
+async function deleteProbe(store: BackupStore, name: string): Promise<string> {
+  try {
+    await store.remove(name);
+    return 'Deleted the probe file.';
+  } catch (error) {
+    if (storeFactsOf(error)?.finding !== 'kept-by-policy') throw error;
+    return `Not deleted: the container's immutability policy keeps the ${PROBE_BYTES}-byte probe file '${name}' until its period has passed (retention can delete backups only once they are older than that period).`;
+  }
 }
 
 function describeSession(info: Awaited<ReturnType<BackupStore['sessionInfo']>>): string {

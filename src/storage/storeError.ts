@@ -22,7 +22,12 @@ export type StoreFinding =
   /** StoreFault: the share refused the encryption the store's settings require. */
   | 'no-encryption'
   /** InvalidParameter: the store setting named by the error's `parameter` cannot be used. */
-  | 'bad-setting';
+  | 'bad-setting'
+  /**
+   * StoreAccessDenied: a blob container's immutability policy (or a legal hold) keeps the blob: it
+   * cannot be deleted or rewritten until the policy's period has passed.
+   */
+  | 'kept-by-policy';
 
 export interface StoreFacts {
   backend: 'folder' | 'share' | 'container';

@@ -2,7 +2,8 @@
  * A recording proxy in front of a blob endpoint (Azurite): a daemon pointed at it reaches the
  * endpoint as before (each request passed on unchanged, each answer streamed back), and the proxy
  * notes every request that changed a blob, so that a test can tell whether any blob name was
- * written twice, as a container under an immutability policy would refuse.
+ * written twice, as a container under an immutability policy would refuse. It can also answer as
+ * such a container does (`retentionPolicyMs`), which Azurite cannot: it has no immutability policies.
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -17,6 +18,14 @@ export interface BlobChange {
 
 export class BlobWriteLog {
   readonly changes: BlobChange[] = [];
+  /**
+   * While set, a container-level time-based retention policy of this length: a delete or rewrite of
+   * a blob written through the proxy less than this long ago is refused as Azure refuses it (409
+   * BlobImmutableDueToPolicy) and never reaches the endpoint; new blobs are written as before.
+   */
+  retentionPolicyMs: number | null = null;
+  /** When each blob written through the proxy was last written. */
+  private readonly writtenAt = new Map<string, number>();
   /** `http://127.0.0.1:<proxy port>/<account>`, once listening. */
   accountUrl = '';
   private readonly agent = new http.Agent({ keepAlive: true });
@@ -48,6 +57,22 @@ export class BlobWriteLog {
     return Object.fromEntries([...writes].filter(([, operations]) => operations.length > 1));
   }
 
+  /** A blob written through the proxy within the policy's period (one never written here is not kept). */
+  private keptByPolicy(blob: string): boolean {
+    const written = this.writtenAt.get(blob);
+    return (
+      this.retentionPolicyMs !== null &&
+      written !== undefined &&
+      Date.now() - written < this.retentionPolicyMs
+    );
+  }
+
+  private record(change: BlobChange): void {
+    this.changes.push(change);
+    if (change.operation === 'Delete Blob') this.writtenAt.delete(change.blob);
+    else this.writtenAt.set(change.blob, Date.now());
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     this.server.close();
@@ -56,6 +81,8 @@ export class BlobWriteLog {
   }
 
   private forward(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const change = changeOf(request.method ?? '', request.url ?? '/');
+    if (change && this.keptByPolicy(change.blob)) return refuseAsImmutable(request, response);
     const forwarded = http.request(
       {
         host: this.upstream.hostname,
@@ -66,8 +93,7 @@ export class BlobWriteLog {
         agent: this.agent,
       },
       (answer) => {
-        const change = changeOf(request.method ?? '', request.url ?? '/');
-        if (change && answer.statusCode !== undefined && answer.statusCode < 300) this.changes.push(change);
+        if (change && answer.statusCode !== undefined && answer.statusCode < 300) this.record(change);
         response.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(response);
       },
@@ -76,6 +102,19 @@ export class BlobWriteLog {
     forwarded.once('error', () => response.destroy());
     request.pipe(forwarded);
   }
+}
+
+/** The answer Azure gives a change to a blob its container's immutability policy keeps. */
+function refuseAsImmutable(request: http.IncomingMessage, response: http.ServerResponse): void {
+  request.resume();
+  response.writeHead(409, {
+    'content-type': 'application/xml',
+    'x-ms-error-code': 'BlobImmutableDueToPolicy',
+  });
+  response.end(
+    '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobImmutableDueToPolicy</Code>' +
+      '<Message>This operation is not permitted as the blob is immutable due to a policy.</Message></Error>',
+  );
 }
 
 /** The blob change a request makes, if any: container requests and reads change no blob. */
