@@ -33,11 +33,14 @@ import type { BackupStore, Capacity, SessionInfo, StoreEntry, StoreSettings } fr
 
 export interface BlobStoreOptions {
   /**
-   * Bytes per staged block (default 4 MiB: with 4 staged at once an upload holds about 20 MiB, and a
-   * blob of 50,000 blocks, the service's limit, is 195 GiB).
+   * Bytes of the first blocks staged (default 2 MiB: with 2 staged at once an upload holds about
+   * 6 MiB). The size doubles after every `blocksPerSize` blocks, so that the service's limit of
+   * 50,000 blocks a blob still allows 620 GiB while files of up to 19.5 GiB keep the small blocks.
    */
   blockBytes?: number;
-  /** Blocks staged at once; memory held is about blockBytes times this (default 4). */
+  /** Blocks of one size before the size doubles (default 10,000). */
+  blocksPerSize?: number;
+  /** Blocks staged at once; memory held is about the block size times this plus one (default 2). */
   parallelBlocks?: number;
   /** Retries of one staged block (default: the store's retry policy). */
   blockRetry?: Partial<RetryPolicy>;
@@ -58,6 +61,7 @@ export class BlobStore implements BackupStore {
   private readonly credential: BlobCredential;
   private readonly container: ContainerClient;
   private readonly blockBytes: number;
+  private readonly blocksPerSize: number;
   private readonly parallelBlocks: number;
   private readonly blockRetry: RetryPolicy;
   private readonly timeoutMs: number;
@@ -68,8 +72,9 @@ export class BlobStore implements BackupStore {
     this.credential = parseBlobCredential(settings, this.blobLocation);
     this.timeoutMs = (options.timeoutSeconds ?? 60) * 1000;
     this.container = containerClient(this.blobLocation, this.credential, this.timeoutMs);
-    this.blockBytes = options.blockBytes ?? 4 * MiB;
-    this.parallelBlocks = options.parallelBlocks ?? 4;
+    this.blockBytes = options.blockBytes ?? 2 * MiB;
+    this.blocksPerSize = options.blocksPerSize ?? 10_000;
+    this.parallelBlocks = options.parallelBlocks ?? 2;
     this.blockRetry = { ...DEFAULT_RETRY_POLICY, ...options.blockRetry };
   }
 
@@ -202,8 +207,9 @@ export class BlobStore implements BackupStore {
   /**
    * Stages `source` as blocks, parallelBlocks at a time. Block buffers are reused once staged, so
    * memory stays at parallelBlocks + 1 blocks however long the file (fresh ones would pile up until
-   * the garbage collector ran). Block ids are unique to this upload, so that two uploads of one name
-   * never mix blocks, and all of one length, as the service requires.
+   * the garbage collector ran); a buffer of the size before a doubling is dropped. Block ids are
+   * unique to this upload, so that two uploads of one name never mix blocks, and all of one length,
+   * as the service requires.
    */
   private async stageAll(
     blob: BlockBlobClient,
@@ -216,9 +222,14 @@ export class BlobStore implements BackupStore {
     const spare: Buffer[] = [];
     let stageFailure: unknown = null;
     let bytes = 0;
-    const nextBuffer = () => spare.pop() ?? Buffer.allocUnsafe(this.blockBytes);
+    const nextBuffer = (index: number) => {
+      const size = this.blockBytes * 2 ** Math.floor(index / this.blocksPerSize);
+      let buffer = spare.pop();
+      while (buffer && buffer.length !== size) buffer = spare.pop();
+      return buffer ?? Buffer.allocUnsafe(size);
+    };
     try {
-      for await (const block of blocksOf(source, this.blockBytes, nextBuffer)) {
+      for await (const block of blocksOf(source, nextBuffer)) {
         if (stageFailure !== null) break;
         const id = Buffer.from(`${upload}-${String(blockIds.length).padStart(6, '0')}`).toString('base64');
         blockIds.push(id);
@@ -365,20 +376,22 @@ function watchForStall(body: Readable, timeoutMs: number, onStall: () => void): 
 }
 
 /**
- * `source` cut into blocks of `size` bytes (the last one shorter), each copied once into a buffer
- * from `nextBuffer`. A block is the caller's until it hands its buffer back.
+ * `source` cut into blocks, each filling the buffer `nextBuffer` gives for its index (the last one
+ * shorter), the bytes copied once. A block is the caller's until it hands its buffer back.
  */
-async function* blocksOf(source: Readable, size: number, nextBuffer: () => Buffer): AsyncGenerator<Buffer> {
-  let block = nextBuffer();
+async function* blocksOf(source: Readable, nextBuffer: (index: number) => Buffer): AsyncGenerator<Buffer> {
+  let index = 0;
+  let block = nextBuffer(index);
   let filled = 0;
   for await (const chunk of source as AsyncIterable<Buffer>) {
     for (let offset = 0; offset < chunk.length;) {
       const copied = chunk.copy(block, filled, offset);
       filled += copied;
       offset += copied;
-      if (filled === size) {
+      if (filled === block.length) {
         yield block;
-        block = nextBuffer();
+        index += 1;
+        block = nextBuffer(index);
         filled = 0;
       }
     }

@@ -260,6 +260,25 @@ describe('blob store: failures', () => {
     }
   });
 
+  it('doubles the block size after every blocksPerSize blocks, so a long file stays within 50,000 blocks', async () => {
+    const store = new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/growing`), {
+      blockBytes: 1024,
+      blocksPerSize: 2,
+    });
+    const content = randomBytes(10 * 1024 + 100);
+    await store.writeFile('f', Readable.from([content.subarray(0, 3000), content.subarray(3000)]));
+    const { committedBlocks } = await server
+      .containerClient(server.containerUrl(CONTAINER))
+      .getBlockBlobClient('growing/f')
+      .getBlockList('committed');
+    assert.deepEqual(
+      committedBlocks?.map((block) => block.size),
+      [1024, 1024, 2048, 2048, 4096, 100],
+    );
+    assert.ok((await readAll(store, 'f')).equals(content));
+    await store.remove('f');
+  });
+
   it('commits a file only once whole: a failed rewrite keeps the earlier content', async () => {
     const store = new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/atomic`), { blockBytes: MiB });
     await store.writeFile('f', Readable.from([Buffer.from('earlier')]));
