@@ -12,10 +12,9 @@ import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { RpcError } from '../../src/daemon/client.js';
 import { AzuriteServer } from '../helpers/azurite.js';
 import { BlobWriteLog } from '../helpers/blobWriteLog.js';
-import { removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
+import { rejectsWith, removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { deploymentForSuite, PFX_PASSWORD, type Deployment } from '../helpers/deployment.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
 import { waitUntil } from '../helpers/waitUntil.js';
@@ -42,15 +41,6 @@ async function roleData(deployment: Deployment): Promise<RoleData> {
 
 function removeRoleData(deployment: Deployment): void {
   for (const data of [deployment.folder, deployment.database]) rmSync(data, { recursive: true, force: true });
-}
-
-function rejectsWith(reason: string, pattern?: RegExp) {
-  return (error: unknown) => {
-    assert.ok(error instanceof RpcError, String(error));
-    assert.equal(error.data?.reason, reason, error.message);
-    if (pattern) assert.match(error.message, pattern);
-    return true;
-  };
 }
 
 async function listedIds(daemon: TestDaemon): Promise<string[]> {

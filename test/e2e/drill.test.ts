@@ -10,26 +10,18 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import { removeDir, tempDir } from '../helpers/daemon.js';
-import { createDatabase, createDirectoryRoleData, PFX_PASSWORD } from '../helpers/deployment.js';
+import {
+  createDatabase,
+  createDirectoryRoleData,
+  PFX_PASSWORD,
+  subscriptionRows,
+} from '../helpers/deployment.js';
 import { cliMain, repoRoot } from '../helpers/pwsh.js';
 import { PwshSession, quote } from '../helpers/pwshSession.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
 import { SambaServer } from '../helpers/samba.js';
 import { batchProblems } from '../helpers/sqliteChurn.js';
-
-function rowsOf(file: string): string {
-  const db = new Database(file, { readonly: true });
-  try {
-    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-    return JSON.stringify(
-      db.prepare('SELECT id, owner, hex(payload) AS payload FROM subscriptions ORDER BY id').all(),
-    );
-  } finally {
-    db.close();
-  }
-}
 
 test('cloud recovery drill: a destroyed deployment restored on a fresh one from an SMB share', async () => {
   const server = await SambaServer.start();
@@ -112,7 +104,7 @@ test('cloud recovery drill: a destroyed deployment restored on a fresh one from 
       { env: { ...process.env, AZSBACKUP_PFX_PASSWORD: PFX_PASSWORD }, encoding: 'utf8' },
     );
     assert.equal(extract.status, 0, extract.stderr);
-    const snapshotRows = rowsOf(path.join(extracted, 'WAS', 'WAS.db'));
+    const snapshotRows = subscriptionRows(path.join(extracted, 'WAS', 'WAS.db'));
 
     // Disaster: deployment A is gone, data and state.
     await a.dispose();
@@ -136,7 +128,7 @@ test('cloud recovery drill: a destroyed deployment restored on a fresh one from 
 
     assert.deepEqual(withoutTimes(await describeTree(folder)), expected.folder);
     assert.deepEqual(withoutTimes(await describeTree(scripted)), expected.scripted);
-    assert.equal(rowsOf(database), snapshotRows, 'the restored database has the snapshot rows');
+    assert.equal(subscriptionRows(database), snapshotRows, 'the restored database has the snapshot rows');
     assert.deepEqual(batchProblems(database), [], 'only whole transactions of the live writer');
     const roles = await b.run('(Get-AzsInfrastructureRole | Sort-Object Name).Name -join ","');
     assert.equal(roles, 'CA,ECE,WAS');

@@ -10,11 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { backupFolder } from '../../src/engine/layout.js';
 import { AzuriteServer } from '../helpers/azurite.js';
 import { removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
-import { createDeployment, PFX_PASSWORD, type Deployment } from '../helpers/deployment.js';
+import { createDeployment, PFX_PASSWORD, subscriptionRows, type Deployment } from '../helpers/deployment.js';
 import { cliMain } from '../helpers/pwsh.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
 
@@ -26,19 +25,6 @@ interface Extracted {
   stdout: string;
   stderr: string;
   out: string;
-}
-
-/** The database's rows, once it passed integrity_check. */
-function rowsOf(file: string): string {
-  const db = new Database(file, { readonly: true });
-  try {
-    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
-    return JSON.stringify(
-      db.prepare('SELECT id, owner, hex(payload) AS payload FROM subscriptions ORDER BY id').all(),
-    );
-  } finally {
-    db.close();
-  }
 }
 
 describe('azsbackup extract from a blob container', () => {
@@ -99,7 +85,10 @@ describe('azsbackup extract from a blob container', () => {
       withoutTimes(await describeTree(path.join(result.out, 'CA'))),
       withoutTimes(await describeTree(deployment.folder)),
     );
-    assert.equal(rowsOf(path.join(result.out, 'WAS', 'WAS.db')), rowsOf(deployment.database));
+    assert.equal(
+      subscriptionRows(path.join(result.out, 'WAS', 'WAS.db')),
+      subscriptionRows(deployment.database),
+    );
     assert.ok(existsSync(path.join(result.out, 'BackupInfo.json')));
   }
 

@@ -8,9 +8,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { RpcError } from '../../src/daemon/client.js';
 import type { Job } from '../../src/protocol/objects.js';
-import { removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
+import { rejectsWith, removeDir, startDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { createDeployment, flipByte, PFX_PASSWORD, roleFile } from '../helpers/deployment.js';
 import { describeTree, withoutTimes } from '../helpers/roleEntries.js';
 import { waitUntil } from '../helpers/waitUntil.js';
@@ -27,15 +26,6 @@ async function restoreJob(daemon: TestDaemon, ready: (job: Job) => boolean): Pro
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error('the restore job did not reach the expected state within a minute');
-}
-
-function rejectsWith(reason: string, pattern?: RegExp) {
-  return (error: unknown) => {
-    assert.ok(error instanceof RpcError, String(error));
-    assert.equal(error.data?.reason, reason, error.message);
-    if (pattern) assert.match(error.message, pattern);
-    return true;
-  };
 }
 
 describe('cloud recovery', () => {

@@ -10,21 +10,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { RpcError } from '../../src/daemon/client.js';
 import type { Role } from '../../src/protocol/objects.js';
-import { removeDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { rejectsWith, removeDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { createDeployment, PFX_PASSWORD, type Deployment } from '../helpers/deployment.js';
 import { cliMain } from '../helpers/pwsh.js';
 import { backupFolderOf, editManifest, fileEntry, forgeBackup } from '../helpers/shareWriter.js';
-
-function rejectsWith(reason: string, ...patterns: RegExp[]) {
-  return (error: unknown) => {
-    assert.ok(error instanceof RpcError, String(error));
-    assert.equal(error.data?.reason, reason, error.message);
-    for (const pattern of patterns) assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,10 +1,12 @@
 /** Starts a real daemon on a temporary state folder for a test, and stops it afterwards. */
+import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   DaemonClient,
+  RpcError,
   type CallParams,
   type CallResult,
   type CallableName,
@@ -75,4 +77,14 @@ export async function waitForIdle(daemon: TestDaemon, timeoutMs = 60_000): Promi
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error('a job was still running after the timeout');
+}
+
+/** For assert.rejects: a daemon call that failed for `reason`, its message matching every pattern. */
+export function rejectsWith(reason: string, ...patterns: RegExp[]) {
+  return (error: unknown) => {
+    assert.ok(error instanceof RpcError, String(error));
+    assert.equal(error.data?.reason, reason, error.message);
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    return true;
+  };
 }

@@ -2,6 +2,7 @@
  * A small but complete test deployment: a Directory role with every kind of entry, a SQLite role,
  * a PowerShell role, a real certificate, and a local-folder store, configured on a test daemon.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -163,4 +164,17 @@ export function flipByte(file: string, offset: number): void {
   byte[0] = byte[0]! ^ 0xff;
   writeSync(fd, byte, 0, 1, offset);
   closeSync(fd);
+}
+
+/** A SQLite role's `subscriptions` rows (as createDeployment makes them), once the file passed integrity_check. */
+export function subscriptionRows(file: string): string {
+  const db = new Database(file, { readonly: true });
+  try {
+    assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+    return JSON.stringify(
+      db.prepare('SELECT id, owner, hex(payload) AS payload FROM subscriptions ORDER BY id').all(),
+    );
+  } finally {
+    db.close();
+  }
 }
