@@ -3,7 +3,8 @@
  * endpoint as before (each request passed on unchanged, each answer streamed back), and the proxy
  * notes every request that changed a blob, so that a test can tell whether any blob name was
  * written twice, as a container under an immutability policy would refuse. It can also answer as
- * such a container does (`retentionPolicyMs`), which Azurite cannot: it has no immutability policies.
+ * such a container does (`retentionPolicyMs`), which Azurite cannot: it has no immutability policies;
+ * and as a service that throttles (`throttled`: 503 ServerBusy), which Azurite never does.
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -24,6 +25,8 @@ export class BlobWriteLog {
    * BlobImmutableDueToPolicy) and never reaches the endpoint; new blobs are written as before.
    */
   retentionPolicyMs: number | null = null;
+  /** Requests still to be answered 503 ServerBusy, as a throttling service answers, before any is passed on. */
+  throttled = 0;
   /** When each blob written through the proxy was last written. */
   private readonly writtenAt = new Map<string, number>();
   /** `http://127.0.0.1:<proxy port>/<account>`, once listening. */
@@ -81,8 +84,20 @@ export class BlobWriteLog {
   }
 
   private forward(request: http.IncomingMessage, response: http.ServerResponse): void {
+    if (this.throttled > 0) {
+      this.throttled -= 1;
+      return answerError(request, response, 503, 'ServerBusy', 'The server is busy.');
+    }
     const change = changeOf(request.method ?? '', request.url ?? '/');
-    if (change && this.keptByPolicy(change.blob)) return refuseAsImmutable(request, response);
+    if (change && this.keptByPolicy(change.blob)) {
+      return answerError(
+        request,
+        response,
+        409,
+        'BlobImmutableDueToPolicy',
+        'This operation is not permitted as the blob is immutable due to a policy.',
+      );
+    }
     const forwarded = http.request(
       {
         host: this.upstream.hostname,
@@ -104,16 +119,18 @@ export class BlobWriteLog {
   }
 }
 
-/** The answer Azure gives a change to a blob its container's immutability policy keeps. */
-function refuseAsImmutable(request: http.IncomingMessage, response: http.ServerResponse): void {
+/** An error answer in the service's form: its status, its error code in a header and in the XML body. */
+function answerError(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+): void {
   request.resume();
-  response.writeHead(409, {
-    'content-type': 'application/xml',
-    'x-ms-error-code': 'BlobImmutableDueToPolicy',
-  });
+  response.writeHead(status, { 'content-type': 'application/xml', 'x-ms-error-code': code });
   response.end(
-    '<?xml version="1.0" encoding="utf-8"?><Error><Code>BlobImmutableDueToPolicy</Code>' +
-      '<Message>This operation is not permitted as the blob is immutable due to a policy.</Message></Error>',
+    `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
   );
 }
 

@@ -16,6 +16,7 @@ import { RetryingStore } from '../../src/storage/smbRetry.js';
 import type { StoreSettings } from '../../src/storage/store.js';
 import { StoreError } from '../../src/storage/storeError.js';
 import { AzuriteServer } from '../helpers/azurite.js';
+import { BlobWriteLog } from '../helpers/blobWriteLog.js';
 import { generated, readAll, storeConformance } from './storeConformance.js';
 
 const MiB = 1024 * 1024;
@@ -182,6 +183,33 @@ describe('blob store: failures', () => {
       await assert.rejects(readToEnd(), (error) => isAzsError(error, 'ShareUnreachable'));
     } finally {
       await own.stop();
+    }
+  });
+
+  it('retries a throttled request (503 ServerBusy) as the retry rules say: whole operations and each staged block', async () => {
+    const proxy = await BlobWriteLog.start(server.accountUrl);
+    const retries: string[] = [];
+    const settings = keySettings(`${proxy.containerUrl(CONTAINER)}/throttled`);
+    const policy = { ...QUICK_RETRY, attempts: 3, onRetry: (operation: string) => retries.push(operation) };
+    const store = new RetryingStore(new BlobStore(settings, { blockBytes: MiB, blockRetry: policy }), policy);
+    try {
+      proxy.throttled = 2;
+      assert.deepEqual(await store.list(''), []);
+      const content = randomBytes(3 * MiB);
+      proxy.throttled = 1;
+      assert.equal(await store.writeFile('f', Readable.from([content])), content.length);
+      assert.ok((await readAll(store, 'f')).equals(content));
+      assert.deepEqual(retries, ['list', 'list', 'stageBlock']);
+      proxy.throttled = 3;
+      await assert.rejects(
+        store.list(''),
+        (error) =>
+          isAzsError(error, 'ShareUnreachable') &&
+          /busy or throttling requests \(HTTP 503 ServerBusy\)/.test(error.message),
+      );
+      await store.remove('f');
+    } finally {
+      await proxy.close();
     }
   });
 
