@@ -31,29 +31,40 @@ before(async () => {
 });
 after(() => server.stop());
 
+/** A container keeps no files on this machine, so nothing in it can be a link. */
+const CONTAINER_SUITE = { keptInFiles: false };
+
 function keySettings(path: string): StoreSettings {
   return { path, userName: AzuriteServer.account, password: AzuriteServer.key, requireEncryption: false };
 }
 
-storeConformance('blob container on Azurite (account key)', async () => {
-  const prefix = `store-${randomBytes(4).toString('hex')}`;
-  return {
-    // Small blocks, so that even the digests' 5 MiB file goes through several parallel blocks; the
-    // SAS suite below runs the default size.
-    store: new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/${prefix}`), { blockBytes: MiB }),
-    overwrite: (relativePath, content) => server.overwrite(CONTAINER, `${prefix}/${relativePath}`, content),
-  };
-});
+storeConformance(
+  'blob container on Azurite (account key)',
+  async () => {
+    const prefix = `store-${randomBytes(4).toString('hex')}`;
+    return {
+      // Small blocks, so that even the digests' 5 MiB file goes through several parallel blocks; the
+      // SAS suite below runs the default size.
+      store: new BlobStore(keySettings(`${server.containerUrl(CONTAINER)}/${prefix}`), { blockBytes: MiB }),
+      overwrite: (relativePath, content) => server.overwrite(CONTAINER, `${prefix}/${relativePath}`, content),
+    };
+  },
+  CONTAINER_SUITE,
+);
 
-storeConformance('blob container on Azurite (SAS token), through openStore', async () => {
-  const prefix = `sas-${randomBytes(4).toString('hex')}`;
-  const sas = server.sas(CONTAINER, new Date(Date.now() + 3_600_000));
-  const storePath = `${server.containerUrl(CONTAINER)}/${prefix}`;
-  return {
-    store: openStore({ path: storePath, userName: null, password: `?${sas}`, requireEncryption: false }),
-    overwrite: (relativePath, content) => server.overwrite(CONTAINER, `${prefix}/${relativePath}`, content),
-  };
-});
+storeConformance(
+  'blob container on Azurite (SAS token), through openStore',
+  async () => {
+    const prefix = `sas-${randomBytes(4).toString('hex')}`;
+    const sas = server.sas(CONTAINER, new Date(Date.now() + 3_600_000));
+    const storePath = `${server.containerUrl(CONTAINER)}/${prefix}`;
+    return {
+      store: openStore({ path: storePath, userName: null, password: `?${sas}`, requireEncryption: false }),
+      overwrite: (relativePath, content) => server.overwrite(CONTAINER, `${prefix}/${relativePath}`, content),
+    };
+  },
+  CONTAINER_SUITE,
+);
 
 describe('blob store: failures', () => {
   it('reads account, container and prefix from either URL form, and refuses a SAS in the URL', () => {
