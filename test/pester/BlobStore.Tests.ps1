@@ -237,6 +237,25 @@ Describe 'A blob container as the external store (Azurite)' {
     }
 
     Context 'faults: the error and the alert' {
+        BeforeAll {
+            function Assert-OneActiveAlert {
+                <# The one active alert, its title, description and remediation matching; returned for more checks. #>
+                param([string] $Title, [string] $Description, [string] $Remediation)
+                $alert = @(Get-AzsBackupAlert -State Active)
+                $alert.Count | Should -Be 1
+                $alert[0].Title | Should -Match $Title
+                $alert[0].Description | Should -Match $Description
+                $alert[0].Remediation | Should -Match $Remediation
+                $alert[0]
+            }
+
+            function Assert-ClosedByNextBackup {
+                <# Once the fault is mended, the next backup succeeds and closes the alert. #>
+                (Start-AzsBackup -Force).Status | Should -Be 'Succeeded'
+                Get-AzsBackupAlert -State Active | Should -BeNullOrEmpty
+            }
+        }
+
         BeforeEach {
             $container = 'c' + [guid]::NewGuid().ToString('N').Substring(0, 12)
             $containerUrl = (Invoke-TestAzurite -Azurite $script:Azurite -Command "create $container").containerUrl
@@ -254,15 +273,10 @@ Describe 'A blob container as the external store (Azurite)' {
             $failure = { Start-AzsBackup -Force } | Should -Throw -ErrorId 'AzsBackup.PathNotFound,Start-AzsBackup' -PassThru
             $failure.CategoryInfo.Category | Should -Be 'ObjectNotFound'
             $failure.Exception.Message | Should -Match "no container named '$container'.*Create the container"
-            $alert = @(Get-AzsBackupAlert -State Active)
-            $alert.Count | Should -Be 1
-            $alert[0].Title | Should -Match 'fault in the external store path'
-            $alert[0].Description | Should -Match "no container named '$container'"
-            $alert[0].Remediation | Should -Match 'Set-AzsBackupConfiguration -Path'
+            $null = Assert-OneActiveAlert -Title 'fault in the external store path' -Description "no container named '$container'" -Remediation 'Set-AzsBackupConfiguration -Path'
 
             Invoke-TestAzurite -Azurite $script:Azurite -Command "create $container" | Out-Null
-            (Start-AzsBackup -Force).Status | Should -Be 'Succeeded'
-            Get-AzsBackupAlert -State Active | Should -BeNullOrEmpty
+            Assert-ClosedByNextBackup
         }
 
         It 'a SAS token that expired after configuration: AzsBackup.AuthenticationFailed naming the expiry, an authentication alert asking for a new token' {
@@ -275,17 +289,12 @@ Describe 'A blob container as the external store (Azurite)' {
             $failure.CategoryInfo.Category | Should -Be 'AuthenticationError'
             $failure.Exception.Message | Should -Match 'The SAS token .* \(valid until .*, expired\) was refused'
             $failure.Exception.Message | Should -Match 'Give a new SAS token through -Password'
-            $alert = @(Get-AzsBackupAlert -State Active)
-            $alert.Count | Should -Be 1
-            $alert[0].Title | Should -Match 'authentication problem'
-            $alert[0].Description | Should -Match 'expired'
+            $alert = Assert-OneActiveAlert -Title 'authentication problem' -Description 'expired' -Remediation 'Set-AzsBackupConfiguration -Password: a new SAS token'
             # The container's remediation, not the share account's ('enabled, not locked, ... on the share').
-            $alert[0].Remediation | Should -Match 'Set-AzsBackupConfiguration -Password: a new SAS token'
-            $alert[0].Remediation | Should -Not -Match 'share'
+            $alert.Remediation | Should -Not -Match 'share'
 
             Set-AzsBackupConfiguration -Password (ConvertTo-SecureString (Get-SasToken -Container $container) -AsPlainText -Force) | Out-Null
-            (Start-AzsBackup -Force).Status | Should -Be 'Succeeded'
-            Get-AzsBackupAlert -State Active | Should -BeNullOrEmpty
+            Assert-ClosedByNextBackup
         }
 
         # Last: the rotation restarts Azurite with a new key, which the tests after it would need.
@@ -296,15 +305,10 @@ Describe 'A blob container as the external store (Azurite)' {
             $failure = { Start-AzsBackup -Force } | Should -Throw -ErrorId 'AzsBackup.AuthenticationFailed,Start-AzsBackup' -PassThru
             $failure.CategoryInfo.Category | Should -Be 'AuthenticationError'
             $failure.Exception.Message | Should -Match "account key of 'devstoreaccount1' was refused"
-            $alert = @(Get-AzsBackupAlert -State Active)
-            $alert.Count | Should -Be 1
-            $alert[0].Title | Should -Match 'authentication problem'
-            $alert[0].Description | Should -Match 'Check -Password: a SAS token for the container, or the account key'
-            $alert[0].Remediation | Should -Match "storage account's current key \(after a key rotation\)"
+            $null = Assert-OneActiveAlert -Title 'authentication problem' -Description 'Check -Password: a SAS token for the container, or the account key' -Remediation "storage account's current key \(after a key rotation\)"
 
             Set-AzsBackupConfiguration -Password (ConvertTo-SecureString $script:Azurite.Key -AsPlainText -Force) | Out-Null
-            (Start-AzsBackup -Force).Status | Should -Be 'Succeeded'
-            Get-AzsBackupAlert -State Active | Should -BeNullOrEmpty
+            Assert-ClosedByNextBackup
             Assert-SecretNowhere -StateDirectory $deployment.StateDirectory -Secret $script:Azurite.Key
         }
     }
