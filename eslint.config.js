@@ -1,5 +1,5 @@
 // Lint rules, including the one-way dependencies between the engine's layers (STYLE.md):
-// protocol depends on nothing; util on protocol; storage, crypto, archive, state and roles on the
+// protocol depends on nothing; util on protocol; storage, crypto, archive, state, repository and roles on the
 // layers named below; engine on those; daemon on engine; only the CLI composes everything.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -11,6 +11,7 @@ const layers = [
   'crypto',
   'archive',
   'state',
+  'repository',
   'roles',
   'notify',
   'report',
@@ -26,10 +27,11 @@ const allowed = {
   crypto: base,
   archive: [...base, 'crypto'],
   state: [...base, 'crypto'],
+  repository: [...base, 'crypto', 'archive', 'storage'],
   roles: [...base, 'archive'],
   notify: [...base, 'state'],
   report: base,
-  engine: [...base, 'storage', 'crypto', 'archive', 'state', 'roles', 'notify', 'report'],
+  engine: [...base, 'storage', 'crypto', 'archive', 'state', 'repository', 'roles', 'notify', 'report'],
   daemon: [...base, 'engine', 'state'],
   cli: layers,
 };

@@ -1,0 +1,95 @@
+/**
+ * One blob, both ways (docs/format.md, "Blobs"): a chunk of a role's record stream, or a role's list
+ * of chunks. Its id is HMAC-SHA256 of its plaintext under the epoch's chunk-id key; it is stored as
+ * nonce ‖ AES-256-GCM(flag ‖ payload) ‖ tag, the payload zstd-compressed (flag 1) or raw (flag 0)
+ * when that is not smaller, authenticated with the type and id. A reader recomputes the id from the
+ * plaintext: a blob cannot be served in place of another.
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import zstd from 'zstd-napi/binding.js';
+
+export const BLOB_NONCE_BYTES = 12;
+export const BLOB_TAG_BYTES = 16;
+export const CHUNK_ID_BYTES = 32;
+const COMPRESSION_LEVEL = 1;
+const AAD_PREFIX = Buffer.from('AZSB4BLB', 'latin1');
+
+/** 1: a chunk of a role's record stream; 2: a role's list of chunks. */
+export type BlobType = 1 | 2;
+export const DATA_BLOB: BlobType = 1;
+export const LIST_BLOB: BlobType = 2;
+
+export interface BlobKeys {
+  chunkId: Uint8Array;
+  blob: Uint8Array;
+}
+
+/** The keys a thread needs, copied into memory of their own: only these reach the threads. */
+export function blobKeysOf(keys: BlobKeys): BlobKeys {
+  return { chunkId: new Uint8Array(keys.chunkId), blob: new Uint8Array(keys.blob) };
+}
+
+/** A blob that fails to open: the message says how. */
+export class BlobDamaged extends Error {}
+
+function aad(type: BlobType, id: Uint8Array): Buffer {
+  return Buffer.concat([AAD_PREFIX, Buffer.of(type), id]);
+}
+
+export function chunkIdOf(keys: BlobKeys, plaintext: Uint8Array): Buffer {
+  return createHmac('sha256', keys.chunkId).update(plaintext).digest();
+}
+
+export class BlobCodec {
+  private readonly compressor = new zstd.CCtx();
+  private readonly decompressor = new zstd.DCtx();
+  private scratch = Buffer.alloc(0);
+
+  /** The stored blob of `plaintext`, whose id is `id`. */
+  seal(keys: BlobKeys, type: BlobType, id: Uint8Array, plaintext: Uint8Array): Buffer {
+    const bound = zstd.compressBound(plaintext.length);
+    if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafeSlow(bound);
+    const length = this.compressor.compress(this.scratch, plaintext, COMPRESSION_LEVEL);
+    const compressed = length < plaintext.length;
+    const payload = compressed ? this.scratch.subarray(0, length) : plaintext;
+    const nonce = randomBytes(BLOB_NONCE_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', keys.blob, nonce);
+    cipher.setAAD(aad(type, id));
+    const stored = Buffer.allocUnsafeSlow(BLOB_NONCE_BYTES + 1 + payload.length + BLOB_TAG_BYTES);
+    nonce.copy(stored, 0);
+    let offset = BLOB_NONCE_BYTES;
+    offset += cipher.update(Buffer.of(compressed ? 1 : 0)).copy(stored, offset);
+    offset += cipher.update(payload).copy(stored, offset);
+    offset += cipher.final().copy(stored, offset);
+    cipher.getAuthTag().copy(stored, offset);
+    return stored;
+  }
+
+  /** The plaintext of a stored blob, `plainLength` bytes whose id is `id`; BlobDamaged otherwise. */
+  open(keys: BlobKeys, type: BlobType, id: Uint8Array, stored: Uint8Array, plainLength: number): Buffer {
+    if (stored.length < BLOB_NONCE_BYTES + 1 + BLOB_TAG_BYTES) throw new BlobDamaged('it is cut short');
+    const decipher = createDecipheriv('aes-256-gcm', keys.blob, stored.subarray(0, BLOB_NONCE_BYTES));
+    decipher.setAAD(aad(type, id));
+    decipher.setAuthTag(stored.subarray(stored.length - BLOB_TAG_BYTES));
+    const body = decipher.update(stored.subarray(BLOB_NONCE_BYTES, stored.length - BLOB_TAG_BYTES));
+    try {
+      decipher.final();
+    } catch {
+      throw new BlobDamaged('it fails authentication (it was changed, or is not the blob its index names)');
+    }
+    const plaintext = body[0] === 1 ? this.decompress(body.subarray(1), plainLength) : body.subarray(1);
+    if (plaintext.length !== plainLength)
+      throw new BlobDamaged(`it holds ${plaintext.length} bytes, but its index says ${plainLength}`);
+    if (!timingSafeEqual(chunkIdOf(keys, plaintext), id)) throw new BlobDamaged('its content does not match its id');
+    return plaintext;
+  }
+
+  private decompress(payload: Uint8Array, plainLength: number): Buffer {
+    const output = Buffer.allocUnsafeSlow(plainLength);
+    try {
+      return output.subarray(0, this.decompressor.decompress(output, payload));
+    } catch (error) {
+      throw new BlobDamaged(`it does not decompress (${(error as Error).message})`);
+    }
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The index (docs/format.md, "Index files"): where each blob of an epoch is stored. Kept on the
+ * store as write-once index files, each sealed under the epoch's index key and named by its own
+ * SHA-256; the union of an epoch's index files is its index. In memory: one entry per blob (about
+ * 200 bytes: 8 MB for 10 GiB of data at the average chunk size).
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { compress, decompress } from 'zstd-napi';
+import type { EpochKeys } from '../crypto/epochKeys.js';
+import type { BackupStore } from '../storage/store.js';
+import type { BlobType } from './blobCodec.js';
+import { type RepositoryFiles, damagedFile, readWhole } from './files.js';
+import { INDEX_SUFFIX, indexFolder, indexPath, nameHash } from './layout.js';
+
+const MAGIC = Buffer.from('AZSBIDX4', 'latin1');
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+/** An index file lists at most a backup's new packs: far below this. */
+export const MAX_INDEX_FILE_BYTES = 64 * 1024 * 1024;
+
+export interface BlobLocation {
+  pack: string;
+  type: BlobType;
+  offset: number;
+  length: number;
+  plainLength: number;
+}
+
+/** A pack as an index file lists it: its name and its blobs, `[id hex, type, offset, length, plain length]`. */
+export interface PackRecord {
+  Name: string;
+  Blobs: [string, BlobType, number, number, number][];
+}
+
+export class ChunkIndex {
+  private readonly blobs = new Map<string, BlobLocation>();
+  /** The index files read or written, by name. */
+  readonly files = new Set<string>();
+
+  get size(): number {
+    return this.blobs.size;
+  }
+
+  get(id: string): BlobLocation | undefined {
+    return this.blobs.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.blobs.has(id);
+  }
+
+  addPack(pack: PackRecord): void {
+    for (const [id, type, offset, length, plainLength] of pack.Blobs) {
+      if (!this.blobs.has(id)) this.blobs.set(id, { pack: pack.Name, type, offset, length, plainLength });
+    }
+  }
+
+  /** Every pack with its blobs, as index files list them. */
+  packs(): PackRecord[] {
+    const packs = new Map<string, PackRecord>();
+    for (const [id, blob] of this.blobs) {
+      let pack = packs.get(blob.pack);
+      if (!pack) packs.set(blob.pack, (pack = { Name: blob.pack, Blobs: [] }));
+      pack.Blobs.push([id, blob.type, blob.offset, blob.length, blob.plainLength]);
+    }
+    return [...packs.values()];
+  }
+}
+
+function aad(epoch: string): Buffer {
+  return Buffer.concat([MAGIC, Buffer.from(epoch, 'hex')]);
+}
+
+/** Reads every index file of the epoch (each checked against its name and key) into one index. */
+export async function readIndex(files: RepositoryFiles, keys: EpochKeys): Promise<ChunkIndex> {
+  const index = new ChunkIndex();
+  for (const entry of await files.list(indexFolder(keys.epoch))) {
+    const hash = nameHash(entry.name, INDEX_SUFFIX);
+    if (entry.type !== 'file' || !hash) continue;
+    const path = indexPath(keys.epoch, hash);
+    const stored = await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES);
+    for (const pack of openIndexFile(stored, keys, path)) index.addPack(pack);
+    index.files.add(hash);
+  }
+  return index;
+}
+
+function openIndexFile(stored: Buffer, keys: EpochKeys, path: string): PackRecord[] {
+  const body = stored.subarray(MAGIC.length + NONCE_BYTES, stored.length - TAG_BYTES);
+  if (stored.length < MAGIC.length + NONCE_BYTES + TAG_BYTES || !stored.subarray(0, MAGIC.length).equals(MAGIC))
+    throw damagedFile(path, 'it is not an index file of format 4');
+  const decipher = createDecipheriv('aes-256-gcm', keys.index, stored.subarray(MAGIC.length, MAGIC.length + NONCE_BYTES));
+  decipher.setAAD(aad(keys.epoch));
+  decipher.setAuthTag(stored.subarray(stored.length - TAG_BYTES));
+  let json: Buffer;
+  try {
+    json = decompress(Buffer.concat([decipher.update(body), decipher.final()]));
+  } catch {
+    throw damagedFile(path, "it does not authenticate with the epoch's key (it was changed, or comes from elsewhere)");
+  }
+  const parsed = JSON.parse(json.toString('utf8')) as { Epoch: string; Packs: PackRecord[] };
+  if (parsed.Epoch !== keys.epoch) throw damagedFile(path, 'it belongs to another epoch');
+  return parsed.Packs;
+}
+
+/** Writes an index file listing `packs`; returns its name (its SHA-256). */
+export async function writeIndexFile(store: BackupStore, keys: EpochKeys, packs: PackRecord[]): Promise<string> {
+  const json = Buffer.from(JSON.stringify({ Epoch: keys.epoch, Packs: packs }), 'utf8');
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keys.index, nonce);
+  cipher.setAAD(aad(keys.epoch));
+  const body = Buffer.concat([cipher.update(compress(json)), cipher.final()]);
+  const stored = Buffer.concat([MAGIC, nonce, body, cipher.getAuthTag()]);
+  const name = createHash('sha256').update(stored).digest('hex');
+  await store.mkdir(indexFolder(keys.epoch));
+  await store.writeFile(indexPath(keys.epoch, name), Readable.from([stored]));
+  return name;
+}

@@ -1,0 +1,23 @@
+/** What the main thread and the chunk workers send each other (chunkPool.ts, chunkWorker.ts). */
+import type { BlobKeys, BlobType } from './blobCodec.js';
+import type { CutMasks } from './chunker.js';
+
+interface Job {
+  id: number;
+  keys: BlobKeys;
+  type: BlobType;
+}
+
+export type ChunkRequest =
+  /** Where cuts may fall in a block of the record stream (chunker.ts); the block comes back. */
+  | { id: number; op: 'scan'; gear: Int32Array; masks: CutMasks; context: Uint8Array; data: Uint8Array }
+  /** The chunk's id; the chunk comes back with it. */
+  | (Job & { op: 'id'; data: Uint8Array })
+  /** The stored blob of a chunk, and its id (computed here unless given). */
+  | (Job & { op: 'seal'; data: Uint8Array; chunkId?: Uint8Array })
+  /** The plaintext of a stored blob, checked against its id and length. */
+  | (Job & { op: 'open'; chunkId: Uint8Array; stored: Uint8Array; plainLength: number });
+
+export type ChunkReply =
+  | { id: number; chunkId?: Uint8Array; data?: Uint8Array; stored?: Uint8Array; cuts?: Int32Array }
+  | { id: number; error: string; damaged: boolean };

@@ -1,0 +1,75 @@
+/**
+ * The worker threads that hash, seal and open blobs, so that both cores work while the main thread
+ * reads and cuts chunks. The thread mechanics are util/workerPool.ts's.
+ */
+import { type BlobKeys, BlobDamaged, type BlobType } from './blobCodec.js';
+import { transferable } from '../archive/blockMessages.js';
+import { defaultPoolSize } from '../archive/blockPool.js';
+import { type WithoutId, WorkerPool } from '../util/workerPool.js';
+import type { ChunkReply, ChunkRequest } from './chunkMessages.js';
+import type { CutMasks } from './chunker.js';
+
+const asBuffer = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+export class ChunkPool {
+  private readonly threads: WorkerPool<ChunkRequest, ChunkReply>;
+
+  constructor(readonly size: number = defaultPoolSize()) {
+    this.threads = new WorkerPool(new URL('./chunkWorker.js', import.meta.url), size);
+  }
+
+  /** Where cuts may fall in a block (chunker.ts scanCuts); `data` travels to the thread and back. */
+  async scan(
+    gear: Int32Array,
+    masks: CutMasks,
+    context: Buffer,
+    data: Buffer,
+  ): Promise<{ cuts: Int32Array; data: Buffer }> {
+    const reply = await this.submit({ op: 'scan', gear, masks, context, data }, transferable(data));
+    return { cuts: reply.cuts!, data: asBuffer(reply.data!) };
+  }
+
+  /** The chunk's id; `data` travels to the thread and back (the Buffer returned replaces it). */
+  async id(keys: BlobKeys, data: Buffer): Promise<{ chunkId: Buffer; data: Buffer }> {
+    const reply = await this.submit({ op: 'id', keys, type: 1, data }, transferable(data));
+    return { chunkId: asBuffer(reply.chunkId!), data: asBuffer(reply.data!) };
+  }
+
+  /** The stored blob and its id; the pool takes `data` over. */
+  async seal(
+    keys: BlobKeys,
+    type: BlobType,
+    data: Buffer,
+    chunkId?: Buffer,
+  ): Promise<{ chunkId: Buffer; stored: Buffer }> {
+    const reply = await this.submit({ op: 'seal', keys, type, data, chunkId }, transferable(data));
+    return { chunkId: asBuffer(reply.chunkId!), stored: asBuffer(reply.stored!) };
+  }
+
+  /** The blob's plaintext; rejects with BlobDamaged when it does not open or is not `chunkId`. */
+  async open(keys: BlobKeys, type: BlobType, chunkId: Buffer, stored: Buffer, plainLength: number): Promise<Buffer> {
+    const reply = await this.submit({ op: 'open', keys, type, chunkId, stored, plainLength }, transferable(stored));
+    return asBuffer(reply.data!);
+  }
+
+  close(): Promise<void> {
+    return this.threads.close();
+  }
+
+  private async submit(
+    request: WithoutId<ChunkRequest>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<Exclude<ChunkReply, { error: string }>> {
+    const reply = await this.threads.submit(request, transfer);
+    if ('error' in reply) throw reply.damaged ? new BlobDamaged(reply.error) : new Error(reply.error);
+    return reply;
+  }
+}
+
+let shared: ChunkPool | undefined;
+
+/** The process-wide pool every repository uses unless given its own. */
+export function sharedChunkPool(): ChunkPool {
+  shared ??= new ChunkPool();
+  return shared;
+}

@@ -1,0 +1,41 @@
+/**
+ * A chunk worker thread: computes chunk ids, seals and opens blobs (blobCodec.ts) for chunkPool.ts.
+ * Large buffers go back to the main thread with the reply, so this thread keeps no garbage of its own.
+ */
+import { parentPort } from 'node:worker_threads';
+import { transferable } from '../archive/blockMessages.js';
+import { BlobCodec, BlobDamaged, chunkIdOf } from './blobCodec.js';
+import { scanCuts } from './chunker.js';
+import type { ChunkReply, ChunkRequest } from './chunkMessages.js';
+
+const codec = new BlobCodec();
+
+function reply(request: ChunkRequest): { answer: ChunkReply; transfer: ArrayBuffer[] } {
+  try {
+    if (request.op === 'scan') {
+      const cuts = scanCuts(request.gear, request.masks, request.context, request.data);
+      return { answer: { id: request.id, cuts, data: request.data }, transfer: transferable(request.data) };
+    }
+    if (request.op === 'id') {
+      const chunkId = chunkIdOf(request.keys, request.data);
+      return { answer: { id: request.id, chunkId, data: request.data }, transfer: transferable(request.data) };
+    }
+    if (request.op === 'seal') {
+      const chunkId = request.chunkId ?? chunkIdOf(request.keys, request.data);
+      const stored = codec.seal(request.keys, request.type, chunkId, request.data);
+      return { answer: { id: request.id, chunkId, stored }, transfer: transferable(stored) };
+    }
+    const plaintext = codec.open(request.keys, request.type, request.chunkId, request.stored, request.plainLength);
+    return { answer: { id: request.id, data: plaintext }, transfer: transferable(plaintext) };
+  } catch (error) {
+    return {
+      answer: { id: request.id, error: (error as Error).message, damaged: error instanceof BlobDamaged },
+      transfer: [],
+    };
+  }
+}
+
+parentPort!.on('message', (request: ChunkRequest) => {
+  const { answer, transfer } = reply(request);
+  parentPort!.postMessage(answer, transfer);
+});

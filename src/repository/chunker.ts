@@ -1,0 +1,111 @@
+/**
+ * Content-defined chunking (docs/format.md, "Chunks"): FastCDC's normalized chunking with a gear
+ * hash, in two steps so that the costly one runs in the worker threads.
+ *
+ * 1. `scanCuts` (a worker, one block at a time): every position where the rolling hash allows a
+ *    cut. The hash is 32 bits wide, `h = (h << 1) + gear[byte]`, so at any position it depends on
+ *    the 32 bytes up to it and nothing else: a block is scanned on its own, given the 31 bytes
+ *    before it.
+ * 2. `CutSelector` (the main thread, in stream order): picks the cuts among those positions by
+ *    chunk length — none below `min`; below `average` only where the hash has the stricter mask's
+ *    bits clear; at `max` in any case.
+ *
+ * The gear table comes from the epoch's secret, so where chunks end tells nothing about the content
+ * to someone who only sees their sizes. An insertion moves the cuts after it by its length and no
+ * further, which is what lets a changed file share its unchanged chunks with the previous backup.
+ */
+import { createCipheriv } from 'node:crypto';
+
+export interface ChunkSizes {
+  min: number;
+  average: number;
+  max: number;
+}
+
+/** Measured on the bench data (docs/benchmarks.md, "Chunk sizes"). */
+export const CHUNK_SIZES: ChunkSizes = { min: 64 * 1024, average: 256 * 1024, max: 1024 * 1024 };
+
+/** Bytes before a block that its scan needs: the hash at a position covers 32 bytes. */
+export const SCAN_CONTEXT_BYTES = 31;
+
+export interface CutMasks {
+  /** Needed below the average size: two more bits than log2(average). */
+  strict: number;
+  /** Enough from the average size on: two bits fewer. */
+  loose: number;
+}
+
+/** A mask of `bits` one-bits taken from the top of the 32-bit hash, where every byte of the window counts. */
+function topBits(bits: number): number {
+  return (0xffffffff << (32 - bits)) | 0;
+}
+
+export function cutMasks(sizes: ChunkSizes = CHUNK_SIZES): CutMasks {
+  const bits = Math.round(Math.log2(sizes.average));
+  return { strict: topBits(bits + 2), loose: topBits(bits - 2) };
+}
+
+/**
+ * 256 32-bit gear values: AES-256-CTR's keystream under the epoch's gear key. Signed, so that the
+ * hash stays a 32-bit integer in V8 (unsigned values above 2^31 are doubles: 35 % slower).
+ */
+export function gearTable(gearKey: Uint8Array): Int32Array {
+  const cipher = createCipheriv('aes-256-ctr', gearKey, Buffer.alloc(16));
+  const stream = Buffer.concat([cipher.update(Buffer.alloc(1024)), cipher.final()]);
+  const table = new Int32Array(256);
+  for (let index = 0; index < 256; index += 1) table[index] = stream.readInt32LE(index * 4);
+  return table;
+}
+
+/**
+ * The positions in `data` after which a cut may fall (1 … data.length), each as `position * 2 + 1`
+ * when the strict mask allows it too, `position * 2` when only the loose one does. `context` is the
+ * (up to 31) bytes before `data` in the stream.
+ */
+export function scanCuts(gear: Int32Array, masks: CutMasks, context: Uint8Array, data: Uint8Array): Int32Array {
+  const { strict, loose } = masks;
+  let hash = 0;
+  for (let i = 0; i < context.length; i += 1) hash = ((hash << 1) + gear[context[i]!]!) | 0;
+  const found: number[] = [];
+  const length = data.length;
+  for (let i = 0; i < length; i += 1) {
+    hash = ((hash << 1) + gear[data[i]!]!) | 0;
+    if ((hash & loose) === 0) found.push((i + 1) * 2 + ((hash & strict) === 0 ? 1 : 0));
+  }
+  return Int32Array.from(found);
+}
+
+/**
+ * Picks the cuts of a stream from its blocks' scans, block after block in stream order. Offsets are
+ * from the start of the stream.
+ */
+export class CutSelector {
+  private chunkStart = 0;
+  private blockStart = 0;
+
+  constructor(private readonly sizes: ChunkSizes = CHUNK_SIZES) {}
+
+  /** The cuts that fall in the next block (of `length` bytes, scanned into `candidates`). */
+  next(candidates: Int32Array, length: number): number[] {
+    const { min, average, max } = this.sizes;
+    const cuts: number[] = [];
+    const cutAt = (offset: number) => {
+      cuts.push(offset);
+      this.chunkStart = offset;
+    };
+    for (const candidate of candidates) {
+      const offset = this.blockStart + (candidate >>> 1);
+      while (offset - this.chunkStart > max) cutAt(this.chunkStart + max);
+      const size = offset - this.chunkStart;
+      if (size >= min && (size >= average || (candidate & 1) === 1)) cutAt(offset);
+    }
+    this.blockStart += length;
+    while (this.blockStart - this.chunkStart >= max) cutAt(this.chunkStart + max);
+    return cuts;
+  }
+
+  /** Where the last chunk ends: the stream's end, or null when that is already a cut (or it is empty). */
+  end(): number | null {
+    return this.blockStart > this.chunkStart ? this.blockStart : null;
+  }
+}

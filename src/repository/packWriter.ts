@@ -1,0 +1,82 @@
+/**
+ * Packs (docs/format.md, "Packs"): blobs gathered into files of about PACK_TARGET_BYTES, each
+ * written once under the name of its own SHA-256 and read back before anything refers to it.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { AzsError } from '../protocol/errors.js';
+import type { BackupStore } from '../storage/store.js';
+import type { BlobType } from './blobCodec.js';
+import type { PackRecord } from './chunkIndex.js';
+import { packPath, packsFolder } from './layout.js';
+
+/** Large enough that an SMB share's per-file round trips do not count, small enough to hold in memory. */
+export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
+/** A pack is at most its target plus one blob (a chunk's bound, with its envelope). */
+export const MAX_PACK_BYTES = PACK_TARGET_BYTES + 2 * 1024 * 1024;
+/** Packs being written at once: one filling while one uploads is enough to keep the store busy. */
+const UPLOADS_IN_FLIGHT = 2;
+
+export class PackWriter {
+  private parts: Buffer[] = [];
+  private blobs: PackRecord['Blobs'] = [];
+  private size = 0;
+  private readonly uploads = new Set<Promise<void>>();
+  private failure: unknown;
+  /** The packs written, with their blobs: what the backup's index file lists. */
+  readonly written: PackRecord[] = [];
+
+  constructor(
+    private readonly store: BackupStore,
+    private readonly epoch: string,
+  ) {}
+
+  /** Adds a stored blob; returns once the pack it completes (if any) has a free upload slot. */
+  async add(id: string, type: BlobType, stored: Buffer, plainLength: number): Promise<void> {
+    this.blobs.push([id, type, this.size, stored.length, plainLength]);
+    this.parts.push(stored);
+    this.size += stored.length;
+    if (this.size >= PACK_TARGET_BYTES) await this.seal();
+  }
+
+  /** Writes what is left and waits for every upload; rejects with the first upload's failure. */
+  async finish(): Promise<void> {
+    if (this.size > 0) await this.seal();
+    await Promise.allSettled(this.uploads);
+    if (this.failure) throw this.failure;
+  }
+
+  private async seal(): Promise<void> {
+    if (this.failure) throw this.failure;
+    const parts = this.parts;
+    const blobs = this.blobs;
+    this.parts = [];
+    this.blobs = [];
+    this.size = 0;
+    const hash = createHash('sha256');
+    for (const part of parts) hash.update(part);
+    const name = hash.digest('hex');
+    const upload = this.upload(name, parts).then(
+      () => void this.written.push({ Name: name, Blobs: blobs }),
+      (error: unknown) => void (this.failure ??= error),
+    );
+    this.uploads.add(upload);
+    void upload.finally(() => this.uploads.delete(upload));
+    while (this.uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.uploads);
+    if (this.failure) throw this.failure;
+  }
+
+  /** Writes the pack, then reads it back: it counts only once the store holds exactly these bytes. */
+  private async upload(name: string, parts: Buffer[]): Promise<void> {
+    const path = packPath(this.epoch, name);
+    await this.store.mkdir(packsFolder(this.epoch));
+    await this.store.writeFile(path, Readable.from(parts));
+    const digest = await this.store.digest(path);
+    if (digest.sha256 !== name) {
+      throw new AzsError(
+        'StoreFault',
+        `The stored copy of ${path} does not match what was written (${digest.size} bytes, SHA-256 differs)`,
+      );
+    }
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Writes roles into the repository (docs/format.md, "Writing a backup"): each role's record stream
+ * (the same records a role file holds) is cut into content-defined chunks; a chunk the index already
+ * has is only referred to, a new one is sealed into a pack. A role ends as its list of chunks, itself
+ * a blob. `finish` writes the backup's index file once every pack is stored and read back; only then
+ * may a manifest refer to the roles.
+ */
+import type { ArchiveEntry } from '../archive/entry.js';
+import { type RecordCounts, recordBlocks } from '../archive/records.js';
+import { BlockBuffers } from '../archive/sealedBlocks.js';
+import type { EpochKeys } from '../crypto/epochKeys.js';
+import type { BackupStore } from '../storage/store.js';
+import { type BlobKeys, blobKeysOf, CHUNK_ID_BYTES, DATA_BLOB, LIST_BLOB, type BlobType } from './blobCodec.js';
+import { type ChunkIndex, writeIndexFile } from './chunkIndex.js';
+import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
+import { gearTable } from './chunker.js';
+import { PackWriter } from './packWriter.js';
+import { StreamChunker } from './streamChunker.js';
+
+/** Plaintext bytes per record block handed to the chunker. */
+const RECORD_BLOCK_BYTES = 1024 * 1024;
+/** Bytes of a role's list per chunk: its id and its length (4 bytes, big-endian). */
+export const LIST_ENTRY_BYTES = CHUNK_ID_BYTES + 4;
+
+/** A stored role: what its manifest entry records. */
+export interface StoredRole {
+  /** The id of the role's list of chunks, hex. */
+  list: string;
+  chunks: number;
+  /** The ids of the role's blobs (its list included): RepositoryWriter.packsOf names their packs. */
+  blobs: Set<string>;
+  /** Bytes of blobs this role added to the repository (new chunks only). */
+  addedBytes: number;
+  counts: RecordCounts;
+  changedDuringCopy: string[];
+}
+
+interface ChunkRef {
+  id: string;
+  length: number;
+}
+
+export class RepositoryWriter {
+  private readonly packs: PackWriter;
+  private readonly gear: Int32Array;
+  /** The two keys the threads need, in buffers of their own (a Buffer may share its memory). */
+  private readonly blobKeys: BlobKeys;
+  /** Blobs of this backup not yet in a written pack, by id: another role may refer to them. */
+  private readonly fresh = new Set<string>();
+  /** Chunks being hashed or sealed at once: enough to keep every thread busy. */
+  private readonly inFlightLimit: number;
+
+  constructor(
+    private readonly store: BackupStore,
+    private readonly keys: EpochKeys,
+    private readonly index: ChunkIndex,
+    private readonly pool: ChunkPool = sharedChunkPool(),
+  ) {
+    this.packs = new PackWriter(store, keys.epoch);
+    this.gear = gearTable(keys.gear);
+    this.blobKeys = blobKeysOf(keys);
+    this.inFlightLimit = 4 * pool.size;
+  }
+
+  async storeRole(entries: AsyncIterable<ArchiveEntry>, signal?: AbortSignal): Promise<StoredRole> {
+    const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
+    const changedDuringCopy: string[] = [];
+    const buffers = new BlockBuffers(RECORD_BLOCK_BYTES);
+    const refs: Promise<ChunkRef>[] = [];
+    const inFlight: Promise<ChunkRef>[] = [];
+    const added = { bytes: 0 };
+    const chunker = new StreamChunker(
+      this.pool,
+      this.gear,
+      (chunk) => {
+        const ref = this.addChunk(chunk, DATA_BLOB, added);
+        ref.catch(() => undefined); // awaited in order; a failure must not go unhandled meanwhile
+        refs.push(ref);
+        inFlight.push(ref);
+      },
+      (block) => buffers.give(block),
+    );
+    for await (const block of recordBlocks(entries, buffers, counts, signal, changedDuringCopy)) {
+      await chunker.push(block.data);
+      // Chunks waiting for their thread hold memory: wait for the oldest beyond the limit.
+      while (inFlight.length > this.inFlightLimit) await inFlight.shift();
+    }
+    await chunker.end();
+    const chunks = await Promise.all(refs);
+    const list = await this.addChunk(listOf(chunks), LIST_BLOB, added);
+    return {
+      list: list.id,
+      chunks: chunks.length,
+      blobs: new Set([list.id, ...chunks.map((chunk) => chunk.id)]),
+      addedBytes: added.bytes,
+      counts,
+      changedDuringCopy,
+    };
+  }
+
+  /** Writes the last pack and the backup's index file. Nothing refers to the roles before this. */
+  async finish(): Promise<void> {
+    await this.packs.finish();
+    for (const pack of this.packs.written) this.index.addPack(pack);
+    if (this.packs.written.length) this.index.files.add(await writeIndexFile(this.store, this.keys, this.packs.written));
+  }
+
+  /** The packs a stored role's blobs are in, sorted; once `finish` has named this backup's packs. */
+  packsOf(role: StoredRole): string[] {
+    const packs = new Set<string>();
+    for (const id of role.blobs) {
+      const blob = this.index.get(id);
+      if (!blob) throw new Error(`blob ${id} is in no written pack: finish() must come first`);
+      packs.add(blob.pack);
+    }
+    return [...packs].sort();
+  }
+
+  /** Stores `data` as a blob unless the repository has it; resolves to its id and length. */
+  private async addChunk(data: Buffer, type: BlobType, added: { bytes: number }): Promise<ChunkRef> {
+    const length = data.length;
+    const keys = this.blobKeys;
+    let chunkId: Buffer | undefined;
+    if (this.index.size > 0) {
+      // Most chunks of a later backup are known: hash first, and compress only what is new.
+      ({ chunkId, data } = await this.pool.id(keys, data));
+      const id = chunkId.toString('hex');
+      if (this.index.has(id) || this.fresh.has(id)) return { id, length };
+    }
+    const sealed = await this.pool.seal(keys, type, data, chunkId);
+    const id = sealed.chunkId.toString('hex');
+    if (this.index.has(id) || this.fresh.has(id)) return { id, length };
+    this.fresh.add(id);
+    added.bytes += sealed.stored.length;
+    await this.packs.add(id, type, sealed.stored, length);
+    return { id, length };
+  }
+}
+
+/** A role's list blob: each chunk's id and length, in the order of the record stream. */
+function listOf(chunks: ChunkRef[]): Buffer {
+  const list = Buffer.allocUnsafe(chunks.length * LIST_ENTRY_BYTES);
+  chunks.forEach((chunk, index) => {
+    const offset = index * LIST_ENTRY_BYTES;
+    Buffer.from(chunk.id, 'hex').copy(list, offset);
+    list.writeUInt32BE(chunk.length, offset + CHUNK_ID_BYTES);
+  });
+  return list;
+}
