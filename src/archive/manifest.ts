@@ -8,6 +8,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { deriveManifestKey } from '../crypto/chunkCipher.js';
+import { manifestKeyOf } from '../crypto/epochKeys.js';
 import { AzsError } from '../protocol/errors.js';
 import { BackupRecord, ProviderName } from '../protocol/objects.js';
 import { hasControlCharacters } from '../util/text.js';
@@ -17,6 +18,14 @@ import { MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, ROLE_FILE_VERSION } from './roleFileFor
 export const FORMAT_VERSION = ROLE_FILE_VERSION;
 /** The first version whose manifest carries `Authentication`, a MAC under the backup's key. */
 export const AUTHENTICATED_FORMAT_VERSION = 3;
+/**
+ * The deduplicating repository (docs/format.md, "Format 4"): roles stored as chunks in packs shared
+ * by the backups of a certificate epoch, not as role files. Written when the daemon runs with
+ * AZSBACKUP_FORMAT=4 (a preview, docs/format.md says why).
+ */
+export const REPOSITORY_FORMAT_VERSION = 4;
+/** The newest version this code reads. */
+export const NEWEST_FORMAT_VERSION = REPOSITORY_FORMAT_VERSION;
 export const MANIFEST_FILE_NAME = 'BackupInfo.json';
 /**
  * The most a manifest may be. A role takes a few KiB; at the limits (both scripts of 64 KiB,
@@ -61,9 +70,24 @@ const ManifestFile = Type.Object({
 });
 export type ManifestFile = Static<typeof ManifestFile>;
 
+/** Format 4: where a role's record stream is in the repository. */
+const ManifestContent = Type.Object({
+  /** The id of the role's list of chunks (a blob), hex. */
+  List: Sha256Hex,
+  Chunks: ByteCount,
+  /** The packs holding the role's blobs: what Test-AzsBackup without the .pfx reads, and prune keeps. */
+  Packs: Type.Array(Sha256Hex, { maxItems: 1_000_000 }),
+  /** Bytes of blobs the role added to the repository in this backup. */
+  AddedBytes: ByteCount,
+});
+export type ManifestContent = Static<typeof ManifestContent>;
+
 const ManifestRole = Type.Object({
   Registration: ManifestRoleRegistration,
+  /** Format 1 to 3: the role's file (none when it failed); format 4: always empty. */
   Files: Type.Array(ManifestFile),
+  /** Format 4, for a role that was stored. */
+  Content: Type.Optional(ManifestContent),
   Entries: ByteCount,
   SourceBytes: ByteCount,
   /** Files whose size or mtime moved while they were copied: each is stored whole as it was read. */
@@ -79,7 +103,10 @@ const ManifestEncryption = Type.Object({
   /** The backup key, RSA-OAEP(SHA-256)-encrypted to the certificate, base64. */
   WrappedKey: Type.String({ minLength: 1 }),
   CertificateThumbprint: Type.String({ pattern: '^[0-9a-fA-F]{40}$' }),
-  BlockSize: Type.Integer({ minimum: MIN_BLOCK_SIZE, maximum: MAX_BLOCK_SIZE }),
+  /** Format 1 to 3. */
+  BlockSize: Type.Optional(Type.Integer({ minimum: MIN_BLOCK_SIZE, maximum: MAX_BLOCK_SIZE })),
+  /** Format 4: the repository epoch whose data key `WrappedKey` is. */
+  Epoch: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
 });
 
 const ManifestAuthentication = Type.Object({
@@ -90,7 +117,7 @@ const ManifestAuthentication = Type.Object({
 
 const ManifestSchema = Type.Object({
   ...BackupRecord.properties,
-  FormatVersion: Type.Integer({ minimum: 1, maximum: FORMAT_VERSION }),
+  FormatVersion: Type.Integer({ minimum: 1, maximum: NEWEST_FORMAT_VERSION }),
   Location: Type.String({ minLength: 1 }),
   Encryption: ManifestEncryption,
   Compression: Type.Literal('zstd'),
@@ -115,6 +142,11 @@ export function serializeManifest(manifest: BackupManifest): string {
   if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES)
     throw new Error(`refusing to write a backup manifest of more than ${MAX_MANIFEST_BYTES} bytes`);
   return text;
+}
+
+/** Whether a role of the backup holds data: a role file (formats 1 to 3) or content in the repository (format 4). */
+export function holdsData(role: ManifestRole): boolean {
+  return role.Files.length > 0 || role.Content !== undefined;
 }
 
 /** The id a stored file's blocks are bound to: computed by every reader, never taken from the manifest. */
@@ -145,8 +177,13 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Format 4's key is the epoch's data key, so the MAC key is bound to the backup's id as well. */
 function manifestMac(manifest: UnsealedManifest | BackupManifest, backupKey: Buffer): Buffer {
-  const manifestKey = deriveManifestKey(backupKey);
+  const { Epoch: epoch } = manifest.Encryption;
+  const manifestKey =
+    manifest.FormatVersion >= REPOSITORY_FORMAT_VERSION && epoch
+      ? manifestKeyOf(backupKey, epoch, manifest.BackupId)
+      : deriveManifestKey(backupKey);
   try {
     return createHmac('sha256', manifestKey).update(canonicalManifestBytes(manifest)).digest();
   } finally {
@@ -212,9 +249,9 @@ function manifestProblem(value: unknown): string | null {
   const version = (value as { FormatVersion?: unknown }).FormatVersion;
   if (
     typeof version === 'number' &&
-    !(Number.isInteger(version) && version >= 1 && version <= FORMAT_VERSION)
+    !(Number.isInteger(version) && version >= 1 && version <= NEWEST_FORMAT_VERSION)
   ) {
-    return `it has format version ${version}, and this version of AzureStackBackup reads versions 1 to ${FORMAT_VERSION} (use the version that wrote it, or a newer one)`;
+    return `it has format version ${version}, and this version of AzureStackBackup reads versions 1 to ${NEWEST_FORMAT_VERSION} (use the version that wrote it, or a newer one)`;
   }
   const schemaError = Value.Errors(ManifestSchema, value).First();
   if (schemaError) return `${fieldName(schemaError.path)}: ${schemaError.message.toLowerCase()}`;
@@ -248,7 +285,26 @@ function consistencyProblem(manifest: BackupManifest): string | null {
   }
   if (manifest.FormatVersion >= AUTHENTICATED_FORMAT_VERSION && !manifest.Authentication)
     return `Authentication is missing, and every manifest of format version ${AUTHENTICATED_FORMAT_VERSION} or later has it`;
-  return wrappedKeyProblem(manifest.Encryption.WrappedKey) ?? rolesProblem(manifest.BackupId, manifest.Roles);
+  return (
+    versionProblem(manifest) ??
+    wrappedKeyProblem(manifest.Encryption.WrappedKey) ??
+    rolesProblem(manifest.BackupId, manifest.Roles)
+  );
+}
+
+/** The fields that only some versions have. */
+function versionProblem(manifest: BackupManifest): string | null {
+  const repository = manifest.FormatVersion >= REPOSITORY_FORMAT_VERSION;
+  if (repository && !manifest.Encryption.Epoch) return 'Encryption.Epoch is missing, and format 4 needs it';
+  if (!repository && manifest.Encryption.BlockSize === undefined)
+    return `Encryption.BlockSize is missing, and format ${manifest.FormatVersion} needs it`;
+  for (const role of manifest.Roles) {
+    if (repository && role.Files.length)
+      return `role '${role.Registration.Name}' lists files, and format 4 stores none`;
+    if (!repository && role.Content)
+      return `role '${role.Registration.Name}' has Content, which only format 4 has`;
+  }
+  return null;
 }
 
 function wrappedKeyProblem(wrappedKey: string): string | null {

@@ -102,6 +102,7 @@ export async function openContainerBackup(backup: ContainerBackup): Promise<Back
           reader.read(relative).catch((error: unknown) => {
             throw withExtractAdvice(error);
           }),
+        repository: reader.repository,
       };
     },
     close: () => store.close(),

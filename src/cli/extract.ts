@@ -6,8 +6,13 @@
  */
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseManifest, type BackupManifest } from '../archive/manifest.js';
-import { MANIFEST_NAME } from '../engine/layout.js';
+import {
+  REPOSITORY_FORMAT_VERSION,
+  holdsData,
+  parseManifest,
+  type BackupManifest,
+} from '../archive/manifest.js';
+import { BACKUP_ROOT, MANIFEST_NAME } from '../engine/layout.js';
 import { readRole, type BackupReader } from '../engine/recoveryPass.js';
 import { authenticatedKey, readerOf } from '../engine/recoveryVerify.js';
 import { AzsError } from '../protocol/errors.js';
@@ -75,7 +80,7 @@ async function extractFrom(
     const reader = source.reader(manifest);
     const extracted: ExtractedRole[] = [];
     for (const role of roles) {
-      if (!role.Files.length) continue;
+      if (!holdsData(role)) continue;
       onRole(role.Registration.Name);
       const folder = await newRoleFolder(request.outDir, role.Registration.Name);
       // The same single pass as a restore: written beside, and named only once all of it verified.
@@ -125,10 +130,29 @@ function selectedRoles(manifest: BackupManifest, roleName: string | undefined): 
   return roles;
 }
 
-/** The backup folder read as the engine reads a store: links and other non-files are refused. */
+/**
+ * The backup folder read as the engine reads a store: links and other non-files are refused. A
+ * format 4 backup's data is in the repository beside it: `<root>/MASBackup/Repository`, where the
+ * backup folder is `<root>/MASBackup/<time>/<id>`.
+ */
 function folderReader(backupFolder: string, manifest: BackupManifest): BackupReader {
   const folder = path.resolve(backupFolder);
-  return readerOf(new LocalFolderStore(path.dirname(folder)), { folder: path.basename(folder), manifest });
+  const reader = readerOf(new LocalFolderStore(path.dirname(folder)), {
+    folder: path.basename(folder),
+    manifest,
+  });
+  const root = path.resolve(folder, '..', '..', '..');
+  if (
+    manifest.FormatVersion >= REPOSITORY_FORMAT_VERSION &&
+    path.basename(path.dirname(path.dirname(folder))) !== BACKUP_ROOT
+  ) {
+    throw new AzsError(
+      'InvalidParameter',
+      `${folder} is a format ${manifest.FormatVersion} backup, whose data is in the repository of its ${BACKUP_ROOT} folder: give --backup the backup's folder where it is, <store>/${BACKUP_ROOT}/<time>/<id>.`,
+      { parameter: 'backup' },
+    );
+  }
+  return { ...reader, repository: new LocalFolderStore(root) };
 }
 
 /** `<out>/<RoleName>`, which must not exist yet: extract never mixes a role's data into other files. */

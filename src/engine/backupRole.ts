@@ -12,6 +12,7 @@ import type { Role, RoleStatus } from '../protocol/objects.js';
 import { nothingStoredWarning, providerFor } from '../roles/index.js';
 import type { StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
+import type { RepositoryWriter, StoredRole } from '../repository/writer.js';
 import type { Logger } from '../util/log.js';
 import { roleFile } from './layout.js';
 import type { RoleService } from './roles.js';
@@ -19,6 +20,10 @@ import type { RoleService } from './roles.js';
 export interface RoleOutcome {
   status: RoleStatus;
   files: BackupManifest['Roles'][number]['Files'];
+  /** Format 4: the role in the repository. */
+  content: StoredRole | null;
+  /** Bytes this role added to the store. */
+  storedBytes: number;
   entries: number;
   sourceBytes: number;
   changedDuringCopy: string[];
@@ -32,25 +37,34 @@ export interface RoleBackupDeps {
   roles: RoleService;
 }
 
+/** Where a role's entries go: a role file of its own (format 3) or the repository (format 4). */
+export interface RoleStorage {
+  store(
+    role: Role,
+    entries: AsyncIterable<ArchiveEntry>,
+    signal: AbortSignal,
+  ): Promise<Omit<RoleOutcome, 'status' | 'seconds'>>;
+  /** Removes what a failed role left, where something can be removed (its folder). */
+  discard(role: Role): Promise<void>;
+}
+
 export async function backupRole(
   deps: RoleBackupDeps,
-  store: BackupStore,
-  storePath: string,
+  storage: RoleStorage,
   folder: string,
   role: Role,
-  key: Buffer,
+  checkPlacement: () => Promise<void>,
   signal: AbortSignal,
   report: (status: RoleStatus, sourceBytes: number) => void,
 ): Promise<RoleOutcome> {
   const stagingDir = deps.state.stagingFor(path.basename(folder), role.Name);
   await mkdir(stagingDir, { recursive: true, mode: 0o700 });
-  const relative = roleFile(role.Name);
   let sourceBytes = 0;
   report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, 0);
   const started = Date.now();
   try {
     signal.throwIfAborted();
-    await deps.roles.checkPlacement(role, storePath);
+    await checkPlacement();
     const entries = countBytes(
       asRoleFailures(role, providerFor(role.Provider).snapshot(role, { stagingDir, signal })),
       (bytes) => {
@@ -58,53 +72,14 @@ export async function backupRole(
         report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, sourceBytes);
       },
     );
-    const fileId = fileIdOf(path.basename(folder), role.Name);
-    const archive = writeRoleArchive(entries, { key, fileId, signal });
-    await store.mkdir(`${folder}/${role.Name}`);
-    const summary = await settleUpload(
-      store.writeFile(`${folder}/${relative}`, archive.stream),
-      archive.summary,
-    );
-    const uploadedAt = Date.now();
-    const readBack = compareReadBack(await store.digest(`${folder}/${relative}`), {
-      size: summary.storedBytes,
-      crc32: summary.crc32,
-    });
-    deps.log.info('role backed up', {
-      backupId: path.basename(folder),
-      role: role.Name,
-      entries: summary.entries,
-      sourceBytes: summary.sourceBytes,
-      storedBytes: summary.storedBytes,
-      uploadSeconds: (uploadedAt - started) / 1000,
-      verifySeconds: (Date.now() - uploadedAt) / 1000,
-    });
-    if ('problem' in readBack)
-      throw new AzsError(
-        'StoreFault',
-        `The stored copy of role ${role.Name} does not match what was written: ${readBack.problem}`,
-      );
+    const stored = await storage.store(role, entries, signal);
     const status: RoleStatus = {
       RoleName: role.Name,
       Status: 'Succeeded',
-      ErrorMessage: summary.entries ? null : nothingStoredWarning(role),
+      ErrorMessage: stored.entries ? null : nothingStoredWarning(role),
     };
-    report(status, summary.sourceBytes);
-    return {
-      status,
-      files: [
-        {
-          Path: relative,
-          Size: summary.storedBytes,
-          Sha256: readBack.sha256,
-          FileId: fileId,
-        },
-      ],
-      entries: summary.entries,
-      sourceBytes: summary.sourceBytes,
-      changedDuringCopy: summary.changedDuringCopy,
-      seconds: (Date.now() - started) / 1000,
-    };
+    report(status, stored.sourceBytes);
+    return { status, ...stored, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     const message = (error as Error).message ?? String(error);
     const status: RoleStatus = { RoleName: role.Name, Status: 'Failed', ErrorMessage: message };
@@ -112,11 +87,106 @@ export async function backupRole(
     report(status, sourceBytes);
     if (isStoreFailure(error) || signal.aborted) throw error;
     deps.log.warn('role backup failed', { role: role.Name, error: message });
-    await store.remove(`${folder}/${role.Name}`).catch(() => undefined);
-    return { status, files: [], entries: 0, sourceBytes: 0, changedDuringCopy: [], seconds: null };
+    await storage.discard(role);
+    return {
+      status,
+      files: [],
+      content: null,
+      storedBytes: 0,
+      entries: 0,
+      sourceBytes: 0,
+      changedDuringCopy: [],
+      seconds: null,
+    };
   } finally {
     await rm(stagingDir, { recursive: true, force: true });
   }
+}
+
+/** Format 3: each role in a role file of its own, read back and checked before the manifest names it. */
+export function roleFileStorage(
+  deps: RoleBackupDeps,
+  store: BackupStore,
+  folder: string,
+  key: Buffer,
+): RoleStorage {
+  return {
+    async store(role, entries, signal) {
+      const started = Date.now();
+      const relative = roleFile(role.Name);
+      const fileId = fileIdOf(path.basename(folder), role.Name);
+      const archive = writeRoleArchive(entries, { key, fileId, signal });
+      await store.mkdir(`${folder}/${role.Name}`);
+      const summary = await settleUpload(
+        store.writeFile(`${folder}/${relative}`, archive.stream),
+        archive.summary,
+      );
+      const uploadedAt = Date.now();
+      const readBack = compareReadBack(await store.digest(`${folder}/${relative}`), {
+        size: summary.storedBytes,
+        crc32: summary.crc32,
+      });
+      deps.log.info('role backed up', {
+        backupId: path.basename(folder),
+        role: role.Name,
+        entries: summary.entries,
+        sourceBytes: summary.sourceBytes,
+        storedBytes: summary.storedBytes,
+        uploadSeconds: (uploadedAt - started) / 1000,
+        verifySeconds: (Date.now() - uploadedAt) / 1000,
+      });
+      if ('problem' in readBack)
+        throw new AzsError(
+          'StoreFault',
+          `The stored copy of role ${role.Name} does not match what was written: ${readBack.problem}`,
+        );
+      return {
+        files: [{ Path: relative, Size: summary.storedBytes, Sha256: readBack.sha256, FileId: fileId }],
+        content: null,
+        storedBytes: summary.storedBytes,
+        entries: summary.entries,
+        sourceBytes: summary.sourceBytes,
+        changedDuringCopy: summary.changedDuringCopy,
+      };
+    },
+    discard: (role) => store.remove(`${folder}/${role.Name}`).catch(() => undefined),
+  };
+}
+
+/**
+ * Format 4: each role into the repository. Its chunks are in packs that are written and read back
+ * as they fill; the manifest names the role only after RepositoryWriter.finish.
+ */
+export function repositoryStorage(
+  deps: RoleBackupDeps,
+  writer: RepositoryWriter,
+  folder: string,
+): RoleStorage {
+  return {
+    async store(role, entries, signal) {
+      const started = Date.now();
+      const stored = await writer.storeRole(entries, signal);
+      deps.log.info('role backed up', {
+        backupId: path.basename(folder),
+        role: role.Name,
+        entries: stored.counts.entries,
+        sourceBytes: stored.counts.sourceBytes,
+        chunks: stored.chunks,
+        addedBytes: stored.addedBytes,
+        seconds: (Date.now() - started) / 1000,
+      });
+      return {
+        files: [],
+        content: stored,
+        storedBytes: stored.addedBytes,
+        entries: stored.counts.entries,
+        sourceBytes: stored.counts.sourceBytes,
+        changedDuringCopy: stored.changedDuringCopy,
+      };
+    },
+    // Chunks of a failed role stay in packs nothing refers to, until the next prune.
+    discard: async () => undefined,
+  };
 }
 
 const STORE_REASONS = new Set([

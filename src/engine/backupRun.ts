@@ -8,12 +8,17 @@ import { Readable } from 'node:stream';
 import {
   FORMAT_VERSION,
   MAX_CHANGED_LISTED,
+  REPOSITORY_FORMAT_VERSION,
+  type ManifestContent,
   authenticateManifest,
   serializeManifest,
   type UnsealedManifest,
 } from '../archive/manifest.js';
 import { BLOCK_SIZE } from '../archive/index.js';
+import { epochKeys } from '../crypto/epochKeys.js';
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
+import { RepositoryWriter, type StoredRole } from '../repository/writer.js';
+import { currentEpoch } from '../state/repositoryEpoch.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { BackupRecord, Role, RoleMeasure } from '../protocol/objects.js';
 import type { ManifestLedger } from '../state/manifestLedger.js';
@@ -23,7 +28,13 @@ import type { BackupStore } from '../storage/store.js';
 import type { Clock } from '../util/clock.js';
 import { formatIsoDuration } from '../util/format.js';
 import { ProgressTracker } from './backupProgress.js';
-import { backupRole, type RoleBackupDeps, type RoleOutcome } from './backupRole.js';
+import {
+  backupRole,
+  repositoryStorage,
+  roleFileStorage,
+  type RoleBackupDeps,
+  type RoleOutcome,
+} from './backupRole.js';
 import { removeIfEmpty } from './housekeeping.js';
 import type { ProgressListener } from './job.js';
 import { MANIFEST_NAME, backupFolder } from './layout.js';
@@ -50,10 +61,15 @@ export async function runBackup(
 ): Promise<{ record: BackupRecord; measures: RoleMeasure[] }> {
   const created = new Date(backup.CreatedDateTime);
   const folder = backupFolder(created, backup.BackupId);
-  const key = generateBackupKey();
+  const format = await keysFor(deps, store, storePath, certificate);
+  const { key } = format;
   try {
     await store.checkRoot();
     await store.mkdir(folder);
+    const writer = format.epoch ? await RepositoryWriter.open(store, epochKeys(format.epoch, key)) : null;
+    const storage = writer
+      ? repositoryStorage(deps, writer, folder)
+      : roleFileStorage(deps, store, folder, key);
     const tracker = new ProgressTracker(roles, progress);
     const lastSeconds = await deps.timings.read();
     const outcomes = await mapLimited(
@@ -61,12 +77,22 @@ export async function runBackup(
       startOrder(roles, lastSeconds),
       ROLE_PARALLELISM,
       (role, index) =>
-        backupRole(deps, store, storePath, folder, role, key, signal, (status, bytes) => {
-          backup.RoleStatus[index] = status;
-          tracker.update(role.Name, status, bytes);
-        }),
+        backupRole(
+          deps,
+          storage,
+          folder,
+          role,
+          () => deps.roles.checkPlacement(role, storePath),
+          signal,
+          (status, bytes) => {
+            backup.RoleStatus[index] = status;
+            tracker.update(role.Name, status, bytes);
+          },
+        ),
     );
     signal.throwIfAborted();
+    // Format 4: the last pack and the backup's index file, before any manifest refers to them.
+    await writer?.finish();
     const finished = completed(deps.clock, backup, outcomes);
     if (finished.Status === 'Failed') {
       throw new AzsError(
@@ -77,14 +103,7 @@ export async function runBackup(
         },
       );
     }
-    const manifest = manifestOf(
-      deps.state,
-      finished,
-      roles,
-      outcomes,
-      certificate,
-      wrapKey(key, certificate.pem),
-    );
+    const manifest = manifestOf(deps.state, finished, roles, outcomes, certificate, format, writer);
     const manifestBytes = Buffer.from(serializeManifest(authenticateManifest(manifest, key)), 'utf8');
     await store.writeFile(`${folder}/${MANIFEST_NAME}`, Readable.from([manifestBytes]));
     // A backup whose manifest the ledger does not know is not this deployment's: if the record
@@ -130,7 +149,7 @@ function completed(clock: Clock, backup: BackupRecord, outcomes: RoleOutcome[]):
   const status =
     succeeded === outcomes.length ? 'Succeeded' : succeeded === 0 ? 'Failed' : 'PartialSucceeded';
   const sourceBytes = sum(outcomes.map((outcome) => outcome.sourceBytes));
-  const storedBytes = sum(outcomes.flatMap((outcome) => outcome.files.map((file) => file.Size)));
+  const storedBytes = sum(outcomes.map((outcome) => outcome.storedBytes));
   return {
     ...backup,
     Status: status,
@@ -149,29 +168,75 @@ function manifestOf(
   roles: Role[],
   outcomes: RoleOutcome[],
   certificate: SavedCertificate,
-  wrappedKey: string,
+  format: BackupKeys,
+  writer: RepositoryWriter | null,
 ): UnsealedManifest {
   return {
     ...backup,
-    FormatVersion: FORMAT_VERSION,
+    FormatVersion: format.epoch ? REPOSITORY_FORMAT_VERSION : FORMAT_VERSION,
     Location: state.identity.Location,
     Encryption: {
       Algorithm: 'AES-256-GCM',
       KeyWrap: 'RSA-OAEP-SHA256',
-      WrappedKey: wrappedKey,
+      WrappedKey: format.wrappedKey,
       CertificateThumbprint: certificate.thumbprint,
-      BlockSize: BLOCK_SIZE,
+      ...(format.epoch ? { Epoch: format.epoch } : { BlockSize: BLOCK_SIZE }),
     },
     Compression: 'zstd',
-    Roles: roles.map((role, index) => ({
-      Registration: role,
-      Files: outcomes[index]!.files,
-      Entries: outcomes[index]!.entries,
-      SourceBytes: outcomes[index]!.sourceBytes,
-      ChangedDuringCopy: outcomes[index]!.changedDuringCopy.slice(0, MAX_CHANGED_LISTED),
-      ChangedDuringCopyCount: outcomes[index]!.changedDuringCopy.length,
-    })),
+    Roles: roles.map((role, index) => {
+      const outcome = outcomes[index]!;
+      return {
+        Registration: role,
+        Files: outcome.files,
+        ...(outcome.content && writer ? { Content: contentOf(outcome.content, writer) } : {}),
+        Entries: outcome.entries,
+        SourceBytes: outcome.sourceBytes,
+        ChangedDuringCopy: outcome.changedDuringCopy.slice(0, MAX_CHANGED_LISTED),
+        ChangedDuringCopyCount: outcome.changedDuringCopy.length,
+      };
+    }),
   };
+}
+
+function contentOf(stored: StoredRole, writer: RepositoryWriter): ManifestContent {
+  return {
+    List: stored.list,
+    Chunks: stored.chunks,
+    Packs: writer.packsOf(stored),
+    AddedBytes: stored.addedBytes,
+  };
+}
+
+/** The key a backup is written with, and (format 4) the epoch it belongs to. */
+interface BackupKeys {
+  key: Buffer;
+  wrappedKey: string;
+  epoch: string | null;
+}
+
+/**
+ * Format 4 (the daemon runs with AZSBACKUP_FORMAT=4): the epoch's data key, kept by the daemon;
+ * otherwise a new key for this backup alone.
+ */
+async function keysFor(
+  deps: BackupRunDeps,
+  store: BackupStore,
+  storePath: string,
+  certificate: SavedCertificate,
+): Promise<BackupKeys> {
+  if (!writesRepository()) {
+    const key = generateBackupKey();
+    return { key, wrappedKey: wrapKey(key, certificate.pem), epoch: null };
+  }
+  const current = await currentEpoch(deps.state, certificate, storePath);
+  if (current.started)
+    deps.log.info('repository epoch started', { epoch: current.epoch, store: store.location });
+  return { key: current.dataKey, wrappedKey: current.wrappedKey, epoch: current.epoch };
+}
+
+/** Whether backups go to the deduplicating repository (format 4), a preview for now. */
+export function writesRepository(): boolean {
+  return process.env.AZSBACKUP_FORMAT === String(REPOSITORY_FORMAT_VERSION);
 }
 
 /** Each stored role's sizes and duration, for the job record (metrics, the report). */
@@ -181,7 +246,7 @@ export function measuresOf(outcomes: RoleOutcome[]): RoleMeasure[] {
     .map((outcome) => ({
       RoleName: outcome.status.RoleName,
       SourceBytes: outcome.sourceBytes,
-      StoredBytes: sum(outcome.files.map((file) => file.Size)),
+      StoredBytes: outcome.storedBytes,
       DurationSeconds: outcome.seconds,
     }));
 }

@@ -18,7 +18,7 @@ import type { BackupCatalog } from './catalog.js';
 import { CERT_EXPIRY_WARNING_DAYS } from './configuration.js';
 import { emptiedRolesCondition } from './emptiedRoles.js';
 import { BACKUP_ROOT } from './layout.js';
-import { displayPath, findFailedUploads } from './prune.js';
+import { displayPath, findFailedUploads, findRepositoryOrphans } from './prune.js';
 import { applyRetention } from './retention.js';
 import { withOperatorAdvice } from './storeAdvice.js';
 import type { Stores } from './stores.js';
@@ -143,6 +143,13 @@ export class Housekeeping {
       await removeIfEmpty(store, backup.folder.slice(0, backup.folder.lastIndexOf('/')));
       this.deps.log.info('backup deleted by retention', { backupId: backup.BackupId, reason });
       removed.push(backup.folder);
+    }
+    // Format 4: the packs only the deleted backups used go too (prune by reachability).
+    if (removed.length) {
+      for (const orphan of await findRepositoryOrphans(store, this.deps.catalog)) {
+        await store.remove(orphan);
+        this.deps.log.info('repository file removed after retention', { path: displayPath(store, orphan) });
+      }
     }
     return removed;
   }

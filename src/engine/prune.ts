@@ -6,6 +6,17 @@
  * link, never followed (the store's own rule, src/storage/store.ts). After every backup that
  * completes, the same search finds the uploads of this deployment's failed backups (housekeeping.ts).
  */
+import type { BackupManifest } from '../archive/manifest.js';
+import {
+  EPOCH_NAME,
+  INDEX_SUFFIX,
+  PACK_SUFFIX,
+  REPOSITORY_FOLDER_NAME,
+  REPOSITORY_ROOT,
+  indexFolder,
+  nameHash,
+  packsFolder,
+} from '../repository/layout.js';
 import type { BackupStore } from '../storage/store.js';
 import type { BackupCatalog } from './catalog.js';
 import { BACKUP_ROOT, MANIFEST_NAME, TIMESTAMP_FOLDER } from './layout.js';
@@ -16,6 +27,12 @@ export async function findOrphans(
   runningBackupId: string | null,
 ): Promise<string[]> {
   return (await collectOrphans(store, catalog, runningBackupId)).map((orphan) => orphan.path);
+}
+
+/** What the repository holds that no complete backup uses (format 4): what retention's deletes freed. */
+export async function findRepositoryOrphans(store: BackupStore, catalog: BackupCatalog): Promise<string[]> {
+  const manifests = (await catalog.list(store)).map((backup) => backup.manifest);
+  return (await repositoryOrphans(store, manifests)).map((orphan) => orphan.path);
 }
 
 /**
@@ -54,6 +71,11 @@ async function collectOrphans(
   const orphans: Orphan[] = [];
   for (const stamp of await store.list(BACKUP_ROOT)) {
     const stampPath = `${BACKUP_ROOT}/${stamp.name}`;
+    if (stamp.name === REPOSITORY_FOLDER_NAME && stamp.type === 'directory') {
+      // A running backup's packs are referred to by no manifest yet: the repository waits for it.
+      if (!runningBackupId) orphans.push(...(await repositoryOrphans(store, [...complete.values()])));
+      continue;
+    }
     if (stamp.type !== 'directory' || !TIMESTAMP_FOLDER.test(stamp.name)) {
       orphans.push({ path: stampPath, backupIds: null });
       continue;
@@ -85,6 +107,53 @@ async function collectOrphans(
     else orphans.push({ path: stampPath, backupIds: backupIdsOf(inside) });
   }
   return orphans;
+}
+
+/**
+ * What the repository holds that no complete backup uses (format 4): packs no manifest lists, epochs
+ * no manifest belongs to, and anything that is not a pack or an index file (an upload cut short). A
+ * pack is referred to only through manifests, each of which lists its roles' packs, so this needs no
+ * key. Index files stay: a writer only takes chunks from packs that are still stored.
+ */
+async function repositoryOrphans(store: BackupStore, manifests: BackupManifest[]): Promise<Orphan[]> {
+  const live = new Map<string, Set<string>>();
+  for (const manifest of manifests) {
+    const { Epoch: epoch } = manifest.Encryption;
+    if (!epoch) continue;
+    const packs = live.get(epoch) ?? new Set<string>();
+    for (const role of manifest.Roles) for (const pack of role.Content?.Packs ?? []) packs.add(pack);
+    live.set(epoch, packs);
+  }
+  const orphans: string[] = [];
+  for (const epoch of await store.list(REPOSITORY_ROOT)) {
+    const packs = live.get(epoch.name);
+    if (epoch.type !== 'directory' || !EPOCH_NAME.test(epoch.name) || !packs) {
+      orphans.push(`${REPOSITORY_ROOT}/${epoch.name}`);
+      continue;
+    }
+    orphans.push(
+      ...(await unlistedIn(store, packsFolder(epoch.name), (name) =>
+        packs.has(nameHash(name, PACK_SUFFIX) ?? ''),
+      )),
+      ...(await unlistedIn(store, indexFolder(epoch.name), (name) => nameHash(name, INDEX_SUFFIX) !== null)),
+    );
+    for (const entry of await store.list(`${REPOSITORY_ROOT}/${epoch.name}`)) {
+      if (entry.name !== 'packs' && entry.name !== 'index')
+        orphans.push(`${REPOSITORY_ROOT}/${epoch.name}/${entry.name}`);
+    }
+  }
+  return orphans.map((path) => ({ path, backupIds: null }));
+}
+
+/** The files of `folder` that `keep` refuses, and anything in it that is not a file. */
+async function unlistedIn(
+  store: BackupStore,
+  folder: string,
+  keep: (name: string) => boolean,
+): Promise<string[]> {
+  return (await store.list(folder))
+    .filter((entry) => entry.type !== 'file' || !keep(entry.name))
+    .map((entry) => `${folder}/${entry.name}`);
 }
 
 /** The backup folders a list of orphans is, or null when any of them is something else. */

@@ -13,6 +13,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
+import { holdsData } from '../archive/manifest.js';
+import { PACK_TARGET_BYTES } from '../repository/packWriter.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { BackupTestResult, RestorePlan, RestoreRoleFailure } from '../protocol/objects.js';
 import { providerFor, removeRetiredData, type RoleRegistration } from '../roles/index.js';
@@ -99,7 +101,7 @@ export class RecoveryService {
     decryption: DecryptionRequest | null,
   ): Promise<BackupTestResult[]> {
     const backup = await this.deps.catalog.get(store, name);
-    const roles = backup.manifest.Roles.filter((candidate) => candidate.Files.length);
+    const roles = backup.manifest.Roles.filter(holdsData);
     let key: Buffer | null = null;
     try {
       key = decryption ? await authenticatedKey(backup, decryption) : null;
@@ -382,6 +384,8 @@ async function removePrevious(removals: PreviousData[], log: Logger): Promise<bo
   return leftovers.some(Boolean);
 }
 
+/** The bytes reading a role takes from the store: its file, or (format 4, an estimate) its packs. */
 function storedBytesOf(role: ManifestRole): number {
+  if (role.Content) return role.Content.Packs.length * PACK_TARGET_BYTES;
   return role.Files.reduce((sum, file) => sum + file.Size, 0);
 }

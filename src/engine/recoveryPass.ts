@@ -12,7 +12,12 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ExtractedEntry } from '../archive/entry.js';
 import { readRoleArchive, storedFileProblem } from '../archive/index.js';
-import { fileIdOf, type BackupManifest } from '../archive/manifest.js';
+import { fileIdOf, type BackupManifest, type ManifestContent } from '../archive/manifest.js';
+import { ByteReader } from '../archive/byteReader.js';
+import { decodeRecords } from '../archive/records.js';
+import { type EpochKeys, epochKeys } from '../crypto/epochKeys.js';
+import type { RepositoryFiles } from '../repository/files.js';
+import { RepositoryReader, readPack } from '../repository/reader.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ManifestRole } from './recoveryPlan.js';
 
@@ -20,6 +25,8 @@ import type { ManifestRole } from './recoveryPlan.js';
 export interface BackupReader {
   manifest: BackupManifest;
   read(relativePath: string): Promise<Readable>;
+  /** Format 4: the store's files from its root, where the repository is. */
+  repository: RepositoryFiles;
 }
 
 /** Stored bytes read so far, for progress. */
@@ -53,6 +60,7 @@ export async function readRole<T>(
   consume: (entries: AsyncIterable<ExtractedEntry>) => Promise<T>,
   onBytes: BytesListener = () => undefined,
 ): Promise<T> {
+  if (role.Content) return readRepositoryRole(backup, role, role.Content, key, consume, onBytes);
   // The manifest allows one stored file per role (one FileId per role); a role that stored no entries has none.
   const [file] = role.Files;
   if (!file) return consume(noEntries());
@@ -69,12 +77,60 @@ export async function readRole<T>(
   }
 }
 
-/** Checks `role`'s stored file against the manifest (size and SHA-256) without the key: one read. */
+/**
+ * Format 4: the role's record stream from the repository, every chunk opened and checked against
+ * its id as it is read; the list of chunks is authenticated, so nothing can be left out or added.
+ */
+async function readRepositoryRole<T>(
+  backup: BackupReader,
+  role: ManifestRole,
+  content: ManifestContent,
+  key: Buffer,
+  consume: (entries: AsyncIterable<ExtractedEntry>) => Promise<T>,
+  onBytes: BytesListener,
+): Promise<T> {
+  const epoch = backup.manifest.Encryption.Epoch!;
+  const fileId = fileIdOf(backup.manifest.BackupId, role.Registration.Name);
+  let read = 0;
+  try {
+    const repository = await repositoryReaderOf(backup, epochKeys(epoch, key));
+    const stream = repository.roleStream(content.List, (bytes) => onBytes((read += bytes)));
+    return await consume(decodeRecords(new ByteReader(stream), fileId, () => false));
+  } catch (error) {
+    if (error instanceof RoleDamaged || !isAzsError(error, 'BackupCorrupt')) throw error;
+    return Promise.reject(new RoleDamaged(error.message, error.target ?? role.Registration.Name));
+  }
+}
+
+/** The backup's repository reader: the epoch's index is read once, for every role of the backup. */
+const repositoryReaders = new WeakMap<BackupReader, Promise<RepositoryReader>>();
+function repositoryReaderOf(backup: BackupReader, keys: EpochKeys): Promise<RepositoryReader> {
+  let reader = repositoryReaders.get(backup);
+  if (!reader) repositoryReaders.set(backup, (reader = RepositoryReader.open(backup.repository, keys)));
+  return reader;
+}
+
+/**
+ * Checks `role`'s stored data without the key, in one read: its file against the manifest (size
+ * and SHA-256), or (format 4) every pack it uses against the SHA-256 its name says.
+ */
 export async function checkStoredRole(
   backup: BackupReader,
   role: ManifestRole,
   onBytes: BytesListener = () => undefined,
 ): Promise<void> {
+  if (role.Content) {
+    let read = 0;
+    for (const pack of role.Content.Packs) {
+      await readPack(backup.repository, backup.manifest.Encryption.Epoch!, pack, (bytes) =>
+        onBytes((read += bytes)),
+      ).catch((error: unknown) => {
+        if (!isAzsError(error, 'BackupCorrupt')) throw error;
+        throw new RoleDamaged(error.message, error.target ?? pack);
+      });
+    }
+    return;
+  }
   const [file] = role.Files;
   if (!file) return;
   const source = new DigestingSource(await backup.read(file.Path), onBytes);

@@ -5,7 +5,7 @@
  * would come from the backup needs the operator's AcceptBackupRoles.
  */
 import { createHash } from 'node:crypto';
-import type { BackupManifest } from '../archive/manifest.js';
+import { holdsData, type BackupManifest } from '../archive/manifest.js';
 import { AzsError } from '../protocol/errors.js';
 import type { RestorePlanRole, Role } from '../protocol/objects.js';
 import type { StoredBackup } from './catalog.js';
@@ -81,7 +81,7 @@ export function refuseUnaccepted(backup: StoredBackup, plans: RolePlan[], accept
 /** The roles named (each once, whatever its case), or every role that holds data. */
 export function selectRoles(manifest: BackupManifest, roleNames: RoleNames): ManifestRole[] {
   const names = [roleNames ?? []].flat();
-  if (!names.length) return manifest.Roles.filter((role) => role.Files.length > 0);
+  if (!names.length) return manifest.Roles.filter(holdsData);
   const lowered = names.map((name) => name.toLowerCase());
   return names
     .filter((name, index) => lowered.indexOf(name.toLowerCase()) === index)
@@ -102,7 +102,7 @@ function selectRole(manifest: BackupManifest, roleName: string): ManifestRole {
       },
     );
   }
-  if (!role.Files.length) {
+  if (!holdsData(role)) {
     throw new AzsError(
       'BackupCorrupt',
       `Role '${roleName}' failed in backup ${manifest.BackupId}, so it holds no data to restore. Choose another backup.`,

@@ -69,5 +69,9 @@ export function readerOf(
   store: BackupStore,
   backup: Pick<StoredBackup, 'folder' | 'manifest'>,
 ): BackupReader {
-  return { manifest: backup.manifest, read: (relative) => store.readFile(`${backup.folder}/${relative}`) };
+  return {
+    manifest: backup.manifest,
+    read: (relative) => store.readFile(`${backup.folder}/${relative}`),
+    repository: store,
+  };
 }

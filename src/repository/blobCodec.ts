@@ -80,7 +80,8 @@ export class BlobCodec {
     const plaintext = body[0] === 1 ? this.decompress(body.subarray(1), plainLength) : body.subarray(1);
     if (plaintext.length !== plainLength)
       throw new BlobDamaged(`it holds ${plaintext.length} bytes, but its index says ${plainLength}`);
-    if (!timingSafeEqual(chunkIdOf(keys, plaintext), id)) throw new BlobDamaged('its content does not match its id');
+    if (!timingSafeEqual(chunkIdOf(keys, plaintext), id))
+      throw new BlobDamaged('its content does not match its id');
     return plaintext;
   }
 

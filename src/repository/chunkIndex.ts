@@ -72,15 +72,22 @@ function aad(epoch: string): Buffer {
   return Buffer.concat([MAGIC, Buffer.from(epoch, 'hex')]);
 }
 
-/** Reads every index file of the epoch (each checked against its name and key) into one index. */
-export async function readIndex(files: RepositoryFiles, keys: EpochKeys): Promise<ChunkIndex> {
+/**
+ * Reads every index file of the epoch (each checked against its name and key) into one index; only
+ * the packs `keep` accepts, when it is given.
+ */
+export async function readIndex(
+  files: RepositoryFiles,
+  keys: EpochKeys,
+  keep: (pack: string) => boolean = () => true,
+): Promise<ChunkIndex> {
   const index = new ChunkIndex();
   for (const entry of await files.list(indexFolder(keys.epoch))) {
     const hash = nameHash(entry.name, INDEX_SUFFIX);
     if (entry.type !== 'file' || !hash) continue;
     const path = indexPath(keys.epoch, hash);
     const stored = await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES);
-    for (const pack of openIndexFile(stored, keys, path)) index.addPack(pack);
+    for (const pack of openIndexFile(stored, keys, path)) if (keep(pack.Name)) index.addPack(pack);
     index.files.add(hash);
   }
   return index;
@@ -88,16 +95,26 @@ export async function readIndex(files: RepositoryFiles, keys: EpochKeys): Promis
 
 function openIndexFile(stored: Buffer, keys: EpochKeys, path: string): PackRecord[] {
   const body = stored.subarray(MAGIC.length + NONCE_BYTES, stored.length - TAG_BYTES);
-  if (stored.length < MAGIC.length + NONCE_BYTES + TAG_BYTES || !stored.subarray(0, MAGIC.length).equals(MAGIC))
+  if (
+    stored.length < MAGIC.length + NONCE_BYTES + TAG_BYTES ||
+    !stored.subarray(0, MAGIC.length).equals(MAGIC)
+  )
     throw damagedFile(path, 'it is not an index file of format 4');
-  const decipher = createDecipheriv('aes-256-gcm', keys.index, stored.subarray(MAGIC.length, MAGIC.length + NONCE_BYTES));
+  const decipher = createDecipheriv(
+    'aes-256-gcm',
+    keys.index,
+    stored.subarray(MAGIC.length, MAGIC.length + NONCE_BYTES),
+  );
   decipher.setAAD(aad(keys.epoch));
   decipher.setAuthTag(stored.subarray(stored.length - TAG_BYTES));
   let json: Buffer;
   try {
     json = decompress(Buffer.concat([decipher.update(body), decipher.final()]));
   } catch {
-    throw damagedFile(path, "it does not authenticate with the epoch's key (it was changed, or comes from elsewhere)");
+    throw damagedFile(
+      path,
+      "it does not authenticate with the epoch's key (it was changed, or comes from elsewhere)",
+    );
   }
   const parsed = JSON.parse(json.toString('utf8')) as { Epoch: string; Packs: PackRecord[] };
   if (parsed.Epoch !== keys.epoch) throw damagedFile(path, 'it belongs to another epoch');
@@ -105,7 +122,11 @@ function openIndexFile(stored: Buffer, keys: EpochKeys, path: string): PackRecor
 }
 
 /** Writes an index file listing `packs`; returns its name (its SHA-256). */
-export async function writeIndexFile(store: BackupStore, keys: EpochKeys, packs: PackRecord[]): Promise<string> {
+export async function writeIndexFile(
+  store: BackupStore,
+  keys: EpochKeys,
+  packs: PackRecord[],
+): Promise<string> {
   const json = Buffer.from(JSON.stringify({ Epoch: keys.epoch, Packs: packs }), 'utf8');
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', keys.index, nonce);

@@ -47,8 +47,17 @@ export class ChunkPool {
   }
 
   /** The blob's plaintext; rejects with BlobDamaged when it does not open or is not `chunkId`. */
-  async open(keys: BlobKeys, type: BlobType, chunkId: Buffer, stored: Buffer, plainLength: number): Promise<Buffer> {
-    const reply = await this.submit({ op: 'open', keys, type, chunkId, stored, plainLength }, transferable(stored));
+  async open(
+    keys: BlobKeys,
+    type: BlobType,
+    chunkId: Buffer,
+    stored: Buffer,
+    plainLength: number,
+  ): Promise<Buffer> {
+    const reply = await this.submit(
+      { op: 'open', keys, type, chunkId, stored, plainLength },
+      transferable(stored),
+    );
     return asBuffer(reply.data!);
   }
 

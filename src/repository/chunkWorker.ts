@@ -18,14 +18,23 @@ function reply(request: ChunkRequest): { answer: ChunkReply; transfer: ArrayBuff
     }
     if (request.op === 'id') {
       const chunkId = chunkIdOf(request.keys, request.data);
-      return { answer: { id: request.id, chunkId, data: request.data }, transfer: transferable(request.data) };
+      return {
+        answer: { id: request.id, chunkId, data: request.data },
+        transfer: transferable(request.data),
+      };
     }
     if (request.op === 'seal') {
       const chunkId = request.chunkId ?? chunkIdOf(request.keys, request.data);
       const stored = codec.seal(request.keys, request.type, chunkId, request.data);
       return { answer: { id: request.id, chunkId, stored }, transfer: transferable(stored) };
     }
-    const plaintext = codec.open(request.keys, request.type, request.chunkId, request.stored, request.plainLength);
+    const plaintext = codec.open(
+      request.keys,
+      request.type,
+      request.chunkId,
+      request.stored,
+      request.plainLength,
+    );
     return { answer: { id: request.id, data: plaintext }, transfer: transferable(plaintext) };
   } catch (error) {
     return {

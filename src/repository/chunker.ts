@@ -62,7 +62,12 @@ export function gearTable(gearKey: Uint8Array): Int32Array {
  * when the strict mask allows it too, `position * 2` when only the loose one does. `context` is the
  * (up to 31) bytes before `data` in the stream.
  */
-export function scanCuts(gear: Int32Array, masks: CutMasks, context: Uint8Array, data: Uint8Array): Int32Array {
+export function scanCuts(
+  gear: Int32Array,
+  masks: CutMasks,
+  context: Uint8Array,
+  data: Uint8Array,
+): Int32Array {
   const { strict, loose } = masks;
   let hash = 0;
   for (let i = 0; i < context.length; i += 1) hash = ((hash << 1) + gear[context[i]!]!) | 0;

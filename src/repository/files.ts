@@ -22,7 +22,8 @@ export async function readWhole(
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       length += chunk.length;
-      if (length > limit) throw damagedFile(path, `it is longer than ${limit} bytes, more than the repository writes`);
+      if (length > limit)
+        throw damagedFile(path, `it is longer than ${limit} bytes, more than the repository writes`);
       hash.update(chunk);
       parts.push(chunk);
       onBytes(chunk.length);

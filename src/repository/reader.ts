@@ -7,7 +7,15 @@
  */
 import { isAzsError } from '../protocol/errors.js';
 import type { EpochKeys } from '../crypto/epochKeys.js';
-import { type BlobKeys, BlobDamaged, blobKeysOf, CHUNK_ID_BYTES, DATA_BLOB, LIST_BLOB, type BlobType } from './blobCodec.js';
+import {
+  type BlobKeys,
+  BlobDamaged,
+  blobKeysOf,
+  CHUNK_ID_BYTES,
+  DATA_BLOB,
+  LIST_BLOB,
+  type BlobType,
+} from './blobCodec.js';
 import { type BlobLocation, type ChunkIndex, readIndex } from './chunkIndex.js';
 import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
 import { type RepositoryFiles, damagedFile, readWhole } from './files.js';
@@ -40,16 +48,24 @@ export class RepositoryReader {
     this.blobKeys = blobKeysOf(keys);
   }
 
-  static async open(files: RepositoryFiles, keys: EpochKeys, pool = sharedChunkPool()): Promise<RepositoryReader> {
+  static async open(
+    files: RepositoryFiles,
+    keys: EpochKeys,
+    pool = sharedChunkPool(),
+  ): Promise<RepositoryReader> {
     return new RepositoryReader(files, keys, await readIndex(files, keys), pool);
   }
 
   /** A role's record stream, chunk by chunk; BackupCorrupt (target: the pack) on any damage. */
   async *roleStream(list: string, onBytes: BytesListener = () => undefined): AsyncGenerator<Buffer> {
     const listed = parseList(await this.openBlob(Buffer.from(list, 'hex'), LIST_BLOB, onBytes));
-    for (let start = 0; start < listed.length; ) {
+    for (let start = 0; start < listed.length;) {
       let end = start;
-      for (let bytes = 0; end < listed.length && (end === start || bytes + listed[end]!.length <= WINDOW_BYTES); end++)
+      for (
+        let bytes = 0;
+        end < listed.length && (end === start || bytes + listed[end]!.length <= WINDOW_BYTES);
+        end++
+      )
         bytes += listed[end]!.length;
       yield* await this.window(listed.slice(start, end), onBytes);
       start = end;
@@ -77,7 +93,13 @@ export class RepositoryReader {
 
   private async openBlob(id: Buffer, type: BlobType, onBytes: BytesListener): Promise<Buffer> {
     const location = this.locate(id);
-    return this.openIn(await this.pack(location.pack, onBytes), location.pack, id, type, location.plainLength);
+    return this.openIn(
+      await this.pack(location.pack, onBytes),
+      location.pack,
+      id,
+      type,
+      location.plainLength,
+    );
   }
 
   private locate(id: Buffer): BlobLocation {
@@ -91,10 +113,19 @@ export class RepositoryReader {
     return location;
   }
 
-  private async openIn(stored: Buffer, pack: string, id: Buffer, type: BlobType, length: number): Promise<Buffer> {
+  private async openIn(
+    stored: Buffer,
+    pack: string,
+    id: Buffer,
+    type: BlobType,
+    length: number,
+  ): Promise<Buffer> {
     const location = this.locate(id);
     if (location.type !== type || location.plainLength !== length)
-      throw damagedFile(packPath(this.keys.epoch, pack), `blob ${id.toString('hex')} is not what the role's list says`);
+      throw damagedFile(
+        packPath(this.keys.epoch, pack),
+        `blob ${id.toString('hex')} is not what the role's list says`,
+      );
     const blob = stored.subarray(location.offset, location.offset + location.length);
     try {
       return await this.pool.open(this.blobKeys, type, id, Buffer.from(blob), length);

@@ -10,8 +10,16 @@ import { type RecordCounts, recordBlocks } from '../archive/records.js';
 import { BlockBuffers } from '../archive/sealedBlocks.js';
 import type { EpochKeys } from '../crypto/epochKeys.js';
 import type { BackupStore } from '../storage/store.js';
-import { type BlobKeys, blobKeysOf, CHUNK_ID_BYTES, DATA_BLOB, LIST_BLOB, type BlobType } from './blobCodec.js';
-import { type ChunkIndex, writeIndexFile } from './chunkIndex.js';
+import {
+  type BlobKeys,
+  blobKeysOf,
+  CHUNK_ID_BYTES,
+  DATA_BLOB,
+  LIST_BLOB,
+  type BlobType,
+} from './blobCodec.js';
+import { type ChunkIndex, readIndex, writeIndexFile } from './chunkIndex.js';
+import { PACK_SUFFIX, nameHash, packsFolder } from './layout.js';
 import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
 import { gearTable } from './chunker.js';
 import { PackWriter } from './packWriter.js';
@@ -62,6 +70,18 @@ export class RepositoryWriter {
     this.inFlightLimit = 4 * pool.size;
   }
 
+  /** A writer for a backup into `keys`' epoch, deduplicating against every chunk in a stored pack. */
+  static async open(store: BackupStore, keys: EpochKeys, pool?: ChunkPool): Promise<RepositoryWriter> {
+    // A chunk is only as good as its pack: an index file may name packs that are gone (pruned, or
+    // lost), and a backup must never refer to those.
+    const stored = new Set<string>();
+    for (const entry of await store.list(packsFolder(keys.epoch))) {
+      const name = nameHash(entry.name, PACK_SUFFIX);
+      if (entry.type === 'file' && name) stored.add(name);
+    }
+    return new RepositoryWriter(store, keys, await readIndex(store, keys, (pack) => stored.has(pack)), pool);
+  }
+
   async storeRole(entries: AsyncIterable<ArchiveEntry>, signal?: AbortSignal): Promise<StoredRole> {
     const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
     const changedDuringCopy: string[] = [];
@@ -102,7 +122,8 @@ export class RepositoryWriter {
   async finish(): Promise<void> {
     await this.packs.finish();
     for (const pack of this.packs.written) this.index.addPack(pack);
-    if (this.packs.written.length) this.index.files.add(await writeIndexFile(this.store, this.keys, this.packs.written));
+    if (this.packs.written.length)
+      this.index.files.add(await writeIndexFile(this.store, this.keys, this.packs.written));
   }
 
   /** The packs a stored role's blobs are in, sorted; once `finish` has named this backup's packs. */

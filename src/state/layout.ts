@@ -27,6 +27,11 @@ export class StateLayout {
     return this.at('secret.key');
   }
 
+  /** The repository epoch this deployment writes to, its data key sealed (state/repositoryEpoch.ts). */
+  get repositoryEpochFile(): string {
+    return this.at('repository-epoch.json');
+  }
+
   /** The token clients present. */
   get tokenFile(): string {
     return this.at('token');

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { LocalFolderStore } from '../../src/storage/localStore.js';
 import { extractBackup } from '../../src/cli/extract.js';
 import type { BackupReader } from '../../src/engine/recoveryPass.js';
 import type { BackupStore } from '../../src/storage/store.js';
@@ -121,6 +122,7 @@ describe('one pass over the stored bytes', () => {
     const out = tempDir('one-pass-extract');
     const counted = (folder: string, manifest: BackupReader['manifest']): BackupReader => ({
       manifest,
+      repository: new LocalFolderStore(fixture.store),
       read: async (relative) =>
         counter.counted(relative, Readable.from([readFileSync(path.join(folder, ...relative.split('/')))])),
     });
