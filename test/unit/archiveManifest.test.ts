@@ -155,14 +155,49 @@ describe('backup manifest', () => {
     refused('null', /not a JSON object/);
   });
 
+  it("reads format 4: an epoch, no role files, each stored role's content; its MAC is bound to the backup id", () => {
+    const epoch = 'ab'.repeat(16);
+    const version4 = (change: (manifest: Untyped) => void = () => undefined): Untyped => {
+      const manifest = unsealed() as unknown as Untyped;
+      manifest.FormatVersion = 4;
+      delete manifest.Encryption.BlockSize;
+      manifest.Encryption.Epoch = epoch;
+      for (const role of manifest.Roles) {
+        role.Files = [];
+        role.Content = { List: 'cd'.repeat(32), Chunks: 3, Packs: ['ef'.repeat(32)], AddedBytes: 10 };
+      }
+      change(manifest);
+      return authenticateManifest(manifest as unknown as UnsealedManifest, BACKUP_KEY) as unknown as Untyped;
+    };
+    const parsed = parseManifest(JSON.stringify(version4()), SOURCE);
+    assert.equal(checkManifestAuthentication(parsed, BACKUP_KEY, SOURCE), true);
+    // The epoch's key is every backup's key: a MAC must not carry over to another backup id.
+    const moved = { ...parsed, BackupId: BACKUP_ID.replace(/^./, '0') };
+    moved.Name = `${moved.Location}/${moved.BackupId}`;
+    assert.throws(() => checkManifestAuthentication(moved, BACKUP_KEY, SOURCE), /does not authenticate/);
+    refused(JSON.stringify(version4((m) => delete m.Encryption.Epoch)), /Epoch is missing/);
+    refused(
+      JSON.stringify(version4((m) => (m.Roles[0].Files = sound().Roles[0]!.Files))),
+      /lists files, and format 4 stores none/,
+    );
+    refused(
+      changed((m) => (m.Roles[0].Content = version4().Roles[0].Content)),
+      /Content, which only format 4 has/,
+    );
+    refused(
+      changed((m) => delete m.Encryption.BlockSize),
+      /BlockSize is missing/,
+    );
+  });
+
   it('refuses a format version it does not know, saying which ones it reads', () => {
     refused(
-      changed((m) => (m.FormatVersion = 4)),
-      /format version 4.*reads versions 1 to 3/,
+      changed((m) => (m.FormatVersion = 5)),
+      /format version 5.*reads versions 1 to 4/,
     );
     refused(
       changed((m) => (m.FormatVersion = 0)),
-      /format version 0.*reads versions 1 to 3/,
+      /format version 0.*reads versions 1 to 4/,
     );
     refused(
       changed((m) => delete m.FormatVersion),
