@@ -21,3 +21,12 @@ export type ChunkRequest =
 export type ChunkReply =
   | { id: number; chunkId?: Uint8Array; data?: Uint8Array; stored?: Uint8Array; cuts?: Int32Array }
   | { id: number; error: string; damaged: boolean };
+
+/**
+ * All the memory under a view, to hand over without a copy: blocks and chunks are views of buffers
+ * their writer owns and reuses, and they travel to a thread and back whole. Never Node's shared
+ * pool (which small Buffers live in), which would pull memory from under other Buffers.
+ */
+export function ownMemory(data: Uint8Array): ArrayBuffer[] {
+  return data.buffer instanceof ArrayBuffer && data.buffer.byteLength > Buffer.poolSize ? [data.buffer] : [];
+}

@@ -6,7 +6,7 @@ import { type BlobKeys, BlobDamaged, type BlobType } from './blobCodec.js';
 import { transferable } from '../archive/blockMessages.js';
 import { defaultPoolSize } from '../archive/blockPool.js';
 import { type WithoutId, WorkerPool } from '../util/workerPool.js';
-import type { ChunkReply, ChunkRequest } from './chunkMessages.js';
+import { type ChunkReply, type ChunkRequest, ownMemory } from './chunkMessages.js';
 import type { CutMasks } from './chunker.js';
 
 const asBuffer = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -25,25 +25,32 @@ export class ChunkPool {
     context: Buffer,
     data: Buffer,
   ): Promise<{ cuts: Int32Array; data: Buffer }> {
-    const reply = await this.submit({ op: 'scan', gear, masks, context, data }, transferable(data));
+    const reply = await this.submit({ op: 'scan', gear, masks, context, data }, ownMemory(data));
     return { cuts: reply.cuts!, data: asBuffer(reply.data!) };
   }
 
-  /** The chunk's id; `data` travels to the thread and back (the Buffer returned replaces it). */
+  /**
+   * The chunk's id. `data` (a view of a buffer the caller owns) travels to the thread and back: the
+   * Buffer returned replaces it.
+   */
   async id(keys: BlobKeys, data: Buffer): Promise<{ chunkId: Buffer; data: Buffer }> {
-    const reply = await this.submit({ op: 'id', keys, type: 1, data }, transferable(data));
+    const reply = await this.submit({ op: 'id', keys, type: 1, data }, ownMemory(data));
     return { chunkId: asBuffer(reply.chunkId!), data: asBuffer(reply.data!) };
   }
 
-  /** The stored blob and its id; the pool takes `data` over. */
+  /** The stored blob and its id; `data` travels as for id() and comes back for reuse. */
   async seal(
     keys: BlobKeys,
     type: BlobType,
     data: Buffer,
     chunkId?: Buffer,
-  ): Promise<{ chunkId: Buffer; stored: Buffer }> {
-    const reply = await this.submit({ op: 'seal', keys, type, data, chunkId }, transferable(data));
-    return { chunkId: asBuffer(reply.chunkId!), stored: asBuffer(reply.stored!) };
+  ): Promise<{ chunkId: Buffer; stored: Buffer; data: Buffer }> {
+    const reply = await this.submit({ op: 'seal', keys, type, data, chunkId }, ownMemory(data));
+    return {
+      chunkId: asBuffer(reply.chunkId!),
+      stored: asBuffer(reply.stored!),
+      data: asBuffer(reply.data!),
+    };
   }
 
   /** The blob's plaintext; rejects with BlobDamaged when it does not open or is not `chunkId`. */

@@ -6,27 +6,28 @@ import { parentPort } from 'node:worker_threads';
 import { transferable } from '../archive/blockMessages.js';
 import { BlobCodec, BlobDamaged, chunkIdOf } from './blobCodec.js';
 import { scanCuts } from './chunker.js';
-import type { ChunkReply, ChunkRequest } from './chunkMessages.js';
+import { type ChunkReply, type ChunkRequest, ownMemory } from './chunkMessages.js';
 
 const codec = new BlobCodec();
 
 function reply(request: ChunkRequest): { answer: ChunkReply; transfer: ArrayBuffer[] } {
   try {
+    // A block or chunk came in transferred (all of its memory, as a view): it goes back the same way.
     if (request.op === 'scan') {
       const cuts = scanCuts(request.gear, request.masks, request.context, request.data);
-      return { answer: { id: request.id, cuts, data: request.data }, transfer: transferable(request.data) };
+      return { answer: { id: request.id, cuts, data: request.data }, transfer: ownMemory(request.data) };
     }
     if (request.op === 'id') {
       const chunkId = chunkIdOf(request.keys, request.data);
-      return {
-        answer: { id: request.id, chunkId, data: request.data },
-        transfer: transferable(request.data),
-      };
+      return { answer: { id: request.id, chunkId, data: request.data }, transfer: ownMemory(request.data) };
     }
     if (request.op === 'seal') {
       const chunkId = request.chunkId ?? chunkIdOf(request.keys, request.data);
       const stored = codec.seal(request.keys, request.type, chunkId, request.data);
-      return { answer: { id: request.id, chunkId, stored }, transfer: transferable(stored) };
+      return {
+        answer: { id: request.id, chunkId, stored, data: request.data },
+        transfer: [...transferable(stored), ...ownMemory(request.data)],
+      };
     }
     const plaintext = codec.open(
       request.keys,

@@ -1,9 +1,10 @@
 /**
  * Cuts a record stream into chunks (chunker.ts) with the scans in the worker threads: blocks go out
  * to be scanned, a few at a time; as their scans come back in stream order, the cuts are picked and
- * each chunk is copied out of the blocks into a buffer of its own. A block goes back to `release`
+ * each chunk is copied out of the blocks into a buffer of `chunkBuffers`. A block goes back to `release`
  * once every chunk that has bytes in it has been copied.
  */
+import type { BlockBuffers } from '../archive/sealedBlocks.js';
 import type { ChunkPool } from './chunkPool.js';
 import { CutSelector, SCAN_CONTEXT_BYTES, cutMasks, type CutMasks } from './chunker.js';
 
@@ -30,6 +31,8 @@ export class StreamChunker {
     private readonly gear: Int32Array,
     private readonly onChunk: (chunk: Buffer) => void,
     private readonly release: (block: Buffer) => void,
+    /** Buffers of the largest chunk's size, each chunk a view of one (the caller gives them back). */
+    private readonly chunkBuffers: BlockBuffers,
   ) {}
 
   /** Takes a block of the stream over; returns once there is room for the next one. */
@@ -58,7 +61,7 @@ export class StreamChunker {
 
   /** Copies the chunk that ends at `end` out of the held blocks, and lets go of the blocks it finished. */
   private cut(end: number): void {
-    const chunk = Buffer.allocUnsafeSlow(end - this.chunkStart);
+    const chunk = this.chunkBuffers.take().subarray(0, end - this.chunkStart);
     for (const block of this.held) {
       const from = Math.max(this.chunkStart, block.start);
       const to = Math.min(end, block.start + block.data.length);

@@ -21,7 +21,7 @@ import {
 import { type ChunkIndex, readIndex, writeIndexFile } from './chunkIndex.js';
 import { PACK_SUFFIX, nameHash, packsFolder } from './layout.js';
 import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
-import { gearTable } from './chunker.js';
+import { CHUNK_SIZES, gearTable } from './chunker.js';
 import { PackWriter } from './packWriter.js';
 import { StreamChunker } from './streamChunker.js';
 
@@ -55,6 +55,8 @@ export class RepositoryWriter {
   private readonly blobKeys: BlobKeys;
   /** Blobs of this backup not yet in a written pack, by id: another role may refer to them. */
   private readonly fresh = new Set<string>();
+  /** The buffers chunks are cut into, reused once their thread hands them back. */
+  private readonly chunkBuffers = new BlockBuffers(CHUNK_SIZES.max);
   /** Chunks being hashed or sealed at once: enough to keep every thread busy. */
   private readonly inFlightLimit: number;
 
@@ -99,6 +101,7 @@ export class RepositoryWriter {
         inFlight.push(ref);
       },
       (block) => buffers.give(block),
+      this.chunkBuffers,
     );
     for await (const block of recordBlocks(entries, buffers, counts, signal, changedDuringCopy)) {
       await chunker.push(block.data);
@@ -146,9 +149,13 @@ export class RepositoryWriter {
       // Most chunks of a later backup are known: hash first, and compress only what is new.
       ({ chunkId, data } = await this.pool.id(keys, data));
       const id = chunkId.toString('hex');
-      if (this.index.has(id) || this.fresh.has(id)) return { id, length };
+      if (this.index.has(id) || this.fresh.has(id)) {
+        this.chunkBuffers.give(Buffer.from(data.buffer));
+        return { id, length };
+      }
     }
     const sealed = await this.pool.seal(keys, type, data, chunkId);
+    this.chunkBuffers.give(Buffer.from(sealed.data.buffer));
     const id = sealed.chunkId.toString('hex');
     if (this.index.has(id) || this.fresh.has(id)) return { id, length };
     this.fresh.add(id);
