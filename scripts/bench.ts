@@ -26,16 +26,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -46,6 +37,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ContainerClient } from '@azure/storage-blob';
 import { createInfrastructureTree } from './sampleData.js';
+import { listTree, timed, treeBytes, treeDifferences } from './benchTree.js';
 import { PwshSession } from '../test/helpers/pwshSession.js';
 import { waitUntil } from '../test/helpers/waitUntil.js';
 import { MB, parseSize } from './sizes.js';
@@ -69,48 +61,11 @@ const argv = await yargs(hideBin(process.argv))
 
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 
-/** A file's size, or what else an entry is. */
-type TreeEntry = number | 'folder' | 'other';
-
-/** Every entry under `folder`, by path relative to it: what a restore must leave as it found it. */
-function listTree(
-  folder: string,
-  relative = '',
-  entries = new Map<string, TreeEntry>(),
-): Map<string, TreeEntry> {
-  for (const entry of readdirSync(path.join(folder, relative), { withFileTypes: true })) {
-    const name = path.join(relative, entry.name);
-    if (entry.isDirectory()) {
-      entries.set(name, 'folder');
-      listTree(folder, name, entries);
-    } else entries.set(name, entry.isFile() ? statSync(path.join(folder, name)).size : 'other');
-  }
-  return entries;
-}
-
-function treeBytes(folder: string): number {
-  let total = 0;
-  for (const entry of listTree(folder).values()) if (typeof entry === 'number') total += entry;
-  return total;
-}
-
-/** The paths one listing has and the other has not, or has otherwise. */
-function treeDifferences(expected: Map<string, TreeEntry>, actual: Map<string, TreeEntry>): string[] {
-  const names = new Set([...expected.keys(), ...actual.keys()]);
-  return [...names].filter((name) => expected.get(name) !== actual.get(name));
-}
-
 /** The sample tree, made once per size (`.complete` marks one that is whole). */
 async function generate(folder: string, bytes: number): Promise<void> {
   if (existsSync(path.join(folder, '.complete'))) return;
   log(`generating ${(bytes / MB).toFixed(0)} MB of sample data in ${folder}`);
   await createInfrastructureTree(folder, bytes);
-}
-
-async function timed(action: () => unknown): Promise<number> {
-  const started = process.hrtime.bigint();
-  await action();
-  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 /**
