@@ -53,7 +53,9 @@ interface Backup {
   storeBytes: number;
 }
 
-async function measured(folder: string, backup: () => Promise<number>): Promise<Backup> {
+/** One timed backup into `folder`, after the dirty pages of whatever ran before were written out. */
+async function measured(bench: SeriesBench, folder: string, backup: () => Promise<number>): Promise<Backup> {
+  bench.sync();
   const before = bytesOnDisk(folder);
   const seconds = await backup();
   const storeBytes = bytesOnDisk(folder);
@@ -75,6 +77,8 @@ export async function incrementalSeries(bench: SeriesBench): Promise<BenchOutcom
       : 'restic is not on PATH: its figures are left out',
   );
   const sourceBytes = treeBytes(bench.data);
+  /** What the store held before the series (the bench's warm-up backup), counted in every size. */
+  const warmUpBytes = bytesOnDisk(bench.store);
   const ours: Backup[] = [];
   const theirs: Backup[] = [];
   const changes: ChangeSummary[] = [];
@@ -83,18 +87,18 @@ export async function incrementalSeries(bench: SeriesBench): Promise<BenchOutcom
     if (number > 1) {
       changes.push(changeSampleTree(bench.data, `azsbackup bench change ${number}`));
       bench.log(`changed before backup ${number}: ${describe(changes.at(-1)!)}`);
-      bench.sync();
     }
-    ours.push(await measured(bench.store, bench.backup));
+    ours.push(await measured(bench, bench.store, bench.backup));
     bench.log(
       `backup ${number}: ${round(ours.at(-1)!.seconds)} s, the store grew by ${megabytes(ours.at(-1)!.grewBy)}`,
     );
     if (number === 1) {
+      bench.sync();
       scriptSeconds = await bench.script();
       bench.log(`tar | zstd -3 -T2 | openssl enc: ${mbps(sourceBytes, scriptSeconds)} MB/s of source`);
     }
     if (restic) {
-      theirs.push(await measured(restic.repository, () => restic.backup(bench.data)));
+      theirs.push(await measured(bench, restic.repository, () => restic.backup(bench.data)));
       bench.log(
         `restic backup ${number}: ${round(theirs.at(-1)!.seconds)} s, +${megabytes(theirs.at(-1)!.grewBy)}`,
       );
@@ -122,6 +126,7 @@ export async function incrementalSeries(bench: SeriesBench): Promise<BenchOutcom
     backups: bench.backups,
     source_bytes: sourceBytes,
     ...figures,
+    warm_up_bytes: warmUpBytes,
     first_seconds: round(ours[0]!.seconds),
     pipeline_mbps: mbps(sourceBytes, scriptSeconds),
     first_ratio: Number((scriptSeconds / ours[0]!.seconds).toFixed(2)),
@@ -136,7 +141,7 @@ export async function incrementalSeries(bench: SeriesBench): Promise<BenchOutcom
     }),
   };
   const text = [
-    `source ${megabytes(sourceBytes)}, ${bench.backups} backups into a local folder store` +
+    `source ${megabytes(sourceBytes)}, ${bench.backups} backups into a local folder store (holding ${megabytes(warmUpBytes)} before)` +
       ` (the first: ours ${figures.first_mbps} MB/s against tar | zstd -3 -T2 | openssl enc ${result.pipeline_mbps} MB/s,` +
       ` ratio ${result.first_ratio}${resticFigures ? `; restic ${resticFigures.first_mbps} MB/s` : ''})`,
     ...ours.map((each, index) =>
