@@ -1,6 +1,9 @@
 /**
  * `npm run bench -- [--size 1GiB] [--store local|smb|blob] [--runs 2] [--settle 65] [--json]`
+ * `npm run bench -- --incremental [--backups 7] [--size 1GiB] [--settle 65] [--json]`
  *
+ * With --incremental, a series of backups of data that changes by about 1 % between them, into a
+ * local folder store, with restic beside it where installed (scripts/benchIncremental.ts). Otherwise:
  * Generates infrastructure-like data, then alternates (warm page cache) a full backup through
  * Start-AzsBackup in real pwsh with a reference on the same data, and reports source MB/s of both,
  * their ratio, the daemon's peak memory and the compressed size. The reference is, for a local store,
