@@ -44,6 +44,12 @@ export interface ArchiveEntry extends EntryHeader {
   readInto?: (target: Buffer) => number | Promise<number>;
   /** Asked once the content has been read: whether the file changed (size or mtime) while it was copied. */
   changedDuringCopy?: () => boolean;
+  /**
+   * What tells this version of the file from another with the same header (device, inode and change
+   * time), for providers that know it: format 4 then reuses the chunks of an unchanged large file
+   * without reading it (docs/format.md, "The file cache"). Not stored.
+   */
+  identity?: string;
 }
 
 /** An entry read back: a file's content stream yields its authenticated bytes, and fails on damage. */

@@ -102,6 +102,24 @@ function unusable(entry: EntryHeader, detail: string): AzsError {
 }
 
 /**
+ * Records a consumer keeps apart from the rest of the stream (format 4's file cache): every byte
+ * before such a record is yielded before it starts, and the record (its header, then its content)
+ * is yielded whole before anything after it, each in blocks of its own. Called between blocks, so
+ * the consumer has taken every block yielded before.
+ */
+export interface RecordBounds {
+  apart(entry: ArchiveEntry): boolean;
+  /**
+   * A record kept apart starts; `record` is its encoded header. True when the consumer already
+   * holds the record's bytes (it places them itself): then the content is not read, nothing of the
+   * record is written, and the entry still counts.
+   */
+  starting(entry: ArchiveEntry, record: Buffer): Promise<boolean>;
+  /** A record kept apart was yielded whole. */
+  ended(entry: ArchiveEntry, record: Buffer): Promise<void>;
+}
+
+/**
  * The record stream of `entries`, cut into blocks: each record and each file's content is copied
  * once, straight into its block. Counts the entries into `counts` and notes in `changed` the files
  * that changed while they were copied (their provider says so once their content has been read).
@@ -112,6 +130,7 @@ export async function* recordBlocks(
   counts: RecordCounts,
   signal?: AbortSignal,
   changed: string[] = [],
+  bounds?: RecordBounds,
 ): AsyncGenerator<PlainBlock> {
   const filler = new BlockFiller(buffers);
   const records = new RecordEncoder();
@@ -119,18 +138,37 @@ export async function* recordBlocks(
     signal?.throwIfAborted();
     const problem = headerProblem(entry);
     if (problem) throw unusable(entry, problem);
-    filler.write(records.encode(RECORD_ENTRY, headerOf(entry)));
-    counts.entries += 1;
+    const record = records.encode(RECORD_ENTRY, headerOf(entry));
+    const apart = bounds?.apart(entry) === true;
+    const kept = apart ? Buffer.from(record) : record;
+    if (apart) {
+      yield* filler.flush();
+      if (await bounds!.starting(entry, kept)) {
+        countFile(entry, counts);
+        continue;
+      }
+    }
+    filler.write(kept);
     if (entry.type === 'file') {
       yield* fileContent(entry, filler, signal);
       if (entry.changedDuringCopy?.()) changed.push(entry.path);
-      counts.files += 1;
-      counts.sourceBytes += entry.size;
+    }
+    countFile(entry, counts);
+    if (apart) {
+      yield* filler.flush();
+      await bounds!.ended(entry, kept);
     }
     for (const block of filler.takeReady()) yield block;
   }
   filler.write(records.encode(RECORD_END, { ...counts }));
   for (const block of filler.finish()) yield block;
+}
+
+function countFile(entry: ArchiveEntry, counts: RecordCounts): void {
+  counts.entries += 1;
+  if (entry.type !== 'file') return;
+  counts.files += 1;
+  counts.sourceBytes += entry.size;
 }
 
 /** A file's bytes, exactly `size` of them, into the filler; yields each block they complete. */

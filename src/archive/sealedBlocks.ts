@@ -165,6 +165,22 @@ export class BlockFiller {
     return ready;
   }
 
+  /**
+   * Every block so far, the current one cut short (none is final): what comes next starts a new
+   * block. The short block's buffer is handed over with it.
+   */
+  flush(): PlainBlock[] {
+    const ready = this.takeReady();
+    if (this.heldBack) ready.push({ data: this.heldBack, final: false });
+    this.heldBack = null;
+    if (this.filled > 0) {
+      ready.push({ data: this.block.subarray(0, this.filled), final: false });
+      this.block = this.buffers.take();
+      this.filled = 0;
+    }
+    return ready;
+  }
+
   /** Every remaining block, the last one marked final. */
   finish(): PlainBlock[] {
     const rest = this.takeReady();

@@ -13,6 +13,7 @@ import { nothingStoredWarning, providerFor } from '../roles/index.js';
 import type { StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import type { RepositoryWriter, StoredRole } from '../repository/writer.js';
+import { readFileCache, writeFileCache } from '../state/fileCache.js';
 import type { Logger } from '../util/log.js';
 import { roleFile } from './layout.js';
 import type { RoleService } from './roles.js';
@@ -165,7 +166,12 @@ export function repositoryStorage(
   return {
     async store(role, entries, signal) {
       const started = Date.now();
-      const stored = await writer.storeRole(entries, signal);
+      const cache = await readFileCache(deps.state, role.Name, writer.epoch);
+      const stored = await writer.storeRole(entries, signal, cache);
+      // Kept even if the backup fails later: every chunk it names is checked before it is reused.
+      await writeFileCache(deps.state, role.Name, writer.epoch, stored.fileCache).catch((error: unknown) =>
+        deps.log.warn('file cache not saved', { role: role.Name, error: String(error) }),
+      );
       deps.log.info('role backed up', {
         backupId: path.basename(folder),
         role: role.Name,

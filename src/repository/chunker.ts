@@ -109,8 +109,13 @@ export class CutSelector {
     return cuts;
   }
 
-  /** Where the last chunk ends: the stream's end, or null when that is already a cut (or it is empty). */
-  end(): number | null {
-    return this.blockStart > this.chunkStart ? this.blockStart : null;
+  /**
+   * Ends the current chunk where the stream is now (its end, or a record kept apart): returns that
+   * offset, or null when it already is a cut (or nothing came yet). The next chunk starts there.
+   */
+  cutHere(): number | null {
+    if (this.blockStart === this.chunkStart) return null;
+    this.chunkStart = this.blockStart;
+    return this.blockStart;
   }
 }

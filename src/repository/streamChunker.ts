@@ -45,11 +45,14 @@ export class StreamChunker {
     while (this.scans.length > SCANS_PER_THREAD * this.pool.size) await this.cutNext();
   }
 
-  /** Cuts what is left; the last chunk ends at the stream's end. */
-  async end(): Promise<void> {
+  /**
+   * Cuts what was pushed so far, the last chunk ending where the stream is now: at its end, or
+   * before or after a record kept apart.
+   */
+  async cutHere(): Promise<void> {
     while (this.scans.length) await this.cutNext();
-    const last = this.selector.end();
-    if (last !== null) this.cut(last);
+    const end = this.selector.cutHere();
+    if (end !== null) this.cut(end);
   }
 
   private async cutNext(): Promise<void> {

@@ -6,7 +6,7 @@
  * may a manifest refer to the roles.
  */
 import type { ArchiveEntry } from '../archive/entry.js';
-import { type RecordCounts, recordBlocks } from '../archive/records.js';
+import { type RecordBounds, type RecordCounts, recordBlocks } from '../archive/records.js';
 import { BlockBuffers } from '../archive/sealedBlocks.js';
 import type { EpochKeys } from '../crypto/epochKeys.js';
 import type { BackupStore } from '../storage/store.js';
@@ -24,9 +24,16 @@ import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
 import { CHUNK_SIZES, gearTable } from './chunker.js';
 import { PackWriter } from './packWriter.js';
 import { StreamChunker } from './streamChunker.js';
+import { type CachedRecord, type FileCache, recordHash } from './fileCache.js';
 
 /** Plaintext bytes per record block handed to the chunker. */
 const RECORD_BLOCK_BYTES = 1024 * 1024;
+/**
+ * Files from this size on are kept apart in chunks of their own and cached; smaller ones share
+ * chunks with their neighbours and are read at every backup (a small file costs little to read, and
+ * chunks of one file each would be small).
+ */
+export const CACHED_FILE_BYTES = CHUNK_SIZES.average;
 /** Bytes of a role's list per chunk: its id and its length (4 bytes, big-endian). */
 export const LIST_ENTRY_BYTES = CHUNK_ID_BYTES + 4;
 
@@ -41,6 +48,19 @@ export interface StoredRole {
   addedBytes: number;
   counts: RecordCounts;
   changedDuringCopy: string[];
+  /** The role's large files and their chunks, for its next backup. */
+  fileCache: FileCache;
+}
+
+/** A cache entry whose chunks are still being hashed. */
+interface PendingRecord extends Omit<CachedRecord, 'chunks'> {
+  chunks: CachedRecord['chunks'] | Promise<CachedRecord['chunks']>;
+}
+
+async function settledCache(pending: Map<string, PendingRecord>): Promise<FileCache> {
+  const settled: FileCache = new Map();
+  for (const [path, record] of pending) settled.set(path, { ...record, chunks: await record.chunks });
+  return settled;
 }
 
 interface ChunkRef {
@@ -72,6 +92,10 @@ export class RepositoryWriter {
     this.inFlightLimit = 4 * pool.size;
   }
 
+  get epoch(): string {
+    return this.keys.epoch;
+  }
+
   /** A writer for a backup into `keys`' epoch, deduplicating against every chunk in a stored pack. */
   static async open(store: BackupStore, keys: EpochKeys, pool?: ChunkPool): Promise<RepositoryWriter> {
     // A chunk is only as good as its pack: an index file may name packs that are gone (pruned, or
@@ -84,7 +108,15 @@ export class RepositoryWriter {
     return new RepositoryWriter(store, keys, await readIndex(store, keys, (pack) => stored.has(pack)), pool);
   }
 
-  async storeRole(entries: AsyncIterable<ArchiveEntry>, signal?: AbortSignal): Promise<StoredRole> {
+  /**
+   * Stores a role's entries. `cache` is what the role's last backup learned of its large files: an
+   * unchanged one (same path, header and identity) is not read, its chunks are listed again.
+   */
+  async storeRole(
+    entries: AsyncIterable<ArchiveEntry>,
+    signal?: AbortSignal,
+    cache: FileCache = new Map(),
+  ): Promise<StoredRole> {
     const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
     const changedDuringCopy: string[] = [];
     const buffers = new BlockBuffers(RECORD_BLOCK_BYTES);
@@ -100,15 +132,25 @@ export class RepositoryWriter {
         refs.push(ref);
         inFlight.push(ref);
       },
-      (block) => buffers.give(block),
+      // A block cut short (before a record kept apart) is a view of a whole block buffer.
+      (block) => buffers.give(Buffer.from(block.buffer)),
       this.chunkBuffers,
     );
-    for await (const block of recordBlocks(entries, buffers, counts, signal, changedDuringCopy)) {
+    const nextCache = new Map<string, PendingRecord>();
+    const records = recordBlocks(
+      entries,
+      buffers,
+      counts,
+      signal,
+      changedDuringCopy,
+      this.fileRecords(chunker, refs, cache, nextCache),
+    );
+    for await (const block of records) {
       await chunker.push(block.data);
       // Chunks waiting for their thread hold memory: wait for the oldest beyond the limit.
       while (inFlight.length > this.inFlightLimit) await inFlight.shift();
     }
-    await chunker.end();
+    await chunker.cutHere();
     const chunks = await Promise.all(refs);
     const list = await this.addChunk(listOf(chunks), LIST_BLOB, added);
     return {
@@ -118,6 +160,47 @@ export class RepositoryWriter {
       addedBytes: added.bytes,
       counts,
       changedDuringCopy,
+      fileCache: await settledCache(nextCache),
+    };
+  }
+
+  /**
+   * Large files' records kept apart: chunks of their own, so that the next backup can list them
+   * again without reading the file (`cache`); what each one's chunks are goes into `next`.
+   */
+  private fileRecords(
+    chunker: StreamChunker,
+    refs: Promise<ChunkRef>[],
+    cache: FileCache,
+    next: Map<string, PendingRecord>,
+  ): RecordBounds {
+    let first = 0;
+    return {
+      apart: (entry) =>
+        entry.type === 'file' && entry.identity !== undefined && entry.size >= CACHED_FILE_BYTES,
+      starting: async (entry, record) => {
+        await chunker.cutHere();
+        first = refs.length;
+        const hash = recordHash(record);
+        const cached = cache.get(entry.path);
+        const reusable =
+          cached !== undefined &&
+          cached.identity === entry.identity &&
+          cached.record === hash &&
+          cached.chunks.every(([id]) => this.index.has(id) || this.fresh.has(id));
+        if (!reusable) return false;
+        for (const [id, length] of cached.chunks) refs.push(Promise.resolve({ id, length }));
+        next.set(entry.path, { identity: entry.identity!, record: hash, chunks: cached.chunks });
+        return true;
+      },
+      ended: async (entry, record) => {
+        await chunker.cutHere();
+        const chunks = Promise.all(refs.slice(first)).then((own) =>
+          own.map(({ id, length }): [string, number] => [id, length]),
+        );
+        chunks.catch(() => undefined); // awaited with the role's other chunks
+        next.set(entry.path, { identity: entry.identity!, record: recordHash(record), chunks });
+      },
     };
   }
 

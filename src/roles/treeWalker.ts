@@ -56,7 +56,7 @@ const readAt = promisify(read);
 /** What the synchronous scan found: an entry whose content (if any) is in memory, or a large open file. */
 type Scanned =
   | { header: EntryHeader; data?: Buffer; changed?: boolean }
-  | { header: EntryHeader; fd: number; absolute: string };
+  | { header: EntryHeader; fd: number; absolute: string; identity: string };
 
 export async function* walkTree(root: string): AsyncGenerator<ArchiveEntry> {
   yield* paced(scanFolder(smallFileBuffer(), root, ''), root);
@@ -87,7 +87,7 @@ async function* pacedItems(scan: Generator<Scanned>): AsyncGenerator<ArchiveEntr
   let bytes = 0;
   for (const item of scan) {
     if ('fd' in item) {
-      yield* largeFile(item.header, item.fd, item.absolute);
+      yield* largeFile(item);
     } else {
       const { data, changed } = item;
       yield data
@@ -151,7 +151,8 @@ function* scanFile(buffer: Buffer, absolute: string, entryPath: string): Generat
   }
   const fileHeader = header(entryPath, 'file', stats, stats.size);
   if (stats.size > WHOLE_READ_LIMIT) {
-    yield { header: fileHeader, fd, absolute }; // the descriptor now belongs to streamedFile
+    // The descriptor now belongs to largeFile; a new inode or change time is another version of the file.
+    yield { header: fileHeader, fd, absolute, identity: `${stats.dev}:${stats.ino}:${stats.ctimeMs}` };
     return;
   }
   let data: Buffer;
@@ -203,7 +204,12 @@ function bufferReader(data: Buffer): (target: Buffer) => number {
  * libuv's thread pool (the copy of a block's worth of data then costs the archiving thread nothing),
  * and closes the descriptor after the last byte (or this generator does, once the consumer moves on).
  */
-function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Generator<ArchiveEntry> {
+function* largeFile({
+  header: fileHeader,
+  fd,
+  absolute,
+  identity,
+}: Extract<Scanned, { fd: number }>): Generator<ArchiveEntry> {
   let position = 0;
   let open = true;
   let changed = false;
@@ -227,7 +233,7 @@ function* largeFile(fileHeader: EntryHeader, fd: number, absolute: string): Gene
     return count;
   };
   try {
-    yield { ...fileHeader, readInto, changedDuringCopy: () => changed };
+    yield { ...fileHeader, readInto, changedDuringCopy: () => changed, identity };
   } finally {
     close();
   }

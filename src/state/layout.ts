@@ -32,6 +32,11 @@ export class StateLayout {
     return this.at('repository-epoch.json');
   }
 
+  /** Format 4's file cache of a role: its large files' chunks at its last backup (state/fileCache.ts). */
+  fileCacheFile(roleName: string): string {
+    return this.at('file-cache', `${roleName}.json`);
+  }
+
   /** The token clients present. */
   get tokenFile(): string {
     return this.at('token');
