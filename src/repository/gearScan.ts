@@ -298,7 +298,7 @@ export function gearScan(
   const outs = lanes.map((_, lane) => outStart + lane * part * 4);
   const buffer = reserve(scanner, outStart + data.length * 4);
   const table = new DataView(buffer, 0, GEAR_BYTES);
-  gear.forEach((value, index) => table.setInt32(index * 4, value, true));
+  for (let index = 0; index < 256; index += 1) table.setInt32(index * 4, gear[index]!, true);
   const bytes = new Uint8Array(buffer);
   bytes.set(context, GEAR_BYTES);
   bytes.set(data, dataStart);

@@ -11,6 +11,8 @@ import {
   type ChunkSizes,
   type CutMasks,
 } from '../../src/repository/chunker.js';
+import { ChunkPool } from '../../src/repository/chunkPool.js';
+import { StreamChunker } from '../../src/repository/streamChunker.js';
 
 /** The scan as plain JavaScript, as the format defines it: the oracle for the WebAssembly one. */
 function referenceScan(gear: Int32Array, masks: CutMasks, context: Uint8Array, data: Uint8Array): Int32Array {
@@ -142,4 +144,26 @@ test('after 100 bytes inserted in the middle of 8 MiB, the cuts realign: at most
   const changed = chunks(after).filter((chunk) => !old.has(chunk));
   assert.ok(old.size > 10, `${old.size} chunks`);
   assert.ok(changed.length >= 1 && changed.length <= 3, `${changed.length} chunks changed`);
+});
+
+test('in the worker threads (StreamChunker), the chunks are those of a scan in this thread', async () => {
+  const gear = gearTable(randomBytes(32));
+  const data = randomBytes(5 * 1024 * 1024 + 77);
+  const pool = new ChunkPool(2);
+  try {
+    const lengths: number[] = [];
+    const chunker = new StreamChunker(
+      pool,
+      gear,
+      (chunk) => lengths.push(chunk.length),
+      () => undefined,
+    );
+    for (let start = 0; start < data.length; start += 1024 * 1024) {
+      await chunker.push(Buffer.from(data.subarray(start, start + 1024 * 1024)));
+    }
+    await chunker.end();
+    assert.deepEqual(lengths, chunkLengths(chunkEnds(gear, data)));
+  } finally {
+    await pool.close();
+  }
 });
