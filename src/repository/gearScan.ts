@@ -21,6 +21,8 @@
 const UNROLL = 4;
 const GEAR_BYTES = 1024;
 const PAGE_BYTES = 65_536;
+/** The bytes before a position that its hash depends on (chunker.ts's SCAN_CONTEXT_BYTES). */
+const WINDOW_BEFORE = 31;
 
 const I32 = 0x7f;
 const EMPTY_BLOCK = 0x40;
@@ -278,9 +280,30 @@ function reserve(scanner: GearScanExports, bytes: number): ArrayBuffer {
   return scanner.memory.buffer;
 }
 
+/** Copies the gear table, the context and the data into the instance's memory. */
+function copyIn(buffer: ArrayBuffer, gear: Int32Array, context: Uint8Array, data: Uint8Array): void {
+  const table = new DataView(buffer, 0, GEAR_BYTES);
+  for (let index = 0; index < 256; index += 1) table.setInt32(index * 4, gear[index]!, true);
+  const bytes = new Uint8Array(buffer);
+  bytes.set(context, GEAR_BYTES);
+  bytes.set(data, GEAR_BYTES + context.length);
+}
+
+/** The lanes' cuts, lane after lane: each lane's from its `out` to where `scan` says they end. */
+function collect(buffer: ArrayBuffer, outs: number[], ends: number[]): Int32Array {
+  const counts = ends.map((laneEnd, lane) => ((laneEnd >>> 0) - outs[lane]!) / 4);
+  const cuts = new Int32Array(counts.reduce((sum, count) => sum + count, 0));
+  let filled = 0;
+  counts.forEach((count, lane) => {
+    cuts.set(new Int32Array(buffer, outs[lane], count), filled);
+    filled += count;
+  });
+  return cuts;
+}
+
 /**
  * chunker.ts's `scanCuts`, run in WebAssembly (the masks as `strict` and `loose`). The data is
- * scanned as two halves side by side, lane B's hash warmed up over the 31 bytes before its half.
+ * scanned as LANES parts side by side, each lane's hash warmed up over the bytes before its part.
  */
 export function gearScan(
   gear: Int32Array,
@@ -294,22 +317,11 @@ export function gearScan(
   const part = Math.floor(data.length / LANES);
   const starts = lanes.map((_, lane) => dataStart + lane * part);
   const end = dataStart + data.length;
-  const outStart = (end + 3) & ~3;
+  const outStart = Math.ceil(end / 4) * 4;
   const outs = lanes.map((_, lane) => outStart + lane * part * 4);
   const buffer = reserve(scanner, outStart + data.length * 4);
-  const table = new DataView(buffer, 0, GEAR_BYTES);
-  for (let index = 0; index < 256; index += 1) table.setInt32(index * 4, gear[index]!, true);
-  const bytes = new Uint8Array(buffer);
-  bytes.set(context, GEAR_BYTES);
-  bytes.set(data, dataStart);
-  const hashes = starts.map((start) => scanner.warm(Math.max(GEAR_BYTES, start - 31), start));
+  copyIn(buffer, gear, context, data);
+  const hashes = starts.map((start) => scanner.warm(Math.max(GEAR_BYTES, start - WINDOW_BEFORE), start));
   const ends = scanner.scan(...starts, dataStart + part, end, ...outs, strict, loose, dataStart, ...hashes);
-  const counts = ends.map((laneEnd, lane) => (laneEnd - outs[lane]!) / 4);
-  const cuts = new Int32Array(counts.reduce((sum, count) => sum + count, 0));
-  let filled = 0;
-  for (let lane = 0; lane < LANES; lane += 1) {
-    cuts.set(new Int32Array(buffer, outs[lane], counts[lane]), filled);
-    filled += counts[lane]!;
-  }
-  return cuts;
+  return collect(buffer, outs, ends);
 }
