@@ -15,6 +15,7 @@
  * further, which is what lets a changed file share its unchanged chunks with the previous backup.
  */
 import { createCipheriv } from 'node:crypto';
+import { gearScan } from './gearScan.js';
 
 export interface ChunkSizes {
   min: number;
@@ -60,7 +61,9 @@ export function gearTable(gearKey: Uint8Array): Int32Array {
 /**
  * The positions in `data` after which a cut may fall (1 … data.length), each as `position * 2 + 1`
  * when the strict mask allows it too, `position * 2` when only the loose one does. `context` is the
- * (up to 31) bytes before `data` in the stream.
+ * (up to 31) bytes before `data` in the stream. Run in WebAssembly (gearScan.ts); the loop it runs is
+ * `h = ((h << 1) + gear[byte]) | 0` over the context, then over the data with, after each byte,
+ * `if ((h & loose) === 0) found.push((i + 1) * 2 + ((h & strict) === 0 ? 1 : 0))`.
  */
 export function scanCuts(
   gear: Int32Array,
@@ -68,16 +71,7 @@ export function scanCuts(
   context: Uint8Array,
   data: Uint8Array,
 ): Int32Array {
-  const { strict, loose } = masks;
-  let hash = 0;
-  for (let i = 0; i < context.length; i += 1) hash = ((hash << 1) + gear[context[i]!]!) | 0;
-  const found: number[] = [];
-  const length = data.length;
-  for (let i = 0; i < length; i += 1) {
-    hash = ((hash << 1) + gear[data[i]!]!) | 0;
-    if ((hash & loose) === 0) found.push((i + 1) * 2 + ((hash & strict) === 0 ? 1 : 0));
-  }
-  return Int32Array.from(found);
+  return gearScan(gear, masks.strict, masks.loose, context, data);
 }
 
 /**
