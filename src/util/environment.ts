@@ -23,6 +23,8 @@ const KEPT = new Set([
   'AZSBACKUP_HOME',
   'AZSBACKUP_SOCKET',
   'AZSBACKUP_LOG_LEVEL',
+  // The format backups are written in (src/engine/backupRun.ts, writesRepository): a preview's switch.
+  'AZSBACKUP_FORMAT',
   'NODE_OPTIONS',
   'MALLOC_ARENA_MAX',
   // A pointer to the Kerberos ticket cache (not a secret) for SMB stores (src/storage/smbClient.ts).
