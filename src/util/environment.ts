@@ -23,8 +23,8 @@ const KEPT = new Set([
   'AZSBACKUP_HOME',
   'AZSBACKUP_SOCKET',
   'AZSBACKUP_LOG_LEVEL',
-  // The backup format to write (4: the deduplicating repository of issue 20, where the engine has it;
-  // `npm run bench -- --incremental` sets it). An engine without that format ignores it.
+  // The format backups are written in: 4 for the deduplicating repository's preview (src/engine/backupRun.ts,
+  // writesRepository; `npm run bench -- --incremental` sets it).
   'AZSBACKUP_FORMAT',
   'NODE_OPTIONS',
   'MALLOC_ARENA_MAX',

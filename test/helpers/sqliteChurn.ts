@@ -5,12 +5,13 @@
  * Each transaction inserts BATCH_ROWS rows tagged with a new batch number and deletes the batch
  * KEPT_BATCHES before it, so a consistent snapshot holds only whole batches (batchProblems checks
  * that: a torn transaction would leave a partial batch). Prints "ready" after the first commit.
+ * commitBatches runs a given number of the same transactions in the caller's process.
  */
 import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 
 const BATCH_ROWS = 20;
-const KEPT_BATCHES = 250;
+export const KEPT_BATCHES = 250;
 
 /** Batches that do not hold exactly BATCH_ROWS rows, in a database this writer wrote. */
 export function batchProblems(file: string): string[] {
@@ -25,7 +26,8 @@ export function batchProblems(file: string): string[] {
   }
 }
 
-function churn(file: string, journalMode: string): void {
+/** Opens (creating) the database; each commit() is one transaction: a new batch in, the one KEPT_BATCHES before out. */
+function openBatches(file: string, journalMode: string): { commit: () => void; close: () => void } {
   const db = new Database(file, { timeout: 120_000 });
   db.pragma(`journal_mode = ${journalMode}`);
   db.exec(
@@ -41,6 +43,24 @@ function churn(file: string, journalMode: string): void {
     for (let row = 0; row < BATCH_ROWS; row += 1) insert.run(batch);
     drop.run(batch - KEPT_BATCHES);
   });
+  return { commit: () => commit(), close: () => db.close() };
+}
+
+/**
+ * The churn's transactions, `count` of them, in this process, then the database closed (its WAL
+ * checkpointed): a measured change, e.g. one batch of KEPT_BATCHES for about 1 % of the rows.
+ */
+export function commitBatches(file: string, count: number, journalMode = 'wal'): void {
+  const batches = openBatches(file, journalMode);
+  try {
+    for (let done = 0; done < count; done += 1) batches.commit();
+  } finally {
+    batches.close();
+  }
+}
+
+function churn(file: string, journalMode: string): void {
+  const { commit } = openBatches(file, journalMode);
   commit();
   console.log('ready');
   const loop = (): void => {

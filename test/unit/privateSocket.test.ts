@@ -111,6 +111,7 @@ describe('the environment allowlist', () => {
       LC_ALL: 'C',
       XDG_RUNTIME_DIR: '/run/user/0',
       AZSBACKUP_HOME: '/state',
+      AZSBACKUP_FORMAT: '4',
       NODE_OPTIONS: '--max-semi-space-size=4',
       AZSBACKUP_PFX_PASSWORD: 'secret',
       AWS_SECRET_ACCESS_KEY: 'secret',
@@ -118,6 +119,7 @@ describe('the environment allowlist', () => {
       PASSWD: 'secret',
     });
     assert.deepEqual(Object.keys(kept).sort(), [
+      'AZSBACKUP_FORMAT',
       'AZSBACKUP_HOME',
       'HOME',
       'LANG',
