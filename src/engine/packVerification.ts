@@ -100,14 +100,11 @@ export class PackVerifier {
       return;
     }
     const before = await readState(this.deps.state);
+    // Format 2 and 3 backups have no packs: nothing to read, nothing to write.
+    if (!users.size && !before.Damaged.length) return;
     const stillListed = before.Damaged.filter((damaged) => users.has(damaged.Pack));
-    const slice = users.size
-      ? sliceAfter(
-          [...users.keys()].sort(),
-          before.Cursor,
-          runsPerRetention(await this.deps.state.readConfig()),
-        )
-      : [];
+    const runs = runsPerRetention(await this.deps.state.readConfig());
+    const slice = sliceAfter([...users.keys()].sort(), before.Cursor, runs);
     const found = new Map<PackKey, string | null>();
     let cursor = before.Cursor;
     for (const pack of [...stillListed.map((damaged) => damaged.Pack), ...slice]) {
