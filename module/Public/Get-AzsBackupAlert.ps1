@@ -12,7 +12,8 @@ function Get-AzsBackupAlert {
     Failure alerts (the store is out of capacity, cannot be reached, has a fault in its path, refuses
     the account, or a general fault) open when a backup fails and close when a backup succeeds.
     Condition alerts (the encryption certificate expires within 30 days or has expired, automatic
-    backups are disabled, the store is almost full) stay active while their condition lasts.
+    backups are disabled, the store is almost full, a role stored no data, retention could not delete,
+    a pack of the backup repository is damaged or missing) stay active while their condition lasts.
 
     .PARAMETER State
     Gets only the Active or only the Closed alerts. Without it every alert is returned.

@@ -20,6 +20,7 @@ export type AlertKind =
   | 'StoreAlmostFull'
   | 'RoleStoredNothing'
   | 'RetentionBlocked'
+  | 'PackDamaged'
   | 'NotificationTargetRejected';
 
 export interface AlertRule {
@@ -112,6 +113,13 @@ export const ALERT_RULES: Record<AlertKind, AlertRule> = {
     type: 'condition',
     remediation:
       'The backups retention no longer keeps stay on the store, taking its room, until they can be deleted. Let the daemon delete there: on a share or folder, delete rights for the backup account; on a blob container, a SAS token with delete permission (sp=racwdl) or the account key, and an immutability policy whose period is shorter than -BackupRetentionPeriodInDays. Retention tries again after every backup; the alert closes once it deletes what it should.',
+  },
+  PackDamaged: {
+    title: 'A pack of the backup repository is damaged or missing: some backups cannot be restored',
+    severity: 'Critical',
+    type: 'condition',
+    remediation:
+      "The backups the description names cannot be restored in full: a role whose data is in a damaged pack fails to restore (Test-AzsBackup -Name <backup> names the role). Run Start-AzsBackup now so that a whole backup exists; it does not use the damaged packs. Check the health of the store: the file server's disks and file system (or the storage account), and that nothing else writes under MASBackup. The packs found damaged are read again after every scheduled backup; the alert closes when they read whole again or retention has deleted every backup that lists them.",
   },
   RoleStoredNothing: {
     // Critical: retention never deletes the newest backup ready for cloud recovery — this empty one —

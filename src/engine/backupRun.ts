@@ -38,6 +38,7 @@ import {
 import { removeIfEmpty } from './housekeeping.js';
 import type { ProgressListener } from './job.js';
 import { MANIFEST_NAME, backupFolder } from './layout.js';
+import { damagedPacks } from './packVerification.js';
 import { nextTimings, startOrder } from './roleOrder.js';
 
 /** Roles backed up at once: enough to overlap one role's file I/O with the others' compression. */
@@ -66,7 +67,14 @@ export async function runBackup(
   try {
     await store.checkRoot();
     await store.mkdir(folder);
-    const writer = format.epoch ? await RepositoryWriter.open(store, epochKeys(format.epoch, key)) : null;
+    const writer = format.epoch
+      ? await RepositoryWriter.open(
+          store,
+          epochKeys(format.epoch, key),
+          undefined,
+          await damagedPacks(deps.state, format.epoch),
+        )
+      : null;
     const storage = writer
       ? repositoryStorage(deps, writer, folder)
       : roleFileStorage(deps, store, folder, key);

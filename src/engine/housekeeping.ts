@@ -1,7 +1,8 @@
 /**
  * What follows a backup and a configuration change: retention on the store, failed uploads removed,
- * failure alerts opened or closed, and the condition alerts (certificate, scheduler, free space)
- * brought up to date.
+ * after a scheduled backup a slice of the repository's packs verified (packVerification.ts), failure
+ * alerts opened or closed, and the condition alerts (certificate, scheduler, free space) brought up
+ * to date.
  */
 import { AzsError } from '../protocol/errors.js';
 import type { CapacityLog } from '../state/capacityLog.js';
@@ -20,6 +21,7 @@ import { emptiedRolesCondition } from './emptiedRoles.js';
 import { BACKUP_ROOT } from './layout.js';
 import { displayPath, findFailedUploads, findRepositoryOrphans } from './prune.js';
 import { applyRetention } from './retention.js';
+import { PackVerifier } from './packVerification.js';
 import { withOperatorAdvice } from './storeAdvice.js';
 import type { Stores } from './stores.js';
 import type { RoleService } from './roles.js';
@@ -42,7 +44,11 @@ export interface HousekeepingDeps {
 }
 
 export class Housekeeping {
-  constructor(private readonly deps: HousekeepingDeps) {}
+  private readonly verifier: PackVerifier;
+
+  constructor(private readonly deps: HousekeepingDeps) {
+    this.verifier = new PackVerifier(deps);
+  }
 
   /** After a backup, over the backup's own store while it is open (null: one is opened). */
   async afterBackup(job: JobRecord, error: AzsError | null, store: BackupStore | null): Promise<void> {
@@ -62,6 +68,13 @@ export class Housekeeping {
             error: String((error as Error).message ?? error),
           }),
         );
+        // Rolling verification follows the schedule: on-demand backups do not move it.
+        if (job.IsAutomatic)
+          await this.verifier.verify(store).catch((error: unknown) =>
+            this.deps.log.warn('pack verification failed', {
+              error: String((error as Error).message ?? error),
+            }),
+          );
       });
     }
     await this.evaluateConditions(store);

@@ -106,7 +106,10 @@ async function readRepositoryRole<T>(
 const repositoryReaders = new WeakMap<BackupReader, Promise<RepositoryReader>>();
 function repositoryReaderOf(backup: BackupReader, keys: EpochKeys): Promise<RepositoryReader> {
   let reader = repositoryReaders.get(backup);
-  if (!reader) repositoryReaders.set(backup, (reader = RepositoryReader.open(backup.repository, keys)));
+  if (!reader) {
+    const packs = new Set(backup.manifest.Roles.flatMap((role) => role.Content?.Packs ?? []));
+    repositoryReaders.set(backup, (reader = RepositoryReader.open(backup.repository, keys, packs)));
+  }
   return reader;
 }
 

@@ -48,12 +48,17 @@ export class RepositoryReader {
     this.blobKeys = blobKeysOf(keys);
   }
 
+  /**
+   * A reader of the blobs in `packs` (a backup's manifest lists them): a blob stored again in a
+   * later pack (its first pack pruned, or found damaged) is found where this backup refers to it.
+   */
   static async open(
     files: RepositoryFiles,
     keys: EpochKeys,
+    packs: ReadonlySet<string>,
     pool = sharedChunkPool(),
   ): Promise<RepositoryReader> {
-    return new RepositoryReader(files, keys, await readIndex(files, keys), pool);
+    return new RepositoryReader(files, keys, await readIndex(files, keys, (pack) => packs.has(pack)), pool);
   }
 
   /** A role's record stream, chunk by chunk; BackupCorrupt (target: the pack) on any damage. */

@@ -96,14 +96,22 @@ export class RepositoryWriter {
     return this.keys.epoch;
   }
 
-  /** A writer for a backup into `keys`' epoch, deduplicating against every chunk in a stored pack. */
-  static async open(store: BackupStore, keys: EpochKeys, pool?: ChunkPool): Promise<RepositoryWriter> {
+  /**
+   * A writer for a backup into `keys`' epoch, deduplicating against every chunk in a stored pack
+   * but those of `damaged` (packs verification found damaged: their chunks are stored anew).
+   */
+  static async open(
+    store: BackupStore,
+    keys: EpochKeys,
+    pool?: ChunkPool,
+    damaged: ReadonlySet<string> = new Set(),
+  ): Promise<RepositoryWriter> {
     // A chunk is only as good as its pack: an index file may name packs that are gone (pruned, or
     // lost), and a backup must never refer to those.
     const stored = new Set<string>();
     for (const entry of await store.list(packsFolder(keys.epoch))) {
       const name = nameHash(entry.name, PACK_SUFFIX);
-      if (entry.type === 'file' && name) stored.add(name);
+      if (entry.type === 'file' && name && !damaged.has(name)) stored.add(name);
     }
     return new RepositoryWriter(store, keys, await readIndex(store, keys, (pack) => stored.has(pack)), pool);
   }

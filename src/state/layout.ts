@@ -77,6 +77,11 @@ export class StateLayout {
     return this.at('schedule.json');
   }
 
+  /** Rolling verification's cursor and the packs it found damaged (engine/packVerification.ts). */
+  get verificationFile(): string {
+    return this.at('verification.json');
+  }
+
   /** The notification targets, secrets sealed (state/notificationTargets.ts). */
   get notificationTargetsFile(): string {
     return this.at('notifications.json');
