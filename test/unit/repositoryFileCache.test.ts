@@ -1,0 +1,121 @@
+/**
+ * Format 4's file cache (src/repository/fileCache.ts): an unchanged large file is listed again
+ * without being read, a changed one is read, and either way the role reads back byte for byte.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, test } from 'node:test';
+import { ByteReader } from '../../src/archive/byteReader.js';
+import type { ArchiveEntry } from '../../src/archive/entry.js';
+import { decodeRecords } from '../../src/archive/records.js';
+import { epochKeys, newEpochId } from '../../src/crypto/epochKeys.js';
+import { RepositoryReader } from '../../src/repository/reader.js';
+import { RepositoryWriter, type StoredRole } from '../../src/repository/writer.js';
+import { LocalFolderStore } from '../../src/storage/localStore.js';
+import { removeDir, tempDir } from '../helpers/daemon.js';
+
+const root = tempDir('file-cache');
+after(() => removeDir(root));
+const store = new LocalFolderStore(root);
+const keys = epochKeys(newEpochId(), randomBytes(32));
+
+interface SourceFile {
+  path: string;
+  data: Buffer;
+  identity?: string;
+  mtimeMs: number;
+}
+
+/** The files as entries; `reads` counts each file's readInto calls by path. */
+async function* entriesOf(files: SourceFile[], reads: Map<string, number>): AsyncGenerator<ArchiveEntry> {
+  for (const file of files) {
+    let position = 0;
+    yield {
+      path: file.path,
+      type: 'file',
+      mode: 0o644,
+      mtimeMs: file.mtimeMs,
+      size: file.data.length,
+      identity: file.identity,
+      readInto: (target) => {
+        reads.set(file.path, (reads.get(file.path) ?? 0) + 1);
+        const count = file.data.copy(target, 0, position);
+        position += count;
+        return count;
+      },
+    };
+  }
+}
+
+async function backup(files: SourceFile[], cache?: StoredRole['fileCache']) {
+  const writer = await RepositoryWriter.open(store, keys);
+  const reads = new Map<string, number>();
+  const stored = await writer.storeRole(entriesOf(files, reads), undefined, cache);
+  await writer.finish();
+  return { stored, reads, packs: writer.packsOf(stored) };
+}
+
+async function readBack(stored: StoredRole, packs: string[]): Promise<Map<string, Buffer>> {
+  const reader = await RepositoryReader.open(store, keys, new Set(packs));
+  const files = new Map<string, Buffer>();
+  for await (const entry of decodeRecords(
+    new ByteReader(reader.roleStream(stored.list)),
+    'test',
+    () => false,
+  )) {
+    const parts: Buffer[] = [];
+    for await (const part of entry.content ?? []) parts.push(Buffer.from(part as Buffer));
+    files.set(entry.path, Buffer.concat(parts));
+  }
+  return files;
+}
+
+test('an unchanged large file is not read again; a changed one is; both read back whole', async () => {
+  const files: SourceFile[] = [
+    { path: 'small.json', data: Buffer.from('{"a":1}\n'), identity: '1:1:1', mtimeMs: 1000 },
+    { path: 'disk.vhd', data: randomBytes(3 * 1024 * 1024 + 5), identity: '1:2:1', mtimeMs: 1000 },
+    { path: 'db.mdf', data: randomBytes(2 * 1024 * 1024), identity: '1:3:1', mtimeMs: 1000 },
+    { path: 'tail.log', data: randomBytes(100_000), identity: '1:4:1', mtimeMs: 1000 },
+  ];
+  const first = await backup(files);
+  assert.deepEqual([...first.stored.fileCache.keys()].sort(), ['db.mdf', 'disk.vhd']);
+
+  // db.mdf changes (new content, change time and mtime); disk.vhd does not.
+  const changed = files.map((file) =>
+    file.path === 'db.mdf'
+      ? { ...file, data: randomBytes(file.data.length), identity: '1:3:2', mtimeMs: 2000 }
+      : file,
+  );
+  const second = await backup(changed, first.stored.fileCache);
+  assert.equal(second.reads.get('disk.vhd'), undefined, 'disk.vhd was read although it did not change');
+  assert.ok(second.reads.get('db.mdf')! > 0, 'db.mdf changed and must be read');
+  assert.ok(second.reads.get('small.json')! > 0, 'small files are always read');
+  assert.ok(second.stored.addedBytes < 2.3 * 1024 * 1024, `added ${second.stored.addedBytes}`);
+  assert.deepEqual(second.stored.counts, first.stored.counts);
+
+  const expected = new Map(changed.map((file) => [file.path, file.data]));
+  assert.deepEqual(await readBack(second.stored, second.packs), expected);
+  assert.deepEqual(
+    await readBack(first.stored, first.packs),
+    new Map(files.map((file) => [file.path, file.data])),
+  );
+});
+
+test('a cached file is read again when its identity changed, or when a chunk it lists is no longer stored', async () => {
+  const file: SourceFile = {
+    path: 'image.bin',
+    data: randomBytes(1024 * 1024),
+    identity: '9:1:1',
+    mtimeMs: 5,
+  };
+  const first = await backup([file]);
+  const moved = await backup([{ ...file, identity: '9:7:1' }], first.stored.fileCache);
+  assert.ok(moved.reads.get('image.bin')! > 0, 'a new inode is another file');
+
+  const forged = new Map(first.stored.fileCache);
+  const entry = forged.get('image.bin')!;
+  forged.set('image.bin', { ...entry, chunks: [['00'.repeat(32), file.data.length]] });
+  const unknown = await backup([file], forged);
+  assert.ok(unknown.reads.get('image.bin')! > 0, 'a chunk the index lacks is never listed');
+  assert.deepEqual(await readBack(unknown.stored, unknown.packs), new Map([[file.path, file.data]]));
+});
