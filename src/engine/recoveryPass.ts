@@ -102,11 +102,17 @@ async function readRepositoryRole<T>(
   }
 }
 
-/** The backup's repository reader: the epoch's index is read once, for every role of the backup. */
+/**
+ * The backup's repository reader: the epoch's index is read once, for every role of the backup, and
+ * only for the packs its manifest lists.
+ */
 const repositoryReaders = new WeakMap<BackupReader, Promise<RepositoryReader>>();
 function repositoryReaderOf(backup: BackupReader, keys: EpochKeys): Promise<RepositoryReader> {
   let reader = repositoryReaders.get(backup);
-  if (!reader) repositoryReaders.set(backup, (reader = RepositoryReader.open(backup.repository, keys)));
+  if (!reader) {
+    const packs = new Set(backup.manifest.Roles.flatMap((role) => role.Content?.Packs ?? []));
+    repositoryReaders.set(backup, (reader = RepositoryReader.open(backup.repository, keys, packs)));
+  }
   return reader;
 }
 

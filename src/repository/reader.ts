@@ -48,12 +48,17 @@ export class RepositoryReader {
     this.blobKeys = blobKeysOf(keys);
   }
 
+  /**
+   * A reader of the blobs in `packs` (those a backup's authenticated manifest lists): an index file
+   * may still name a pack that prune removed, for a chunk that a later pack holds again.
+   */
   static async open(
     files: RepositoryFiles,
     keys: EpochKeys,
+    packs: ReadonlySet<string>,
     pool = sharedChunkPool(),
   ): Promise<RepositoryReader> {
-    return new RepositoryReader(files, keys, await readIndex(files, keys), pool);
+    return new RepositoryReader(files, keys, await readIndex(files, keys, (pack) => packs.has(pack)), pool);
   }
 
   /** A role's record stream, chunk by chunk; BackupCorrupt (target: the pack) on any damage. */
@@ -105,9 +110,12 @@ export class RepositoryReader {
   private locate(id: Buffer): BlobLocation {
     const location = this.index.get(id.toString('hex'));
     if (!location) {
+      const refused = this.index.refused.map((error) => error.message);
       throw damagedFile(
         `the repository's index`,
-        `it has no blob ${id.toString('hex')}: an index file or pack of this backup is missing`,
+        `it has no blob ${id.toString('hex')}: an index file or pack of this backup is missing${
+          refused.length ? `, and these index files do not open: ${refused.join('; ')}` : ''
+        }`,
       );
     }
     return location;
