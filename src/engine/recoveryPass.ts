@@ -102,7 +102,10 @@ async function readRepositoryRole<T>(
   }
 }
 
-/** The backup's repository reader: the epoch's index is read once, for every role of the backup. */
+/**
+ * The backup's repository reader: the epoch's index is read once, for every role of the backup, and
+ * only for the packs its manifest lists.
+ */
 const repositoryReaders = new WeakMap<BackupReader, Promise<RepositoryReader>>();
 function repositoryReaderOf(backup: BackupReader, keys: EpochKeys): Promise<RepositoryReader> {
   let reader = repositoryReaders.get(backup);

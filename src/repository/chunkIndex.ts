@@ -8,6 +8,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { Readable } from 'node:stream';
 import { compress, decompress } from 'zstd-napi';
 import type { EpochKeys } from '../crypto/epochKeys.js';
+import { type AzsError, isAzsError } from '../protocol/errors.js';
 import type { BackupStore } from '../storage/store.js';
 import type { BlobType } from './blobCodec.js';
 import { type RepositoryFiles, damagedFile, readWhole } from './files.js';
@@ -37,6 +38,8 @@ export class ChunkIndex {
   private readonly blobs = new Map<string, BlobLocation>();
   /** The index files read or written, by name. */
   readonly files = new Set<string>();
+  /** Index files that did not open (damaged, or from elsewhere), each as its error: none of their packs is here. */
+  readonly refused: AzsError[] = [];
 
   get size(): number {
     return this.blobs.size;
@@ -74,7 +77,8 @@ function aad(epoch: string): Buffer {
 
 /**
  * Reads every index file of the epoch (each checked against its name and key) into one index; only
- * the packs `keep` accepts, when it is given.
+ * the packs `keep` accepts, when it is given. A file that fails its checks is left out and kept in
+ * `refused`: a damaged or planted file hides only what it lists, and cannot stop a backup.
  */
 export async function readIndex(
   files: RepositoryFiles,
@@ -86,8 +90,15 @@ export async function readIndex(
     const hash = nameHash(entry.name, INDEX_SUFFIX);
     if (entry.type !== 'file' || !hash) continue;
     const path = indexPath(keys.epoch, hash);
-    const stored = await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES);
-    for (const pack of openIndexFile(stored, keys, path)) if (keep(pack.Name)) index.addPack(pack);
+    let packs: PackRecord[];
+    try {
+      packs = openIndexFile(await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES), keys, path);
+    } catch (error) {
+      if (!isAzsError(error, 'BackupCorrupt')) throw error;
+      index.refused.push(error);
+      continue;
+    }
+    for (const pack of packs) if (keep(pack.Name)) index.addPack(pack);
     index.files.add(hash);
   }
   return index;

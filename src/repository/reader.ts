@@ -49,8 +49,9 @@ export class RepositoryReader {
   }
 
   /**
-   * A reader of the blobs in `packs` (a backup's manifest lists them): a blob stored again in a
-   * later pack (its first pack pruned, or found damaged) is found where this backup refers to it.
+   * A reader of the blobs in `packs` (those a backup's authenticated manifest lists): a blob stored
+   * again in a later pack (its first pack pruned, or found damaged) is found where this backup
+   * refers to it, although an index file may still name the old pack.
    */
   static async open(
     files: RepositoryFiles,
@@ -110,9 +111,12 @@ export class RepositoryReader {
   private locate(id: Buffer): BlobLocation {
     const location = this.index.get(id.toString('hex'));
     if (!location) {
+      const refused = this.index.refused.map((error) => error.message);
       throw damagedFile(
         `the repository's index`,
-        `it has no blob ${id.toString('hex')}: an index file or pack of this backup is missing`,
+        `it has no blob ${id.toString('hex')}: an index file or pack of this backup is missing${
+          refused.length ? `, and these index files do not open: ${refused.join('; ')}` : ''
+        }`,
       );
     }
     return location;

@@ -39,6 +39,8 @@ export interface EngineFixture {
   /** The Directory role's folder (role CA). */
   data: string;
   decryption: { DecryptionCertPath: string; DecryptionCertPassword: string };
+  /** The public certificate backups are encrypted for (its .pfx is `decryption`'s). */
+  cerPath: string;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function createEngine(
     store,
     data,
     decryption: { DecryptionCertPath: certificate.PfxPath, DecryptionCertPassword: PFX_PASSWORD },
+    cerPath: certificate.CerPath,
     async close() {
       await engine.stop();
       removeDir(root);

@@ -5,46 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { extractBackup } from '../../src/cli/extract.js';
 import { REPOSITORY_ROOT } from '../../src/repository/layout.js';
 import { createEngine, type EngineFixture } from '../helpers/engine.js';
 import { tempDir } from '../helpers/daemon.js';
+import { bytesUnder, manifestOf, treeOf } from '../helpers/repositoryStore.js';
 
 process.env.AZSBACKUP_FORMAT = '4';
-
-/** Every file under `folder`, by relative path, with its bytes. */
-function treeOf(folder: string, relative = '', files = new Map<string, Buffer>()): Map<string, Buffer> {
-  for (const entry of readdirSync(path.join(folder, relative), { withFileTypes: true })) {
-    const name = path.join(relative, entry.name);
-    if (entry.isDirectory()) treeOf(folder, name, files);
-    else files.set(name, readFileSync(path.join(folder, name)));
-  }
-  return files;
-}
-
-/** Bytes of every file under `folder`. */
-function bytesUnder(folder: string): number {
-  let total = 0;
-  for (const entry of readdirSync(folder, { withFileTypes: true, recursive: true }))
-    if (entry.isFile()) total += statSync(path.join(entry.parentPath, entry.name)).size;
-  return total;
-}
-
-function manifestOf(fixture: EngineFixture, backupId: string) {
-  const stamps = readdirSync(path.join(fixture.store, 'MASBackup')).filter((name) => /^\d{8}T/.test(name));
-  for (const stamp of stamps) {
-    const file = path.join(fixture.store, 'MASBackup', stamp, backupId, 'BackupInfo.json');
-    try {
-      return { folder: path.dirname(file), manifest: JSON.parse(readFileSync(file, 'utf8')) };
-    } catch {
-      continue;
-    }
-  }
-  throw new Error(`no manifest for ${backupId}`);
-}
 
 describe('format 4: the deduplicating repository', () => {
   let fixture: EngineFixture;
@@ -71,12 +41,12 @@ describe('format 4: the deduplicating repository', () => {
   after(() => fixture.close());
 
   test('backups are written in format 4, their roles in the repository and no role file', () => {
-    const { manifest } = manifestOf(fixture, second.id);
+    const { manifest } = manifestOf(fixture.store, second.id);
     assert.equal(manifest.FormatVersion, 4);
-    assert.match(manifest.Encryption.Epoch, /^[0-9a-f]{32}$/);
-    const [role] = manifest.Roles;
+    assert.match(manifest.Encryption.Epoch ?? '', /^[0-9a-f]{32}$/);
+    const role = manifest.Roles[0]!;
     assert.deepEqual(role.Files, []);
-    assert.ok(role.Content.Packs.length > 0);
+    assert.ok(role.Content!.Packs.length > 0);
     assert.equal(
       role.SourceBytes,
       [...second.tree.values()].reduce((sum, bytes) => sum + bytes.length, 0),
@@ -88,8 +58,8 @@ describe('format 4: the deduplicating repository', () => {
     assert.ok(first.storeBytes > disk.length, `the first backup stored ${first.storeBytes} bytes`);
     // The changed chunk of the image (at most 1 MiB), the new file's records, the role's list.
     assert.ok(growth < 1.5 * 1024 * 1024, `the second backup added ${growth} bytes`);
-    const { manifest } = manifestOf(fixture, second.id);
-    assert.ok(manifest.Roles[0].Content.AddedBytes < 1.5 * 1024 * 1024);
+    const { manifest } = manifestOf(fixture.store, second.id);
+    assert.ok(manifest.Roles[0]!.Content!.AddedBytes < 1.5 * 1024 * 1024);
   });
 
   test('Test-AzsBackup checks every pack, without the .pfx and with it', async () => {
@@ -112,7 +82,7 @@ describe('format 4: the deduplicating repository', () => {
 
   test('azsbackup extract reads a backup with only its folder (in its MASBackup) and the .pfx', async () => {
     const out = tempDir('repository-extract');
-    const { folder } = manifestOf(fixture, first.id);
+    const { folder } = manifestOf(fixture.store, first.id);
     const roles = await extractBackup({
       backupFolder: folder,
       pfxPath: fixture.decryption.DecryptionCertPath,
