@@ -33,6 +33,7 @@ import {
   repositoryStorage,
   roleFileStorage,
   type RoleBackupDeps,
+  type RoleStorage,
   type RoleOutcome,
 } from './backupRole.js';
 import { removeIfEmpty } from './housekeeping.js';
@@ -64,10 +65,11 @@ export async function runBackup(
   const folder = backupFolder(created, backup.BackupId);
   const format = await keysFor(deps, store, storePath, certificate);
   const { key } = format;
+  let writer: RepositoryWriter | null = null;
   try {
     await store.checkRoot();
     await store.mkdir(folder);
-    const writer = format.epoch
+    writer = format.epoch
       ? await RepositoryWriter.open(
           store,
           epochKeys(format.epoch, key),
@@ -75,7 +77,7 @@ export async function runBackup(
           await damagedPacks(deps.state, format.epoch),
         )
       : null;
-    const storage = writer
+    const storage: RoleStorage = writer
       ? repositoryStorage(deps, writer, folder)
       : roleFileStorage(deps, store, folder, key);
     const tracker = new ProgressTracker(roles, progress);
@@ -125,6 +127,8 @@ export async function runBackup(
     await rememberTimings(deps, roles, lastSeconds, outcomes);
     return { record: finished, measures: measuresOf(outcomes) };
   } catch (error) {
+    // Packs still being written finish or fail now, not under the next job (prune removes them).
+    await writer?.abandon();
     await store.remove(folder).catch(() => undefined);
     await removeIfEmpty(store, folder.slice(0, folder.lastIndexOf('/')));
     throw signal.aborted && !isAzsError(error)

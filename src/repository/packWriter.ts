@@ -46,6 +46,11 @@ export class PackWriter {
     if (this.failure) throw this.failure;
   }
 
+  /** Waits for the uploads under way, whatever their outcome: the backup failed, nothing refers to them. */
+  async abandon(): Promise<void> {
+    await Promise.allSettled(this.uploads);
+  }
+
   private async seal(): Promise<void> {
     if (this.failure) throw this.failure;
     const parts = this.parts;

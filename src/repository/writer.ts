@@ -220,6 +220,11 @@ export class RepositoryWriter {
       this.index.files.add(await writeIndexFile(this.store, this.keys, this.packs.written));
   }
 
+  /** Lets the packs under way settle, for a backup that failed: nothing will refer to them. */
+  abandon(): Promise<void> {
+    return this.packs.abandon();
+  }
+
   /** The packs a stored role's blobs are in, sorted; once `finish` has named this backup's packs. */
   packsOf(role: StoredRole): string[] {
     const packs = new Set<string>();
