@@ -23,6 +23,8 @@ export class PackWriter {
   private size = 0;
   private readonly uploads = new Set<Promise<void>>();
   private failure: unknown;
+  /** The packs folder, made once per backup. */
+  private folder: Promise<void> | undefined;
   /** The packs written, with their blobs: what the backup's index file lists. */
   readonly written: PackRecord[] = [];
 
@@ -74,7 +76,7 @@ export class PackWriter {
   /** Writes the pack, then reads it back: it counts only once the store holds exactly these bytes. */
   private async upload(name: string, parts: Buffer[]): Promise<void> {
     const path = packPath(this.epoch, name);
-    await this.store.mkdir(packsFolder(this.epoch));
+    await (this.folder ??= this.store.mkdir(packsFolder(this.epoch)));
     await this.store.writeFile(path, Readable.from(parts));
     const digest = await this.store.digest(path);
     if (digest.sha256 !== name) {
