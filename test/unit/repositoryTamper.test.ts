@@ -137,6 +137,26 @@ describe('format 4: a damaged or hostile repository', () => {
   });
   after(() => Promise.all([fixture.close(), other.close()]));
 
+  /**
+   * Damage to one pack of the base backup: Test-AzsBackup fails the role naming the pack, with the
+   * .pfx and without, and the restore is refused naming the backup, the role and the pack.
+   */
+  async function assertPackDamageReported(relative: string, problem: RegExp): Promise<void> {
+    for (const decryption of [null, fixture.decryption]) {
+      assertRoleFailed(await fixture.engine.testBackup(base.id, decryption), base.id, relative, problem);
+    }
+    await assertRestoreRefused(
+      fixture,
+      base.id,
+      fixture.decryption,
+      'BackupCorrupt',
+      named(base.id),
+      byRole,
+      new RegExp(relative),
+      problem,
+    );
+  }
+
   test('a flipped byte in a pack: Test-AzsBackup fails the role naming the pack, with the .pfx and without; the restore is refused', async () => {
     const [pack] = packFiles(fixture, base.id);
     const flip = (bytes: Buffer) => {
@@ -144,24 +164,9 @@ describe('format 4: a damaged or hostile repository', () => {
       return bytes;
     };
     await whileChanged(pack!, flip, async () => {
-      const relative = path.relative(fixture.store, pack!);
-      const damaged = /its SHA-256 is not the one its name says/;
-      assertRoleFailed(await fixture.engine.testBackup(base.id, null), base.id, relative, damaged);
-      assertRoleFailed(
-        await fixture.engine.testBackup(base.id, fixture.decryption),
-        base.id,
-        relative,
-        damaged,
-      );
-      await assertRestoreRefused(
-        fixture,
-        base.id,
-        fixture.decryption,
-        'BackupCorrupt',
-        named(base.id),
-        byRole,
-        new RegExp(relative),
-        damaged,
+      await assertPackDamageReported(
+        path.relative(fixture.store, pack!),
+        /its SHA-256 is not the one its name says/,
       );
     });
     await assertRestores(fixture, base);
@@ -171,24 +176,7 @@ describe('format 4: a damaged or hostile repository', () => {
     const [pack] = packFiles(fixture, base.id);
     const relative = path.relative(fixture.store, pack!);
     await whileChanged(pack!, null, async () => {
-      const missing = /it is missing/;
-      assertRoleFailed(await fixture.engine.testBackup(base.id, null), base.id, relative, missing);
-      assertRoleFailed(
-        await fixture.engine.testBackup(base.id, fixture.decryption),
-        base.id,
-        relative,
-        missing,
-      );
-      await assertRestoreRefused(
-        fixture,
-        base.id,
-        fixture.decryption,
-        'BackupCorrupt',
-        named(base.id),
-        byRole,
-        new RegExp(relative),
-        missing,
-      );
+      await assertPackDamageReported(relative, /it is missing/);
       fixture.clock.advanceHours(1);
       const following = await backUp(fixture);
       const files = packFiles(fixture, following.id);
