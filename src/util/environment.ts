@@ -23,6 +23,9 @@ const KEPT = new Set([
   'AZSBACKUP_HOME',
   'AZSBACKUP_SOCKET',
   'AZSBACKUP_LOG_LEVEL',
+  // The backup format to write (4: the deduplicating repository of issue 20, where the engine has it;
+  // `npm run bench -- --incremental` sets it). An engine without that format ignores it.
+  'AZSBACKUP_FORMAT',
   'NODE_OPTIONS',
   'MALLOC_ARENA_MAX',
   // A pointer to the Kerberos ticket cache (not a secret) for SMB stores (src/storage/smbClient.ts).
