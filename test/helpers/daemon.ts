@@ -22,20 +22,28 @@ export interface TestDaemon {
   stop(): void;
 }
 
-function start(stateDir: string, testHooks: boolean): { pid: number; socket: string; tokenFile: string } {
+interface StartOptions {
+  stateDir?: string;
+  testHooks?: boolean;
+  /** More environment for `azsbackup start`, e.g. `{ AZSBACKUP_FORMAT: '4' }` (the daemon keeps its allowlisted part). */
+  env?: Record<string, string>;
+}
+
+function start(stateDir: string, options: StartOptions): { pid: number; socket: string; tokenFile: string } {
   const output = execFileSync(
     process.execPath,
-    [cliMain, 'start', '--json', '--state-dir', stateDir, ...(testHooks ? ['--test-hooks'] : [])],
+    [cliMain, 'start', '--json', '--state-dir', stateDir, ...(options.testHooks ? ['--test-hooks'] : [])],
     {
       encoding: 'utf8',
+      env: { ...process.env, ...options.env },
     },
   );
   return JSON.parse(output);
 }
 
-export function startDaemon(options: { stateDir?: string; testHooks?: boolean } = {}): TestDaemon {
+export function startDaemon(options: StartOptions = {}): TestDaemon {
   const stateDir = options.stateDir ?? mkdtempSync(path.join(os.tmpdir(), 'azs-state-'));
-  let endpoint = start(stateDir, options.testHooks ?? false);
+  let endpoint = start(stateDir, options);
   const daemon: TestDaemon = {
     stateDir,
     get pid() {
@@ -51,7 +59,7 @@ export function startDaemon(options: { stateDir?: string; testHooks?: boolean } 
       }
     },
     restart() {
-      endpoint = start(stateDir, options.testHooks ?? false);
+      endpoint = start(stateDir, options);
     },
     stop() {
       spawnSync(process.execPath, [cliMain, 'stop', '--state-dir', stateDir], { stdio: 'ignore' });
