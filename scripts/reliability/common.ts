@@ -330,7 +330,7 @@ export function startHelper(script: string, args: string[]): Promise<ChildProces
 /** A daemon with a test deployment, both removed by `cleanup` when the scenario ends. */
 export async function startDeployment(
   cleanup: Cleanup,
-  options: { testHooks?: boolean } = {},
+  options: { testHooks?: boolean; env?: Record<string, string> } = {},
 ): Promise<{ daemon: TestDaemon; deployment: Deployment }> {
   const daemon = startDaemon(options);
   cleanup.add(() => removeDir(daemon.stateDir));

@@ -4,18 +4,27 @@
  * restore. After each kill the daemon restarts on the same state folder, and every committed backup
  * that retention has no right to delete must still be listed, pass Test-AzsBackup with the .pfx and
  * extract byte for byte; every listed backup must be one of those (no half-written backup listed);
- * a killed restore leaves each role's data either as it was or as the backup has it.
+ * a killed restore leaves each role's data either as it was or as the backup has it. It runs twice:
+ * with format 3 backups, and with the daemon writing format 4 (the deduplicating repository).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import {
+  AUTHENTICATED_FORMAT_VERSION,
+  MANIFEST_FILE_NAME,
+  REPOSITORY_FORMAT_VERSION,
+} from '../../src/archive/manifest.js';
+import { PACK_SUFFIX, REPOSITORY_ROOT } from '../../src/repository/layout.js';
 import { applyRetention } from '../../src/engine/retention.js';
 import { isProcessAlive } from '../../src/util/platform.js';
 import type { TestDaemon } from '../../test/helpers/daemon.js';
 import { PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
 import {
+  backupFolderOnDisk,
   Cleanup,
   digestsOf,
+  filesBelow,
   directoryRole,
   errorMessage,
   listedIds,
@@ -38,6 +47,41 @@ const HOURS_BETWEEN_OPERATIONS = 12;
 const OPERATIONS = ['backup', 'retention', 'prune', 'restore'] as const;
 type Operation = (typeof OPERATIONS)[number];
 
+/** What the two runs of the scenario differ in. */
+interface CrashFormat {
+  /** The scenario's name in `--only` and in the log. */
+  name: string;
+  title: string;
+  /** The FormatVersion every committed backup's manifest must have. */
+  version: number;
+  /** More environment for the daemon. */
+  env: Record<string, string>;
+  /**
+   * Rewrite part of the Directory role's bulk data before each operation, so that each backup adds
+   * chunks and retention frees packs for prune to delete (format 4; format 3 runs as it always did).
+   */
+  churn: boolean;
+}
+
+const FORMAT_3: CrashFormat = {
+  name: 'crash',
+  title: '1. kill -9 anywhere',
+  version: AUTHENTICATED_FORMAT_VERSION,
+  env: {},
+  churn: false,
+};
+const FORMAT_4: CrashFormat = {
+  name: 'crash4',
+  title: '1b. kill -9 anywhere, format 4',
+  version: REPOSITORY_FORMAT_VERSION,
+  env: { AZSBACKUP_FORMAT: String(REPOSITORY_FORMAT_VERSION) },
+  churn: true,
+};
+
+const BULK_BYTES = 24 * 1024 * 1024;
+/** Bytes of the bulk data rewritten before each operation with churn: about 8 % of it. */
+const CHURN_BYTES = 2 * 1024 * 1024;
+
 interface Durations {
   backup: number;
   retention: number;
@@ -56,6 +100,7 @@ class CrashRun {
     readonly deployment: Deployment,
     readonly tally: Tally,
     readonly options: SuiteOptions,
+    readonly format: CrashFormat,
   ) {
     this.roles = [
       directoryRole('CA', deployment.folder),
@@ -67,6 +112,7 @@ class CrashRun {
 
   /** A backup run to its end (no kill): committed when it succeeds. */
   async backupToEnd(): Promise<number> {
+    this.churn();
     const digests = await digestsOf(this.roles);
     const started = Date.now();
     const backup = await within(this.daemon.call('backup.start', { Wait: true }), 300_000, 'backup');
@@ -77,8 +123,30 @@ class CrashRun {
   }
 
   commit(backup: Committed): void {
+    const version = formatOf(this.deployment.store, backup.backupId);
+    this.tally.check(
+      version === this.format.version,
+      `backup ${backup.backupId} was written in format ${version}, not ${this.format.version}`,
+    );
     this.committed.push(backup);
     this.tally.committed += 1;
+  }
+
+  /** A new 2 MiB stretch of the bulk data, rewritten in place at a random offset. */
+  churn(): void {
+    if (!this.format.churn) return;
+    const file = openSync(path.join(this.deployment.folder, 'bulk.bin'), 'r+');
+    try {
+      writeSync(
+        file,
+        randomBytes(CHURN_BYTES),
+        0,
+        CHURN_BYTES,
+        Math.floor(random(0, BULK_BYTES - CHURN_BYTES)),
+      );
+    } finally {
+      closeSync(file);
+    }
   }
 
   async measure(): Promise<Durations> {
@@ -109,6 +177,7 @@ class CrashRun {
     await this.advance(HOURS_BETWEEN_OPERATIONS);
     if (operation === 'restore')
       writeFileSync(path.join(this.deployment.folder, `changed-after-backup-${point}.txt`), randomBytes(64));
+    this.churn();
     const before = await digestsOf(this.roles);
     const started = await this.start(operation);
     const delay =
@@ -118,7 +187,9 @@ class CrashRun {
     await sleep(delay);
     await this.kill();
     this.tally.injected += 1;
-    this.options.log(`crash: ${operation} killed after ${Math.round(delay)} ms (point ${point + 1})`);
+    this.options.log(
+      `${this.format.name}: ${operation} killed after ${Math.round(delay)} ms (point ${point + 1})`,
+    );
     await this.restart();
     if (started.backupId) await this.adoptIfListed(started.backupId, before);
     if (started.restoring) await this.checkRestoredRoles(before, started.restoring);
@@ -220,6 +291,56 @@ class CrashRun {
       else this.tally.verified += 1;
     }
   }
+
+  /**
+   * The repository after all the kills (format 4): a prune run to its end leaves exactly the packs
+   * the listed backups refer to, and every committed backup still verifies after it.
+   */
+  async pruneToEnd(): Promise<void> {
+    const root = path.join(this.deployment.store, REPOSITORY_ROOT);
+    const before = packsIn(root).size;
+    await within(this.daemon.call('store.prune', { DryRun: false }), 120_000, 'store.prune');
+    const stored = packsIn(root);
+    const referred = new Set<string>();
+    for (const id of await listedIds(this.daemon))
+      for (const role of manifestOf(this.deployment.store, id)?.Roles ?? [])
+        for (const pack of role.Content?.Packs ?? []) referred.add(pack);
+    const unreferred = [...stored].filter((pack) => !referred.has(pack));
+    this.tally.check(
+      !unreferred.length,
+      `prune left ${unreferred.length} pack(s) no listed backup refers to`,
+    );
+    this.options.log(
+      `${this.format.name}: repository: ${before} packs after the kills, ${stored.size} after a prune to the end, ${referred.size} referred to`,
+    );
+    await this.checkStore();
+  }
+}
+
+interface StoredManifest {
+  FormatVersion?: number;
+  Roles?: Array<{ Content?: { Packs?: string[] } }>;
+}
+
+/** A listed backup's manifest as it is on the store (a local folder here), or null. */
+function manifestOf(store: string, backupId: string): StoredManifest | null {
+  const folder = backupFolderOnDisk(store, backupId);
+  if (!folder) return null;
+  return JSON.parse(readFileSync(path.join(folder, MANIFEST_FILE_NAME), 'utf8')) as StoredManifest;
+}
+
+function formatOf(store: string, backupId: string): number | undefined {
+  return manifestOf(store, backupId)?.FormatVersion;
+}
+
+/** The names (SHA-256) of the pack files under the repository's root, every epoch. */
+function packsIn(root: string): Set<string> {
+  return new Set(
+    filesBelow(root)
+      .map((file) => path.basename(file))
+      .filter((name) => name.endsWith(PACK_SUFFIX))
+      .map((name) => name.slice(0, -PACK_SUFFIX.length)),
+  );
 }
 
 /** What killed jobs leave behind: folders without a manifest, and a temporary upload file. */
@@ -230,29 +351,39 @@ function makeOrphans(store: string, files: number): void {
     writeFileSync(path.join(folder, `part-${index}.azsb.partial-${index}`), randomBytes(4096));
 }
 
-export async function crashAnywhere(options: SuiteOptions): Promise<Tally> {
-  const tally = new Tally('1. kill -9 anywhere');
+export function crashAnywhere(options: SuiteOptions): Promise<Tally> {
+  return crashIn(FORMAT_3, options);
+}
+
+/** The same, with the daemon writing format 4 (AZSBACKUP_FORMAT=4): kills in the repository's writes and prunes. */
+export function crashAnywhereFormat4(options: SuiteOptions): Promise<Tally> {
+  return crashIn(FORMAT_4, options);
+}
+
+async function crashIn(format: CrashFormat, options: SuiteOptions): Promise<Tally> {
+  const tally = new Tally(format.title);
   const cleanup = new Cleanup();
   const points = options.short ? 12 : 32;
   try {
-    const { daemon, deployment } = await startDeployment(cleanup, { testHooks: true });
+    const { daemon, deployment } = await startDeployment(cleanup, { testHooks: true, env: format.env });
     // Enough incompressible data that the upload, not pwsh's start, is most of a backup.
-    writeFileSync(path.join(deployment.folder, 'bulk.bin'), randomBytes(24 * 1024 * 1024));
+    writeFileSync(path.join(deployment.folder, 'bulk.bin'), randomBytes(BULK_BYTES));
     await daemon.call('config.set', {
       BackupRetentionPeriodInDays: RETENTION_DAYS,
       IsBackupSchedulerEnabled: false,
     });
-    const run = new CrashRun(daemon, deployment, tally, options);
+    const run = new CrashRun(daemon, deployment, tally, options, format);
     const durations = await run.measure();
-    options.log(`crash: typical durations (ms) ${JSON.stringify(durations)}`);
+    options.log(`${format.name}: typical durations (ms) ${JSON.stringify(durations)}`);
     await run.checkStore();
     for (let point = 0; point < points; point += 1) {
       tally.runs += 1;
       await run.crashDuring(OPERATIONS[point % OPERATIONS.length]!, durations, point);
     }
+    if (format.version === REPOSITORY_FORMAT_VERSION) await run.pruneToEnd();
     if (run.leftovers.length)
       options.log(
-        `crash: restore left ${run.leftovers.length} sibling folder(s): ${run.leftovers.join(', ')}`,
+        `${format.name}: restore left ${run.leftovers.length} sibling folder(s): ${run.leftovers.join(', ')}`,
       );
   } catch (error) {
     tally.fail(`scenario stopped: ${errorMessage(error)}`);

@@ -1,5 +1,5 @@
 /** The scenarios in order, the table they make, and the closing line. */
-import { crashAnywhere } from './crash.js';
+import { crashAnywhere, crashAnywhereFormat4 } from './crash.js';
 import { Tally, type SuiteOptions } from './common.js';
 import { storeFaults } from './storeFaults.js';
 import { dataUnderLoad } from './load.js';
@@ -11,6 +11,7 @@ import { localUser } from './localUser.js';
 
 export const SCENARIOS = {
   crash: crashAnywhere,
+  crash4: crashAnywhereFormat4,
   store: storeFaults,
   load: dataUnderLoad,
   hostile: hostileInput,
