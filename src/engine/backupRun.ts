@@ -101,8 +101,12 @@ export async function runBackup(
         ),
     );
     signal.throwIfAborted();
-    // Format 4: the last pack and the backup's index file, before any manifest refers to them.
-    await writer?.finish();
+    // Format 4: the last pack and the backup's index file, before any manifest refers to them; and
+    // every pack the roles use still there (a prune beside the backup must not leave it a gap).
+    if (writer) {
+      await writer.finish();
+      await writer.checkStored(outcomes.flatMap((outcome) => (outcome.content ? [outcome.content] : [])));
+    }
     const finished = completed(deps.clock, backup, outcomes);
     if (finished.Status === 'Failed') {
       throw new AzsError(

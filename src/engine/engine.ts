@@ -23,6 +23,7 @@ import { jobHandle, jobRecord, type JobHandle, type JobRunOptions } from './job.
 import { MetricsService } from './metrics.js';
 import { NotificationService } from './notifications.js';
 import { displayPath, findOrphans } from './prune.js';
+import { isRepositoryPath } from '../repository/layout.js';
 import {
   RecoveryService,
   type DecryptionRequest,
@@ -247,7 +248,14 @@ export class Engine {
     const orphans = await this.stores.withConfigured(async (store) => {
       const orphaned = await findOrphans(store, this.catalog, this.jobs.current?.backupId ?? null);
       found();
-      if (!dryRun) for (const orphan of orphaned) await store.remove(orphan);
+      if (!dryRun) {
+        for (const orphan of orphaned) {
+          // A backup that started meanwhile may take chunks from a repository pack found orphaned:
+          // those stay (the next prune removes what is still unused).
+          if (this.jobs.current?.kind === 'Backup' && isRepositoryPath(orphan)) continue;
+          await store.remove(orphan);
+        }
+      }
       return orphaned.map((orphan) => displayPath(store, orphan));
     });
     this.log.info(dryRun ? 'prune dry run' : 'pruned', { paths: orphans });

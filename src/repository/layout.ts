@@ -25,3 +25,8 @@ export function nameHash(fileName: string, suffix: string): string | null {
   const hash = fileName.slice(0, -suffix.length);
   return SHA256_NAME.test(hash) ? hash : null;
 }
+
+/** Whether a store path is inside the repository. */
+export function isRepositoryPath(path: string): boolean {
+  return path === REPOSITORY_ROOT || path.startsWith(`${REPOSITORY_ROOT}/`);
+}

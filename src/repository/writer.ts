@@ -19,7 +19,8 @@ import {
   type BlobType,
 } from './blobCodec.js';
 import { type ChunkIndex, readIndex, writeIndexFile } from './chunkIndex.js';
-import { PACK_SUFFIX, nameHash, packsFolder } from './layout.js';
+import { PACK_SUFFIX, nameHash, packPath, packsFolder } from './layout.js';
+import { AzsError } from '../protocol/errors.js';
 import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
 import { CHUNK_SIZES, gearTable } from './chunker.js';
 import { PackWriter } from './packWriter.js';
@@ -220,6 +221,24 @@ export class RepositoryWriter {
       this.index.files.add(await writeIndexFile(this.store, this.keys, this.packs.written));
   }
 
+  /**
+   * Checks, after `finish`, that every pack the stored roles use is still in the store: a prune that
+   * ran beside this backup may have removed one it deduplicated against. Nothing of the backup may
+   * refer to a pack that is gone, so it fails (BackupFailed) and can simply be run again.
+   */
+  async checkStored(roles: StoredRole[]): Promise<void> {
+    const stored = await storedPacks(this.store, this.keys.epoch);
+    const gone = [...new Set(roles.flatMap((role) => this.packsOf(role)))].filter(
+      (pack) => !stored.has(pack),
+    );
+    if (gone.length) {
+      throw new AzsError(
+        'BackupFailed',
+        `${gone.length} pack(s) this backup refers to left the store while it ran (${gone.map((pack) => packPath(this.keys.epoch, pack)).join(', ')}): a prune or another program removed them. Nothing of this backup was kept and earlier backups are not affected; start the backup again.`,
+      );
+    }
+  }
+
   /** Lets the packs under way settle, for a backup that failed: nothing will refer to them. */
   abandon(): Promise<void> {
     return this.packs.abandon();
@@ -259,6 +278,16 @@ export class RepositoryWriter {
     await this.packs.add(id, type, sealed.stored, length);
     return { id, length };
   }
+}
+
+/** The packs in the epoch's packs folder, by name. */
+async function storedPacks(store: BackupStore, epoch: string): Promise<Set<string>> {
+  const stored = new Set<string>();
+  for (const entry of await store.list(packsFolder(epoch))) {
+    const name = nameHash(entry.name, PACK_SUFFIX);
+    if (entry.type === 'file' && name) stored.add(name);
+  }
+  return stored;
 }
 
 /** A role's list blob: each chunk's id and length, in the order of the record stream. */

@@ -1,6 +1,7 @@
 /**
- * Format 4's file cache (src/repository/fileCache.ts): an unchanged large file is listed again
- * without being read, a changed one is read, and either way the role reads back byte for byte.
+ * The repository writer (format 4): its file cache (src/repository/fileCache.ts) lists an unchanged
+ * large file again without reading it, reads a changed one, and either way the role reads back byte
+ * for byte; and a backup never ends referring to a pack that left the store while it ran.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,9 @@ import { ByteReader } from '../../src/archive/byteReader.js';
 import type { ArchiveEntry } from '../../src/archive/entry.js';
 import { decodeRecords } from '../../src/archive/records.js';
 import { epochKeys, newEpochId } from '../../src/crypto/epochKeys.js';
+import { packPath } from '../../src/repository/layout.js';
 import { RepositoryReader } from '../../src/repository/reader.js';
+import { isAzsError } from '../../src/protocol/errors.js';
 import { RepositoryWriter, type StoredRole } from '../../src/repository/writer.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
@@ -118,4 +121,24 @@ test('a cached file is read again when its identity changed, or when a chunk it 
   const unknown = await backup([file], forged);
   assert.ok(unknown.reads.get('image.bin')! > 0, 'a chunk the index lacks is never listed');
   assert.deepEqual(await readBack(unknown.stored, unknown.packs), new Map([[file.path, file.data]]));
+});
+
+test('a pack removed while a backup ran (a prune beside it) fails that backup, which refers to it', async () => {
+  const file: SourceFile = { path: 'shared.bin', data: randomBytes(512 * 1024), mtimeMs: 7 };
+  const first = await backup([file]);
+  const writer = await RepositoryWriter.open(store, keys);
+  const again = await writer.storeRole(entriesOf([file], new Map()));
+  await writer.finish();
+  await writer.checkStored([again]);
+  const [pack] = writer.packsOf(again);
+  assert.ok(first.packs.includes(pack!), 'the second backup deduplicated against the first');
+  await store.remove(packPath(keys.epoch, pack!));
+  await assert.rejects(writer.checkStored([again]), (error: unknown) => {
+    assert.ok(isAzsError(error, 'BackupFailed'), String(error));
+    assert.match(
+      error.message,
+      new RegExp(`left the store while it ran \\(.*${pack}.*start the backup again`),
+    );
+    return true;
+  });
 });
