@@ -23,10 +23,10 @@ import { packPath } from './layout.js';
 import { MAX_PACK_BYTES } from './packWriter.js';
 import { LIST_ENTRY_BYTES } from './writer.js';
 
-/** Plaintext of the chunks opened at once. */
-const WINDOW_BYTES = 32 * 1024 * 1024;
-/** Packs kept after reading: a window's last pack is often the next window's first. */
-const PACKS_KEPT = 2;
+/** Plaintext of the chunks opened at once (with the packs kept, what a restore holds beyond format 3). */
+const WINDOW_BYTES = 8 * 1024 * 1024;
+/** Packs kept after reading: a window (smaller than a pack's plaintext) mostly continues in the pack before. */
+const PACKS_KEPT = 1;
 
 export type BytesListener = (bytes: number) => void;
 
