@@ -35,6 +35,8 @@ const RECORD_BLOCK_BYTES = 1024 * 1024;
  * chunks of one file each would be small).
  */
 export const CACHED_FILE_BYTES = CHUNK_SIZES.average;
+/** About how many bytes of chunks keep a thread busy between two replies. */
+const CHUNK_BYTES_PER_JOB = 256 * 1024;
 /** Bytes of a role's list per chunk: its id and its length (4 bytes, big-endian). */
 export const LIST_ENTRY_BYTES = CHUNK_ID_BYTES + 4;
 
@@ -90,7 +92,7 @@ export class RepositoryWriter {
     this.packs = new PackWriter(store, keys.epoch);
     this.gear = gearTable(keys.gear);
     this.blobKeys = blobKeysOf(keys);
-    this.inFlightLimit = 4 * pool.size;
+    this.inFlightLimit = 4 * pool.size * Math.ceil(CHUNK_BYTES_PER_JOB / CHUNK_SIZES.average);
   }
 
   get epoch(): string {

@@ -13,7 +13,7 @@ import { epochKeys, newEpochId } from '../../src/crypto/epochKeys.js';
 import { packPath } from '../../src/repository/layout.js';
 import { RepositoryReader } from '../../src/repository/reader.js';
 import { isAzsError } from '../../src/protocol/errors.js';
-import { RepositoryWriter, type StoredRole } from '../../src/repository/writer.js';
+import { CACHED_FILE_BYTES, RepositoryWriter, type StoredRole } from '../../src/repository/writer.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
 
@@ -78,7 +78,7 @@ test('an unchanged large file is not read again; a changed one is; both read bac
     { path: 'small.json', data: Buffer.from('{"a":1}\n'), identity: '1:1:1', mtimeMs: 1000 },
     { path: 'disk.vhd', data: randomBytes(3 * 1024 * 1024 + 5), identity: '1:2:1', mtimeMs: 1000 },
     { path: 'db.mdf', data: randomBytes(2 * 1024 * 1024), identity: '1:3:1', mtimeMs: 1000 },
-    { path: 'tail.log', data: randomBytes(100_000), identity: '1:4:1', mtimeMs: 1000 },
+    { path: 'tail.log', data: randomBytes(CACHED_FILE_BYTES / 2), identity: '1:4:1', mtimeMs: 1000 },
   ];
   const first = await backup(files);
   assert.deepEqual([...first.stored.fileCache.keys()].sort(), ['db.mdf', 'disk.vhd']);
