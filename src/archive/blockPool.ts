@@ -9,7 +9,8 @@ import { type WithoutId, WorkerPool } from '../util/workerPool.js';
 import { BlockDamaged, type OpenRequest, type SealRequest } from './blockCodec.js';
 import { type WorkerReply, type WorkerRequest, transferable } from './blockMessages.js';
 
-const asBuffer = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+/** A Buffer over a thread's reply, without a copy. */
+export const asBuffer = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 export class BlockPool {
   private readonly threads: WorkerPool<WorkerRequest, WorkerReply>;

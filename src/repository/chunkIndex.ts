@@ -36,8 +36,6 @@ export interface PackRecord {
 
 export class ChunkIndex {
   private readonly blobs = new Map<string, BlobLocation>();
-  /** The index files read or written, by name. */
-  readonly files = new Set<string>();
   /** Index files that did not open (damaged, or from elsewhere), each as its error: none of their packs is here. */
   readonly refused: AzsError[] = [];
 
@@ -57,17 +55,6 @@ export class ChunkIndex {
     for (const [id, type, offset, length, plainLength] of pack.Blobs) {
       if (!this.blobs.has(id)) this.blobs.set(id, { pack: pack.Name, type, offset, length, plainLength });
     }
-  }
-
-  /** Every pack with its blobs, as index files list them. */
-  packs(): PackRecord[] {
-    const packs = new Map<string, PackRecord>();
-    for (const [id, blob] of this.blobs) {
-      let pack = packs.get(blob.pack);
-      if (!pack) packs.set(blob.pack, (pack = { Name: blob.pack, Blobs: [] }));
-      pack.Blobs.push([id, blob.type, blob.offset, blob.length, blob.plainLength]);
-    }
-    return [...packs.values()];
   }
 }
 
@@ -99,7 +86,6 @@ export async function readIndex(
       continue;
     }
     for (const pack of packs) if (keep(pack.Name)) index.addPack(pack);
-    index.files.add(hash);
   }
   return index;
 }

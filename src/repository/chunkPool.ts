@@ -4,12 +4,10 @@
  */
 import { type BlobKeys, BlobDamaged, type BlobType } from './blobCodec.js';
 import { transferable } from '../archive/blockMessages.js';
-import { defaultPoolSize } from '../archive/blockPool.js';
+import { asBuffer, defaultPoolSize } from '../archive/blockPool.js';
 import { type WithoutId, WorkerPool } from '../util/workerPool.js';
 import { type ChunkReply, type ChunkRequest, ownMemory } from './chunkMessages.js';
 import type { CutMasks } from './chunker.js';
-
-const asBuffer = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 
 export class ChunkPool {
   private readonly threads: WorkerPool<ChunkRequest, ChunkReply>;

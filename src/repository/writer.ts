@@ -111,12 +111,9 @@ export class RepositoryWriter {
   ): Promise<RepositoryWriter> {
     // A chunk is only as good as its pack: an index file may name packs that are gone (pruned, or
     // lost), and a backup must never refer to those.
-    const stored = new Set<string>();
-    for (const entry of await store.list(packsFolder(keys.epoch))) {
-      const name = nameHash(entry.name, PACK_SUFFIX);
-      if (entry.type === 'file' && name && !damaged.has(name)) stored.add(name);
-    }
-    return new RepositoryWriter(store, keys, await readIndex(store, keys, (pack) => stored.has(pack)), pool);
+    const stored = await storedPacks(store, keys.epoch);
+    const usable = (pack: string) => stored.has(pack) && !damaged.has(pack);
+    return new RepositoryWriter(store, keys, await readIndex(store, keys, usable), pool);
   }
 
   /**
@@ -219,8 +216,7 @@ export class RepositoryWriter {
   async finish(): Promise<void> {
     await this.packs.finish();
     for (const pack of this.packs.written) this.index.addPack(pack);
-    if (this.packs.written.length)
-      this.index.files.add(await writeIndexFile(this.store, this.keys, this.packs.written));
+    if (this.packs.written.length) await writeIndexFile(this.store, this.keys, this.packs.written);
   }
 
   /**
