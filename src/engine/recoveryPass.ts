@@ -97,9 +97,14 @@ async function readRepositoryRole<T>(
     const stream = repository.roleStream(content.List, (bytes) => onBytes((read += bytes)));
     return await consume(decodeRecords(new ByteReader(stream), fileId, () => false));
   } catch (error) {
-    if (error instanceof RoleDamaged || !isAzsError(error, 'BackupCorrupt')) throw error;
-    return Promise.reject(new RoleDamaged(error.message, error.target ?? role.Registration.Name));
+    throw repositoryDamage(error, role.Registration.Name);
   }
+}
+
+/** Damage the repository found (BackupCorrupt, its target the pack or index) as the role's; anything else as it is. */
+function repositoryDamage(error: unknown, fallbackTarget: string): unknown {
+  if (error instanceof RoleDamaged || !isAzsError(error, 'BackupCorrupt')) return error;
+  return new RoleDamaged(error.message, error.target ?? fallbackTarget);
 }
 
 /**
@@ -131,8 +136,7 @@ export async function checkStoredRole(
       await readPack(backup.repository, backup.manifest.Encryption.Epoch!, pack, (bytes) =>
         onBytes((read += bytes)),
       ).catch((error: unknown) => {
-        if (!isAzsError(error, 'BackupCorrupt')) throw error;
-        throw new RoleDamaged(error.message, error.target ?? pack);
+        throw repositoryDamage(error, pack);
       });
     }
     return;
