@@ -12,7 +12,10 @@ import { packPath, packsFolder } from './layout.js';
 
 /** Large enough that an SMB share's per-file round trips do not count, small enough to hold in memory. */
 export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
-/** A pack is at most its target plus one blob (a chunk's bound, with its envelope). */
+/**
+ * A pack is at most its target plus one chunk's blob (a chunk's bound, with its envelope), or one
+ * blob alone: a role's list of chunks (36 bytes a chunk) outgrows a chunk from about 7,300 chunks.
+ */
 export const MAX_PACK_BYTES = PACK_TARGET_BYTES + 2 * 1024 * 1024;
 /** Packs being written at once: one filling while one uploads is enough to keep the store busy. */
 const UPLOADS_IN_FLIGHT = 2;
@@ -33,8 +36,14 @@ export class PackWriter {
     private readonly epoch: string,
   ) {}
 
-  /** Adds a stored blob; returns once the pack it completes (if any) has a free upload slot. */
+  /**
+   * Adds a stored blob; returns once the pack it completes (if any) has a free upload slot. A blob
+   * that would take the pack beyond MAX_PACK_BYTES starts a pack of its own: a reader, with no key
+   * and no index (a pack checked against its name), refuses a larger pack.
+   */
   async add(id: string, type: BlobType, stored: Buffer, plainLength: number): Promise<void> {
+    if (stored.length > MAX_PACK_BYTES) throw blobTooLarge(stored.length);
+    if (this.size > 0 && this.size + stored.length > MAX_PACK_BYTES) await this.seal();
     this.blobs.push([id, type, this.size, stored.length, plainLength]);
     this.parts.push(stored);
     this.size += stored.length;
@@ -86,4 +95,15 @@ export class PackWriter {
       );
     }
   }
+}
+
+/**
+ * Only a role's list of chunks can be this large: a role of over MAX_PACK_BYTES / 36 chunks (about
+ * 290,000, some 18 GiB at the average chunk) cannot be stored in format 4 yet.
+ */
+function blobTooLarge(bytes: number): AzsError {
+  return new AzsError(
+    'BackupFailed',
+    `A role's list of chunks takes ${bytes} bytes, more than the ${MAX_PACK_BYTES} a pack of the format 4 preview holds: the role is too large for format 4. Back it up in format 3 (start the daemon without AZSBACKUP_FORMAT=4), or split it into several roles.`,
+  );
 }
