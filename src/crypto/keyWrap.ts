@@ -122,18 +122,20 @@ function findCertificateOf(privateKey: KeyObject, store: forge.pkcs12.Pkcs12Pfx,
 }
 
 /**
- * Recovers a backup key. The backup records the thumbprint of the certificate it was wrapped for, so a
- * wrong .pfx is named as such instead of failing as "cannot decrypt".
+ * Recovers the key of `backup` (its Name, for the errors). The backup records the thumbprint of the
+ * certificate it was wrapped for, so a wrong .pfx is named as such instead of failing as "cannot
+ * decrypt".
  */
 export function unwrapKey(
   wrappedKey: string,
   requiredThumbprint: string,
   certificate: DecryptionCertificate,
+  backup: string,
 ): Buffer {
   if (certificate.thumbprint.toUpperCase() !== requiredThumbprint.toUpperCase()) {
     throw new AzsError(
       'DecryptionCertificateMismatch',
-      `This backup was encrypted for the certificate with thumbprint ${requiredThumbprint.toUpperCase()}, but the .pfx given holds ${certificate.thumbprint}. Give the .pfx of certificate ${requiredThumbprint.toUpperCase()} in ${PFX_PARAMETER}.`,
+      `Backup ${backup} was encrypted for the certificate with thumbprint ${requiredThumbprint.toUpperCase()}, but the .pfx given holds ${certificate.thumbprint}. Give the .pfx of certificate ${requiredThumbprint.toUpperCase()} in ${PFX_PARAMETER}.`,
       { parameter: PFX_PARAMETER, target: requiredThumbprint },
     );
   }
@@ -144,16 +146,16 @@ export function unwrapKey(
       Buffer.from(wrappedKey, 'base64'),
     );
   } catch {
-    throw wrappedKeyDamaged(requiredThumbprint);
+    throw wrappedKeyDamaged(requiredThumbprint, backup);
   }
-  if (key.length !== BACKUP_KEY_BYTES) throw wrappedKeyDamaged(requiredThumbprint);
+  if (key.length !== BACKUP_KEY_BYTES) throw wrappedKeyDamaged(requiredThumbprint, backup);
   return key;
 }
 
-function wrappedKeyDamaged(thumbprint: string): AzsError {
+function wrappedKeyDamaged(thumbprint: string, backup: string): AzsError {
   return new AzsError(
     'BackupCorrupt',
-    `The backup's wrapped key cannot be decrypted with certificate ${thumbprint.toUpperCase()} although the thumbprints match: BackupInfo.json was changed or damaged. Restore another backup.`,
+    `The wrapped key of backup ${backup} cannot be decrypted with certificate ${thumbprint.toUpperCase()} although the thumbprints match: BackupInfo.json was changed or damaged. Restore another backup.`,
     { target: 'BackupInfo.json' },
   );
 }

@@ -31,7 +31,8 @@ async function backupKey(
     'the .pfx of the certificate the backup was made with',
   );
   const certificate = readPfx(pfxBytes, request.DecryptionCertPassword, request.DecryptionCertPath);
-  return unwrapKey(manifest.Encryption.WrappedKey, manifest.Encryption.CertificateThumbprint, certificate);
+  const { WrappedKey, CertificateThumbprint } = manifest.Encryption;
+  return unwrapKey(WrappedKey, CertificateThumbprint, certificate, manifest.Name);
 }
 
 /**

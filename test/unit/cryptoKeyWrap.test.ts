@@ -15,6 +15,8 @@ const folder = mkdtempSync(path.join(tmpdir(), 'azs-keywrap-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
 
 const PASSWORD = 'Pfx-Secret-7Q!';
+/** The backup the keys belong to, as its Name: the errors name it. */
+const BACKUP = 'local/5d1f3c2a-6b7e-4f8a-9c0d-1e2f3a4b5c6d';
 
 async function newCertificate(
   name: string,
@@ -71,16 +73,17 @@ describe('backup key wrapping', () => {
     const decryption = readPfx(readFileSync(main.pfxPath), PASSWORD, main.pfxPath);
     assert.equal(decryption.thumbprint, main.certificate.thumbprint);
     assert.match(decryption.thumbprint, /^[0-9A-F]{40}$/);
-    assert.deepEqual(unwrapKey(wrapped, main.certificate.thumbprint, decryption), key);
+    assert.deepEqual(unwrapKey(wrapped, main.certificate.thumbprint, decryption, BACKUP), key);
   });
 
   it('names the certificate a backup needs when another .pfx is given', () => {
     const wrapped = wrapKey(generateBackupKey(), main.certificate.pem);
     const wrong = readPfx(readFileSync(other.pfxPath), PASSWORD, other.pfxPath);
     assert.throws(
-      () => unwrapKey(wrapped, main.certificate.thumbprint, wrong),
+      () => unwrapKey(wrapped, main.certificate.thumbprint, wrong, BACKUP),
       (error: unknown) =>
         assertReason(error, 'DecryptionCertificateMismatch', 'DecryptionCertPath') &&
+        (error as Error).message.includes(BACKUP) &&
         (error as Error).message.includes(main.certificate.thumbprint) &&
         (error as Error).message.includes(other.certificate.thumbprint),
     );
@@ -91,8 +94,8 @@ describe('backup key wrapping', () => {
     wrapped[10]! ^= 1;
     const decryption = readPfx(readFileSync(main.pfxPath), PASSWORD, main.pfxPath);
     assert.throws(
-      () => unwrapKey(wrapped.toString('base64'), main.certificate.thumbprint, decryption),
-      (error: unknown) => isAzsError(error, 'BackupCorrupt'),
+      () => unwrapKey(wrapped.toString('base64'), main.certificate.thumbprint, decryption, BACKUP),
+      (error: unknown) => isAzsError(error, 'BackupCorrupt') && error.message.includes(BACKUP),
     );
   });
 });

@@ -268,11 +268,13 @@ describe('format 4: a damaged or hostile repository', () => {
     }
   });
 
-  test('a wrong .pfx: DecryptionCertificateMismatch naming the thumbprint the backup needs', async () => {
-    const thumbprint = manifest(fixture, base.id).Encryption.CertificateThumbprint.toUpperCase();
+  test('a wrong .pfx: DecryptionCertificateMismatch naming the backup and the thumbprint it needs', async () => {
+    const { Encryption, Name } = manifest(fixture, base.id);
+    const thumbprint = Encryption.CertificateThumbprint.toUpperCase();
     await assert.rejects(fixture.engine.testBackup(base.id, other.decryption), (error) => {
       assert.ok(isAzsError(error, 'DecryptionCertificateMismatch'), String(error));
       assert.match(error.message, new RegExp(thumbprint));
+      assert.ok(error.message.includes(Name), error.message);
       return true;
     });
     await assertRestoreRefused(
