@@ -2,7 +2,7 @@
  * Repacking through the engine (format 4, docs/format.md "Repacking"), on a real local folder store
  * with a real certificate: after retention deletes a backup whose pack the retained ones use a
  * little of, the daemon repacks that pack (with the epoch key it keeps, no .pfx); the store shrinks
- * and every retained backup tests and restores byte for byte. A stop between the steps leaves every
+ * and every retained backup tests and restores byte for byte, and rolling verification finds nothing missing. A stop between the steps leaves every
  * backup restorable; Invoke-AzsPruneBackupLocationExternalStore's dry run then lists the pack and
  * changes nothing, and the prune finishes. A repack record planted by a share writer makes the prune
  * remove no live pack, and a restore fail clearly rather than read elsewhere.
@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { epochKeys } from '../../src/crypto/epochKeys.js';
+import { ALERT_RULES } from '../../src/engine/alertRules.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { writeRepackRecord } from '../../src/repository/repacks.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
@@ -156,6 +157,20 @@ describe('repacking after retention', () => {
     await assertAllRecoverable(fixture, backups);
     const { PathsToDelete } = await fixture.engine.prune(true).done;
     assert.deepEqual(PathsToDelete, [], 'nothing is left to prune or repack');
+
+    // Rolling verification reads where the blobs are now: the repacked pack is not "missing".
+    // Twelve-hour backups, two days of retention: four scheduled backups read every pack.
+    await fixture.engine.setConfiguration({ BackupFrequencyInHours: 12 });
+    for (let run = 0; run < 4; run++) {
+      fixture.clock.advanceHours(1);
+      await fixture.engine.backups.start({ isAutomatic: true }).done;
+    }
+    const alerts = await fixture.engine.alerts.list('Active');
+    assert.deepEqual(
+      alerts.filter((alert) => alert.Title === ALERT_RULES.PackDamaged.title),
+      [],
+      'no pack is found damaged or missing',
+    );
   });
 
   const steps: [string, Stop][] = [
