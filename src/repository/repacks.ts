@@ -104,23 +104,25 @@ function openRecord(stored: Buffer, epoch: string, path: string, keys?: EpochKey
   const json = stored.subarray(MAGIC.length + MAC_BYTES);
   if (keys && !timingSafeEqual(stored.subarray(MAGIC.length, MAGIC.length + MAC_BYTES), macOf(keys, json)))
     throw damagedFile(path, "it does not authenticate with the epoch's key (it was planted or changed)");
-  let parsed: { Epoch?: unknown } & Partial<Record<keyof RepackRecord, unknown>>;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(json.toString('utf8')) as typeof parsed;
+    parsed = JSON.parse(json.toString('utf8'));
   } catch {
     throw damagedFile(path, 'it is not a repack record of format 4');
   }
-  const packs = (names: unknown): names is string[] =>
-    Array.isArray(names) && names.every((name) => typeof name === 'string' && PACK_NAME.test(name));
-  if (
-    parsed.Epoch !== epoch ||
-    !packs(parsed.Old) ||
-    !packs(parsed.New) ||
-    !(parsed.Index === null || (typeof parsed.Index === 'string' && PACK_NAME.test(parsed.Index)))
-  )
-    throw damagedFile(path, 'it is not a repack record of this epoch');
+  if (!isRecordOf(parsed, epoch)) throw damagedFile(path, 'it is not a repack record of this epoch');
   return { Old: parsed.Old, New: parsed.New, Index: parsed.Index };
 }
+
+/** Whether `parsed` is the JSON of a record of `epoch`: without the key, a file may hold anything. */
+function isRecordOf(parsed: unknown, epoch: string): parsed is RepackRecord {
+  if (typeof parsed !== 'object' || parsed === null) return false;
+  const { Epoch, Old, New, Index } = parsed as Record<string, unknown>;
+  return Epoch === epoch && isPackNames(Old) && isPackNames(New) && (Index === null || isPackNames([Index]));
+}
+
+const isPackNames = (names: unknown): names is string[] =>
+  Array.isArray(names) && names.every((name) => typeof name === 'string' && PACK_NAME.test(name));
 
 /** Which packs replaced which, after the records given. */
 export class Successions {

@@ -8,14 +8,15 @@
  * remove no live pack, and a restore fail clearly rather than read elsewhere.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { epochKeys } from '../../src/crypto/epochKeys.js';
 import { ALERT_RULES } from '../../src/engine/alertRules.js';
 import { isAzsError } from '../../src/protocol/errors.js';
+import { repackPath } from '../../src/repository/layout.js';
 import { writeRepackRecord } from '../../src/repository/repacks.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import type { BackupStore } from '../../src/storage/store.js';
@@ -227,7 +228,16 @@ describe('a repack record planted by a share writer', () => {
     const packs = [...new Set([...packFiles(fixture, first.id), ...packFiles(fixture, second.id)])];
     // "Every pack moved into nothing": believed, each would be unused and go.
     await plant(fixture, second.id, namesOf(packs), []);
-    await fixture.engine.prune(false).done;
+    // And a file in a record's place that is no record (its JSON is null): prune removes it.
+    const junk = Buffer.concat([Buffer.from('AZSBRPK4', 'latin1'), Buffer.alloc(32), Buffer.from('null')]);
+    const epoch = manifestOf(fixture.store, second.id).manifest.Encryption.Epoch!;
+    const junkFile = path.join(
+      fixture.store,
+      repackPath(epoch, createHash('sha256').update(junk).digest('hex')),
+    );
+    writeFileSync(junkFile, junk);
+    const { PathsToDelete: removed } = await fixture.engine.prune(false).done;
+    assert.deepEqual(removed, [junkFile]);
     for (const file of packs) assert.ok(existsSync(file), `${file} stays`);
     await assertAllRecoverable(fixture, [second, first]);
   });
