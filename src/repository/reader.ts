@@ -31,7 +31,7 @@ const PACKS_KEPT = 1;
 
 export type BytesListener = (bytes: number) => void;
 
-export interface ListedChunk {
+interface ListedChunk {
   id: Buffer;
   length: number;
 }
