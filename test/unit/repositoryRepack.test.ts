@@ -159,13 +159,13 @@ describe('repacking a mostly dead pack', () => {
     const shared = repository.sharedPack();
     const before = repository.repositoryBytes();
 
+    const tree = treeOf(repository.root);
     const plan = await planRepack(repository.store, repository.keys, repository.retained);
     assert.deepEqual(
       plan.packs.map((pack) => pack.name),
       [shared],
       'only the pack that is mostly the first image is worth repacking',
     );
-    const tree = treeOf(repository.root);
     assert.deepEqual(treeOf(repository.root), tree, 'planning (a dry run) changes nothing');
 
     assert.deepEqual(await repository.repack(), [shared]);
