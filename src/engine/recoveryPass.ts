@@ -123,18 +123,20 @@ function repositoryReaderOf(backup: BackupReader, keys: EpochKeys): Promise<Repo
 }
 
 /**
- * Checks `role`'s stored data without the key, in one read: its file against the manifest (size
+ * Checks `role`'s stored data without the .pfx, in one read: its file against the manifest (size
  * and SHA-256), or (format 4) every pack it uses against the SHA-256 its name says, or where a
- * repack moved a pack, every pack its blobs went to.
+ * repack moved a pack, every pack its blobs went to. `recordKeys` (the daemon's keys of the
+ * backup's epoch, when it holds them) leave out repack records that do not authenticate.
  */
 export async function checkStoredRole(
   backup: BackupReader,
   role: ManifestRole,
+  recordKeys: EpochKeys | null = null,
   onBytes: BytesListener = () => undefined,
 ): Promise<void> {
   if (role.Content) {
     const epoch = backup.manifest.Encryption.Epoch!;
-    const { records } = await readRepackRecords(backup.repository, epoch);
+    const { records } = await readRepackRecords(backup.repository, epoch, recordKeys ?? undefined);
     const successions = new Successions(records);
     let read = 0;
     for (const pack of role.Content.Packs) {
@@ -256,8 +258,8 @@ class DigestingSource {
 
 /**
  * One pack a manifest lists, checked against its name; when it is gone or damaged and a record
- * says a repack replaced it, every successor the same way. Without the key a planted record cannot
- * be told from ours: this proves the bytes are stored; a restore, whose reader trusts only
+ * says a repack replaced it, every successor the same way. Without the epoch's key a planted record
+ * cannot be told from ours: this proves the bytes are stored; a restore, whose reader trusts only
  * authenticated records and authenticates every blob, proves they are the backup's.
  */
 async function checkPackOrSuccessors(

@@ -4,7 +4,7 @@
  * with the data key the daemon keeps sealed (no .pfx). Older epochs, whose key it no longer holds,
  * are left as they are: their packs go whole, once no retained backup lists them.
  */
-import { epochKeys } from '../crypto/epochKeys.js';
+import { type EpochKeys, epochKeys } from '../crypto/epochKeys.js';
 import { type RepositoryBackup, planRepack, repack } from '../repository/repack.js';
 import { packPath } from '../repository/layout.js';
 import { savedEpoch } from '../state/repositoryEpoch.js';
@@ -30,23 +30,31 @@ export async function repackCurrentEpoch(
   catalog: BackupCatalog,
   { dryRun, mayRemove }: RepackOptions,
 ): Promise<string[]> {
-  const config = await state.readConfig();
-  if (!config.certificate || !config.path) return [];
-  const current = await savedEpoch(state, config.certificate, config.path);
-  if (!current) return [];
+  const keys = await currentEpochKeys(state);
+  if (!keys) return [];
   try {
-    const keys = epochKeys(current.epoch, current.dataKey);
     const backups: RepositoryBackup[] = (await catalog.list(store))
       .map((backup) => backup.manifest)
-      .filter((manifest) => manifest.Encryption.Epoch === current.epoch)
+      .filter((manifest) => manifest.Encryption.Epoch === keys.epoch)
       .map((manifest) => ({
         packs: manifest.Roles.flatMap((role) => role.Content?.Packs ?? []),
         lists: manifest.Roles.flatMap((role) => (role.Content ? [role.Content.List] : [])),
       }));
     const plan = await planRepack(store, keys, backups);
     const removed = dryRun ? plan.packs.map((pack) => pack.name) : await repack(store, keys, plan, mayRemove);
-    return removed.map((pack) => packPath(current.epoch, pack));
+    return removed.map((pack) => packPath(keys.epoch, pack));
   } finally {
-    current.dataKey.fill(0);
+    keys.data.fill(0);
   }
+}
+
+/**
+ * The keys of the epoch the daemon writes to (its data key, sealed in the state folder), or null
+ * when it holds none for the configured certificate and store. The caller wipes `data` after use.
+ */
+export async function currentEpochKeys(state: StateDir): Promise<EpochKeys | null> {
+  const config = await state.readConfig();
+  if (!config.certificate || !config.path) return null;
+  const current = await savedEpoch(state, config.certificate, config.path);
+  return current && epochKeys(current.epoch, current.dataKey);
 }

@@ -5,7 +5,8 @@
  * and every retained backup tests and restores byte for byte, and rolling verification finds nothing missing. A stop between the steps leaves every
  * backup restorable; Invoke-AzsPruneBackupLocationExternalStore's dry run then lists the pack and
  * changes nothing, and the prune finishes. A repack record planted by a share writer makes the prune
- * remove no live pack, and a restore fail clearly rather than read elsewhere.
+ * remove no live pack, and Test-AzsBackup (without the .pfx too) and a restore fail clearly rather
+ * than read elsewhere.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -242,7 +243,7 @@ describe('a repack record planted by a share writer', () => {
     await assertAllRecoverable(fixture, [second, first]);
   });
 
-  test('naming a pack it deleted as moved: the restore fails clearly, naming the pack', async () => {
+  test('naming a pack it deleted as moved: the test and the restore fail clearly, naming the pack', async () => {
     const { fixture } = await engineStopping();
     writeImage(fixture);
     const first = await backUp(fixture);
@@ -252,6 +253,10 @@ describe('a repack record planted by a share writer', () => {
     const own = packFiles(fixture, second.id).find((file) => !packFiles(fixture, first.id).includes(file))!;
     await plant(fixture, second.id, namesOf([own]), namesOf(packFiles(fixture, first.id)));
     rmSync(own);
+    // Test-AzsBackup without the .pfx: the daemon's key of its epoch refuses the planted record.
+    const [tested] = await fixture.engine.testBackup(second.id, null);
+    assert.equal(tested!.Status, 'Failed');
+    assert.match(tested!.ErrorMessage!, new RegExp(`${path.basename(own)}: it is missing`));
     await assert.rejects(fixture.engine.restore({ Name: second.id, ...fixture.decryption }).done, (error) => {
       assert.ok(isAzsError(error, 'BackupCorrupt'), String(error));
       assert.match(error.message, new RegExp(`${path.basename(own)}: it is missing`));
