@@ -42,10 +42,9 @@ export interface RepositoryBackup {
   lists: string[];
 }
 
-/** A pack to repack: its size, and the blobs of it that are used (those are copied). */
+/** A pack to repack, and the blobs of it that are used (those are copied). */
 export interface PackToRepack {
   name: string;
-  bytes: number;
   used: PackRecord['Blobs'];
 }
 
@@ -78,8 +77,8 @@ export async function planRepack(
     considered.add(pack.Name);
     const usedIds = used.get(pack.Name) ?? new Set<string>();
     const blobs = pack.Blobs.filter(([id]) => usedIds.has(id));
-    const bytes = sumOf(pack.Blobs);
-    if (sumOf(blobs) < bytes * REPACK_BELOW_USED_SHARE) packs.push({ name: pack.Name, bytes, used: blobs });
+    if (sumOf(blobs) < sumOf(pack.Blobs) * REPACK_BELOW_USED_SHARE)
+      packs.push({ name: pack.Name, used: blobs });
   }
   const needsRecord = packs.some((pack) => pack.used.length > 0 || !successions.isReplaced(pack.name));
   return { packs, needsRecord };
