@@ -16,6 +16,8 @@ import {
   REPOSITORY_FORMAT_VERSION,
 } from '../../src/archive/manifest.js';
 import { PACK_SUFFIX, REPOSITORY_ROOT } from '../../src/repository/layout.js';
+import { Successions, readRepackRecords } from '../../src/repository/repacks.js';
+import { LocalFolderStore } from '../../src/storage/localStore.js';
 import { applyRetention } from '../../src/engine/retention.js';
 import { isProcessAlive } from '../../src/util/platform.js';
 import type { TestDaemon } from '../../test/helpers/daemon.js';
@@ -301,14 +303,24 @@ class CrashRun {
     const before = packsIn(root).size;
     await within(this.daemon.call('store.prune', { DryRun: false }), 120_000, 'store.prune');
     const stored = packsIn(root);
+    const listed = new Map<string, string[]>();
+    for (const id of await listedIds(this.daemon)) {
+      const manifest = manifestOf(this.deployment.store, id);
+      const epoch = manifest?.Encryption?.Epoch;
+      if (!epoch) continue;
+      for (const role of manifest.Roles ?? [])
+        listed.set(epoch, [...(listed.get(epoch) ?? []), ...(role.Content?.Packs ?? [])]);
+    }
+    // A repacked pack's blobs are in the packs its repack record names (docs/format.md, "Repacking").
     const referred = new Set<string>();
-    for (const id of await listedIds(this.daemon))
-      for (const role of manifestOf(this.deployment.store, id)?.Roles ?? [])
-        for (const pack of role.Content?.Packs ?? []) referred.add(pack);
+    for (const [epoch, packs] of listed) {
+      const { records } = await readRepackRecords(new LocalFolderStore(this.deployment.store), epoch);
+      for (const pack of new Successions(records).reach(packs)) referred.add(pack);
+    }
     const unreferred = [...stored].filter((pack) => !referred.has(pack));
     this.tally.check(
       !unreferred.length,
-      `prune left ${unreferred.length} pack(s) no listed backup refers to`,
+      `prune left ${unreferred.length} pack(s) no listed backup refers to (directly or through a repack record)`,
     );
     this.options.log(
       `${this.format.name}: repository: ${before} packs after the kills, ${stored.size} after a prune to the end, ${referred.size} referred to`,
@@ -319,6 +331,7 @@ class CrashRun {
 
 interface StoredManifest {
   FormatVersion?: number;
+  Encryption?: { Epoch?: string };
   Roles?: Array<{ Content?: { Packs?: string[] } }>;
 }
 

@@ -18,6 +18,8 @@ export interface EpochKeys {
   blob: Buffer;
   /** AES-256-GCM key of the index files. */
   index: Buffer;
+  /** HMAC-SHA256 key of the repack records: only the key's holder can say a pack moved. */
+  repack: Buffer;
   /** The data key itself, for the manifest key of each backup (manifestKeyOf). */
   data: Buffer;
 }
@@ -39,6 +41,7 @@ export function epochKeys(epoch: string, dataKey: Buffer): EpochKeys {
     gear: derive(dataKey, epoch, 'gear'),
     blob: derive(dataKey, epoch, 'blob'),
     index: derive(dataKey, epoch, 'index'),
+    repack: derive(dataKey, epoch, 'repack'),
     data: dataKey,
   };
 }

@@ -19,6 +19,7 @@ import { ConfigurationService, type ConfigChange, type ConfigResult } from './co
 import { EngineEvents } from './events.js';
 import { ExclusiveJobs } from './exclusive.js';
 import { Housekeeping } from './housekeeping.js';
+import { repackCurrentEpoch } from './repacking.js';
 import { jobHandle, jobRecord, type JobHandle, type JobRunOptions } from './job.js';
 import { MetricsService } from './metrics.js';
 import { NotificationService } from './notifications.js';
@@ -245,18 +246,25 @@ export class Engine {
 
   private async removeOrphans(dryRun: boolean, found: () => void): Promise<{ PathsToDelete: string[] }> {
     const started = this.clock.now();
+    // A backup that starts meanwhile may take chunks from a repository pack found orphaned or
+    // repacked: those stay (the next prune removes what is still unused).
+    const backupRuns = () => this.jobs.current?.kind === 'Backup';
     const orphans = await this.stores.withConfigured(async (store) => {
       const orphaned = await findOrphans(store, this.catalog, this.jobs.current?.backupId ?? null);
       found();
       if (!dryRun) {
         for (const orphan of orphaned) {
-          // A backup that started meanwhile may take chunks from a repository pack found orphaned:
-          // those stay (the next prune removes what is still unused).
-          if (this.jobs.current?.kind === 'Backup' && isRepositoryPath(orphan)) continue;
+          if (backupRuns() && isRepositoryPath(orphan)) continue;
           await store.remove(orphan);
         }
       }
-      return orphaned.map((orphan) => displayPath(store, orphan));
+      const repacked = backupRuns()
+        ? []
+        : await repackCurrentEpoch(this.state, store, this.catalog, {
+            dryRun,
+            mayRemove: () => !backupRuns(),
+          });
+      return [...orphaned, ...repacked].map((orphan) => displayPath(store, orphan));
     });
     this.log.info(dryRun ? 'prune dry run' : 'pruned', { paths: orphans });
     if (!dryRun) {

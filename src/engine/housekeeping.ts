@@ -22,6 +22,7 @@ import { BACKUP_ROOT } from './layout.js';
 import { displayPath, findFailedUploads, findRepositoryOrphans } from './prune.js';
 import { applyRetention } from './retention.js';
 import { PackVerifier } from './packVerification.js';
+import { repackCurrentEpoch } from './repacking.js';
 import { withOperatorAdvice } from './storeAdvice.js';
 import type { Stores } from './stores.js';
 import type { RoleService } from './roles.js';
@@ -157,14 +158,35 @@ export class Housekeeping {
       this.deps.log.info('backup deleted by retention', { backupId: backup.BackupId, reason });
       removed.push(backup.folder);
     }
-    // Format 4: the packs only the deleted backups used go too (prune by reachability).
+    // Format 4: the packs only the deleted backups used go too (prune by reachability), and those
+    // the deletes left mostly dead are repacked.
     if (removed.length) {
       for (const orphan of await findRepositoryOrphans(store, this.deps.catalog)) {
         await store.remove(orphan);
         this.deps.log.info('repository file removed after retention', { path: displayPath(store, orphan) });
       }
+      await this.repackAfterRetention(store);
     }
     return removed;
+  }
+
+  /**
+   * Repacks what retention left mostly dead. The backup this follows is complete and no other can
+   * start before housekeeping ends, so old packs may go. A failure costs room, not a backup: the
+   * next retention or prune tries again.
+   */
+  private async repackAfterRetention(store: BackupStore): Promise<void> {
+    try {
+      const { state, catalog } = this.deps;
+      const repacked = await repackCurrentEpoch(state, store, catalog, {
+        dryRun: false,
+        mayRemove: () => true,
+      });
+      for (const pack of repacked)
+        this.deps.log.info('pack repacked after retention', { path: displayPath(store, pack) });
+    } catch (error) {
+      this.deps.log.warn('repack failed', { error: String((error as Error).message ?? error) });
+    }
   }
 
   /** Brings every condition alert up to date with the configuration and the store (opened when not given). */

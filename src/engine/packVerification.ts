@@ -16,6 +16,7 @@
  */
 import { isAzsError } from '../protocol/errors.js';
 import { readPack } from '../repository/reader.js';
+import { Successions, readRepackRecords } from '../repository/repacks.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
@@ -56,14 +57,22 @@ export function sliceAfter(packs: readonly PackKey[], cursor: PackKey | null, ru
   return Array.from({ length: size }, (_, offset) => packs[(start + offset) % packs.length]!);
 }
 
-/** Every pack the backups on the store list, with the Names of the backups that list it. */
-function packUsers(backups: StoredBackup[]): Map<PackKey, string[]> {
+/**
+ * Every pack the backups on the store list, with the Names of the backups that list it; a pack a
+ * repack replaced (repacks.ts, records read without the key) as the packs its blobs went to.
+ */
+async function packUsers(store: BackupStore, backups: StoredBackup[]): Promise<Map<PackKey, string[]>> {
   const users = new Map<PackKey, string[]>();
+  const successions = new Map<string, Successions>();
   for (const { manifest } of backups) {
     const epoch = manifest.Encryption.Epoch;
     if (!epoch) continue;
-    const packs = new Set(manifest.Roles.flatMap((role) => role.Content?.Packs ?? []));
-    for (const pack of packs) {
+    if (!successions.has(epoch))
+      successions.set(epoch, new Successions((await readRepackRecords(store, epoch)).records));
+    const moves = successions.get(epoch)!;
+    const listed = manifest.Roles.flatMap((role) => role.Content?.Packs ?? []);
+    for (const pack of moves.reach(listed)) {
+      if (moves.isReplaced(pack)) continue;
       const key = `${epoch}/${pack}`;
       users.set(key, [...(users.get(key) ?? []), manifest.Name]);
     }
@@ -94,7 +103,7 @@ export class PackVerifier {
     const { log, catalog } = this.deps;
     let users: Map<PackKey, string[]>;
     try {
-      users = packUsers(await catalog.list(store));
+      users = await packUsers(store, await catalog.list(store));
     } catch (error) {
       log.warn('pack verification skipped: the backups cannot be listed', { error: messageOf(error) });
       return;

@@ -11,15 +11,22 @@ import {
   EPOCH_NAME,
   INDEX_SUFFIX,
   PACK_SUFFIX,
+  REPACK_SUFFIX,
   REPOSITORY_FOLDER_NAME,
   REPOSITORY_ROOT,
+  epochFolder,
   indexFolder,
   nameHash,
   packsFolder,
+  repacksFolder,
 } from '../repository/layout.js';
+import { Successions, readRepackRecords } from '../repository/repacks.js';
 import type { BackupStore } from '../storage/store.js';
 import type { BackupCatalog } from './catalog.js';
 import { BACKUP_ROOT, MANIFEST_NAME, TIMESTAMP_FOLDER } from './layout.js';
+
+/** What an epoch's folder holds; anything else in it is an orphan. */
+const EPOCH_FOLDERS = new Set(['packs', 'index', 'repacks']);
 
 export async function findOrphans(
   store: BackupStore,
@@ -110,36 +117,45 @@ async function collectOrphans(
 }
 
 /**
- * What the repository holds that no complete backup uses (format 4): packs no manifest lists, epochs
- * no manifest belongs to, and anything that is not a pack or an index file (an upload cut short). A
- * pack is referred to only through manifests, each of which lists its roles' packs, so this needs no
- * key. Index files stay: a writer only takes chunks from packs that are still stored.
+ * What the repository holds that no complete backup uses (format 4): packs no manifest lists (nor a
+ * repack record leads to from one, repacks.ts), repack records that lead from no such pack, epochs
+ * no manifest belongs to, and anything that is not a pack, an index file or a repack record (an
+ * upload cut short). A pack is referred to only through manifests, each of which lists its roles'
+ * packs, so this needs no key: records are followed unauthenticated, which can only keep more.
+ * Index files stay: a writer only takes chunks from packs that are still stored.
  */
 async function repositoryOrphans(store: BackupStore, manifests: BackupManifest[]): Promise<Orphan[]> {
-  const live = new Map<string, Set<string>>();
+  const listed = new Map<string, Set<string>>();
   for (const manifest of manifests) {
     const { Epoch: epoch } = manifest.Encryption;
     if (!epoch) continue;
-    const packs = live.get(epoch) ?? new Set<string>();
+    const packs = listed.get(epoch) ?? new Set<string>();
     for (const role of manifest.Roles) for (const pack of role.Content?.Packs ?? []) packs.add(pack);
-    live.set(epoch, packs);
+    listed.set(epoch, packs);
   }
   const orphans: string[] = [];
   for (const epoch of await store.list(REPOSITORY_ROOT)) {
-    const packs = live.get(epoch.name);
+    const packs = listed.get(epoch.name);
     if (epoch.type !== 'directory' || !EPOCH_NAME.test(epoch.name) || !packs) {
       orphans.push(`${REPOSITORY_ROOT}/${epoch.name}`);
       continue;
     }
+    const { records } = await readRepackRecords(store, epoch.name);
+    const live = new Successions(records).reach(packs);
+    const leading = new Set(
+      records.filter((record) => record.Old.some((pack) => live.has(pack))).map((record) => record.name),
+    );
     orphans.push(
       ...(await unlistedIn(store, packsFolder(epoch.name), (name) =>
-        packs.has(nameHash(name, PACK_SUFFIX) ?? ''),
+        live.has(nameHash(name, PACK_SUFFIX) ?? ''),
       )),
       ...(await unlistedIn(store, indexFolder(epoch.name), (name) => nameHash(name, INDEX_SUFFIX) !== null)),
+      ...(await unlistedIn(store, repacksFolder(epoch.name), (name) =>
+        leading.has(nameHash(name, REPACK_SUFFIX) ?? ''),
+      )),
     );
-    for (const entry of await store.list(`${REPOSITORY_ROOT}/${epoch.name}`)) {
-      if (entry.name !== 'packs' && entry.name !== 'index')
-        orphans.push(`${REPOSITORY_ROOT}/${epoch.name}/${entry.name}`);
+    for (const entry of await store.list(epochFolder(epoch.name))) {
+      if (!EPOCH_FOLDERS.has(entry.name)) orphans.push(`${epochFolder(epoch.name)}/${entry.name}`);
     }
   }
   return orphans.map((path) => ({ path, backupIds: null }));

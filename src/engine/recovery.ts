@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { holdsData } from '../archive/manifest.js';
+import type { EpochKeys } from '../crypto/epochKeys.js';
 import { PACK_TARGET_BYTES } from '../repository/packWriter.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { BackupTestResult, RestorePlan, RestoreRoleFailure } from '../protocol/objects.js';
@@ -26,6 +27,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { BackupCatalog } from './catalog.js';
 import type { ExclusiveJobs } from './exclusive.js';
+import { currentEpochKeys } from './repacking.js';
 import { ProgressThrottle } from './backupProgress.js';
 import { jobHandle, jobRecord, type JobHandle, type JobRunOptions, type ProgressListener } from './job.js';
 import {
@@ -109,12 +111,15 @@ export class RecoveryService {
       if (!isAzsError(error, 'BackupCorrupt')) throw error;
       return roles.map((role) => manifestFailure(backup, role, error));
     }
+    // Without the .pfx, the daemon's own key of its current epoch still authenticates repack records.
+    const held = key ? null : await heldKeysOf(this.deps.state, backup.manifest.Encryption.Epoch);
     try {
       const results: BackupTestResult[] = [];
-      for (const role of roles) results.push(await testRole(readerOf(store, backup), role, key));
+      for (const role of roles) results.push(await testRole(readerOf(store, backup), role, key, held));
       return results;
     } finally {
       key?.fill(0);
+      held?.data.fill(0);
     }
   }
 
@@ -347,16 +352,32 @@ export class RecoveryService {
   }
 }
 
-/** Test-AzsBackup's verdict on one role: its stored file checked, and with the key every entry too. */
+/**
+ * The daemon's keys of `epoch` when it is the epoch it writes to (format 4), or null: a repack
+ * record checked with them cannot have been planted.
+ */
+async function heldKeysOf(state: StateDir, epoch: string | undefined): Promise<EpochKeys | null> {
+  if (!epoch) return null;
+  const keys = await currentEpochKeys(state);
+  if (keys?.epoch === epoch) return keys;
+  keys?.data.fill(0);
+  return null;
+}
+
+/**
+ * Test-AzsBackup's verdict on one role: its stored file checked, and with the key every entry too;
+ * `held`: the daemon's keys of the backup's epoch, which authenticate repack records.
+ */
 async function testRole(
   reader: BackupReader,
   role: ManifestRole,
   key: Buffer | null,
+  held: EpochKeys | null,
 ): Promise<BackupTestResult> {
   const result = { BackupId: reader.manifest.BackupId, RoleName: role.Registration.Name };
   try {
     if (key) await readRole(reader, role, key, readAndDiscard);
-    else await checkStoredRole(reader, role);
+    else await checkStoredRole(reader, role, held);
     return { ...result, Status: 'Succeeded', ErrorMessage: null, File: null };
   } catch (error) {
     if (!(error instanceof RoleDamaged)) throw error;

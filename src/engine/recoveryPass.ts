@@ -18,6 +18,7 @@ import { decodeRecords } from '../archive/records.js';
 import { type EpochKeys, epochKeys } from '../crypto/epochKeys.js';
 import type { RepositoryFiles } from '../repository/files.js';
 import { RepositoryReader, readPack } from '../repository/reader.js';
+import { Successions, readRepackRecords } from '../repository/repacks.js';
 import { AzsError, isAzsError } from '../protocol/errors.js';
 import type { ManifestRole } from './recoveryPlan.js';
 
@@ -122,18 +123,24 @@ function repositoryReaderOf(backup: BackupReader, keys: EpochKeys): Promise<Repo
 }
 
 /**
- * Checks `role`'s stored data without the key, in one read: its file against the manifest (size
- * and SHA-256), or (format 4) every pack it uses against the SHA-256 its name says.
+ * Checks `role`'s stored data without the .pfx, in one read: its file against the manifest (size
+ * and SHA-256), or (format 4) every pack it uses against the SHA-256 its name says, or where a
+ * repack moved a pack, every pack its blobs went to. `recordKeys` (the daemon's keys of the
+ * backup's epoch, when it holds them) leave out repack records that do not authenticate.
  */
 export async function checkStoredRole(
   backup: BackupReader,
   role: ManifestRole,
+  recordKeys: EpochKeys | null = null,
   onBytes: BytesListener = () => undefined,
 ): Promise<void> {
   if (role.Content) {
+    const epoch = backup.manifest.Encryption.Epoch!;
+    const { records } = await readRepackRecords(backup.repository, epoch, recordKeys ?? undefined);
+    const successions = new Successions(records);
     let read = 0;
     for (const pack of role.Content.Packs) {
-      await readPack(backup.repository, backup.manifest.Encryption.Epoch!, pack, (bytes) =>
+      await checkPackOrSuccessors(backup.repository, epoch, successions, pack, (bytes) =>
         onBytes((read += bytes)),
       ).catch((error: unknown) => {
         throw repositoryDamage(error, pack);
@@ -246,5 +253,32 @@ class DigestingSource {
     this.size += next.value.length;
     this.onBytes(this.size);
     return next.value;
+  }
+}
+
+/**
+ * One pack a manifest lists, checked against its name; when it is gone or damaged and a record
+ * says a repack replaced it, every successor the same way. Without the epoch's key a planted record
+ * cannot be told from ours: this proves the bytes are stored; a restore, whose reader trusts only
+ * authenticated records and authenticates every blob, proves they are the backup's.
+ */
+async function checkPackOrSuccessors(
+  files: RepositoryFiles,
+  epoch: string,
+  successions: Successions,
+  pack: string,
+  onBytes: BytesListener,
+  followed = new Set<string>(),
+): Promise<void> {
+  followed.add(pack);
+  try {
+    await readPack(files, epoch, pack, onBytes);
+  } catch (error) {
+    const successors = successions.successorsOf(pack);
+    if (!successors || !isAzsError(error, 'BackupCorrupt')) throw error;
+    for (const next of successors) {
+      if (followed.has(next)) throw error;
+      await checkPackOrSuccessors(files, epoch, successions, next, onBytes, followed);
+    }
   }
 }

@@ -62,32 +62,48 @@ function aad(epoch: string): Buffer {
   return Buffer.concat([MAGIC, Buffer.from(epoch, 'hex')]);
 }
 
+/** What an epoch's index files list, and those that did not open (each as its error). */
+export interface IndexFiles {
+  packs: PackRecord[];
+  refused: AzsError[];
+}
+
 /**
- * Reads every index file of the epoch (each checked against its name and key) into one index; only
- * the packs `keep` accepts, when it is given. A file that fails its checks is left out and kept in
- * `refused`: a damaged or planted file hides only what it lists, and cannot stop a backup.
+ * Reads every index file of the epoch, each checked against its name and key. A file that fails its
+ * checks is left out and kept in `refused`: a damaged or planted file hides only what it lists, and
+ * cannot stop a backup.
  */
+export async function readIndexFiles(files: RepositoryFiles, keys: EpochKeys): Promise<IndexFiles> {
+  const read: IndexFiles = { packs: [], refused: [] };
+  for (const entry of await files.list(indexFolder(keys.epoch))) {
+    const hash = nameHash(entry.name, INDEX_SUFFIX);
+    if (entry.type !== 'file' || !hash) continue;
+    const path = indexPath(keys.epoch, hash);
+    try {
+      read.packs.push(...openIndexFile(await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES), keys, path));
+    } catch (error) {
+      if (!isAzsError(error, 'BackupCorrupt')) throw error;
+      read.refused.push(error);
+    }
+  }
+  return read;
+}
+
+/** One index of `read`'s packs that `keep` accepts, in `read`'s order: the first pack naming a blob wins. */
+export function indexOf(read: IndexFiles, keep: (pack: string) => boolean = () => true): ChunkIndex {
+  const index = new ChunkIndex();
+  index.refused.push(...read.refused);
+  for (const pack of read.packs) if (keep(pack.Name)) index.addPack(pack);
+  return index;
+}
+
+/** The epoch's index, of only the packs `keep` accepts when it is given (readIndexFiles, indexOf). */
 export async function readIndex(
   files: RepositoryFiles,
   keys: EpochKeys,
   keep: (pack: string) => boolean = () => true,
 ): Promise<ChunkIndex> {
-  const index = new ChunkIndex();
-  for (const entry of await files.list(indexFolder(keys.epoch))) {
-    const hash = nameHash(entry.name, INDEX_SUFFIX);
-    if (entry.type !== 'file' || !hash) continue;
-    const path = indexPath(keys.epoch, hash);
-    let packs: PackRecord[];
-    try {
-      packs = openIndexFile(await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES), keys, path);
-    } catch (error) {
-      if (!isAzsError(error, 'BackupCorrupt')) throw error;
-      index.refused.push(error);
-      continue;
-    }
-    for (const pack of packs) if (keep(pack.Name)) index.addPack(pack);
-  }
-  return index;
+  return indexOf(await readIndexFiles(files, keys), keep);
 }
 
 function openIndexFile(stored: Buffer, keys: EpochKeys, path: string): PackRecord[] {

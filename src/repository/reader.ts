@@ -16,11 +16,12 @@ import {
   LIST_BLOB,
   type BlobType,
 } from './blobCodec.js';
-import { type BlobLocation, type ChunkIndex, readIndex } from './chunkIndex.js';
+import type { BlobLocation, ChunkIndex } from './chunkIndex.js';
 import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
 import { type RepositoryFiles, damagedFile, readWhole } from './files.js';
 import { packPath } from './layout.js';
 import { MAX_PACK_BYTES } from './packWriter.js';
+import { Successions } from './repacks.js';
 import { LIST_ENTRY_BYTES } from './writer.js';
 
 /** Plaintext of the chunks opened at once (with the packs kept, what a restore holds beyond format 3). */
@@ -49,9 +50,10 @@ export class RepositoryReader {
   }
 
   /**
-   * A reader of the blobs in `packs` (those a backup's authenticated manifest lists): a blob stored
-   * again in a later pack (its first pack pruned, or found damaged) is found where this backup
-   * refers to it, although an index file may still name the old pack.
+   * A reader of the blobs in `packs` (those a backup's authenticated manifest lists), and in the
+   * packs a repack moved their blobs to: a blob stored again in a later pack (its first pack
+   * pruned, or found damaged) is found where this backup refers to it, although an index file may
+   * still name the old pack.
    */
   static async open(
     files: RepositoryFiles,
@@ -59,7 +61,7 @@ export class RepositoryReader {
     packs: ReadonlySet<string>,
     pool = sharedChunkPool(),
   ): Promise<RepositoryReader> {
-    return new RepositoryReader(files, keys, await readIndex(files, keys, (pack) => packs.has(pack)), pool);
+    return new RepositoryReader(files, keys, await Successions.backupIndex(files, keys, packs), pool);
   }
 
   /** A role's record stream, chunk by chunk; BackupCorrupt (target: the pack) on any damage. */
@@ -171,7 +173,8 @@ export async function readPack(
   }
 }
 
-function parseList(list: Buffer): ListedChunk[] {
+/** A role's list blob as its chunks, in stream order. */
+export function parseList(list: Buffer): ListedChunk[] {
   const chunks: ListedChunk[] = [];
   for (let offset = 0; offset + LIST_ENTRY_BYTES <= list.length; offset += LIST_ENTRY_BYTES) {
     chunks.push({

@@ -279,7 +279,7 @@ export class RepositoryWriter {
 }
 
 /** The packs in the epoch's packs folder, by name. */
-async function storedPacks(store: BackupStore, epoch: string): Promise<Set<string>> {
+export async function storedPacks(store: BackupStore, epoch: string): Promise<Set<string>> {
   const stored = new Set<string>();
   for (const entry of await store.list(packsFolder(epoch))) {
     const name = nameHash(entry.name, PACK_SUFFIX);

@@ -28,17 +28,29 @@ export interface CurrentEpoch {
   started: boolean;
 }
 
+/**
+ * The saved epoch of backups of `certificate` to `store`, or null when there is none: what the
+ * daemon may maintain (repack) without the .pfx. Never starts an epoch.
+ */
+export async function savedEpoch(
+  state: StateDir,
+  certificate: SavedCertificate,
+  store: string,
+): Promise<CurrentEpoch | null> {
+  const saved = await readJsonIfExists<SavedEpoch>(state.repositoryEpochFile);
+  if (!saved || saved.CertificateThumbprint !== certificate.thumbprint || saved.Store !== store) return null;
+  const dataKey = Buffer.from(await state.open(saved.SealedKey), 'base64');
+  return { epoch: saved.Epoch, dataKey, wrappedKey: saved.WrappedKey, started: false };
+}
+
 /** The epoch for backups of `certificate` to `store`: the saved one, or a new one saved first. */
 export async function currentEpoch(
   state: StateDir,
   certificate: SavedCertificate,
   store: string,
 ): Promise<CurrentEpoch> {
-  const saved = await readJsonIfExists<SavedEpoch>(state.repositoryEpochFile);
-  if (saved && saved.CertificateThumbprint === certificate.thumbprint && saved.Store === store) {
-    const dataKey = Buffer.from(await state.open(saved.SealedKey), 'base64');
-    return { epoch: saved.Epoch, dataKey, wrappedKey: saved.WrappedKey, started: false };
-  }
+  const saved = await savedEpoch(state, certificate, store);
+  if (saved) return saved;
   const dataKey = generateBackupKey();
   const epoch: SavedEpoch = {
     Epoch: newEpochId(),

@@ -1,0 +1,266 @@
+/**
+ * Repacking through the engine (format 4, docs/format.md "Repacking"), on a real local folder store
+ * with a real certificate: after retention deletes a backup whose pack the retained ones use a
+ * little of, the daemon repacks that pack (with the epoch key it keeps, no .pfx); the store shrinks
+ * and every retained backup tests and restores byte for byte, and rolling verification finds nothing missing. A stop between the steps leaves every
+ * backup restorable; Invoke-AzsPruneBackupLocationExternalStore's dry run then lists the pack and
+ * changes nothing, and the prune finishes. A repack record planted by a share writer makes the prune
+ * remove no live pack, and Test-AzsBackup (without the .pfx too) and a restore fail clearly rather
+ * than read elsewhere.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { after, describe, test } from 'node:test';
+import { epochKeys } from '../../src/crypto/epochKeys.js';
+import { ALERT_RULES } from '../../src/engine/alertRules.js';
+import { isAzsError } from '../../src/protocol/errors.js';
+import { repackPath } from '../../src/repository/layout.js';
+import { writeRepackRecord } from '../../src/repository/repacks.js';
+import { LocalFolderStore } from '../../src/storage/localStore.js';
+import type { BackupStore } from '../../src/storage/store.js';
+import { createEngine, type EngineFixture } from '../helpers/engine.js';
+import {
+  IMAGE_BYTES,
+  type TakenBackup,
+  assertRestores,
+  backUp,
+  livePackFiles,
+  packFiles,
+  writeImage,
+} from '../helpers/engineBackups.js';
+import { bytesUnder, manifestOf, treeOf } from '../helpers/repositoryStore.js';
+
+process.env.AZSBACKUP_FORMAT = '4';
+
+const fixtures: EngineFixture[] = [];
+after(() => Promise.all(fixtures.map((fixture) => fixture.close())));
+
+/** Which store operation a stop comes before, and on what path. */
+type Stop = (operation: 'writeFile' | 'remove', target: string) => boolean;
+
+/**
+ * An engine whose store stops (fails, as a crash there would) before the first operation `stop`
+ * names once a backup has written its manifest: the repack after retention stops there.
+ */
+async function engineStopping(): Promise<{ fixture: EngineFixture; stopAt(stop: Stop | null): void }> {
+  let stop: Stop | null = null;
+  let manifestWritten = false;
+  const check = (operation: 'writeFile' | 'remove', target: string) => {
+    if (stop && manifestWritten && stop(operation, target))
+      throw new Error(`stopped before ${operation} ${target}`);
+  };
+  const stopping = (store: BackupStore): BackupStore =>
+    new Proxy(store, {
+      get(target, property) {
+        if (property === 'writeFile')
+          return async (file: string, source: Readable) => {
+            check('writeFile', file);
+            const written = await target.writeFile(file, source);
+            if (file.endsWith('/BackupInfo.json')) manifestWritten = true;
+            return written;
+          };
+        if (property === 'remove')
+          return (file: string) => {
+            check('remove', file);
+            return target.remove(file);
+          };
+        const value = Reflect.get(target, property) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  const fixture = await createEngine({ wrapStore: stopping });
+  fixtures.push(fixture);
+  return {
+    fixture,
+    stopAt(next) {
+      stop = next;
+      manifestWritten = false;
+    },
+  };
+}
+
+interface Retained {
+  /** Newest first. */
+  backups: TakenBackup[];
+  /** The pack the deleted backup wrote, which the retained ones use a little of. */
+  mostlyDead: string;
+  /** Repository bytes before the backup whose retention deleted the first. */
+  bytesBefore: number;
+}
+
+const repositoryBytes = (fixture: EngineFixture) =>
+  bytesUnder(path.join(fixture.store, 'MASBackup', 'Repository'));
+
+/**
+ * Three backups, two days of retention: the third's retention deletes the first, whose pack holds
+ * its image (which nothing else uses) and the role's small files (which every backup uses).
+ */
+async function retainTwo(
+  fixture: EngineFixture,
+  beforeThird: () => void = () => undefined,
+): Promise<Retained> {
+  await fixture.engine.setConfiguration({ BackupRetentionPeriodInDays: 2 });
+  writeImage(fixture);
+  const first = await backUp(fixture);
+  const [mostlyDead] = packFiles(fixture, first.id);
+  fixture.clock.advanceHours(48);
+  const secondImage = writeImage(fixture);
+  const second = await backUp(fixture);
+  assert.ok(packFiles(fixture, second.id).includes(mostlyDead!), "the second backup uses the first's pack");
+  fixture.clock.advanceHours(47);
+  randomBytes(4096).copy(secondImage, IMAGE_BYTES / 2);
+  writeImage(fixture, secondImage);
+  const bytesBefore = repositoryBytes(fixture);
+  beforeThird();
+  const third = await backUp(fixture);
+  const listed = (await fixture.engine.listBackups({})).map((backup) => backup.BackupId);
+  assert.deepEqual(listed, [third.id, second.id], 'retention deleted the first backup');
+  return { backups: [third, second], mostlyDead: mostlyDead!, bytesBefore };
+}
+
+/** Every retained backup tests (with and without the .pfx) and restores byte for byte. */
+async function assertAllRecoverable(fixture: EngineFixture, backups: TakenBackup[]): Promise<void> {
+  for (const backup of backups) {
+    for (const decryption of [null, fixture.decryption]) {
+      const results = await fixture.engine.testBackup(backup.id, decryption);
+      assert.deepEqual(
+        results.map((result) => [result.Status, result.ErrorMessage]),
+        [['Succeeded', null]],
+        `backup ${backup.id} tests ${decryption ? 'with' : 'without'} the .pfx`,
+      );
+    }
+    await assertRestores(fixture, backup);
+  }
+}
+
+/** Every pack file in the store's epoch folders. */
+function storedPacks(fixture: EngineFixture): string[] {
+  const root = path.join(fixture.store, 'MASBackup', 'Repository');
+  return readdirSync(root).flatMap((epoch) =>
+    readdirSync(path.join(root, epoch, 'packs')).map((name) => path.join(root, epoch, 'packs', name)),
+  );
+}
+
+describe('repacking after retention', () => {
+  test('the pack retention left mostly dead is repacked: the store shrinks, every retained backup tests and restores', async () => {
+    const { fixture } = await engineStopping();
+    const { backups, mostlyDead, bytesBefore } = await retainTwo(fixture);
+    assert.equal(existsSync(mostlyDead), false, 'the mostly dead pack is gone');
+    const freed = bytesBefore - repositoryBytes(fixture);
+    assert.ok(freed > 0.9 * IMAGE_BYTES, `the first image's bytes are freed (${freed} bytes)`);
+    const live = await livePackFiles(
+      fixture,
+      backups.map((backup) => backup.id),
+    );
+    assert.deepEqual(storedPacks(fixture).sort(), [...live].sort(), 'what the backups reach, and no more');
+    await assertAllRecoverable(fixture, backups);
+    const { PathsToDelete } = await fixture.engine.prune(true).done;
+    assert.deepEqual(PathsToDelete, [], 'nothing is left to prune or repack');
+
+    // Rolling verification reads where the blobs are now: the repacked pack is not "missing".
+    // Twelve-hour backups, two days of retention: four scheduled backups read every pack.
+    await fixture.engine.setConfiguration({ BackupFrequencyInHours: 12 });
+    for (let run = 0; run < 4; run++) {
+      fixture.clock.advanceHours(1);
+      await fixture.engine.backups.start({ isAutomatic: true }).done;
+    }
+    const alerts = await fixture.engine.alerts.list('Active');
+    assert.deepEqual(
+      alerts.filter((alert) => alert.Title === ALERT_RULES.PackDamaged.title),
+      [],
+      'no pack is found damaged or missing',
+    );
+  });
+
+  const steps: [string, Stop][] = [
+    ['before the new pack', (operation, target) => operation === 'writeFile' && target.includes('/packs/')],
+    ['before the index file', (operation, target) => operation === 'writeFile' && target.includes('/index/')],
+    ['before the record', (operation, target) => operation === 'writeFile' && target.includes('/repacks/')],
+    ['before the old pack goes', (operation, target) => operation === 'remove' && target.includes('/packs/')],
+  ];
+  for (const [when, stop] of steps) {
+    test(`a repack stopped ${when}: every backup recovers; the dry run lists the pack and changes nothing; the prune finishes`, async () => {
+      const { fixture, stopAt } = await engineStopping();
+      const { backups, mostlyDead } = await retainTwo(fixture, () => stopAt(stop));
+      stopAt(null);
+      assert.ok(existsSync(mostlyDead), 'the old pack is still stored');
+      await assertAllRecoverable(fixture, backups);
+
+      const store = treeOf(fixture.store);
+      const { PathsToDelete: listed } = await fixture.engine.prune(true).done;
+      assert.ok(listed.includes(mostlyDead), `the dry run lists ${mostlyDead}: ${listed.join(', ')}`);
+      assert.deepEqual(treeOf(fixture.store), store, 'a dry run changes nothing');
+
+      const { PathsToDelete: removed } = await fixture.engine.prune(false).done;
+      assert.deepEqual(removed, listed);
+      assert.equal(existsSync(mostlyDead), false);
+      const live = await livePackFiles(
+        fixture,
+        backups.map((backup) => backup.id),
+      );
+      assert.deepEqual(storedPacks(fixture).sort(), [...live].sort());
+      await assertAllRecoverable(fixture, backups);
+    });
+  }
+});
+
+describe('a repack record planted by a share writer', () => {
+  /** A record in our format under a key guessed for the backup's epoch (the share writer has no other). */
+  async function plant(fixture: EngineFixture, backupId: string, old: string[], next: string[]) {
+    const epoch = manifestOf(fixture.store, backupId).manifest.Encryption.Epoch!;
+    await writeRepackRecord(new LocalFolderStore(fixture.store), epochKeys(epoch, randomBytes(32)), {
+      Old: old,
+      New: next,
+      Index: null,
+    });
+  }
+  const namesOf = (files: string[]) => files.map((file) => path.basename(file, '.pack'));
+
+  test('makes the prune remove no live pack, nor the repack trust it', async () => {
+    const { fixture } = await engineStopping();
+    writeImage(fixture);
+    const first = await backUp(fixture);
+    fixture.clock.advanceHours(1);
+    writeImage(fixture);
+    const second = await backUp(fixture);
+    const packs = [...new Set([...packFiles(fixture, first.id), ...packFiles(fixture, second.id)])];
+    // "Every pack moved into nothing": believed, each would be unused and go.
+    await plant(fixture, second.id, namesOf(packs), []);
+    // And a file in a record's place that is no record (its JSON is null): prune removes it.
+    const junk = Buffer.concat([Buffer.from('AZSBRPK4', 'latin1'), Buffer.alloc(32), Buffer.from('null')]);
+    const epoch = manifestOf(fixture.store, second.id).manifest.Encryption.Epoch!;
+    const junkFile = path.join(
+      fixture.store,
+      repackPath(epoch, createHash('sha256').update(junk).digest('hex')),
+    );
+    writeFileSync(junkFile, junk);
+    const { PathsToDelete: removed } = await fixture.engine.prune(false).done;
+    assert.deepEqual(removed, [junkFile]);
+    for (const file of packs) assert.ok(existsSync(file), `${file} stays`);
+    await assertAllRecoverable(fixture, [second, first]);
+  });
+
+  test('naming a pack it deleted as moved: the test and the restore fail clearly, naming the pack', async () => {
+    const { fixture } = await engineStopping();
+    writeImage(fixture);
+    const first = await backUp(fixture);
+    fixture.clock.advanceHours(1);
+    writeImage(fixture);
+    const second = await backUp(fixture);
+    const own = packFiles(fixture, second.id).find((file) => !packFiles(fixture, first.id).includes(file))!;
+    await plant(fixture, second.id, namesOf([own]), namesOf(packFiles(fixture, first.id)));
+    rmSync(own);
+    // Test-AzsBackup without the .pfx: the daemon's key of its epoch refuses the planted record.
+    const [tested] = await fixture.engine.testBackup(second.id, null);
+    assert.equal(tested!.Status, 'Failed');
+    assert.match(tested!.ErrorMessage!, new RegExp(`${path.basename(own)}: it is missing`));
+    await assert.rejects(fixture.engine.restore({ Name: second.id, ...fixture.decryption }).done, (error) => {
+      assert.ok(isAzsError(error, 'BackupCorrupt'), String(error));
+      assert.match(error.message, new RegExp(`${path.basename(own)}: it is missing`));
+      return true;
+    });
+  });
+});
