@@ -36,7 +36,10 @@ export class ChunkPool {
     return { chunkId: asBuffer(reply.chunkId!), data: asBuffer(reply.data!) };
   }
 
-  /** The stored blob in parts (BlobCodec.seal) and its id; `data` travels as for id() and comes back for reuse. */
+  /**
+   * The stored blob, in the parts BlobCodec.seal gives, and its id; `data` travels as for id() and
+   * comes back for reuse.
+   */
   async seal(
     keys: BlobKeys,
     type: BlobType,
