@@ -3,12 +3,22 @@
  *
  * In-process cost of format 4's writer (not a test, no daemon): the bench's sample tree
  * (scripts/sampleData.ts) backed up as one Directory role into a repository in a local folder, the
- * tree changed by scripts/benchChurn.ts between backups. Prints, for each backup, wall and CPU
- * seconds (all threads), MB/s of source bytes, bytes added, and the process's peak RSS. Used to find
- * where the first backup's time goes, apart from the daemon, RPC and roles.
+ * tree changed by scripts/benchChurn.ts (in another process) between backups. Prints, for each
+ * backup, wall and CPU seconds (all threads), MB/s of source bytes, bytes added, the process's RSS
+ * before it and its peak RSS during it. Used to find where a backup's time and memory go, apart
+ * from the daemon, RPC and roles.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
@@ -19,7 +29,6 @@ import { RepositoryWriter } from '../src/repository/writer.js';
 import { walkTree } from '../src/roles/treeWalker.js';
 import { LocalFolderStore } from '../src/storage/localStore.js';
 import type { FileCache } from '../src/repository/fileCache.js';
-import { changeSampleTree } from './benchChurn.js';
 import { treeBytes } from './benchTree.js';
 import { createInfrastructureTree } from './sampleData.js';
 import { MB, parseSize } from './sizes.js';
@@ -55,9 +64,28 @@ function threadSeconds(): Map<string, number> {
   return seconds;
 }
 
-function peakRssMb(): number {
-  const line = readFileSync('/proc/self/status', 'utf8').match(/VmHWM:\s+(\d+) kB/);
+/**
+ * Starts the process's peak RSS afresh (Linux: "5" to /proc/self/clear_refs), so that each backup's
+ * peak is its own, not the previous backup's.
+ */
+function resetPeakRss(): void {
+  writeFileSync('/proc/self/clear_refs', '5');
+}
+
+/** The process's resident MB now (VmRSS) or at its peak (VmHWM). */
+function rssMb(field: 'VmHWM' | 'VmRSS'): number {
+  const line = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
   return line ? Number(line[1]) / 1024 : NaN;
+}
+
+/**
+ * scripts/benchChurn.ts's change, made by another process: its memory (SQLite's cache, the files it
+ * rewrites) is not this one's, as it is not the daemon's in the bench.
+ */
+function changeTreeApart(tree: string, seed: string): void {
+  const churn = new URL('./benchChurn.js', import.meta.url).href;
+  const script = `import { changeSampleTree } from ${JSON.stringify(churn)}; changeSampleTree(${JSON.stringify(tree)}, ${JSON.stringify(seed)});`;
+  execFileSync(process.execPath, ['--input-type=module', '--eval', script], { stdio: 'inherit' });
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'measure-repository-'));
@@ -71,7 +99,9 @@ try {
   for (const folder of ['MASBackup', REPOSITORY_ROOT, epochFolder(keys.epoch)]) await store.mkdir(folder);
   let cache: FileCache = new Map();
   for (let backup = 1; backup <= argv.backups; backup += 1) {
-    if (backup > 1) changeSampleTree(tree, `step ${backup}`);
+    if (backup > 1) changeTreeApart(tree, `step ${backup}`);
+    const startRssMb = rssMb('VmRSS');
+    resetPeakRss();
     const threadsBefore = threadSeconds();
     const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
@@ -89,7 +119,8 @@ try {
         mbps: +(source / MB / seconds).toFixed(1),
         added_mb: +(role.addedBytes / MB).toFixed(1),
         chunks: role.chunks,
-        peak_rss_mb: +peakRssMb().toFixed(0),
+        start_rss_mb: +startRssMb.toFixed(0),
+        peak_rss_mb: +rssMb('VmHWM').toFixed(0),
         memory_mb: Object.fromEntries(
           Object.entries(process.memoryUsage()).map(([kind, bytes]) => [kind, Math.round(bytes / MB)]),
         ),

@@ -36,6 +36,11 @@ function aad(type: BlobType, id: Uint8Array): Buffer {
   return Buffer.concat([AAD_PREFIX, Buffer.of(type), id]);
 }
 
+/** The bytes of a stored blob given in parts (BlobCodec.seal). */
+export function storedLength(parts: readonly Uint8Array[]): number {
+  return parts.reduce((bytes, part) => bytes + part.length, 0);
+}
+
 export function chunkIdOf(keys: BlobKeys, plaintext: Uint8Array): Buffer {
   return createHmac('sha256', keys.chunkId).update(plaintext).digest();
 }
@@ -45,8 +50,14 @@ export class BlobCodec {
   private readonly decompressor = new zstd.DCtx();
   private scratch = Buffer.alloc(0);
 
-  /** The stored blob of `plaintext`, whose id is `id`. */
-  seal(keys: BlobKeys, type: BlobType, id: Uint8Array, plaintext: Uint8Array): Buffer {
+  /**
+   * The stored blob of `plaintext`, whose id is `id`, in the parts it is written in: nonce and flag,
+   * the payload's ciphertext, the tag. Not copied into one buffer: the ciphertext is the cipher's own
+   * output, and a thread that copied it would leave a buffer of every chunk it sealed to its garbage
+   * collector, which frees them only after tens of MB (docs/benchmarks.md, "Format 4: the writer's
+   * memory").
+   */
+  seal(keys: BlobKeys, type: BlobType, id: Uint8Array, plaintext: Uint8Array): Buffer[] {
     const bound = zstd.compressBound(plaintext.length);
     if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafeSlow(bound);
     const length = this.compressor.compress(this.scratch, plaintext, COMPRESSION_LEVEL);
@@ -55,14 +66,9 @@ export class BlobCodec {
     const nonce = randomBytes(BLOB_NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', keys.blob, nonce);
     cipher.setAAD(aad(type, id));
-    const stored = Buffer.allocUnsafeSlow(BLOB_NONCE_BYTES + 1 + payload.length + BLOB_TAG_BYTES);
-    nonce.copy(stored, 0);
-    let offset = BLOB_NONCE_BYTES;
-    offset += cipher.update(Buffer.of(compressed ? 1 : 0)).copy(stored, offset);
-    offset += cipher.update(payload).copy(stored, offset);
-    offset += cipher.final().copy(stored, offset);
-    cipher.getAuthTag().copy(stored, offset);
-    return stored;
+    const head = Buffer.concat([nonce, cipher.update(Buffer.of(compressed ? 1 : 0))]);
+    const body = cipher.update(payload);
+    return [head, body, Buffer.concat([cipher.final(), cipher.getAuthTag()])];
   }
 
   /** The plaintext of a stored blob, `plainLength` bytes whose id is `id`; BlobDamaged otherwise. */

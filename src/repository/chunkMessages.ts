@@ -19,7 +19,14 @@ export type ChunkRequest =
   | (Job & { op: 'open'; chunkId: Uint8Array; stored: Uint8Array; plainLength: number });
 
 export type ChunkReply =
-  | { id: number; chunkId?: Uint8Array; data?: Uint8Array; stored?: Uint8Array; cuts?: Int32Array }
+  | {
+      id: number;
+      chunkId?: Uint8Array;
+      data?: Uint8Array;
+      /** A sealed blob, in parts (BlobCodec.seal). */
+      stored?: Uint8Array[];
+      cuts?: Int32Array;
+    }
   | { id: number; error: string; damaged: boolean };
 
 /**

@@ -36,17 +36,20 @@ export class ChunkPool {
     return { chunkId: asBuffer(reply.chunkId!), data: asBuffer(reply.data!) };
   }
 
-  /** The stored blob and its id; `data` travels as for id() and comes back for reuse. */
+  /**
+   * The stored blob, in the parts BlobCodec.seal gives, and its id; `data` travels as for id() and
+   * comes back for reuse.
+   */
   async seal(
     keys: BlobKeys,
     type: BlobType,
     data: Buffer,
     chunkId?: Buffer,
-  ): Promise<{ chunkId: Buffer; stored: Buffer; data: Buffer }> {
+  ): Promise<{ chunkId: Buffer; stored: Buffer[]; data: Buffer }> {
     const reply = await this.submit({ op: 'seal', keys, type, data, chunkId }, ownMemory(data));
     return {
       chunkId: asBuffer(reply.chunkId!),
-      stored: asBuffer(reply.stored!),
+      stored: reply.stored!.map(asBuffer),
       data: asBuffer(reply.data!),
     };
   }

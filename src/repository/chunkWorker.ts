@@ -26,7 +26,7 @@ function reply(request: ChunkRequest): { answer: ChunkReply; transfer: ArrayBuff
       const stored = codec.seal(request.keys, request.type, chunkId, request.data);
       return {
         answer: { id: request.id, chunkId, stored, data: request.data },
-        transfer: [...transferable(stored), ...ownMemory(request.data)],
+        transfer: [...stored.flatMap((part) => ownMemory(part)), ...ownMemory(request.data)],
       };
     }
     const plaintext = codec.open(

@@ -4,9 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { BlockBuffers } from '../archive/sealedBlocks.js';
 import { AzsError } from '../protocol/errors.js';
 import type { BackupStore } from '../storage/store.js';
-import type { BlobType } from './blobCodec.js';
+import { type BlobType, storedLength } from './blobCodec.js';
 import type { PackRecord } from './chunkIndex.js';
 import { packPath, packsFolder } from './layout.js';
 
@@ -21,7 +22,14 @@ export const MAX_PACK_BYTES = PACK_TARGET_BYTES + 2 * 1024 * 1024;
 const UPLOADS_IN_FLIGHT = 2;
 
 export class PackWriter {
-  private parts: Buffer[] = [];
+  /**
+   * Packs are gathered in buffers of their own, reused once uploaded: a blob is copied in as it comes
+   * and its own buffer dies young. Held until the pack was stored, each blob's buffer would outlive a
+   * young-generation collection or two and wait for a full one, with tens of MB of packs long written
+   * (docs/benchmarks.md, "Format 4: the writer's memory").
+   */
+  private readonly buffers = new BlockBuffers(MAX_PACK_BYTES);
+  private pack: Buffer | undefined;
   private blobs: PackRecord['Blobs'] = [];
   private size = 0;
   private readonly uploads = new Set<Promise<void>>();
@@ -37,16 +45,19 @@ export class PackWriter {
   ) {}
 
   /**
-   * Adds a stored blob; returns once the pack it completes (if any) has a free upload slot. A blob
-   * that would take the pack beyond MAX_PACK_BYTES starts a pack of its own: a reader, with no key
-   * and no index (a pack checked against its name), refuses a larger pack.
+   * Adds a stored blob (in parts, as BlobCodec.seal gives it, or whole); returns once the pack it
+   * completes (if any) has a free upload slot. A blob that would take the pack beyond MAX_PACK_BYTES
+   * starts a pack of its own: a reader, with no key and no index (a pack checked against its name),
+   * refuses a larger pack.
    */
-  async add(id: string, type: BlobType, stored: Buffer, plainLength: number): Promise<void> {
-    if (stored.length > MAX_PACK_BYTES) throw blobTooLarge(stored.length);
-    if (this.size > 0 && this.size + stored.length > MAX_PACK_BYTES) await this.seal();
-    this.blobs.push([id, type, this.size, stored.length, plainLength]);
-    this.parts.push(stored);
-    this.size += stored.length;
+  async add(id: string, type: BlobType, stored: Buffer | Buffer[], plainLength: number): Promise<void> {
+    const parts = Array.isArray(stored) ? stored : [stored];
+    const length = storedLength(parts);
+    if (length > MAX_PACK_BYTES) throw blobTooLarge(length);
+    if (this.size > 0 && this.size + length > MAX_PACK_BYTES) await this.seal();
+    this.pack ??= this.buffers.take();
+    this.blobs.push([id, type, this.size, length, plainLength]);
+    for (const part of parts) this.size += part.copy(this.pack, this.size);
     if (this.size >= PACK_TARGET_BYTES) await this.seal();
   }
 
@@ -64,16 +75,19 @@ export class PackWriter {
 
   private async seal(): Promise<void> {
     if (this.failure) throw this.failure;
-    const parts = this.parts;
+    const buffer = this.pack!;
+    const pack = buffer.subarray(0, this.size);
     const blobs = this.blobs;
-    this.parts = [];
+    this.pack = undefined;
     this.blobs = [];
     this.size = 0;
-    const hash = createHash('sha256');
-    for (const part of parts) hash.update(part);
-    const name = hash.digest('hex');
-    const upload = this.upload(name, parts).then(
-      () => void this.written.push({ Name: name, Blobs: blobs }),
+    const name = createHash('sha256').update(pack).digest('hex');
+    // A failed upload's buffer is not reused: the store may still be reading it. No pack follows anyway.
+    const upload = this.upload(name, pack).then(
+      () => {
+        this.buffers.give(buffer);
+        this.written.push({ Name: name, Blobs: blobs });
+      },
       (error: unknown) => void (this.failure ??= error),
     );
     this.uploads.add(upload);
@@ -83,10 +97,10 @@ export class PackWriter {
   }
 
   /** Writes the pack, then reads it back: it counts only once the store holds exactly these bytes. */
-  private async upload(name: string, parts: Buffer[]): Promise<void> {
+  private async upload(name: string, pack: Buffer): Promise<void> {
     const path = packPath(this.epoch, name);
     await (this.folder ??= this.store.mkdir(packsFolder(this.epoch)));
-    await this.store.writeFile(path, Readable.from(parts));
+    await this.store.writeFile(path, Readable.from([pack]));
     const digest = await this.store.digest(path);
     if (digest.sha256 !== name) {
       throw new AzsError(

@@ -17,6 +17,7 @@ import {
   DATA_BLOB,
   LIST_BLOB,
   type BlobType,
+  storedLength,
 } from './blobCodec.js';
 import { type ChunkIndex, readIndex, writeIndexFile } from './chunkIndex.js';
 import { PACK_SUFFIX, nameHash, packPath, packsFolder } from './layout.js';
@@ -272,7 +273,7 @@ export class RepositoryWriter {
     const id = sealed.chunkId.toString('hex');
     if (this.index.has(id) || this.fresh.has(id)) return { id, length };
     this.fresh.add(id);
-    added.bytes += sealed.stored.length;
+    added.bytes += storedLength(sealed.stored);
     await this.packs.add(id, type, sealed.stored, length);
     return { id, length };
   }

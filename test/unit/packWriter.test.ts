@@ -1,7 +1,8 @@
 /**
  * Packs (src/repository/packWriter.ts): no pack outgrows MAX_PACK_BYTES, which a reader with no key
  * holds a pack to (readPack): a blob that would take a pack beyond it starts the next pack, as a
- * large role's list of chunks does; a blob larger than a pack can hold fails the backup clearly.
+ * large role's list of chunks does; a blob larger than a pack can hold fails the backup clearly; a
+ * blob sealed in parts is stored whole.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -27,11 +28,14 @@ async function packWriter(): Promise<{ packs: PackWriter; epoch: string }> {
   return { packs: new PackWriter(store, epoch), epoch };
 }
 
-test('a blob that would take a pack beyond its bound starts the next pack; every pack reads back', async () => {
+test('a blob that would take a pack beyond its bound starts the next pack; every pack reads back, blobs given in parts whole', async () => {
   const { packs, epoch } = await packWriter();
   const chunkBlobs = Array.from({ length: 31 }, () => randomBytes(256 * 1024));
-  for (const [index, blob] of chunkBlobs.entries())
-    await packs.add(`chunk${index}`, DATA_BLOB, blob, blob.length);
+  // Every other blob in parts, as a chunk thread seals it (BlobCodec.seal).
+  for (const [index, blob] of chunkBlobs.entries()) {
+    const stored = index % 2 ? [blob.subarray(0, 13), blob.subarray(13, -16), blob.subarray(-16)] : blob;
+    await packs.add(`chunk${index}`, DATA_BLOB, stored, blob.length);
+  }
   // A list of about 87,000 chunks: alone it fits a pack, after the chunks it would not.
   const list = randomBytes(3 * 1024 * 1024);
   await packs.add('list', LIST_BLOB, list, list.length);
