@@ -1,5 +1,5 @@
 /**
- * `node dist/scripts/measure-repository.js [--size 1GiB] [--backups 2] [--cpu]`
+ * `node dist/scripts/measure-repository.js [--size 1GiB] [--backups 2] [--tree <folder>]`
  *
  * In-process cost of format 4's writer (not a test, no daemon): the bench's sample tree
  * (scripts/sampleData.ts) backed up as one Directory role into a repository in a local folder, the
