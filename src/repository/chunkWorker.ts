@@ -29,14 +29,16 @@ function reply(request: ChunkRequest): { answer: ChunkReply; transfer: ArrayBuff
         transfer: [...transferable(stored), ...ownMemory(request.data)],
       };
     }
-    const plaintext = codec.open(
+    const { plaintext, scratch } = codec.openPacked(
       request.keys,
       request.type,
-      request.chunkId,
       request.stored,
-      request.plainLength,
+      request.blobs,
     );
-    return { answer: { id: request.id, data: plaintext }, transfer: transferable(plaintext) };
+    return {
+      answer: { id: request.id, data: plaintext, stored: request.stored, scratch },
+      transfer: [...transferable(plaintext, ...scratch), ...ownMemory(request.stored)],
+    };
   } catch (error) {
     return {
       answer: { id: request.id, error: (error as Error).message, damaged: error instanceof BlobDamaged },
