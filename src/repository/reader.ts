@@ -34,7 +34,7 @@ const BATCH_BYTES = 1024 * 1024;
  */
 const IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 /** Packs kept between batches (at most MAX_PACK_BYTES each): enough for a few backups' packs interleaved. */
-const PACKS_KEPT = 3;
+const PACKS_KEPT = 4;
 
 export type BytesListener = (bytes: number) => void;
 
