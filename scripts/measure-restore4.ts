@@ -1,17 +1,28 @@
 /**
- * `node dist/scripts/measure-restore4.js [--size 1GiB] [--backups 2] [--runs 3] [--tree DIR] [--store DIR]`
+ * `node dist/scripts/measure-restore4.js [--size 1GiB] [--backups 2] [--runs 3] [--tree DIR] [--store DIR] [--write]`
  *
  * In-process cost of reading format 4 back (not a test, no daemon): the bench's sample tree
  * (scripts/sampleData.ts) backed up role by role (its five top folders) into a repository in a local
  * folder, the tree changed by scripts/benchChurn.ts before each backup but the first, as the bench
  * does; then the newest backup's roles read through RepositoryReader and dropped, `--runs` times.
+ * With `--write`, each role's records are decoded and its tree written into a new folder (in the
+ * system's temporary folder, removed after each read, untimed), as a restore does.
  * Each read prints wall and CPU seconds (all threads), MB/s of source bytes (10^6), the pack bytes it
  * read (against those the backup uses) and the peak RSS of the read alone (VmHWM, reset before it).
- * `--store` keeps the repository (and what the reads need, in measure.json) for the next run, so that
- * two builds can be timed in turn on the same packs.
+ * `--store` keeps the repository (and what the reads need, its data key included, in measure.json: a
+ * store for measuring only) for the next run, so that two builds can be timed in turn on the same packs.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
@@ -20,6 +31,9 @@ import { type EpochKeys, epochKeys, newEpochId } from '../src/crypto/epochKeys.j
 import type { FileCache } from '../src/repository/fileCache.js';
 import { REPOSITORY_ROOT, epochFolder, packPath } from '../src/repository/layout.js';
 import { RepositoryReader } from '../src/repository/reader.js';
+import { writeTree } from '../src/roles/treeWriter.js';
+import { ByteReader } from '../src/archive/byteReader.js';
+import { decodeRecords } from '../src/archive/records.js';
 import { RepositoryWriter } from '../src/repository/writer.js';
 import { walkTree } from '../src/roles/treeWalker.js';
 import { LocalFolderStore } from '../src/storage/localStore.js';
@@ -37,6 +51,11 @@ const argv = await yargs(hideBin(process.argv))
   })
   .option('runs', { type: 'number', default: 3, describe: 'Timed reads of the newest backup' })
   .option('tree', { type: 'string', describe: 'Keep the sample tree in this folder (made if missing)' })
+  .option('write', {
+    type: 'boolean',
+    default: false,
+    describe: "Decode each role's records and write its tree into a new folder, as a restore does",
+  })
   .option('store', {
     type: 'string',
     describe: 'Keep the repository in this folder (reused if it holds one)',
@@ -67,8 +86,11 @@ function resetPeakRss(): void {
   writeFileSync('/proc/self/clear_refs', '5');
 }
 
+/** The tree's top folders: one role each, as the bench registers them. */
 function roleFolders(tree: string): string[] {
-  return ['Domain', 'WAS', 'KeyVaultDataPlane', 'ECE', 'Images'].map((role) => path.join(tree, role));
+  return readdirSync(tree, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => path.join(tree, entry.name));
 }
 
 /** `backups` backups of the tree into `store`, the tree changed before each but the first. */
@@ -115,20 +137,42 @@ async function prepare(storeFolder: string, tree: string): Promise<Backup> {
   return backup;
 }
 
-/** Reads every role of the backup once, dropping the bytes; returns the pack bytes read. */
+/**
+ * Reads every role of the backup once: its stream dropped, or (`output`) its records decoded and its
+ * tree written there; returns the pack bytes read and the stream's bytes.
+ */
 async function readBackup(
   store: LocalFolderStore,
   backup: Backup,
+  output?: string,
 ): Promise<{ packBytes: number; streamBytes: number }> {
   const keys = epochKeys(backup.epoch, Buffer.from(backup.dataKey, 'hex'));
   const reader = await RepositoryReader.open(store, keys, new Set(backup.packs));
   let packBytes = 0;
   let streamBytes = 0;
-  for (const list of backup.lists) {
-    for await (const chunk of reader.roleStream(list, (bytes) => (packBytes += bytes)))
-      streamBytes += chunk.length;
+  for (const [role, list] of backup.lists.entries()) {
+    const stream = counted(
+      reader.roleStream(list, (bytes) => (packBytes += bytes)),
+      (bytes) => (streamBytes += bytes),
+    );
+    if (output)
+      await writeTree(
+        decodeRecords(new ByteReader(stream), 'measure', () => false),
+        path.join(output, `${role}`),
+      );
+    else for await (const chunk of stream) void chunk;
   }
   return { packBytes, streamBytes };
+}
+
+async function* counted(
+  stream: AsyncIterable<Buffer>,
+  onBytes: (bytes: number) => void,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of stream) {
+    onBytes(chunk.length);
+    yield chunk;
+  }
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'measure-restore4-'));
@@ -145,7 +189,8 @@ try {
     const rssBefore = rssMb('VmRSS');
     const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
-    const { packBytes, streamBytes } = await readBackup(store, backup);
+    const output = argv.write ? path.join(work, `out-${run}`) : undefined;
+    const { packBytes, streamBytes } = await readBackup(store, backup, output);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const used = process.cpuUsage(cpu);
     console.log(
@@ -162,6 +207,7 @@ try {
         peak_rss_mb: +rssMb('VmHWM').toFixed(0),
       }),
     );
+    if (output) rmSync(output, { recursive: true, force: true });
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

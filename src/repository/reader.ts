@@ -32,9 +32,9 @@ const BATCH_BYTES = 1024 * 1024;
  * Plaintext being opened or waiting for the reader of the stream: enough to keep both threads busy
  * while the main thread reads the next pack.
  */
-const IN_FLIGHT_BYTES = 8 * 1024 * 1024;
+const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
 /** Packs kept between batches (at most MAX_PACK_BYTES each): enough for a few backups' packs interleaved. */
-const PACKS_KEPT = 4;
+const PACKS_KEPT = 3;
 
 export type BytesListener = (bytes: number) => void;
 
