@@ -1,5 +1,5 @@
 /** What the main thread and the chunk workers send each other (chunkPool.ts, chunkWorker.ts). */
-import type { BlobKeys, BlobType } from './blobCodec.js';
+import type { BlobKeys, BlobType, PackedBlob } from './blobCodec.js';
 import type { CutMasks } from './chunker.js';
 
 interface Job {
@@ -15,8 +15,8 @@ export type ChunkRequest =
   | (Job & { op: 'id'; data: Uint8Array })
   /** The stored blob of a chunk, and its id (computed here unless given). */
   | (Job & { op: 'seal'; data: Uint8Array; chunkId?: Uint8Array })
-  /** The plaintext of a stored blob, checked against its id and length. */
-  | (Job & { op: 'open'; chunkId: Uint8Array; stored: Uint8Array; plainLength: number });
+  /** The plaintexts of stored blobs, end to end, each checked against its id and length; `stored` comes back. */
+  | (Job & { op: 'open'; stored: Uint8Array; blobs: PackedBlob[] });
 
 export type ChunkReply =
   | {
@@ -26,6 +26,8 @@ export type ChunkReply =
       /** A sealed blob, in parts (BlobCodec.seal). */
       stored?: Uint8Array[];
       cuts?: Int32Array;
+      /** Buffers the worker used and hands back, so that it keeps no garbage of its own. */
+      scratch?: Uint8Array[];
     }
   | { id: number; error: string; damaged: boolean };
 

@@ -2,8 +2,7 @@
  * The worker threads that hash, seal and open blobs, so that both cores work while the main thread
  * reads and cuts chunks. The thread mechanics are util/workerPool.ts's.
  */
-import { type BlobKeys, BlobDamaged, type BlobType } from './blobCodec.js';
-import { transferable } from '../archive/blockMessages.js';
+import { type BlobKeys, BlobDamaged, type BlobType, type PackedBlob } from './blobCodec.js';
 import { asBuffer, defaultPoolSize } from '../archive/blockPool.js';
 import { type WithoutId, WorkerPool } from '../util/workerPool.js';
 import { type ChunkReply, type ChunkRequest, ownMemory } from './chunkMessages.js';
@@ -54,18 +53,12 @@ export class ChunkPool {
     };
   }
 
-  /** The blob's plaintext; rejects with BlobDamaged when it does not open or is not `chunkId`. */
-  async open(
-    keys: BlobKeys,
-    type: BlobType,
-    chunkId: Buffer,
-    stored: Buffer,
-    plainLength: number,
-  ): Promise<Buffer> {
-    const reply = await this.submit(
-      { op: 'open', keys, type, chunkId, stored, plainLength },
-      transferable(stored),
-    );
+  /**
+   * The plaintexts of `blobs` (where they are in `stored`), end to end; rejects with BlobDamaged
+   * naming the first that does not open or is not its id. `stored` travels to the thread and back.
+   */
+  async open(keys: BlobKeys, type: BlobType, stored: Buffer, blobs: PackedBlob[]): Promise<Buffer> {
+    const reply = await this.submit({ op: 'open', keys, type, stored, blobs }, ownMemory(stored));
     return asBuffer(reply.data!);
   }
 

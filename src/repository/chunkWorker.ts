@@ -29,14 +29,17 @@ function reply(request: ChunkRequest): { answer: ChunkReply; transfer: ArrayBuff
         transfer: [...stored.flatMap((part) => ownMemory(part)), ...ownMemory(request.data)],
       };
     }
-    const plaintext = codec.open(
+    const { plaintext, scratch } = codec.openPacked(
       request.keys,
       request.type,
-      request.chunkId,
       request.stored,
-      request.plainLength,
+      request.blobs,
     );
-    return { answer: { id: request.id, data: plaintext }, transfer: transferable(plaintext) };
+    // The stored blobs go back with the scratch: nothing of them stays here as garbage either.
+    return {
+      answer: { id: request.id, data: plaintext, scratch: [...scratch, request.stored] },
+      transfer: [...transferable(plaintext, ...scratch), ...ownMemory(request.stored)],
+    };
   } catch (error) {
     return {
       answer: { id: request.id, error: (error as Error).message, damaged: error instanceof BlobDamaged },

@@ -1,9 +1,10 @@
 /**
  * Reads roles back from the repository (docs/format.md, "Reading a backup"): a role's list of chunks,
  * then its chunks in order, each opened and checked against its id. Packs are read whole (a store
- * reads files, not ranges), a window of chunks at a time, grouped by pack, so that each pack is
- * read about once per window whatever order the chunks were written in; memory stays bounded by the
- * window and two packs.
+ * reads files, not ranges) and checked against their names; readPlan.ts decides which packs are kept
+ * between batches so that each is read about once, and a batch's blobs are opened in one message to
+ * a worker thread. Memory stays bounded by the packs kept and the plaintext in flight, whatever the
+ * size of the role, beyond the role's list and about 24 bytes a chunk of plan.
  */
 import { isAzsError } from '../protocol/errors.js';
 import type { EpochKeys } from '../crypto/epochKeys.js';
@@ -15,29 +16,30 @@ import {
   DATA_BLOB,
   LIST_BLOB,
   type BlobType,
+  type PackedBlob,
 } from './blobCodec.js';
 import type { BlobLocation, ChunkIndex } from './chunkIndex.js';
 import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
 import { type RepositoryFiles, damagedFile, readWhole } from './files.js';
 import { packPath } from './layout.js';
 import { MAX_PACK_BYTES } from './packWriter.js';
+import { type Batch, PackCache, planBatches } from './readPlan.js';
 import { Successions } from './repacks.js';
 import { LIST_ENTRY_BYTES } from './writer.js';
 
-/** Plaintext of the chunks opened at once (with the packs kept, what a restore holds beyond format 3). */
-const WINDOW_BYTES = 8 * 1024 * 1024;
-/** Packs kept after reading: a window (smaller than a pack's plaintext) mostly continues in the pack before. */
-const PACKS_KEPT = 1;
+/** Plaintext opened in one message to a worker: enough that messages cost nothing next to the work. */
+const BATCH_BYTES = 1024 * 1024;
+/**
+ * Plaintext being opened or waiting for the reader of the stream: enough to keep both threads busy
+ * while the main thread reads the next pack.
+ */
+const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/** Packs kept between batches (at most MAX_PACK_BYTES each): enough for a few backups' packs interleaved. */
+const PACKS_KEPT = 3;
 
 export type BytesListener = (bytes: number) => void;
 
-interface ListedChunk {
-  id: Buffer;
-  length: number;
-}
-
 export class RepositoryReader {
-  private readonly kept = new Map<string, Buffer>();
   private readonly blobKeys: BlobKeys;
 
   private constructor(
@@ -64,53 +66,50 @@ export class RepositoryReader {
     return new RepositoryReader(files, keys, await Successions.backupIndex(files, keys, packs), pool);
   }
 
-  /** A role's record stream, chunk by chunk; BackupCorrupt (target: the pack) on any damage. */
+  /** A role's record stream, batch by batch; BackupCorrupt (target: the pack) on any damage. */
   async *roleStream(list: string, onBytes: BytesListener = () => undefined): AsyncGenerator<Buffer> {
-    const listed = parseList(await this.openBlob(Buffer.from(list, 'hex'), LIST_BLOB, onBytes));
-    for (let start = 0; start < listed.length;) {
-      let end = start;
-      for (
-        let bytes = 0;
-        end < listed.length && (end === start || bytes + listed[end]!.length <= WINDOW_BYTES);
-        end++
-      )
-        bytes += listed[end]!.length;
-      yield* await this.window(listed.slice(start, end), onBytes);
-      start = end;
-    }
-  }
-
-  /** The chunks of a window, opened (in parallel) pack by pack, in the list's order. */
-  private async window(chunks: ListedChunk[], onBytes: BytesListener): Promise<Buffer[]> {
-    const byPack = new Map<string, ListedChunk[]>();
-    for (const chunk of chunks) {
-      const pack = this.locate(chunk.id).pack;
-      byPack.set(pack, [...(byPack.get(pack) ?? []), chunk]);
-    }
-    const opened = new Map<string, Promise<Buffer>>();
-    for (const [pack, inPack] of byPack) {
-      const stored = await this.pack(pack, onBytes);
-      for (const chunk of inPack) {
-        const id = chunk.id.toString('hex');
-        if (!opened.has(id)) opened.set(id, this.openIn(stored, pack, chunk.id, DATA_BLOB, chunk.length));
+    const packs = new PackCache(PACKS_KEPT, (name) => readPack(this.files, this.keys.epoch, name, onBytes));
+    const listed = await this.openList(Buffer.from(list, 'hex'), onBytes);
+    const chunks = new ChunkList(listed.plaintext);
+    const located = chunks
+      .positions()
+      .map((position) => this.locate(chunks.id(position), DATA_BLOB, chunks.plainLength(position)));
+    const packOf = located.map((location) => location.pack);
+    // The list's pack mostly holds the role's last chunks too: kept for them.
+    packs.keep(listed.pack, listed.stored, firstUse(packOf, listed.pack));
+    const opening: { plainBytes: number; plaintext: Promise<Buffer> }[] = [];
+    let inFlight = 0;
+    for (const batch of planBatches(packOf, (position) => chunks.plainLength(position), BATCH_BYTES)) {
+      const blobs = positionsOf(batch).map((position) => ({
+        id: chunks.id(position),
+        location: located[position]!,
+      }));
+      const plaintext = this.openBatch(await packs.get(batch), batch.pack, DATA_BLOB, blobs);
+      plaintext.catch(() => undefined); // awaited in turn below
+      opening.push({ plainBytes: batch.plainBytes, plaintext });
+      inFlight += batch.plainBytes;
+      while (inFlight > IN_FLIGHT_BYTES) {
+        const next = opening.shift()!;
+        inFlight -= next.plainBytes;
+        yield await next.plaintext;
       }
     }
-    for (const promise of opened.values()) promise.catch(() => undefined);
-    return Promise.all(chunks.map((chunk) => opened.get(chunk.id.toString('hex'))!));
+    for (const next of opening) yield await next.plaintext;
   }
 
-  private async openBlob(id: Buffer, type: BlobType, onBytes: BytesListener): Promise<Buffer> {
-    const location = this.locate(id);
-    return this.openIn(
-      await this.pack(location.pack, onBytes),
-      location.pack,
-      id,
-      type,
-      location.plainLength,
-    );
+  /** The role's list, and the pack it is in. */
+  private async openList(
+    id: Buffer,
+    onBytes: BytesListener,
+  ): Promise<{ plaintext: Buffer; pack: string; stored: Promise<Buffer> }> {
+    const location = this.locate(id, LIST_BLOB);
+    const stored = readPack(this.files, this.keys.epoch, location.pack, onBytes);
+    const plaintext = await this.openBatch(await stored, location.pack, LIST_BLOB, [{ id, location }]);
+    return { plaintext, pack: location.pack, stored };
   }
 
-  private locate(id: Buffer): BlobLocation {
+  /** Where blob `id` is, checked to be of `type` and (when given) `plainLength` bytes. */
+  private locate(id: Buffer, type: BlobType, plainLength?: number): BlobLocation {
     const location = this.index.get(id.toString('hex'));
     if (!location) {
       const refused = this.index.refused.map((error) => error.message);
@@ -121,39 +120,76 @@ export class RepositoryReader {
         }`,
       );
     }
+    if (location.type !== type || (plainLength !== undefined && location.plainLength !== plainLength))
+      throw damagedFile(
+        packPath(this.keys.epoch, location.pack),
+        `blob ${id.toString('hex')} is not what the role's list says`,
+      );
     return location;
   }
 
-  private async openIn(
+  /** The plaintexts of `blobs` (all in `pack`, whose bytes are `stored`), end to end. */
+  private async openBatch(
     stored: Buffer,
     pack: string,
-    id: Buffer,
     type: BlobType,
-    length: number,
+    blobs: LocatedBlob[],
   ): Promise<Buffer> {
-    const location = this.locate(id);
-    if (location.type !== type || location.plainLength !== length)
-      throw damagedFile(
-        packPath(this.keys.epoch, pack),
-        `blob ${id.toString('hex')} is not what the role's list says`,
-      );
-    const blob = stored.subarray(location.offset, location.offset + location.length);
+    const gathered = gather(stored, blobs);
     try {
-      return await this.pool.open(this.blobKeys, type, id, Buffer.from(blob), length);
+      return await this.pool.open(this.blobKeys, type, gathered.stored, gathered.blobs);
     } catch (error) {
       if (!(error instanceof BlobDamaged)) throw error;
-      throw damagedFile(packPath(this.keys.epoch, pack), `blob ${id.toString('hex')}: ${error.message}`);
+      throw damagedFile(packPath(this.keys.epoch, pack), error.message);
     }
   }
+}
 
-  /** A pack's bytes, checked against its name. */
-  private async pack(name: string, onBytes: BytesListener): Promise<Buffer> {
-    const kept = this.kept.get(name);
-    if (kept) return kept;
-    const stored = await readPack(this.files, this.keys.epoch, name, onBytes);
-    this.kept.set(name, stored);
-    if (this.kept.size > PACKS_KEPT) this.kept.delete(this.kept.keys().next().value!);
-    return stored;
+interface LocatedBlob {
+  id: Buffer;
+  location: BlobLocation;
+}
+
+/**
+ * The stored bytes of a batch's blobs copied out of their pack, in memory of their own that travels
+ * to a worker and back (a kept pack cannot travel, and a copy of it all would cost more); each id
+ * copied too, since a view would carry the whole list to the thread.
+ */
+function gather(pack: Buffer, blobs: LocatedBlob[]): { stored: Buffer; blobs: PackedBlob[] } {
+  const stored = Buffer.allocUnsafeSlow(blobs.reduce((total, { location }) => total + location.length, 0));
+  let at = 0;
+  const packed = blobs.map(({ id, location }): PackedBlob => {
+    const length = pack.copy(stored, at, location.offset, location.offset + location.length);
+    at += length;
+    return { id: new Uint8Array(id), offset: at - length, length, plainLength: location.plainLength };
+  });
+  return { stored, blobs: packed };
+}
+
+function firstUse(packOf: readonly string[], pack: string): number {
+  const position = packOf.indexOf(pack);
+  return position === -1 ? Infinity : position;
+}
+
+function positionsOf(batch: Batch): number[] {
+  return Array.from({ length: batch.end - batch.first }, (_, index) => batch.first + index);
+}
+
+/** A role's list of chunks, read in place: LIST_ENTRY_BYTES a chunk, its id then its plaintext length. */
+export class ChunkList {
+  constructor(private readonly list: Buffer) {}
+
+  positions(): number[] {
+    return Array.from({ length: Math.floor(this.list.length / LIST_ENTRY_BYTES) }, (_, position) => position);
+  }
+
+  id(position: number): Buffer {
+    const at = position * LIST_ENTRY_BYTES;
+    return this.list.subarray(at, at + CHUNK_ID_BYTES);
+  }
+
+  plainLength(position: number): number {
+    return this.list.readUInt32BE(position * LIST_ENTRY_BYTES + CHUNK_ID_BYTES);
   }
 }
 
@@ -171,16 +207,4 @@ export async function readPack(
     if (isAzsError(error, 'PathNotFound')) throw damagedFile(path, 'it is missing');
     throw error;
   }
-}
-
-/** A role's list blob as its chunks, in stream order. */
-export function parseList(list: Buffer): ListedChunk[] {
-  const chunks: ListedChunk[] = [];
-  for (let offset = 0; offset + LIST_ENTRY_BYTES <= list.length; offset += LIST_ENTRY_BYTES) {
-    chunks.push({
-      id: list.subarray(offset, offset + CHUNK_ID_BYTES),
-      length: list.readUInt32BE(offset + CHUNK_ID_BYTES),
-    });
-  }
-  return chunks;
 }

@@ -25,7 +25,7 @@ import {
 import { type RepositoryFiles, damagedFile } from './files.js';
 import { indexPath, packPath, packsFolder } from './layout.js';
 import { PackWriter } from './packWriter.js';
-import { parseList, readPack } from './reader.js';
+import { ChunkList, readPack } from './reader.js';
 import { Successions, readRepackRecords, writeRepackRecord } from './repacks.js';
 import { storedPacks } from './writer.js';
 
@@ -174,9 +174,8 @@ async function usedBlobs(
       use(list);
       const location = locate(index, keys.epoch, list);
       const stored = await readPack(files, keys.epoch, location.pack);
-      const blob = stored.subarray(location.offset, location.offset + location.length);
-      for (const chunk of parseList(openList(codec, keys, list, blob, location)))
-        use(chunk.id.toString('hex'));
+      const chunks = new ChunkList(openList(codec, keys, list, stored, location));
+      for (const position of chunks.positions()) use(chunks.id(position).toString('hex'));
     }
   }
   return used;
@@ -186,11 +185,13 @@ function openList(
   codec: BlobCodec,
   keys: EpochKeys,
   list: string,
-  blob: Buffer,
+  pack: Buffer,
   location: BlobLocation,
 ): Buffer {
   try {
-    return codec.open(blobKeysOf(keys), LIST_BLOB, Buffer.from(list, 'hex'), blob, location.plainLength);
+    return codec.openPacked(blobKeysOf(keys), LIST_BLOB, pack, [
+      { ...location, id: Buffer.from(list, 'hex') },
+    ]).plaintext;
   } catch (error) {
     if (!(error instanceof BlobDamaged)) throw error;
     throw damagedFile(
