@@ -34,8 +34,14 @@ const BATCH_BYTES = 1024 * 1024;
  * while the main thread reads the next pack.
  */
 const IN_FLIGHT_BYTES = 4 * 1024 * 1024;
-/** Packs kept between batches (at most MAX_PACK_BYTES each): enough for a few backups' packs interleaved. */
+/** Packs kept between windows (at most MAX_PACK_BYTES each): a window mostly goes on in packs of the last. */
 const PACKS_KEPT = 3;
+/**
+ * Plaintext of the batches whose packs are read together: each pack a window needs is read once for
+ * all of its batches there, and only their stored blobs are held (the chunks of the newest of many
+ * backups come from the packs of all of them, interleaved: whole packs kept would be too many).
+ */
+const WINDOW_BYTES = 16 * 1024 * 1024;
 
 export type BytesListener = (bytes: number) => void;
 
@@ -77,21 +83,23 @@ export class RepositoryReader {
     const packOf = located.map((location) => location.pack);
     // The list's pack mostly holds the role's last chunks too: kept for them.
     packs.keep(listed.pack, listed.stored, firstUse(packOf, listed.pack));
+    const blobsOf = (batch: Batch) =>
+      positionsOf(batch).map((position) => ({ id: chunks.id(position), location: located[position]! }));
     const opening: { plainBytes: number; plaintext: Promise<Buffer> }[] = [];
     let inFlight = 0;
-    for (const batch of planBatches(packOf, (position) => chunks.plainLength(position), BATCH_BYTES)) {
-      const blobs = positionsOf(batch).map((position) => ({
-        id: chunks.id(position),
-        location: located[position]!,
-      }));
-      const plaintext = this.openBatch(await packs.get(batch), batch.pack, DATA_BLOB, blobs);
-      plaintext.catch(() => undefined); // awaited in turn below
-      opening.push({ plainBytes: batch.plainBytes, plaintext });
-      inFlight += batch.plainBytes;
-      while (inFlight > IN_FLIGHT_BYTES) {
-        const next = opening.shift()!;
-        inFlight -= next.plainBytes;
-        yield await next.plaintext;
+    const batches = planBatches(packOf, (position) => chunks.plainLength(position), BATCH_BYTES);
+    for (const window of windows(batches, WINDOW_BYTES)) {
+      const gathered = await gatherWindow(window, packs, blobsOf);
+      for (const batch of window) {
+        const plaintext = this.openGathered(gathered.get(batch)!, batch.pack, DATA_BLOB);
+        plaintext.catch(() => undefined); // awaited in turn below
+        opening.push({ plainBytes: batch.plainBytes, plaintext });
+        inFlight += batch.plainBytes;
+        while (inFlight > IN_FLIGHT_BYTES) {
+          const next = opening.shift()!;
+          inFlight -= next.plainBytes;
+          yield await next.plaintext;
+        }
       }
     }
     for (const next of opening) yield await next.plaintext;
@@ -104,7 +112,11 @@ export class RepositoryReader {
   ): Promise<{ plaintext: Buffer; pack: string; stored: Promise<Buffer> }> {
     const location = this.locate(id, LIST_BLOB);
     const stored = readPack(this.files, this.keys.epoch, location.pack, onBytes);
-    const plaintext = await this.openBatch(await stored, location.pack, LIST_BLOB, [{ id, location }]);
+    const plaintext = await this.openGathered(
+      gather(await stored, [{ id, location }]),
+      location.pack,
+      LIST_BLOB,
+    );
     return { plaintext, pack: location.pack, stored };
   }
 
@@ -128,14 +140,8 @@ export class RepositoryReader {
     return location;
   }
 
-  /** The plaintexts of `blobs` (all in `pack`, whose bytes are `stored`), end to end. */
-  private async openBatch(
-    stored: Buffer,
-    pack: string,
-    type: BlobType,
-    blobs: LocatedBlob[],
-  ): Promise<Buffer> {
-    const gathered = gather(stored, blobs);
+  /** The plaintexts of blobs gathered out of `pack`, end to end. */
+  private async openGathered(gathered: Gathered, pack: string, type: BlobType): Promise<Buffer> {
     try {
       return await this.pool.open(this.blobKeys, type, gathered.stored, gathered.blobs);
     } catch (error) {
@@ -150,12 +156,54 @@ interface LocatedBlob {
   location: BlobLocation;
 }
 
+/** A batch's stored blobs, out of their pack. */
+interface Gathered {
+  stored: Buffer;
+  blobs: PackedBlob[];
+}
+
+/** The batches cut into windows of about `maxBytes` of plaintext (at least one batch each). */
+function* windows(batches: Iterable<Batch>, maxBytes: number): Generator<Batch[]> {
+  let window: Batch[] = [];
+  let bytes = 0;
+  for (const batch of batches) {
+    if (window.length && bytes + batch.plainBytes > maxBytes) {
+      yield window;
+      window = [];
+      bytes = 0;
+    }
+    window.push(batch);
+    bytes += batch.plainBytes;
+  }
+  if (window.length) yield window;
+}
+
+/**
+ * The stored blobs of every batch of `window`, each pack read (or taken from `packs`) once: its
+ * batches there are gathered out of it at once, then it is kept only if `packs` keeps it for a
+ * later window (its use after the window's last batch of it).
+ */
+async function gatherWindow(
+  window: Batch[],
+  packs: PackCache<Buffer>,
+  blobsOf: (batch: Batch) => LocatedBlob[],
+): Promise<Map<Batch, Gathered>> {
+  const byPack = new Map<string, Batch[]>();
+  for (const batch of window) byPack.set(batch.pack, [...(byPack.get(batch.pack) ?? []), batch]);
+  const gathered = new Map<Batch, Gathered>();
+  for (const inPack of byPack.values()) {
+    const stored = await packs.get(inPack.at(-1)!);
+    for (const batch of inPack) gathered.set(batch, gather(stored, blobsOf(batch)));
+  }
+  return gathered;
+}
+
 /**
  * The stored bytes of a batch's blobs copied out of their pack, in memory of their own that travels
  * to a worker and back (a kept pack cannot travel, and a copy of it all would cost more); each id
  * copied too, since a view would carry the whole list to the thread.
  */
-function gather(pack: Buffer, blobs: LocatedBlob[]): { stored: Buffer; blobs: PackedBlob[] } {
+function gather(pack: Buffer, blobs: LocatedBlob[]): Gathered {
   const stored = Buffer.allocUnsafeSlow(blobs.reduce((total, { location }) => total + location.length, 0));
   let at = 0;
   const packed = blobs.map(({ id, location }): PackedBlob => {
