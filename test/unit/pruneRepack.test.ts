@@ -219,13 +219,18 @@ describe('a repack record planted by a share writer', () => {
   }
   const namesOf = (files: string[]) => files.map((file) => path.basename(file, '.pack'));
 
-  test('makes the prune remove no live pack, nor the repack trust it', async () => {
+  /** Two backups an hour apart, each of another image: the first's packs and the second's own. */
+  async function twoBackups(): Promise<{ fixture: EngineFixture; first: TakenBackup; second: TakenBackup }> {
     const { fixture } = await engineStopping();
     writeImage(fixture);
     const first = await backUp(fixture);
     fixture.clock.advanceHours(1);
     writeImage(fixture);
-    const second = await backUp(fixture);
+    return { fixture, first, second: await backUp(fixture) };
+  }
+
+  test('makes the prune remove no live pack, nor the repack trust it', async () => {
+    const { fixture, first, second } = await twoBackups();
     const packs = [...new Set([...packFiles(fixture, first.id), ...packFiles(fixture, second.id)])];
     // "Every pack moved into nothing": believed, each would be unused and go.
     await plant(fixture, second.id, namesOf(packs), []);
@@ -244,12 +249,7 @@ describe('a repack record planted by a share writer', () => {
   });
 
   test('naming a pack it deleted as moved: the test and the restore fail clearly, naming the pack', async () => {
-    const { fixture } = await engineStopping();
-    writeImage(fixture);
-    const first = await backUp(fixture);
-    fixture.clock.advanceHours(1);
-    writeImage(fixture);
-    const second = await backUp(fixture);
+    const { fixture, first, second } = await twoBackups();
     const own = packFiles(fixture, second.id).find((file) => !packFiles(fixture, first.id).includes(file))!;
     await plant(fixture, second.id, namesOf([own]), namesOf(packFiles(fixture, first.id)));
     rmSync(own);

@@ -8,8 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { ByteReader } from '../../src/archive/byteReader.js';
-import { decodeRecords } from '../../src/archive/records.js';
 import { epochKeys, newEpochId } from '../../src/crypto/epochKeys.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { type PackRecord, readIndex, writeIndexFile } from '../../src/repository/chunkIndex.js';
@@ -20,6 +18,7 @@ import { RepositoryWriter, type StoredRole } from '../../src/repository/writer.j
 import { walkTree } from '../../src/roles/treeWalker.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
+import { roleFiles } from '../helpers/repositoryStore.js';
 
 const root = tempDir('repository-reader');
 after(() => removeDir(root));
@@ -46,18 +45,7 @@ async function readBack(
   files: RepositoryFiles,
   role: { stored: StoredRole; packs: string[] },
 ): Promise<Map<string, Buffer>> {
-  const reader = await RepositoryReader.open(files, keys, new Set(role.packs));
-  const read = new Map<string, Buffer>();
-  for await (const entry of decodeRecords(
-    new ByteReader(reader.roleStream(role.stored.list)),
-    'test',
-    () => false,
-  )) {
-    const parts: Buffer[] = [];
-    for await (const part of entry.content ?? []) parts.push(Buffer.from(part as Buffer));
-    if (entry.type === 'file') read.set(entry.path, Buffer.concat(parts));
-  }
-  return read;
+  return roleFiles(await RepositoryReader.open(files, keys, new Set(role.packs)), role.stored.list);
 }
 
 /** `store`'s files, counting the reads of each path. */

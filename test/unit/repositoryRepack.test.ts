@@ -11,9 +11,7 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSyn
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { ByteReader } from '../../src/archive/byteReader.js';
 import type { ArchiveEntry } from '../../src/archive/entry.js';
-import { decodeRecords } from '../../src/archive/records.js';
 import { type EpochKeys, epochKeys, newEpochId } from '../../src/crypto/epochKeys.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { epochFolder, packPath, repacksFolder } from '../../src/repository/layout.js';
@@ -24,7 +22,7 @@ import { RepositoryWriter } from '../../src/repository/writer.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import type { BackupStore } from '../../src/storage/store.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
-import { bytesUnder, treeOf } from '../helpers/repositoryStore.js';
+import { bytesUnder, roleFiles, treeOf } from '../helpers/repositoryStore.js';
 
 const roots: string[] = [];
 after(() => roots.forEach(removeDir));
@@ -132,18 +130,10 @@ class Repository {
   }
 
   async read(backup: RepositoryBackup): Promise<Files> {
-    const reader = await RepositoryReader.open(this.store, this.keys, new Set(backup.packs));
-    const files: Files = new Map();
-    for await (const entry of decodeRecords(
-      new ByteReader(reader.roleStream(backup.lists[0]!)),
-      'test',
-      () => false,
-    )) {
-      const parts: Buffer[] = [];
-      for await (const part of entry.content ?? []) parts.push(Buffer.from(part as Buffer));
-      files.set(entry.path, Buffer.concat(parts));
-    }
-    return files;
+    return roleFiles(
+      await RepositoryReader.open(this.store, this.keys, new Set(backup.packs)),
+      backup.lists[0]!,
+    );
   }
 }
 

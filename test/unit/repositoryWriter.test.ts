@@ -6,9 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
-import { ByteReader } from '../../src/archive/byteReader.js';
 import type { ArchiveEntry } from '../../src/archive/entry.js';
-import { decodeRecords } from '../../src/archive/records.js';
 import { epochKeys, newEpochId } from '../../src/crypto/epochKeys.js';
 import { packPath } from '../../src/repository/layout.js';
 import { RepositoryReader } from '../../src/repository/reader.js';
@@ -16,6 +14,7 @@ import { isAzsError } from '../../src/protocol/errors.js';
 import { CACHED_FILE_BYTES, RepositoryWriter, type StoredRole } from '../../src/repository/writer.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
+import { roleFiles } from '../helpers/repositoryStore.js';
 
 const root = tempDir('file-cache');
 after(() => removeDir(root));
@@ -59,18 +58,7 @@ async function backup(files: SourceFile[], cache?: StoredRole['fileCache']) {
 }
 
 async function readBack(stored: StoredRole, packs: string[]): Promise<Map<string, Buffer>> {
-  const reader = await RepositoryReader.open(store, keys, new Set(packs));
-  const files = new Map<string, Buffer>();
-  for await (const entry of decodeRecords(
-    new ByteReader(reader.roleStream(stored.list)),
-    'test',
-    () => false,
-  )) {
-    const parts: Buffer[] = [];
-    for await (const part of entry.content ?? []) parts.push(Buffer.from(part as Buffer));
-    files.set(entry.path, Buffer.concat(parts));
-  }
-  return files;
+  return roleFiles(await RepositoryReader.open(store, keys, new Set(packs)), stored.list);
 }
 
 test('an unchanged large file is not read again; a changed one is; both read back whole', async () => {
