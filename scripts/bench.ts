@@ -29,7 +29,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -44,6 +44,7 @@ import { listTree, timed, treeBytes, treeDifferences, type TreeEntry } from './b
 import { incrementalSeries, type BenchOutcome } from './benchIncremental.js';
 import { PwshSession, quote } from '../test/helpers/pwshSession.js';
 import { waitUntil } from '../test/helpers/waitUntil.js';
+import { residentKb, resetPeakRss } from './processMemory.js';
 import { MB, parseSize } from './sizes.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -146,8 +147,7 @@ const CONFIGURE_WITH_CREDENTIAL =
   'Set-AzsBackupConfiguration -Path $env:BENCH_STORE -UserName $env:BENCH_USER -Password (ConvertTo-SecureString $env:BENCH_PASSWORD -AsPlainText -Force)';
 
 /** A process's peak resident memory (VmHWM) in KiB. */
-const peakRssKbOf = (pid: number) =>
-  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const peakRssKbOf = (pid: number) => residentKb('VmHWM', pid);
 const megabytes = (kb: number) => Number((kb / 1024).toFixed(1));
 
 async function localStore(folder: string): Promise<BenchStore> {
@@ -383,8 +383,7 @@ const daemonPid = (
 
 /** The daemon's peak resident memory (VmHWM) in KiB since it started or since resetPeakRss. */
 const peakRssKb = () => peakRssKbOf(daemonPid);
-/** Linux: writing 5 to clear_refs sets the peak back to the current resident size. */
-const resetPeakRss = () => writeFileSync(`/proc/${daemonPid}/clear_refs`, '5');
+const resetDaemonPeakRss = () => resetPeakRss(daemonPid);
 
 /** Runs pwsh that prints its figures last, separated by spaces, and returns them. */
 async function pwshFigures(script: string, count: number): Promise<number[]> {
@@ -528,7 +527,7 @@ async function fullComparison(): Promise<BenchOutcome> {
   await engineTest.seconds(0);
   await testScript();
   await shell.run(`$null = Restore-AzsBackup -Name $b.BackupId ${decryption} -WhatIf`);
-  resetPeakRss();
+  resetDaemonPeakRss();
   await alternate('restore', [engineRestore, restoreReference], settleFreedInodes);
   const restorePeakRssKb = peakRssKb();
   await alternate('test', [engineTest, testReference], writeEverythingOut);
@@ -634,7 +633,7 @@ async function series(): Promise<BenchOutcome> {
     settle: settleFreedInodes,
     sync: writeEverythingOut,
     daemonPeakRssKb: peakRssKb,
-    resetDaemonPeakRss: resetPeakRss,
+    resetDaemonPeakRss,
     log,
   });
 }

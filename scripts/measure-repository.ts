@@ -10,15 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yargs from 'yargs';
@@ -31,6 +23,7 @@ import { LocalFolderStore } from '../src/storage/localStore.js';
 import type { FileCache } from '../src/repository/fileCache.js';
 import { treeBytes } from './benchTree.js';
 import { createInfrastructureTree } from './sampleData.js';
+import { residentKb, resetPeakRss } from './processMemory.js';
 import { MB, parseSize } from './sizes.js';
 
 const argv = await yargs(hideBin(process.argv))
@@ -65,20 +58,6 @@ function threadSeconds(): Map<string, number> {
 }
 
 /**
- * Starts the process's peak RSS afresh (Linux: "5" to /proc/self/clear_refs), so that each backup's
- * peak is its own, not the previous backup's.
- */
-function resetPeakRss(): void {
-  writeFileSync('/proc/self/clear_refs', '5');
-}
-
-/** The process's resident MB now (VmRSS) or at its peak (VmHWM). */
-function rssMb(field: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
-  return line ? Number(line[1]) / 1024 : NaN;
-}
-
-/**
  * scripts/benchChurn.ts's change, made by another process: its memory (SQLite's cache, the files it
  * rewrites) is not this one's, as it is not the daemon's in the bench.
  */
@@ -100,7 +79,7 @@ try {
   let cache: FileCache = new Map();
   for (let backup = 1; backup <= argv.backups; backup += 1) {
     if (backup > 1) changeTreeApart(tree, `step ${backup}`);
-    const startRssMb = rssMb('VmRSS');
+    const startRssMb = residentKb('VmRSS') / 1024;
     resetPeakRss();
     const threadsBefore = threadSeconds();
     const cpu = process.cpuUsage();
@@ -120,7 +99,7 @@ try {
         added_mb: +(role.addedBytes / MB).toFixed(1),
         chunks: role.chunks,
         start_rss_mb: +startRssMb.toFixed(0),
-        peak_rss_mb: +rssMb('VmHWM').toFixed(0),
+        peak_rss_mb: +(residentKb('VmHWM') / 1024).toFixed(0),
         memory_mb: Object.fromEntries(
           Object.entries(process.memoryUsage()).map(([kind, bytes]) => [kind, Math.round(bytes / MB)]),
         ),

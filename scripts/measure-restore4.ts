@@ -40,6 +40,7 @@ import { LocalFolderStore } from '../src/storage/localStore.js';
 import { changeSampleTree } from './benchChurn.js';
 import { treeBytes } from './benchTree.js';
 import { createInfrastructureTree } from './sampleData.js';
+import { residentKb, resetPeakRss } from './processMemory.js';
 import { MB, parseSize } from './sizes.js';
 
 const argv = await yargs(hideBin(process.argv))
@@ -74,17 +75,6 @@ interface Backup {
 }
 
 const MEASURE_FILE = 'measure.json';
-
-/** VmHWM (peak) or VmRSS (now) from /proc/self/status, in MB. */
-function rssMb(field: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync('/proc/self/status', 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
-  return line ? Number(line[1]) / 1024 : NaN;
-}
-
-/** Starts VmHWM again from the current RSS, so that a read's peak is its own. */
-function resetPeakRss(): void {
-  writeFileSync('/proc/self/clear_refs', '5');
-}
 
 /** The tree's top folders: one role each, as the bench registers them. */
 function roleFolders(tree: string): string[] {
@@ -186,7 +176,7 @@ try {
   );
   for (let run = 1; run <= argv.runs; run += 1) {
     resetPeakRss();
-    const rssBefore = rssMb('VmRSS');
+    const rssBefore = residentKb('VmRSS') / 1024;
     const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     const output = argv.write ? path.join(work, `out-${run}`) : undefined;
@@ -204,7 +194,7 @@ try {
         pack_mb_used: +(packBytesUsed / MB).toFixed(1),
         pack_mb_read: +(packBytes / MB).toFixed(1),
         rss_before_mb: +rssBefore.toFixed(0),
-        peak_rss_mb: +rssMb('VmHWM').toFixed(0),
+        peak_rss_mb: +(residentKb('VmHWM') / 1024).toFixed(0),
       }),
     );
     if (output) rmSync(output, { recursive: true, force: true });
