@@ -50,6 +50,14 @@ export interface ArchiveEntry extends EntryHeader {
    * without reading it (docs/format.md, "The file cache"). Not stored.
    */
   identity?: string;
+  /**
+   * For a file listed but not opened yet (a Directory role's small files, so that a consumer that
+   * already holds an unchanged file's bytes need not read it): opens it and returns the entry as the
+   * open descriptor describes it (its header and identity may differ from the listing's; the content
+   * is the descriptor's), or null when the name went away since it was listed. The content of the
+   * entry returned must be consumed before another entry is opened or the next one asked for.
+   */
+  open?: () => ArchiveEntry | null;
 }
 
 /** An entry read back: a file's content stream yields its authenticated bytes, and fails on damage. */

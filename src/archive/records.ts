@@ -101,22 +101,35 @@ function unusable(entry: EntryHeader, detail: string): AzsError {
   );
 }
 
+/** An entry of a span and its encoded header (a copy of its own). */
+export interface SpanRecord {
+  entry: ArchiveEntry;
+  record: Buffer;
+}
+
 /**
- * Records a consumer keeps apart from the rest of the stream (format 4's file cache): every byte
- * before such a record is yielded before it starts, and the record (its header, then its content)
- * is yielded whole before anything after it, each in blocks of its own. Called between blocks, so
- * the consumer has taken every block yielded before.
+ * Runs of records a consumer keeps apart from the rest of the stream (format 4's file cache): a
+ * large file's record on its own, and groups of entries that need no reading to be listed (folders,
+ * links, files not opened yet: ArchiveEntry.open). Every byte before a span is yielded before it
+ * starts, and the span whole before anything after it, in blocks of its own. Called between blocks,
+ * so the consumer has taken every block yielded before.
  */
 export interface RecordBounds {
+  /** Whether an entry read at once (it has no `open`) is a span of its own. */
   apart(entry: ArchiveEntry): boolean;
+  /** Whether the group gathered so far (its last entry just added) ends here. */
+  groupEnds(group: readonly SpanRecord[]): boolean;
   /**
-   * A record kept apart starts; `record` is its encoded header. True when the consumer already
-   * holds the record's bytes (it places them itself): then the content is not read, nothing of the
-   * record is written, and the entry still counts.
+   * A span starts; its records are its entries' as listed. True when the consumer already holds the
+   * span's bytes (it places them itself): then nothing of it is opened, read or written, and its
+   * entries still count.
    */
-  starting(entry: ArchiveEntry, record: Buffer): Promise<boolean>;
-  /** A record kept apart was yielded whole. */
-  ended(entry: ArchiveEntry, record: Buffer): Promise<void>;
+  starting(span: readonly SpanRecord[]): Promise<boolean>;
+  /**
+   * A span was yielded whole; its records are as stored (an entry opened since it was listed may
+   * have changed, or be gone).
+   */
+  ended(span: readonly SpanRecord[]): Promise<void>;
 }
 
 /**
@@ -132,36 +145,91 @@ export async function* recordBlocks(
   changed: string[] = [],
   bounds?: RecordBounds,
 ): AsyncGenerator<PlainBlock> {
-  const filler = new BlockFiller(buffers);
-  const records = new RecordEncoder();
-  for await (const entry of entries) {
+  const writer = new RecordWriter(buffers, counts, changed, signal);
+  const group: SpanRecord[] = [];
+  for await (const listed of entries) {
     signal?.throwIfAborted();
+    if (!bounds) {
+      yield* writer.entry(listed, false);
+    } else if (listed.open || listed.type !== 'file') {
+      group.push(writer.listed(listed));
+      if (bounds.groupEnds(group)) yield* writer.span(group.splice(0), bounds);
+    } else {
+      if (group.length) yield* writer.span(group.splice(0), bounds);
+      if (bounds.apart(listed)) yield* writer.span([writer.listed(listed)], bounds);
+      else yield* writer.entry(listed, false);
+    }
+  }
+  if (group.length) yield* writer.span(group, bounds!);
+  yield* writer.finish();
+}
+
+/** Writes records into blocks, alone or in spans (recordBlocks). */
+class RecordWriter {
+  private readonly filler: BlockFiller;
+  private readonly records = new RecordEncoder();
+
+  constructor(
+    buffers: BlockBuffers,
+    private readonly counts: RecordCounts,
+    private readonly changed: string[],
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.filler = new BlockFiller(buffers);
+  }
+
+  /** The entry as listed, with a copy of its checked, encoded header. */
+  listed(entry: ArchiveEntry): SpanRecord {
+    return { entry, record: Buffer.from(this.encode(entry)) };
+  }
+
+  /**
+   * One entry's record and content, the entry opened first if it was only listed. Returns the entry
+   * as written (with a copy of its record when `keep`), or null when it went away since it was listed.
+   */
+  async *entry(listed: ArchiveEntry, keep: boolean): AsyncGenerator<PlainBlock, SpanRecord | null> {
+    const entry = listed.open ? listed.open() : listed;
+    if (!entry) return null;
+    const encoded = this.encode(entry);
+    const record = keep ? Buffer.from(encoded) : encoded;
+    this.filler.write(record);
+    if (entry.type === 'file') {
+      yield* fileContent(entry, this.filler, this.signal);
+      if (entry.changedDuringCopy?.()) this.changed.push(entry.path);
+    }
+    countFile(entry, this.counts);
+    for (const block of this.filler.takeReady()) yield block;
+    return { entry, record };
+  }
+
+  /** A span kept apart (RecordBounds): skipped when the consumer holds it, else written whole. */
+  async *span(span: SpanRecord[], bounds: RecordBounds): AsyncGenerator<PlainBlock> {
+    yield* this.filler.flush();
+    if (await bounds.starting(span)) {
+      for (const { entry } of span) countFile(entry, this.counts);
+      return;
+    }
+    const written: SpanRecord[] = [];
+    for (const { entry } of span) {
+      const record = yield* this.entry(entry, true);
+      if (record) written.push(record);
+    }
+    yield* this.filler.flush();
+    await bounds.ended(written);
+  }
+
+  /** The end record, and the last block. */
+  *finish(): Generator<PlainBlock> {
+    this.filler.write(this.records.encode(RECORD_END, { ...this.counts }));
+    yield* this.filler.finish();
+  }
+
+  /** The entry's header encoded (valid until the next call); a header that cannot be stored fails. */
+  private encode(entry: ArchiveEntry): Buffer {
     const problem = headerProblem(entry);
     if (problem) throw unusable(entry, problem);
-    const record = records.encode(RECORD_ENTRY, headerOf(entry));
-    const apart = bounds?.apart(entry) === true;
-    const kept = apart ? Buffer.from(record) : record;
-    if (apart) {
-      yield* filler.flush();
-      if (await bounds!.starting(entry, kept)) {
-        countFile(entry, counts);
-        continue;
-      }
-    }
-    filler.write(kept);
-    if (entry.type === 'file') {
-      yield* fileContent(entry, filler, signal);
-      if (entry.changedDuringCopy?.()) changed.push(entry.path);
-    }
-    countFile(entry, counts);
-    if (apart) {
-      yield* filler.flush();
-      await bounds!.ended(entry, kept);
-    }
-    for (const block of filler.takeReady()) yield block;
+    return this.records.encode(RECORD_ENTRY, headerOf(entry));
   }
-  filler.write(records.encode(RECORD_END, { ...counts }));
-  for (const block of filler.finish()) yield block;
 }
 
 function countFile(entry: ArchiveEntry, counts: RecordCounts): void {

@@ -23,19 +23,23 @@ import { type ChunkIndex, readIndex, writeIndexFile } from './chunkIndex.js';
 import { PACK_SUFFIX, nameHash, packPath, packsFolder } from './layout.js';
 import { AzsError } from '../protocol/errors.js';
 import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
-import { CHUNK_SIZES, gearTable } from './chunker.js';
+import { CHUNK_SIZES, gearTable, keyedTextHash } from './chunker.js';
 import { PackWriter } from './packWriter.js';
 import { StreamChunker } from './streamChunker.js';
-import { type CachedRecord, type FileCache, recordHash } from './fileCache.js';
+import { type CachedRecord, type FileCache, spanKey } from './fileCache.js';
 
 /** Plaintext bytes per record block handed to the chunker. */
 const RECORD_BLOCK_BYTES = 1024 * 1024;
-/**
- * Files from this size on are kept apart in chunks of their own and cached; smaller ones share
- * chunks with their neighbours and are read at every backup (a small file costs little to read, and
- * chunks of one file each would be small).
- */
+/** Files from this size on are kept apart in chunks of their own and cached one by one. */
 export const CACHED_FILE_BYTES = CHUNK_SIZES.average;
+/**
+ * Smaller files (and folders, and links) are cached in groups: a group ends after an entry whose
+ * path's keyed hash is a multiple of this (so about this many entries), or at GROUP_MAX_ENTRIES.
+ * A change dirties its group only: measured on the bench's data (docs/benchmarks.md, "Format 4:
+ * groups of small files").
+ */
+const GROUP_AVERAGE_ENTRIES = 8;
+const GROUP_MAX_ENTRIES = 8 * GROUP_AVERAGE_ENTRIES;
 /** About how many bytes of chunks keep a thread busy between two replies. */
 const CHUNK_BYTES_PER_JOB = 256 * 1024;
 /** Bytes of a role's list per chunk: its id and its length (4 bytes, big-endian). */
@@ -152,7 +156,7 @@ export class RepositoryWriter {
       counts,
       signal,
       changedDuringCopy,
-      this.fileRecords(chunker, refs, cache, nextCache),
+      this.spans(chunker, refs, cache, nextCache),
     );
     for await (const block of records) {
       await chunker.push(block.data);
@@ -174,10 +178,11 @@ export class RepositoryWriter {
   }
 
   /**
-   * Large files' records kept apart: chunks of their own, so that the next backup can list them
-   * again without reading the file (`cache`); what each one's chunks are goes into `next`.
+   * Spans of records kept apart (a large file's, a group of smaller entries') in chunks of their
+   * own, so that the next backup can list them again without reading them (`cache`, by the span's
+   * first path); what each one's chunks are goes into `next`.
    */
-  private fileRecords(
+  private spans(
     chunker: StreamChunker,
     refs: Promise<ChunkRef>[],
     cache: FileCache,
@@ -187,28 +192,33 @@ export class RepositoryWriter {
     return {
       apart: (entry) =>
         entry.type === 'file' && entry.identity !== undefined && entry.size >= CACHED_FILE_BYTES,
-      starting: async (entry, record) => {
+      groupEnds: (group) =>
+        group.length >= GROUP_MAX_ENTRIES ||
+        keyedTextHash(this.gear, group[group.length - 1]!.entry.path) % GROUP_AVERAGE_ENTRIES === 0,
+      starting: async (span) => {
         await chunker.cutHere();
         first = refs.length;
-        const hash = recordHash(record);
-        const cached = cache.get(entry.path);
+        const { path, ...key } = spanKey(span);
+        const cached = cache.get(path);
         const reusable =
           cached !== undefined &&
-          cached.identity === entry.identity &&
-          cached.record === hash &&
+          cached.identity === key.identity &&
+          cached.record === key.record &&
           cached.chunks.every(([id]) => this.index.has(id) || this.fresh.has(id));
         if (!reusable) return false;
         for (const [id, length] of cached.chunks) refs.push(Promise.resolve({ id, length }));
-        next.set(entry.path, { identity: entry.identity!, record: hash, chunks: cached.chunks });
+        next.set(path, { ...key, chunks: cached.chunks });
         return true;
       },
-      ended: async (entry, record) => {
+      ended: async (span) => {
         await chunker.cutHere();
+        if (!span.length) return;
         const chunks = Promise.all(refs.slice(first)).then((own) =>
           own.map(({ id, length }): [string, number] => [id, length]),
         );
         chunks.catch(() => undefined); // awaited with the role's other chunks
-        next.set(entry.path, { identity: entry.identity!, record: recordHash(record), chunks });
+        const { path, ...key } = spanKey(span);
+        next.set(path, { ...key, chunks });
       },
     };
   }

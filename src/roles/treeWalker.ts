@@ -11,11 +11,13 @@
  *
  * Speed: infrastructure roles hold many small JSON/XML files, and a promise round trip through
  * libuv's thread pool for each lstat, open, fstat, read and close costs about 0.3 ms per file. The
- * walk therefore makes its system calls synchronously — the listing says what each name is, so a
- * plain file needs open, one fstat, one read and close — in short slices (SLICE_FILES files or
+ * walk therefore makes its system calls synchronously, in short slices (SLICE_FILES files or
  * SLICE_BYTES bytes) after which the event loop gets a turn. A file of at most WHOLE_READ_LIMIT bytes
- * is read whole the moment it is opened, into one buffer reused for every such file, and its
- * descriptor closed at once. A larger file keeps its descriptor, and the archive reads it straight
+ * is only listed (lstat): it is opened when the consumer wants its content (ArchiveEntry.open, on the
+ * consumer's thread and turn), so that a consumer which already holds an unchanged file's bytes
+ * (format 4's cache of groups of small files) never reads it; then it is read whole the moment it is
+ * opened, into one buffer reused for every such file, and its descriptor closed at once. The header
+ * stored is the open descriptor's, as for any file. A larger file keeps its descriptor, and the archive reads it straight
  * into its blocks (`readInto`, a block at a time, in libuv's thread pool: no stream, no copy in
  * between); that descriptor is closed once the content has been read or when the consumer asks for
  * the next entry (or stops iterating), whichever comes first. Either way an entry's content must be
@@ -53,10 +55,13 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 /** A read in libuv's thread pool. */
 const readAt = promisify(read);
 
-/** What the synchronous scan found: an entry whose content (if any) is in memory, or a large open file. */
-type Scanned =
-  | { header: EntryHeader; data?: Buffer; changed?: boolean }
-  | { header: EntryHeader; fd: number; absolute: string; identity: string };
+/**
+ * What the synchronous scan found: an entry whose content (if any) is in memory, a large open file,
+ * or a small file listed and not opened yet.
+ */
+type Scanned = InMemory | OpenFile | { header: EntryHeader; identity: string; unopened: string };
+type InMemory = { header: EntryHeader; data?: Buffer; changed?: boolean; identity?: string };
+type OpenFile = { header: EntryHeader; fd: number; absolute: string; identity: string };
 
 export async function* walkTree(root: string): AsyncGenerator<ArchiveEntry> {
   yield* paced(scanFolder(smallFileBuffer(), root, ''), root);
@@ -75,24 +80,27 @@ export async function* fileEntry(absolute: string, entryPath: string): AsyncGene
  * synchronous work. A name it cannot read fails the walk with unreadable() (see there).
  */
 async function* paced(scan: Generator<Scanned>, root: string): AsyncGenerator<ArchiveEntry> {
+  const opener = new Opener();
   try {
-    yield* pacedItems(scan);
+    yield* pacedItems(scan, opener);
   } catch (error) {
     throw unreadable(error, root);
+  } finally {
+    opener.close();
   }
 }
 
-async function* pacedItems(scan: Generator<Scanned>): AsyncGenerator<ArchiveEntry> {
+async function* pacedItems(scan: Generator<Scanned>, opener: Opener): AsyncGenerator<ArchiveEntry> {
   let entries = 0;
   let bytes = 0;
   for (const item of scan) {
     if ('fd' in item) {
       yield* largeFile(item);
+    } else if ('unopened' in item) {
+      const absolute = item.unopened;
+      yield { ...item.header, identity: item.identity, open: () => opener.open(absolute, item.header.path) };
     } else {
-      const { data, changed } = item;
-      yield data
-        ? { ...item.header, readInto: bufferReader(data), changedDuringCopy: () => changed === true }
-        : item.header;
+      yield inMemoryEntry(item);
       bytes += item.header.size;
     }
     entries += 1;
@@ -106,14 +114,12 @@ async function* pacedItems(scan: Generator<Scanned>): AsyncGenerator<ArchiveEntr
 
 function* scanFolder(buffer: Buffer, folder: string, relative: string): Generator<Scanned> {
   for (const { name, dirent } of sortedEntries(folder)) {
-    const absolute = path.join(folder, name);
     const entryPath = relative ? `${relative}/${name}` : name;
-    if (dirent.isFile()) yield* scanFile(buffer, absolute, entryPath);
-    else if (!isRuntimeObject(dirent)) yield* scanByLstat(buffer, absolute, entryPath);
+    if (!isRuntimeObject(dirent)) yield* scanByLstat(buffer, path.join(folder, name), entryPath);
   }
 }
 
-/** Folders, links, and names whose type the listing did not give (some file systems do not). */
+/** A name by its lstat: folders, links, small files listed (not opened), larger files opened. */
 function* scanByLstat(buffer: Buffer, absolute: string, entryPath: string): Generator<Scanned> {
   const stats = lstatSync(absolute, { throwIfNoEntry: false });
   if (!stats) return; // deleted since it was listed
@@ -122,13 +128,19 @@ function* scanByLstat(buffer: Buffer, absolute: string, entryPath: string): Gene
     yield* scanFolder(buffer, absolute, entryPath);
   } else if (stats.isSymbolicLink()) {
     yield { header: { ...header(entryPath, 'symlink', stats, 0), linkTarget: readlinkSync(absolute) } };
+  } else if (stats.isFile() && stats.size <= WHOLE_READ_LIMIT) {
+    yield {
+      header: header(entryPath, 'file', stats, stats.size),
+      identity: identityOf(stats),
+      unopened: absolute,
+    };
   } else if (stats.isFile()) {
     yield* scanFile(buffer, absolute, entryPath);
   }
 }
 
 /** `buffer` receives the content of a small file; it is consumed before the next file is read. */
-function* scanFile(buffer: Buffer, absolute: string, entryPath: string): Generator<Scanned> {
+function* scanFile(buffer: Buffer, absolute: string, entryPath: string): Generator<InMemory | OpenFile> {
   let fd: number;
   try {
     fd = openSync(absolute, OPEN_FLAGS);
@@ -151,8 +163,8 @@ function* scanFile(buffer: Buffer, absolute: string, entryPath: string): Generat
   }
   const fileHeader = header(entryPath, 'file', stats, stats.size);
   if (stats.size > WHOLE_READ_LIMIT) {
-    // The descriptor now belongs to largeFile; a new inode or change time is another version of the file.
-    yield { header: fileHeader, fd, absolute, identity: `${stats.dev}:${stats.ino}:${stats.ctimeMs}` };
+    // The descriptor now belongs to largeFile.
+    yield { header: fileHeader, fd, absolute, identity: identityOf(stats) };
     return;
   }
   let data: Buffer;
@@ -165,10 +177,56 @@ function* scanFile(buffer: Buffer, absolute: string, entryPath: string): Generat
   } finally {
     closeSync(fd);
   }
-  yield { header: fileHeader, data, changed };
+  yield { header: fileHeader, data, changed, identity: identityOf(stats) };
 }
 
-function* scanLink(absolute: string, entryPath: string): Generator<Scanned> {
+/** A new inode or change time is another version of the file. */
+function identityOf(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}:${stats.ctimeMs}`;
+}
+
+/**
+ * Opens the small files a walk listed, when the consumer wants their content (ArchiveEntry.open),
+ * into a buffer of its own: the walk's may hold a file read at scan time that is not consumed yet.
+ */
+class Opener {
+  private readonly buffer = smallFileBuffer();
+  /** A file that grew past WHOLE_READ_LIMIT since it was listed keeps its descriptor until the next open. */
+  private grown: Generator<ArchiveEntry> | undefined;
+
+  open(absolute: string, entryPath: string): ArchiveEntry | null {
+    this.close();
+    try {
+      for (const item of scanFile(this.buffer, absolute, entryPath)) {
+        if (!('fd' in item)) return inMemoryEntry(item);
+        this.grown = largeFile(item);
+        return this.grown.next().value as ArchiveEntry;
+      }
+      return null; // gone since it was listed
+    } catch (error) {
+      throw unreadable(error, absolute);
+    }
+  }
+
+  /** Closes what the last open left open. */
+  close(): void {
+    this.grown?.return(undefined);
+    this.grown = undefined;
+  }
+}
+
+/** The entry of a file read whole (or of a folder or link): its content served from memory. */
+function inMemoryEntry({ header: entryHeader, data, changed, identity }: InMemory): ArchiveEntry {
+  if (!data) return entryHeader;
+  return {
+    ...entryHeader,
+    identity,
+    readInto: bufferReader(data),
+    changedDuringCopy: () => changed === true,
+  };
+}
+
+function* scanLink(absolute: string, entryPath: string): Generator<InMemory> {
   const stats = lstatSync(absolute, { throwIfNoEntry: false });
   if (!stats?.isSymbolicLink()) return;
   yield { header: { ...header(entryPath, 'symlink', stats, 0), linkTarget: readlinkSync(absolute) } };

@@ -8,7 +8,15 @@ import type { ProviderName, RoleRegistration } from '../../src/roles/provider.js
 
 /** Entries as the archive layer would hand them back, each content read before the next entry. */
 export async function* asExtracted(entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ExtractedEntry> {
-  for await (const entry of entries) yield asReplayed({ ...entry, data: await contentOf(entry) });
+  for await (const entry of opened(entries)) yield asReplayed({ ...entry, data: await contentOf(entry) });
+}
+
+/** Entries opened as the archive layer opens them (ArchiveEntry.open); those gone since they were listed left out. */
+export async function* opened(entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ArchiveEntry> {
+  for await (const listed of entries) {
+    const entry = listed.open ? listed.open() : listed;
+    if (entry) yield entry;
+  }
 }
 
 /** Snapshot entries with their content read into memory (small test data only). */
@@ -16,7 +24,7 @@ export async function collect(
   entries: AsyncIterable<ArchiveEntry>,
 ): Promise<Array<ArchiveEntry & { data?: Buffer }>> {
   const result: Array<ArchiveEntry & { data?: Buffer }> = [];
-  for await (const entry of entries) {
+  for await (const entry of opened(entries)) {
     const data = await contentOf(entry);
     result.push(data ? { ...entry, data } : entry);
   }
@@ -45,6 +53,7 @@ function asReplayed({
   data,
   content: _content,
   readInto: _readInto,
+  open: _open,
   ...header
 }: ArchiveEntry & { data?: Buffer }): ExtractedEntry {
   return data ? { ...header, content: Readable.from([data]) } : header;

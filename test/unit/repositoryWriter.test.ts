@@ -1,7 +1,8 @@
 /**
  * The repository writer (format 4): its file cache (src/repository/fileCache.ts) lists an unchanged
- * large file again without reading it, reads a changed one, and either way the role reads back byte
- * for byte; and a backup never ends referring to a pack that left the store while it ran.
+ * large file, or group of small files, again without reading it, reads a changed one, and either way
+ * the role reads back byte for byte; and a backup never ends referring to a pack that left the store
+ * while it ran.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -90,6 +91,95 @@ test('an unchanged large file is not read again; a changed one is; both read bac
     await readBack(first.stored, first.packs),
     new Map(files.map((file) => [file.path, file.data])),
   );
+});
+
+/**
+ * The files as a walker lists small ones: in folders, each file opened only when its content is
+ * wanted (ArchiveEntry.open), as it is then (`now`); `opened` counts the opens by path.
+ */
+async function* listedEntries(
+  listed: SourceFile[],
+  now: Map<string, SourceFile>,
+  opened: Map<string, number>,
+): AsyncGenerator<ArchiveEntry> {
+  let folder = '';
+  for (const file of listed) {
+    const parent = file.path.slice(0, file.path.lastIndexOf('/'));
+    if (parent !== folder) yield { path: parent, type: 'directory', mode: 0o755, mtimeMs: 1, size: 0 };
+    folder = parent;
+    const open = (): ArchiveEntry | null => {
+      opened.set(file.path, (opened.get(file.path) ?? 0) + 1);
+      const current = now.get(file.path);
+      return current ? fileEntry(current) : null;
+    };
+    yield { ...fileEntry(file), readInto: undefined, open };
+  }
+}
+
+function fileEntry(file: SourceFile): ArchiveEntry {
+  let position = 0;
+  return {
+    path: file.path,
+    type: 'file',
+    mode: 0o644,
+    mtimeMs: file.mtimeMs,
+    size: file.data.length,
+    identity: file.identity,
+    readInto: (target) => {
+      const count = file.data.copy(target, 0, position);
+      position += count;
+      return count;
+    },
+  };
+}
+
+test('small files are cached in groups: an unchanged group is not opened, a changed one is read again', async () => {
+  const files: SourceFile[] = Array.from({ length: 400 }, (_, index) => ({
+    path: `folder${Math.floor(index / 100)}/config${index}.json`,
+    data: randomBytes(100 + ((index * 977) % 3000)),
+    identity: `2:${index}:1`,
+    mtimeMs: 1000,
+  }));
+  const backupListed = async (listed: SourceFile[], now: SourceFile[], cache?: StoredRole['fileCache']) => {
+    const writer = await RepositoryWriter.open(store, keys);
+    const opened = new Map<string, number>();
+    const current = new Map(now.map((file) => [file.path, file]));
+    const stored = await writer.storeRole(listedEntries(listed, current, opened), undefined, cache);
+    await writer.finish();
+    return { stored, opened, packs: writer.packsOf(stored) };
+  };
+  const first = await backupListed(files, files);
+  assert.equal(first.opened.size, files.length);
+  const groups = first.stored.fileCache.size;
+  assert.ok(groups > 20 && groups < 200, `${groups} groups for 404 entries`);
+
+  const unchanged = await backupListed(files, files, first.stored.fileCache);
+  assert.equal(unchanged.opened.size, 0, 'nothing changed: nothing opened');
+  assert.equal(unchanged.stored.list, first.stored.list, 'the same role lists the same chunks');
+  assert.equal(unchanged.stored.addedBytes, 0);
+
+  // One file rewritten; one changed when listed and gone when opened.
+  const changed = files.map((file, index) =>
+    index === 150
+      ? { ...file, data: randomBytes(500), identity: '2:150:2', mtimeMs: 2000 }
+      : index === 333
+        ? { ...file, identity: '2:333:2' }
+        : file,
+  );
+  const after = changed.filter((_, index) => index !== 333);
+  const second = await backupListed(changed, after, unchanged.stored.fileCache);
+  assert.ok(second.opened.get(changed[150]!.path)! > 0, 'the changed file is read');
+  assert.ok(second.opened.get(files[333]!.path)! > 0, 'the group of the file gone is opened');
+  assert.ok(second.opened.size <= 2 * 64, `${second.opened.size} files opened for two changes`);
+  assert.equal(second.stored.counts.files, files.length - 1);
+  assert.deepEqual(
+    await readBack(second.stored, second.packs),
+    new Map(after.map((file) => [file.path, file.data])),
+  );
+  // The file gone may have ended its group, which then ends further on: only that group is read.
+  const third = await backupListed(after, after, second.stored.fileCache);
+  assert.equal(third.opened.get(changed[150]!.path), undefined, 'what the last backup stored is cached');
+  assert.ok(third.opened.size <= 2 * 64, `${third.opened.size} files opened`);
 });
 
 test('a cached file is read again when its identity changed, or when a chunk it lists is no longer stored', async () => {

@@ -154,20 +154,52 @@ describe('Directory provider', () => {
     assert.equal((await entries.next()).done, true);
   });
 
-  it('takes the content of a small file when its entry is made: later changes do not mix in', async () => {
+  it('opens a small file only when its content is wanted, and stores it as it is then', async () => {
     const folder = await mkdtemp(path.join(work, 'changing-small-'));
     await writeFile(path.join(folder, 'grows'), 'abc');
     await writeFile(path.join(folder, 'shrinks'), 'abcdef');
-    const entries = walkTree(folder);
-    const grows = (await entries.next()).value as ArchiveEntry;
+    await writeFile(path.join(folder, 'goes'), 'abc');
+    await writeFile(path.join(folder, 'large'), 'abc');
+    await writeFile(path.join(folder, 'linked'), 'abc');
+    const listed: ArchiveEntry[] = [];
+    for await (const entry of walkTree(folder)) listed.push(entry);
+    assert.deepEqual(
+      listed.map((entry) => [entry.path, entry.size, typeof entry.open, entry.readInto]),
+      ['goes', 'grows', 'large', 'linked', 'shrinks'].map((name) => [
+        name,
+        name === 'shrinks' ? 6 : 3,
+        'function',
+        undefined,
+      ]),
+    );
+    const [goes, grows, large, linked, shrinks] = listed as [
+      ArchiveEntry,
+      ArchiveEntry,
+      ArchiveEntry,
+      ArchiveEntry,
+      ArchiveEntry,
+    ];
     await appendFile(path.join(folder, 'grows'), 'more data');
-    assert.equal(grows.size, 3);
-    assert.equal((await contentOf(grows))?.toString(), 'abc');
-    const shrinks = (await entries.next()).value as ArchiveEntry;
     await truncate(path.join(folder, 'shrinks'), 2);
-    assert.equal(shrinks.size, 6);
-    assert.equal((await contentOf(shrinks))?.toString(), 'abcdef');
-    assert.equal((await entries.next()).done, true);
+    await rm(path.join(folder, 'goes'));
+    await appendFile(path.join(folder, 'large'), Buffer.alloc(WHOLE_READ_LIMIT, 'x'));
+    await rm(path.join(folder, 'linked'));
+    await symlink('grows', path.join(folder, 'linked'));
+    assert.equal(goes.open!(), null);
+    const grown = grows.open!()!;
+    assert.equal(grown.size, 12);
+    assert.equal((await contentOf(grown))?.toString(), 'abcmore data');
+    const shrunk = shrinks.open!()!;
+    assert.equal(shrunk.size, 2);
+    assert.equal((await contentOf(shrunk))?.toString(), 'ab');
+    const link = linked.open!()!;
+    assert.deepEqual([link.type, link.linkTarget], ['symlink', 'grows']);
+    const larger = large.open!()!;
+    assert.equal(larger.size, 3 + WHOLE_READ_LIMIT);
+    assert.deepEqual(
+      await contentOf(larger),
+      Buffer.concat([Buffer.from('abc'), Buffer.alloc(WHOLE_READ_LIMIT, 'x')]),
+    );
   });
 
   it('refuses entries that would leave the folder and leaves the current data untouched', async () => {
