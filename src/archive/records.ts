@@ -110,9 +110,8 @@ export interface SpanRecord {
 /**
  * Runs of records a consumer keeps apart from the rest of the stream (format 4's file cache): a
  * large file's record on its own, and groups of entries that need no reading to be listed (folders,
- * links, files not opened yet: ArchiveEntry.open). Every byte before a span is yielded before it
- * starts, and the span whole before anything after it, in blocks of its own. Called between blocks,
- * so the consumer has taken every block yielded before.
+ * links, files not opened yet: ArchiveEntry.open). Each call gives the offset in the stream where
+ * the span starts or ends; the blocks are not cut there (the consumer cuts its chunks there).
  */
 export interface RecordBounds {
   /** Whether an entry read at once (it has no `open`) is a span of its own. */
@@ -120,16 +119,16 @@ export interface RecordBounds {
   /** Whether the group gathered so far (its last entry just added) ends here. */
   groupEnds(group: readonly SpanRecord[]): boolean;
   /**
-   * A span starts; its records are its entries' as listed. True when the consumer already holds the
-   * span's bytes (it places them itself): then nothing of it is opened, read or written, and its
-   * entries still count.
+   * A span starts at `offset`; its records are its entries' as listed. True when the consumer
+   * already holds the span's bytes (it places them itself): then nothing of it is opened, read or
+   * written, and its entries still count.
    */
-  starting(span: readonly SpanRecord[]): Promise<boolean>;
+  starting(span: readonly SpanRecord[], offset: number): boolean;
   /**
-   * A span was yielded whole; its records are as stored (an entry opened since it was listed may
+   * A span ended at `offset`; its records are as stored (an entry opened since it was listed may
    * have changed, or be gone).
    */
-  ended(span: readonly SpanRecord[]): Promise<void>;
+  ended(span: readonly SpanRecord[], offset: number): void;
 }
 
 /**
@@ -186,12 +185,18 @@ class RecordWriter {
   /**
    * One entry's record and content, the entry opened first if it was only listed. Returns the entry
    * as written (with a copy of its record when `keep`), or null when it went away since it was listed.
+   * `listedRecord` is the listed entry's record, kept: it is the record unless opening changed the header.
    */
-  async *entry(listed: ArchiveEntry, keep: boolean): AsyncGenerator<PlainBlock, SpanRecord | null> {
+  async *entry(
+    listed: ArchiveEntry,
+    keep: boolean,
+    listedRecord?: Buffer,
+  ): AsyncGenerator<PlainBlock, SpanRecord | null> {
     const entry = listed.open ? listed.open() : listed;
     if (!entry) return null;
-    const encoded = this.encode(entry);
-    const record = keep ? Buffer.from(encoded) : encoded;
+    const unchanged = listedRecord && (entry === listed || sameHeader(entry, listed));
+    const encoded = unchanged ? listedRecord : this.encode(entry);
+    const record = keep && !unchanged ? Buffer.from(encoded) : encoded;
     this.filler.write(record);
     if (entry.type === 'file') {
       yield* fileContent(entry, this.filler, this.signal);
@@ -204,18 +209,16 @@ class RecordWriter {
 
   /** A span kept apart (RecordBounds): skipped when the consumer holds it, else written whole. */
   async *span(span: SpanRecord[], bounds: RecordBounds): AsyncGenerator<PlainBlock> {
-    yield* this.filler.flush();
-    if (await bounds.starting(span)) {
+    if (bounds.starting(span, this.filler.offset)) {
       for (const { entry } of span) countFile(entry, this.counts);
       return;
     }
     const written: SpanRecord[] = [];
-    for (const { entry } of span) {
-      const record = yield* this.entry(entry, true);
+    for (const { entry, record: listed } of span) {
+      const record = yield* this.entry(entry, true, listed);
       if (record) written.push(record);
     }
-    yield* this.filler.flush();
-    await bounds.ended(written);
+    bounds.ended(written, this.filler.offset);
   }
 
   /** The end record, and the last block. */
@@ -230,6 +233,20 @@ class RecordWriter {
     if (problem) throw unusable(entry, problem);
     return this.records.encode(RECORD_ENTRY, headerOf(entry));
   }
+}
+
+/** Whether two entries' headers encode alike (headerOf's fields). */
+function sameHeader(a: EntryHeader, b: EntryHeader): boolean {
+  return (
+    a.path === b.path &&
+    a.type === b.type &&
+    a.mode === b.mode &&
+    a.mtimeMs === b.mtimeMs &&
+    a.size === b.size &&
+    a.linkTarget === b.linkTarget &&
+    a.uid === b.uid &&
+    a.gid === b.gid
+  );
 }
 
 function countFile(entry: ArchiveEntry, counts: RecordCounts): void {

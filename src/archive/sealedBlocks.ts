@@ -133,6 +133,8 @@ export class BlockFiller {
   private filled = 0;
   private heldBack: Buffer | null = null;
   private ready: PlainBlock[] = [];
+  /** Bytes written so far: where the next byte is in the stream. */
+  private total = 0;
 
   constructor(private readonly buffers: BlockBuffers) {
     this.block = buffers.take();
@@ -165,20 +167,9 @@ export class BlockFiller {
     return ready;
   }
 
-  /**
-   * Every block so far, the current one cut short (none is final): what comes next starts a new
-   * block. The short block's buffer is handed over with it.
-   */
-  flush(): PlainBlock[] {
-    const ready = this.takeReady();
-    if (this.heldBack) ready.push({ data: this.heldBack, final: false });
-    this.heldBack = null;
-    if (this.filled > 0) {
-      ready.push({ data: this.block.subarray(0, this.filled), final: false });
-      this.block = this.buffers.take();
-      this.filled = 0;
-    }
-    return ready;
+  /** Bytes written so far: the offset in the stream of the next byte. */
+  get offset(): number {
+    return this.total;
   }
 
   /** Every remaining block, the last one marked final. */
@@ -201,6 +192,7 @@ export class BlockFiller {
   /** Keeps `count` more bytes of the current block; returns `count`. */
   private advance(count: number): number {
     this.filled += count;
+    this.total += count;
     if (this.filled === this.buffers.blockSize) {
       this.heldBack = this.block;
       this.block = this.buffers.take();

@@ -103,35 +103,68 @@ export function scanCuts(
 export class CutSelector {
   private chunkStart = 0;
   private blockStart = 0;
+  /** Offsets where a chunk must end whatever the content, ascending (forceCut). */
+  private readonly forced: number[] = [];
+  private cuts: number[] = [];
 
   constructor(private readonly sizes: ChunkSizes = CHUNK_SIZES) {}
 
+  /**
+   * A cut at `offset` of the stream (at or after every offset given before, and not in a block
+   * already given to `next`), whatever the content: where a record kept apart starts or ends.
+   */
+  forceCut(offset: number): void {
+    this.forced.push(offset);
+  }
+
   /** The cuts that fall in the next block (of `length` bytes, scanned into `candidates`). */
   next(candidates: Int32Array, length: number): number[] {
-    const { min, average, max } = this.sizes;
-    const cuts: number[] = [];
-    const cutAt = (offset: number) => {
-      cuts.push(offset);
-      this.chunkStart = offset;
-    };
+    const { min, average } = this.sizes;
     for (const candidate of candidates) {
       const offset = this.blockStart + (candidate >>> 1);
-      while (offset - this.chunkStart > max) cutAt(this.chunkStart + max);
+      this.forceUpTo(offset);
+      this.cutLongUpTo(offset);
       const size = offset - this.chunkStart;
-      if (size >= min && (size >= average || (candidate & 1) === 1)) cutAt(offset);
+      if (size >= min && (size >= average || (candidate & 1) === 1)) this.cutAt(offset);
     }
     this.blockStart += length;
-    while (this.blockStart - this.chunkStart >= max) cutAt(this.chunkStart + max);
-    return cuts;
+    this.forceUpTo(this.blockStart);
+    this.cutLongUpTo(this.blockStart);
+    return this.taken();
   }
 
   /**
-   * Ends the current chunk where the stream is now (its end, or a record kept apart): returns that
-   * offset, or null when it already is a cut (or nothing came yet). The next chunk starts there.
+   * The stream ended where the blocks given so far end: the cuts left (those forced, and one there
+   * unless it already is a cut or nothing came).
    */
-  cutHere(): number | null {
-    if (this.blockStart === this.chunkStart) return null;
-    this.chunkStart = this.blockStart;
-    return this.blockStart;
+  finish(): number[] {
+    this.forceUpTo(this.blockStart);
+    if (this.blockStart > this.chunkStart) this.cutAt(this.blockStart);
+    return this.taken();
+  }
+
+  /** The forced cuts up to `offset`, each after the cuts the maximum size needs before it. */
+  private forceUpTo(offset: number): void {
+    while (this.forced.length && this.forced[0]! <= offset) {
+      const forced = this.forced.shift()!;
+      this.cutLongUpTo(forced);
+      if (forced > this.chunkStart) this.cutAt(forced);
+    }
+  }
+
+  /** Cuts at the maximum size until a chunk reaching `offset` would not exceed it. */
+  private cutLongUpTo(offset: number): void {
+    while (offset - this.chunkStart > this.sizes.max) this.cutAt(this.chunkStart + this.sizes.max);
+  }
+
+  private cutAt(offset: number): void {
+    this.cuts.push(offset);
+    this.chunkStart = offset;
+  }
+
+  private taken(): number[] {
+    const cuts = this.cuts;
+    this.cuts = [];
+    return cuts;
   }
 }

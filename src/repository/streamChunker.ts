@@ -2,7 +2,9 @@
  * Cuts a record stream into chunks (chunker.ts) with the scans in the worker threads: blocks go out
  * to be scanned, a few at a time; as their scans come back in stream order, the cuts are picked and
  * each chunk is copied out of the blocks into a buffer of `chunkBuffers`. A block goes back to `release`
- * once every chunk that has bytes in it has been copied.
+ * once every chunk that has bytes in it has been copied. Marks (where a span of records kept apart
+ * starts or ends) cut there too, and are reached in stream order between the chunks, without
+ * waiting for the scans in flight.
  */
 import type { BlockBuffers } from '../archive/sealedBlocks.js';
 import type { ChunkPool } from './chunkPool.js';
@@ -22,6 +24,7 @@ export class StreamChunker {
   private readonly selector = new CutSelector();
   private readonly scans: Promise<{ cuts: Int32Array; data: Buffer }>[] = [];
   private readonly held: HeldBlock[] = [];
+  private readonly marks: { offset: number; reached: () => void }[] = [];
   private context = Buffer.alloc(0);
   private streamed = 0;
   private chunkStart = 0;
@@ -46,20 +49,40 @@ export class StreamChunker {
   }
 
   /**
-   * Cuts what was pushed so far, the last chunk ending where the stream is now: at its end, or
-   * before or after a record kept apart.
+   * A chunk ends at `offset` of the stream (not before the end of what was pushed, nor before an
+   * earlier mark's) whatever the content; `reached` is called once every chunk before it has gone to
+   * `onChunk`, before any after it.
    */
-  async cutHere(): Promise<void> {
+  mark(offset: number, reached: () => void): void {
+    this.selector.forceCut(offset);
+    this.marks.push({ offset, reached });
+  }
+
+  /** The stream ended: cuts the rest of it, the last chunk ending at its end. */
+  async finish(): Promise<void> {
     while (this.scans.length) await this.cutNext();
-    const end = this.selector.cutHere();
-    if (end !== null) this.cut(end);
+    this.cutAll(this.selector.finish());
+    this.reachUpTo(Infinity);
   }
 
   private async cutNext(): Promise<void> {
     const { cuts, data } = await this.scans.shift()!;
     this.held.push({ data, start: this.streamed });
     this.streamed += data.length;
-    for (const cut of this.selector.next(cuts, data.length)) this.cut(cut);
+    this.cutAll(this.selector.next(cuts, data.length));
+    this.reachUpTo(this.streamed);
+  }
+
+  /** Each cut, after the marks before it. */
+  private cutAll(cuts: number[]): void {
+    for (const cut of cuts) {
+      this.reachUpTo(cut - 1);
+      this.cut(cut);
+    }
+  }
+
+  private reachUpTo(offset: number): void {
+    while (this.marks.length && this.marks[0]!.offset <= offset) this.marks.shift()!.reached();
   }
 
   /** Copies the chunk that ends at `end` out of the held blocks, and lets go of the blocks it finished. */

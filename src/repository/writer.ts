@@ -145,7 +145,7 @@ export class RepositoryWriter {
         refs.push(ref);
         inFlight.push(ref);
       },
-      // A block cut short (before a record kept apart) is a view of a whole block buffer.
+      // The last block, cut short, is a view of a whole block buffer.
       (block) => buffers.give(Buffer.from(block.buffer)),
       this.chunkBuffers,
     );
@@ -163,7 +163,7 @@ export class RepositoryWriter {
       // Chunks waiting for their thread hold memory: wait for the oldest beyond the limit.
       while (inFlight.length > this.inFlightLimit) await inFlight.shift();
     }
-    await chunker.cutHere();
+    await chunker.finish();
     const chunks = await Promise.all(refs);
     const list = await this.addChunk(listOf(chunks), LIST_BLOB, added);
     return {
@@ -195,9 +195,7 @@ export class RepositoryWriter {
       groupEnds: (group) =>
         group.length >= GROUP_MAX_ENTRIES ||
         keyedTextHash(this.gear, group[group.length - 1]!.entry.path) % GROUP_AVERAGE_ENTRIES === 0,
-      starting: async (span) => {
-        await chunker.cutHere();
-        first = refs.length;
+      starting: (span, offset) => {
         const { path, ...key } = spanKey(span);
         const cached = cache.get(path);
         const reusable =
@@ -205,20 +203,24 @@ export class RepositoryWriter {
           cached.identity === key.identity &&
           cached.record === key.record &&
           cached.chunks.every(([id]) => this.index.has(id) || this.fresh.has(id));
-        if (!reusable) return false;
-        for (const [id, length] of cached.chunks) refs.push(Promise.resolve({ id, length }));
-        next.set(path, { ...key, chunks: cached.chunks });
-        return true;
+        chunker.mark(offset, () => {
+          first = refs.length;
+          if (!reusable) return;
+          for (const [id, length] of cached.chunks) refs.push(Promise.resolve({ id, length }));
+          next.set(path, { ...key, chunks: cached.chunks });
+        });
+        return reusable;
       },
-      ended: async (span) => {
-        await chunker.cutHere();
-        if (!span.length) return;
-        const chunks = Promise.all(refs.slice(first)).then((own) =>
-          own.map(({ id, length }): [string, number] => [id, length]),
-        );
-        chunks.catch(() => undefined); // awaited with the role's other chunks
-        const { path, ...key } = spanKey(span);
-        next.set(path, { ...key, chunks });
+      ended: (span, offset) => {
+        chunker.mark(offset, () => {
+          if (!span.length) return;
+          const chunks = Promise.all(refs.slice(first)).then((own) =>
+            own.map(({ id, length }): [string, number] => [id, length]),
+          );
+          chunks.catch(() => undefined); // awaited with the role's other chunks
+          const { path, ...key } = spanKey(span);
+          next.set(path, { ...key, chunks });
+        });
       },
     };
   }

@@ -54,8 +54,7 @@ function chunkEnds(gear: Int32Array, data: Uint8Array, sizes: ChunkSizes = CHUNK
     const block = data.subarray(start, start + blockSize);
     ends.push(...selector.next(scanCuts(gear, masks, context, block), block.length));
   }
-  const last = selector.cutHere();
-  if (last !== null) ends.push(last);
+  ends.push(...selector.finish());
   return ends;
 }
 
@@ -163,8 +162,47 @@ test('in the worker threads (StreamChunker), the chunks are those of a scan in t
     for (let start = 0; start < data.length; start += 1024 * 1024) {
       await chunker.push(Buffer.from(data.subarray(start, start + 1024 * 1024)));
     }
-    await chunker.cutHere();
+    await chunker.finish();
     assert.deepEqual(lengths, chunkLengths(chunkEnds(gear, data)));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a mark cuts where it says, inside a block or at its end, and is reached between the chunks on either side', async () => {
+  const gear = gearTable(randomBytes(32));
+  const data = randomBytes(3 * 1024 * 1024 + 5);
+  const marks = [0, 1000, 1000, 70_000, 1024 * 1024, 1024 * 1024 + 1, 2_500_000, data.length];
+  const pool = new ChunkPool(2);
+  try {
+    const ends: number[] = [];
+    const reached: Array<[number, number]> = [];
+    const chunker = new StreamChunker(
+      pool,
+      gear,
+      (chunk) => ends.push((ends.at(-1) ?? 0) + chunk.length),
+      () => undefined,
+      new BlockBuffers(CHUNK_SIZES.max),
+    );
+    const pending = [...marks];
+    for (let start = 0; start < data.length; start += 1024 * 1024) {
+      // Each mark is made before the block it falls in goes out (as the record writer does).
+      while (pending.length && pending[0]! < start + 1024 * 1024) {
+        const offset = pending.shift()!;
+        chunker.mark(offset, () => reached.push([offset, ends.at(-1) ?? 0]));
+      }
+      await chunker.push(Buffer.from(data.subarray(start, start + 1024 * 1024)));
+    }
+    for (const offset of pending) chunker.mark(offset, () => reached.push([offset, ends.at(-1) ?? 0]));
+    await chunker.finish();
+    assert.deepEqual(
+      reached,
+      marks.map((offset) => [offset, offset]),
+      'each mark reached once every chunk before it ended, none after',
+    );
+    for (const offset of marks.filter(Boolean)) assert.ok(ends.includes(offset), `no cut at ${offset}`);
+    assert.ok(chunkLengths(ends).every((length) => length > 0 && length <= CHUNK_SIZES.max));
+    assert.equal(ends.at(-1), data.length);
   } finally {
     await pool.close();
   }
