@@ -3,7 +3,8 @@
  * `npm run bench -- --incremental`: about 1 % of it, as an infrastructure changes between two
  * scheduled backups, the same change for the same seed. Rows of each SQLite database updated in
  * place in runs of neighbouring rows, a few configuration files rewritten (secret references
- * rotated), a few secrets replaced, and runs of the disk images overwritten in place. Nothing is
+ * rotated), a few secrets replaced, and runs of one disk image overwritten in place (issue 20: "a few
+ * MiB of a disk image changed"; each step picks its image, so a series changes them all). Nothing is
  * added or removed: every path keeps its size, so a restore is checked against the same listing.
  */
 import { createCipheriv, createHash } from 'node:crypto';
@@ -16,6 +17,7 @@ import { listTree } from './benchTree.js';
 const ROWS_CHANGED = 0.01;
 const CONFIG_FILES_CHANGED = 0.01;
 const SECRETS_CHANGED = 0.01;
+/** Of all the images' bytes, changed in one of them: 5 MB of the 1 GiB tree's 666 MB. */
 const IMAGE_BYTES_CHANGED = 0.0075;
 /** Updated rows come in runs of neighbours (a tenant's subscriptions, a batch of accounts). */
 const ROW_RUN = 32;
@@ -158,25 +160,30 @@ function rotateSecretReferences(content: Buffer, random: SeededRandom): Buffer {
   );
 }
 
-/** Overwrites IMAGE_BYTES_CHANGED of each disk image in place, in runs of IMAGE_RUN; returns the bytes. */
+/**
+ * Overwrites, in one disk image picked by `random`, IMAGE_BYTES_CHANGED of all the images' bytes in
+ * place, in runs of IMAGE_RUN; returns the bytes.
+ */
 function overwriteImageRuns(folder: string, random: SeededRandom): number {
+  const images = [...listTree(folder)]
+    .filter(([, entry]) => typeof entry === 'number')
+    .map(([image]) => path.join(folder, image))
+    .sort();
+  if (!images.length) return 0;
+  const total = images.reduce((sum, image) => sum + statSync(image).size, 0);
+  const file = images[random.below(images.length)]!;
+  const slots = Math.floor(statSync(file).size / IMAGE_RUN);
+  if (slots === 0) return 0;
+  const handle = openSync(file, 'r+');
   let bytes = 0;
-  const images = [...listTree(folder)].filter(([, entry]) => typeof entry === 'number');
-  for (const name of images.map(([image]) => image).sort()) {
-    const file = path.join(folder, name);
-    const size = statSync(file).size;
-    const slots = Math.floor(size / IMAGE_RUN);
-    if (slots === 0) continue;
-    const handle = openSync(file, 'r+');
-    try {
-      for (const slot of random.distinct(
-        Math.max(1, Math.round((size * IMAGE_BYTES_CHANGED) / IMAGE_RUN)),
-        slots,
-      ))
-        bytes += writeSync(handle, random.bytes(IMAGE_RUN), 0, IMAGE_RUN, slot * IMAGE_RUN);
-    } finally {
-      closeSync(handle);
-    }
+  try {
+    for (const slot of random.distinct(
+      Math.max(1, Math.round((total * IMAGE_BYTES_CHANGED) / IMAGE_RUN)),
+      slots,
+    ))
+      bytes += writeSync(handle, random.bytes(IMAGE_RUN), 0, IMAGE_RUN, slot * IMAGE_RUN);
+  } finally {
+    closeSync(handle);
   }
   return bytes;
 }

@@ -67,7 +67,7 @@ const round = (seconds: number) => Number(seconds.toFixed(2));
 const megabytes = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 const describe = (change: ChangeSummary) =>
   `${change.rows} rows, ${change.configFiles} configuration files, ${change.secrets} secrets, ` +
-  `${megabytes(change.imageBytes)} of disk images`;
+  `${megabytes(change.imageBytes)} of a disk image`;
 
 export async function incrementalSeries(bench: SeriesBench): Promise<BenchOutcome> {
   const restic = await Restic.create(path.join(bench.work, 'restic'));

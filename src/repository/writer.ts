@@ -38,7 +38,7 @@ export const CACHED_FILE_BYTES = CHUNK_SIZES.average;
  * A change dirties its group only: measured on the bench's data (docs/benchmarks.md, "Format 4:
  * groups of small files").
  */
-const GROUP_AVERAGE_ENTRIES = 8;
+const GROUP_AVERAGE_ENTRIES = 16;
 const GROUP_MAX_ENTRIES = 8 * GROUP_AVERAGE_ENTRIES;
 /** About how many bytes of chunks keep a thread busy between two replies. */
 const CHUNK_BYTES_PER_JOB = 256 * 1024;

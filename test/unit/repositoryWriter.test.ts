@@ -151,7 +151,7 @@ test('small files are cached in groups: an unchanged group is not opened, a chan
   const first = await backupListed(files, files);
   assert.equal(first.opened.size, files.length);
   const groups = first.stored.fileCache.size;
-  assert.ok(groups > 20 && groups < 200, `${groups} groups for 404 entries`);
+  assert.ok(groups > 404 / 64 && groups < 404 / 4, `${groups} groups for 404 entries`);
 
   const unchanged = await backupListed(files, files, first.stored.fileCache);
   assert.equal(unchanged.opened.size, 0, 'nothing changed: nothing opened');
@@ -170,7 +170,7 @@ test('small files are cached in groups: an unchanged group is not opened, a chan
   const second = await backupListed(changed, after, unchanged.stored.fileCache);
   assert.ok(second.opened.get(changed[150]!.path)! > 0, 'the changed file is read');
   assert.ok(second.opened.get(files[333]!.path)! > 0, 'the group of the file gone is opened');
-  assert.ok(second.opened.size <= 2 * 64, `${second.opened.size} files opened for two changes`);
+  assert.ok(second.opened.size <= 2 * 128, `${second.opened.size} files opened for two changes`);
   assert.equal(second.stored.counts.files, files.length - 1);
   assert.deepEqual(
     await readBack(second.stored, second.packs),
@@ -179,7 +179,7 @@ test('small files are cached in groups: an unchanged group is not opened, a chan
   // The file gone may have ended its group, which then ends further on: only that group is read.
   const third = await backupListed(after, after, second.stored.fileCache);
   assert.equal(third.opened.get(changed[150]!.path), undefined, 'what the last backup stored is cached');
-  assert.ok(third.opened.size <= 2 * 64, `${third.opened.size} files opened`);
+  assert.ok(third.opened.size <= 2 * 128, `${third.opened.size} files opened`);
 });
 
 test('a cached file is read again when its identity changed, or when a chunk it lists is no longer stored', async () => {
