@@ -13,15 +13,15 @@
  * libuv's thread pool for each lstat, open, fstat, read and close costs about 0.3 ms per file. The
  * walk therefore makes its system calls synchronously, in short slices (SLICE_FILES files or
  * SLICE_BYTES bytes) after which the event loop gets a turn. A file of at most WHOLE_READ_LIMIT bytes
- * is only listed (lstat): it is opened when the consumer wants its content (ArchiveEntry.open, on the
- * consumer's thread and turn), so that a consumer which already holds an unchanged file's bytes
- * (format 4's cache of groups of small files) never reads it; then it is read whole the moment it is
- * opened, into one buffer reused for every such file, and its descriptor closed at once. The header
- * stored is the open descriptor's, as for any file. A larger file keeps its descriptor, and the archive reads it straight
- * into its blocks (`readInto`, a block at a time, in libuv's thread pool: no stream, no copy in
- * between); that descriptor is closed once the content has been read or when the consumer asks for
- * the next entry (or stops iterating), whichever comes first. Either way an entry's content must be
- * consumed before the next entry is asked for. Measured with scripts/measure-walker.ts.
+ * is only listed (lstat): it is opened when the consumer wants its content (ArchiveEntry.open), so
+ * that a consumer which already holds an unchanged file's bytes (format 4's cache of groups of small
+ * files) never reads it; then it is read whole the moment it is opened, into one buffer reused for
+ * every such file, and its descriptor closed at once. The header stored is the open descriptor's, as
+ * for any file. A larger file keeps its descriptor, and the archive reads it straight into its
+ * blocks (`readInto`, a block at a time, in libuv's thread pool: no stream, no copy in between);
+ * that descriptor is closed once the content has been read or when the consumer asks for the next
+ * entry (or stops iterating), whichever comes first. Either way an entry's content must be consumed
+ * before the next entry is asked for (or opened). Measured with scripts/measure-walker.ts.
  *
  * A name the system refuses to read fails the walk with RoleFailed naming it: the role's failure,
  * never mistaken for the store's.
@@ -191,7 +191,10 @@ function identityOf(stats: Stats): string {
  */
 class Opener {
   private readonly buffer = smallFileBuffer();
-  /** A file that grew past WHOLE_READ_LIMIT since it was listed keeps its descriptor until the next open. */
+  /**
+   * A file that grew past WHOLE_READ_LIMIT since it was listed keeps its descriptor until its content
+   * is read, the next open or the walk's end (opened after the end, until its content is read).
+   */
   private grown: Generator<ArchiveEntry> | undefined;
 
   open(absolute: string, entryPath: string): ArchiveEntry | null {

@@ -32,19 +32,13 @@ interface SourceFile {
 /** The files as entries; `reads` counts each file's readInto calls by path. */
 async function* entriesOf(files: SourceFile[], reads: Map<string, number>): AsyncGenerator<ArchiveEntry> {
   for (const file of files) {
-    let position = 0;
+    const entry = fileEntry(file);
+    const readInto = entry.readInto!;
     yield {
-      path: file.path,
-      type: 'file',
-      mode: 0o644,
-      mtimeMs: file.mtimeMs,
-      size: file.data.length,
-      identity: file.identity,
+      ...entry,
       readInto: (target) => {
         reads.set(file.path, (reads.get(file.path) ?? 0) + 1);
-        const count = file.data.copy(target, 0, position);
-        position += count;
-        return count;
+        return readInto(target);
       },
     };
   }

@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import type { ArchiveEntry, ExtractedEntry } from '../../src/archive/entry.js';
 import { ROLE_FILE_VERSION, readRoleArchive, writeRoleArchive } from '../../src/archive/index.js';
 import { DirectoryProvider, SqliteProvider } from '../../src/roles/index.js';
-import { dataRole, readAll } from '../helpers/roleEntries.js';
+import { dataRole, opened, readAll } from '../helpers/roleEntries.js';
 
 const NOBODY = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
 const NOGROUP = Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).trim());
@@ -43,7 +43,8 @@ async function throughArchive(
   edit: (entry: ArchiveEntry) => ArchiveEntry = (entry) => entry,
 ): Promise<AsyncIterable<ExtractedEntry>> {
   async function* edited(): AsyncGenerator<ArchiveEntry> {
-    for await (const entry of entries) yield edit(entry);
+    // Opened first: what `edit` changes must be what is stored, not the listing.
+    for await (const entry of opened(entries)) yield edit(entry);
   }
   const key = randomBytes(32);
   const { stream } = writeRoleArchive(edited(), { key, fileId: 'backup/CA' });
