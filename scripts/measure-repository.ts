@@ -85,7 +85,7 @@ try {
     const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     const writer = await RepositoryWriter.open(store, keys);
-    const role = await writer.storeRole(walkTree(tree), undefined, cache);
+    const role = await writer.storeRole(walkTree(tree, { listSmallFiles: true }), undefined, cache);
     await writer.finish();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const used = process.cpuUsage(cpu);

@@ -47,6 +47,8 @@ export interface RoleStorage {
   ): Promise<Omit<RoleOutcome, 'status' | 'seconds'>>;
   /** Removes what a failed role left, where something can be removed (its folder). */
   discard(role: Role): Promise<void>;
+  /** Whether it caches small files (RoleContext.listSmallFiles). */
+  cachesSmallFiles: boolean;
 }
 
 export async function backupRole(
@@ -67,7 +69,14 @@ export async function backupRole(
     signal.throwIfAborted();
     await checkPlacement();
     const entries = countBytes(
-      asRoleFailures(role, providerFor(role.Provider).snapshot(role, { stagingDir, signal })),
+      asRoleFailures(
+        role,
+        providerFor(role.Provider).snapshot(role, {
+          stagingDir,
+          signal,
+          listSmallFiles: storage.cachesSmallFiles,
+        }),
+      ),
       (bytes) => {
         sourceBytes += bytes;
         report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, sourceBytes);
@@ -151,6 +160,7 @@ export function roleFileStorage(
       };
     },
     discard: (role) => store.remove(`${folder}/${role.Name}`).catch(() => undefined),
+    cachesSmallFiles: false,
   };
 }
 
@@ -192,6 +202,7 @@ export function repositoryStorage(
     },
     // Chunks of a failed role stay in packs nothing refers to, until the next prune.
     discard: async () => undefined,
+    cachesSmallFiles: true,
   };
 }
 

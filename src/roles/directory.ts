@@ -43,7 +43,7 @@ export class DirectoryProvider implements RoleProvider {
     return `the folder '${rolePath(role)}' is empty`;
   }
 
-  async *snapshot(role: RoleRegistration, _context: RoleContext): AsyncGenerator<ArchiveEntry> {
+  async *snapshot(role: RoleRegistration, context: RoleContext): AsyncGenerator<ArchiveEntry> {
     const folder = rolePath(role);
     if (!(await statOrUndefined(folder))?.isDirectory()) {
       const [aside] = await previousDataAside(folder);
@@ -54,7 +54,7 @@ export class DirectoryProvider implements RoleProvider {
         { target: role.Name },
       );
     }
-    yield* walkTree(folder);
+    yield* walkTree(folder, { listSmallFiles: context.listSmallFiles });
   }
 
   restoreTarget(role: RoleRegistration): string {

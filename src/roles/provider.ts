@@ -21,6 +21,12 @@ export interface RoleContext {
   /** A private, empty folder the provider may use for staging; removed by the engine afterwards. */
   stagingDir: string;
   signal: AbortSignal;
+  /**
+   * Backing up: whether a file may be listed and opened only when its content is wanted
+   * (ArchiveEntry.open), for a consumer that caches what it stored (format 4). Otherwise every file
+   * is opened as it is listed, which costs less.
+   */
+  listSmallFiles?: boolean;
 }
 
 /** What a restore has to tell beyond success: the role's data is in place, but an operator should look. */

@@ -12,12 +12,13 @@
  * Speed: infrastructure roles hold many small JSON/XML files, and a promise round trip through
  * libuv's thread pool for each lstat, open, fstat, read and close costs about 0.3 ms per file. The
  * walk therefore makes its system calls synchronously, in short slices (SLICE_FILES files or
- * SLICE_BYTES bytes) after which the event loop gets a turn. A file of at most WHOLE_READ_LIMIT bytes
- * is only listed (lstat): it is opened when the consumer wants its content (ArchiveEntry.open), so
- * that a consumer which already holds an unchanged file's bytes (format 4's cache of groups of small
- * files) never reads it; then it is read whole the moment it is opened, into one buffer reused for
- * every such file, and its descriptor closed at once. The header stored is the open descriptor's, as
- * for any file. A larger file keeps its descriptor, and the archive reads it straight into its
+ * SLICE_BYTES bytes) after which the event loop gets a turn. The listing says what each name is, so
+ * a plain file needs open, one fstat, one read and close. A file of at most WHOLE_READ_LIMIT bytes
+ * is read whole the moment it is opened, into one buffer reused for every such file, and its
+ * descriptor closed at once; with `listSmallFiles` (format 4's cache of groups of small files) it is
+ * only listed (lstat) and opened when the consumer wants its content (ArchiveEntry.open), so that a
+ * consumer which already holds an unchanged file's bytes never reads it (the header stored is still
+ * the open descriptor's). A larger file keeps its descriptor, and the archive reads it straight into its
  * blocks (`readInto`, a block at a time, in libuv's thread pool: no stream, no copy in between);
  * that descriptor is closed once the content has been read or when the consumer asks for the next
  * entry (or stops iterating), whichever comes first. Either way an entry's content must be consumed
@@ -63,8 +64,13 @@ type Scanned = InMemory | OpenFile | { header: EntryHeader; identity: string; un
 type InMemory = { header: EntryHeader; data?: Buffer; changed?: boolean; identity?: string };
 type OpenFile = { header: EntryHeader; fd: number; absolute: string; identity: string };
 
-export async function* walkTree(root: string): AsyncGenerator<ArchiveEntry> {
-  yield* paced(scanFolder(smallFileBuffer(), root, ''), root);
+export interface WalkOptions {
+  /** Small files listed, and opened only when their content is wanted (see the module comment). */
+  listSmallFiles?: boolean;
+}
+
+export async function* walkTree(root: string, options: WalkOptions = {}): AsyncGenerator<ArchiveEntry> {
+  yield* paced(scanFolder(smallFileBuffer(), root, '', options), root);
 }
 
 /**
@@ -112,23 +118,38 @@ async function* pacedItems(scan: Generator<Scanned>, opener: Opener): AsyncGener
   }
 }
 
-function* scanFolder(buffer: Buffer, folder: string, relative: string): Generator<Scanned> {
+function* scanFolder(
+  buffer: Buffer,
+  folder: string,
+  relative: string,
+  options: WalkOptions,
+): Generator<Scanned> {
   for (const { name, dirent } of sortedEntries(folder)) {
+    const absolute = path.join(folder, name);
     const entryPath = relative ? `${relative}/${name}` : name;
-    if (!isRuntimeObject(dirent)) yield* scanByLstat(buffer, path.join(folder, name), entryPath);
+    if (dirent.isFile() && !options.listSmallFiles) yield* scanFile(buffer, absolute, entryPath);
+    else if (!isRuntimeObject(dirent)) yield* scanByLstat(buffer, absolute, entryPath, options);
   }
 }
 
-/** A name by its lstat: folders, links, small files listed (not opened), larger files opened. */
-function* scanByLstat(buffer: Buffer, absolute: string, entryPath: string): Generator<Scanned> {
+/**
+ * Folders, links, names whose type the listing did not give (some file systems do not), and files
+ * when small ones are listed (not opened).
+ */
+function* scanByLstat(
+  buffer: Buffer,
+  absolute: string,
+  entryPath: string,
+  options: WalkOptions,
+): Generator<Scanned> {
   const stats = lstatSync(absolute, { throwIfNoEntry: false });
   if (!stats) return; // deleted since it was listed
   if (stats.isDirectory()) {
     yield { header: header(entryPath, 'directory', stats, 0) };
-    yield* scanFolder(buffer, absolute, entryPath);
+    yield* scanFolder(buffer, absolute, entryPath, options);
   } else if (stats.isSymbolicLink()) {
     yield { header: { ...header(entryPath, 'symlink', stats, 0), linkTarget: readlinkSync(absolute) } };
-  } else if (stats.isFile() && stats.size <= WHOLE_READ_LIMIT) {
+  } else if (stats.isFile() && stats.size <= WHOLE_READ_LIMIT && options.listSmallFiles) {
     yield {
       header: header(entryPath, 'file', stats, stats.size),
       identity: identityOf(stats),

@@ -154,7 +154,23 @@ describe('Directory provider', () => {
     assert.equal((await entries.next()).done, true);
   });
 
-  it('opens a small file only when its content is wanted, and stores it as it is then', async () => {
+  it('takes the content of a small file when its entry is made: later changes do not mix in', async () => {
+    const folder = await mkdtemp(path.join(work, 'changing-small-'));
+    await writeFile(path.join(folder, 'grows'), 'abc');
+    await writeFile(path.join(folder, 'shrinks'), 'abcdef');
+    const entries = walkTree(folder);
+    const grows = (await entries.next()).value as ArchiveEntry;
+    await appendFile(path.join(folder, 'grows'), 'more data');
+    assert.equal(grows.size, 3);
+    assert.equal((await contentOf(grows))?.toString(), 'abc');
+    const shrinks = (await entries.next()).value as ArchiveEntry;
+    await truncate(path.join(folder, 'shrinks'), 2);
+    assert.equal(shrinks.size, 6);
+    assert.equal((await contentOf(shrinks))?.toString(), 'abcdef');
+    assert.equal((await entries.next()).done, true);
+  });
+
+  it('listing small files, opens one only when its content is wanted, and stores it as it is then', async () => {
     const folder = await mkdtemp(path.join(work, 'changing-small-'));
     await writeFile(path.join(folder, 'grows'), 'abc');
     await writeFile(path.join(folder, 'shrinks'), 'abcdef');
@@ -162,7 +178,7 @@ describe('Directory provider', () => {
     await writeFile(path.join(folder, 'large'), 'abc');
     await writeFile(path.join(folder, 'linked'), 'abc');
     const listed: ArchiveEntry[] = [];
-    for await (const entry of walkTree(folder)) listed.push(entry);
+    for await (const entry of walkTree(folder, { listSmallFiles: true })) listed.push(entry);
     assert.deepEqual(
       listed.map((entry) => [entry.path, entry.size, typeof entry.open, entry.readInto]),
       ['goes', 'grows', 'large', 'linked', 'shrinks'].map((name) => [
