@@ -82,12 +82,6 @@ export class RepositoryWriter {
   /** The buffers chunks are cut into, reused once their thread hands them back. */
   private readonly chunkBuffers = new BlockBuffers(CHUNK_SIZES.max);
   /**
-   * The record blocks of every role of the backup (side by side or in turn): with blocks of its
-   * own, each role would leave its own (about 8 MiB) to the garbage collector, which in the daemon
-   * collects them only well after the backup.
-   */
-  private readonly recordBuffers = new BlockBuffers(RECORD_BLOCK_BYTES);
-  /**
    * Chunks of one role being hashed or sealed at once: enough to keep every thread busy. Roles are
    * stored side by side (three in the daemon), each with this many chunk buffers of CHUNK_SIZES.max
    * taken: with four jobs per thread instead of two, about 90 of them (23 MiB) in the daemon's peak.
@@ -138,7 +132,7 @@ export class RepositoryWriter {
   ): Promise<StoredRole> {
     const counts: RecordCounts = { entries: 0, files: 0, sourceBytes: 0 };
     const changedDuringCopy: string[] = [];
-    const buffers = this.recordBuffers;
+    const buffers = new BlockBuffers(RECORD_BLOCK_BYTES);
     const refs: Promise<ChunkRef>[] = [];
     const inFlight: Promise<ChunkRef>[] = [];
     const added = { bytes: 0 };
