@@ -18,8 +18,12 @@ export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
  * blob alone: a role's list of chunks (36 bytes a chunk) outgrows a chunk from about 7,300 chunks.
  */
 export const MAX_PACK_BYTES = PACK_TARGET_BYTES + 2 * 1024 * 1024;
-/** Packs being written at once: one filling while one uploads is enough to keep the store busy. */
-const UPLOADS_IN_FLIGHT = 2;
+/**
+ * Packs being written at once: one filling while one uploads is enough to keep a local store busy
+ * (1 GiB in process: the same CPU and wall time as with two, 10 MiB less; docs/benchmarks.md,
+ * "Format 4: the daemon's peak"; not measured on SMB or blob stores, whose uploads take longer).
+ */
+const UPLOADS_IN_FLIGHT = 1;
 
 export class PackWriter {
   /**
