@@ -20,8 +20,9 @@ export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
 export const MAX_PACK_BYTES = PACK_TARGET_BYTES + 2 * 1024 * 1024;
 /**
  * Packs being written at once: one filling while one uploads is enough to keep a local store busy
- * (1 GiB in process: the same CPU and wall time as with two, 10 MiB less; docs/benchmarks.md,
- * "Format 4: the daemon's peak"; not measured on SMB or blob stores, whose uploads take longer).
+ * (1 GiB in process, with StreamChunker's one scan per thread: CPU and wall time within the noise
+ * of two, 12 MB less peak; docs/benchmarks.md, "Format 4: the daemon's peak"). Not measured on SMB
+ * or blob stores, whose uploads take longer.
  */
 const UPLOADS_IN_FLIGHT = 1;
 
