@@ -81,11 +81,7 @@ export class RepositoryWriter {
   private readonly fresh = new Set<string>();
   /** The buffers chunks are cut into, reused once their thread hands them back. */
   private readonly chunkBuffers = new BlockBuffers(CHUNK_SIZES.max);
-  /**
-   * Chunks of one role being hashed or sealed at once: enough to keep every thread busy. Roles are
-   * stored side by side (three in the daemon), each with this many chunk buffers of CHUNK_SIZES.max
-   * taken: with four jobs per thread instead of two, about 90 of them (23 MiB) in the daemon's peak.
-   */
+  /** Chunks being hashed or sealed at once: enough to keep every thread busy. */
   private readonly inFlightLimit: number;
 
   constructor(
@@ -97,7 +93,7 @@ export class RepositoryWriter {
     this.packs = new PackWriter(store, keys.epoch);
     this.gear = gearTable(keys.gear);
     this.blobKeys = blobKeysOf(keys);
-    this.inFlightLimit = 2 * pool.size * Math.ceil(CHUNK_BYTES_PER_JOB / CHUNK_SIZES.average);
+    this.inFlightLimit = 4 * pool.size * Math.ceil(CHUNK_BYTES_PER_JOB / CHUNK_SIZES.average);
   }
 
   get epoch(): string {
