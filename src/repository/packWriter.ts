@@ -18,8 +18,13 @@ export const PACK_TARGET_BYTES = 8 * 1024 * 1024;
  * blob alone: a role's list of chunks (36 bytes a chunk) outgrows a chunk from about 7,300 chunks.
  */
 export const MAX_PACK_BYTES = PACK_TARGET_BYTES + 2 * 1024 * 1024;
-/** Packs being written at once: one filling while one uploads is enough to keep the store busy. */
-const UPLOADS_IN_FLIGHT = 2;
+/**
+ * Packs being written at once: one filling while one uploads is enough to keep a local store busy
+ * (1 GiB in process, with StreamChunker's one scan per thread: CPU and wall time within the noise
+ * of two, 12 MB less peak; docs/benchmarks.md, "Format 4: the daemon's peak"). Not measured on SMB
+ * or blob stores, whose uploads take longer.
+ */
+const UPLOADS_IN_FLIGHT = 1;
 
 export class PackWriter {
   /**
@@ -54,7 +59,16 @@ export class PackWriter {
     const parts = Array.isArray(stored) ? stored : [stored];
     const length = storedLength(parts);
     if (length > MAX_PACK_BYTES) throw blobTooLarge(length);
-    if (this.size > 0 && this.size + length > MAX_PACK_BYTES) await this.seal();
+    // Roles stored side by side add at once. A new pack waits for an upload slot, so that at most
+    // UPLOADS_IN_FLIGHT + 1 buffers are ever taken (without the wait, a role went on filling a new
+    // pack while another waited in seal(): four buffers, 10 MiB more of the daemon's peak); and
+    // what another caller did meanwhile is looked at again after each wait.
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.size > 0 && this.size + length > MAX_PACK_BYTES) await this.seal();
+      else if (!this.pack && this.uploads.size >= UPLOADS_IN_FLIGHT) await Promise.race(this.uploads);
+      else break;
+    }
     this.pack ??= this.buffers.take();
     this.blobs.push([id, type, this.size, length, plainLength]);
     for (const part of parts) this.size += part.copy(this.pack, this.size);

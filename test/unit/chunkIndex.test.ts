@@ -7,7 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { after, test } from 'node:test';
 import { epochKeys, newEpochId } from '../../src/crypto/epochKeys.js';
 import { DATA_BLOB, LIST_BLOB } from '../../src/repository/blobCodec.js';
-import { type PackRecord, indexJson, readIndex, writeIndexFile } from '../../src/repository/chunkIndex.js';
+import {
+  ChunkIndex,
+  type PackRecord,
+  indexJson,
+  readIndex,
+  writeIndexFile,
+} from '../../src/repository/chunkIndex.js';
 import { REPOSITORY_ROOT, epochFolder } from '../../src/repository/layout.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
@@ -56,4 +62,34 @@ test('an index file reads back into every blob it lists, where it is', async () 
       assert.deepEqual(index.get(id), { pack: pack.Name, type, offset, length, plainLength });
   }
   assert.deepEqual(index.refused, []);
+});
+
+test('the index grows past its first room, the first pack naming a blob wins, and what is not an id is not found', () => {
+  const index = new ChunkIndex();
+  const listed = packs(60); // 1,830 blobs: the index grows once
+  for (const pack of listed) index.addPack(pack);
+  const first = listed[0]!;
+  index.addPack({
+    Name: randomBytes(32).toString('hex'),
+    Blobs: first.Blobs.map(([id]) => [id, DATA_BLOB, 7, 7, 7]),
+  });
+  assert.equal(
+    index.size,
+    listed.reduce((blobs, pack) => blobs + pack.Blobs.length, 0),
+  );
+  for (const pack of listed) {
+    for (const [id, type, offset, length, plainLength] of pack.Blobs)
+      assert.deepEqual(index.get(id), { pack: pack.Name, type, offset, length, plainLength });
+  }
+  const [id] = first.Blobs[0]!;
+  for (const other of [
+    id.toUpperCase(),
+    id.slice(2),
+    `${id}00`,
+    'zz'.repeat(32),
+    randomBytes(32).toString('hex'),
+  ]) {
+    assert.equal(index.has(other), false);
+    assert.equal(index.get(other), undefined);
+  }
 });
