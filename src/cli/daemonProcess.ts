@@ -102,16 +102,9 @@ const STARTUP_TIMEOUT_MS = 20_000;
  *   workers' arenas. Two arenas: about 35 MB less peak memory. Other C libraries ignore it.
  * - A 4 MB young generation (V8's default grows to 16) collects the short-lived block buffers'
  *   objects sooner: about 15 MB less.
- * - A fixed mmap threshold of 128 KiB (glibc's starting value, which it otherwise raises to the
- *   size of each large block freed, up to 32 MiB): buffers from 128 KiB on (packs, chunks, record
- *   blocks, a restore's batches) get mappings of their own, returned to the system as soon as the
- *   collector frees them. Without it they came from the arenas, which kept what they grew to: the
- *   daemon stayed 50-70 MB above its working set between backups, and a restore began from there
- *   (docs/benchmarks.md, "Format 4: the daemon's peak").
  */
 export const DAEMON_ENVIRONMENT: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: '2',
-  MALLOC_MMAP_THRESHOLD_: '131072',
   NODE_OPTIONS: '--max-semi-space-size=4',
 };
 

@@ -28,7 +28,6 @@ const KEPT = new Set([
   'AZSBACKUP_FORMAT',
   'NODE_OPTIONS',
   'MALLOC_ARENA_MAX',
-  'MALLOC_MMAP_THRESHOLD_',
   // A pointer to the Kerberos ticket cache (not a secret) for SMB stores (src/storage/smbClient.ts).
   'KRB5CCNAME',
   // What Windows programs need to run at all (documented, not tested here).
