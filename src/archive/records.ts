@@ -149,14 +149,14 @@ export async function* recordBlocks(
   for await (const listed of entries) {
     signal?.throwIfAborted();
     if (!bounds) {
-      yield* writer.entry(listed, false);
+      yield* writer.entry(listed);
     } else if (listed.open || listed.type !== 'file') {
       group.push(writer.listed(listed));
       if (bounds.groupEnds(group)) yield* writer.span(group.splice(0), bounds);
     } else {
       if (group.length) yield* writer.span(group.splice(0), bounds);
       if (bounds.apart(listed)) yield* writer.span([writer.listed(listed)], bounds);
-      else yield* writer.entry(listed, false);
+      else yield* writer.entry(listed);
     }
   }
   if (group.length) yield* writer.span(group, bounds!);
@@ -184,19 +184,17 @@ class RecordWriter {
 
   /**
    * One entry's record and content, the entry opened first if it was only listed. Returns the entry
-   * as written (with a copy of its record when `keep`), or null when it went away since it was listed.
-   * `listedRecord` is the listed entry's record, kept: it is the record unless opening changed the header.
+   * as written, or null when it went away since it was listed. In a span (`listedRecord`, the listed
+   * entry's record, a copy of its own) the record returned is a copy too: the listed one unless
+   * opening changed the header; alone, it is valid until the next call.
    */
-  async *entry(
-    listed: ArchiveEntry,
-    keep: boolean,
-    listedRecord?: Buffer,
-  ): AsyncGenerator<PlainBlock, SpanRecord | null> {
+  async *entry(listed: ArchiveEntry, listedRecord?: Buffer): AsyncGenerator<PlainBlock, SpanRecord | null> {
     const entry = listed.open ? listed.open() : listed;
     if (!entry) return null;
-    const unchanged = listedRecord && (entry === listed || sameHeader(entry, listed));
-    const encoded = unchanged ? listedRecord : this.encode(entry);
-    const record = keep && !unchanged ? Buffer.from(encoded) : encoded;
+    let record: Buffer;
+    if (!listedRecord) record = this.encode(entry);
+    else if (entry === listed || sameHeader(entry, listed)) record = listedRecord;
+    else record = Buffer.from(this.encode(entry));
     this.filler.write(record);
     if (entry.type === 'file') {
       yield* fileContent(entry, this.filler, this.signal);
@@ -215,7 +213,7 @@ class RecordWriter {
     }
     const written: SpanRecord[] = [];
     for (const { entry, record: listed } of span) {
-      const record = yield* this.entry(entry, true, listed);
+      const record = yield* this.entry(entry, listed);
       if (record) written.push(record);
     }
     bounds.ended(written, this.filler.offset);
