@@ -6,7 +6,7 @@
  * step needs no lock of its own and sees one moment of the database: in WAL mode writers go on
  * (their commits land after our snapshot), in rollback-journal mode they wait for it. A stepwise copy
  * would restart every time another connection writes and could run forever under a busy writer.
- * That step is one long synchronous call, so it runs in a worker thread (sqliteCopyWorker.ts).
+ * That step is one long synchronous call, so it runs in a worker thread (sqliteWorker.ts), as does the integrity check of a restored database.
  */
 import { createWriteStream } from 'node:fs';
 import { chmod, open, rm } from 'node:fs/promises';
@@ -17,7 +17,7 @@ import type { ArchiveEntry, EntryHeader, ExtractedEntry } from '../archive/entry
 import { AzsError } from '../protocol/errors.js';
 import type { RestoreResult, RoleProvider, RoleRegistration, RoleContext } from './provider.js';
 import { rolePath, statOrUndefined } from './roleFiles.js';
-import { copyInWorker } from './sqliteCopier.js';
+import { checkInThread, copyInThread } from './sqliteThreads.js';
 import { isBusy, isSqliteError } from './sqliteErrors.js';
 import { buildBeside } from './swap.js';
 import { fileEntry, ownerOf } from './treeWalker.js';
@@ -103,7 +103,7 @@ export class SqliteProvider implements RoleProvider {
       'file',
       async (temp, location) => {
         const header = await writeSingleFile(entries, temp);
-        checkIntegrity(temp);
+        await checkIntegrity(temp);
         await removeCompanions(temp);
         await this.retireCompanions(role, location);
         await setOwnerAndMode(temp, header);
@@ -112,14 +112,14 @@ export class SqliteProvider implements RoleProvider {
     );
   }
 
-  /** Runs in a worker thread; cancelling stops a copy that still waits for a lock (see copyInWorker). */
+  /** Runs in a worker thread; cancelling stops a copy that still waits for a lock (see copyInThread). */
   private async copyDatabase(
     role: RoleRegistration,
     source: string,
     copy: string,
     signal: AbortSignal,
   ): Promise<void> {
-    const outcome = await copyInWorker({ source, copy, busyTimeoutMs: this.busyTimeoutMs }, signal);
+    const outcome = await copyInThread({ source, copy, busyTimeoutMs: this.busyTimeoutMs }, signal);
     switch (outcome.result) {
       case 'copied':
         return;
@@ -195,25 +195,16 @@ async function writeSingleFile(entries: AsyncIterable<ExtractedEntry>, file: str
   return header;
 }
 
-function checkIntegrity(file: string): void {
-  let verdict: string;
-  try {
-    const db = new Database(file, { fileMustExist: true });
-    try {
-      verdict = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
-        .map((row) => row.integrity_check)
-        .join('; ');
-    } finally {
-      db.close();
-    }
-  } catch (error) {
-    if (!isSqliteError(error)) throw error;
-    verdict = (error as Error).message;
-  }
-  if (verdict !== 'ok') {
+/** SQLite's integrity check of the restored copy, in a thread: BackupCorrupt unless it passes. */
+async function checkIntegrity(file: string): Promise<void> {
+  const outcome = await checkInThread(file);
+  if (outcome.result === 'stopped')
+    throw new Error(`the thread checking the restored database stopped before it finished (${outcome.why})`);
+  if (outcome.result === 'failed') throw new Error(outcome.message);
+  if (outcome.verdict !== 'ok') {
     throw new AzsError(
       'BackupCorrupt',
-      `The restored database failed SQLite's integrity check (${verdict}); the current database was left as it was. Restore another backup.`,
+      `The restored database failed SQLite's integrity check (${outcome.verdict}); the current database was left as it was. Restore another backup.`,
     );
   }
 }

@@ -263,6 +263,38 @@ describe('Sqlite provider', () => {
     assert.deepEqual(await readdir(folder), ['Domain.db']);
   });
 
+  it("refuses a database SQLite's integrity check finds damaged, naming the damage", async () => {
+    const folder = await fresh();
+    const target = path.join(folder, 'Domain.db');
+    seed(target, 'delete');
+    const before = await sha256(target);
+    // A whole database file whose index lacks every row: it opens, and only the check finds it.
+    const damagedFile = path.join(await fresh(), 'damaged.db');
+    const db = new Database(damagedFile);
+    db.exec(
+      "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX tv ON t (v); INSERT INTO t (v) VALUES ('a'), ('b')",
+    );
+    db.unsafeMode(true);
+    db.pragma('writable_schema = ON');
+    db.exec("UPDATE sqlite_schema SET sql = 'CREATE INDEX tv ON t (id)' WHERE name = 'tv'");
+    db.close();
+    const data = await readFile(damagedFile);
+    const entry = {
+      path: 'Domain.db',
+      type: 'file' as const,
+      mode: 0o600,
+      mtimeMs: Date.now(),
+      size: data.length,
+      data,
+    };
+    await assert.rejects(
+      provider.restore(role(target), replay([entry]), context(folder)),
+      (error) => isAzsError(error, 'BackupCorrupt') && /row 1 missing from index tv/.test(error.message),
+    );
+    assert.equal(await sha256(target), before);
+    assert.deepEqual(await readdir(folder), ['Domain.db']);
+  });
+
   it('validates that Path is an existing SQLite database', async () => {
     const folder = await fresh();
     const database = path.join(folder, 'ok.db');

@@ -1,18 +1,19 @@
 /**
- * The threads that run the Sqlite provider's database copies (sqliteCopyWorker.ts). A thread runs one
- * copy at a time and is kept for the next: starting a thread and loading SQLite into it cost ~45 ms
- * CPU and ~50 ms wall per copy of the bench's 124 MB Domain.db, a quarter of the copy itself. A
- * thread stops after a while without work; an idle thread does not keep the process alive.
+ * The threads that run the Sqlite provider's long calls (sqliteWorker.ts): database copies and
+ * integrity checks. A thread runs one call at a time and is kept for the next: starting a thread and
+ * loading SQLite into it cost ~45 ms CPU and ~50 ms wall per copy of the bench's 124 MB Domain.db, a
+ * quarter of the copy itself. A thread stops after a while without work; an idle thread does not
+ * keep the process alive.
  */
 import { Worker } from 'node:worker_threads';
-import type { CopyOutcome, CopyRequest } from './sqliteCopyWorker.js';
+import type { CheckOutcome, CopyOutcome, CopyRequest, SqliteRequest } from './sqliteWorker.js';
 
 const IDLE_STOP_MS = 30_000;
 
-export type CopyResult =
-  | CopyOutcome
-  /** The thread died before it reported: `why` is its error or exit code. */
-  | { result: 'stopped'; why: string };
+/** The thread died before it reported: `why` is its error or exit code. */
+type Stopped = { result: 'stopped'; why: string };
+export type CopyResult = CopyOutcome | Stopped;
+export type CheckResult = CheckOutcome | Stopped;
 
 interface IdleThread {
   worker: Worker;
@@ -27,13 +28,31 @@ const idleThreads: IdleThread[] = [];
  * this settles only once the thread is done with the copy, so nothing goes on behind a caller that
  * has moved on (e.g. to removing the staging folder).
  */
-export function copyInWorker(request: Omit<CopyRequest, 'cancel'>, signal: AbortSignal): Promise<CopyResult> {
-  if (signal.aborted) return Promise.resolve({ result: 'cancelled' });
+export async function copyInThread(
+  request: Omit<CopyRequest, 'op' | 'cancel'>,
+  signal: AbortSignal,
+): Promise<CopyResult> {
+  if (signal.aborted) return { result: 'cancelled' };
   const cancel = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  const onAbort = (): void => void Atomics.store(cancel, 0, 1);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await onThread<CopyOutcome>({ op: 'copy', ...request, cancel });
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** SQLite's integrity check of `file`, on a thread of its own. */
+export function checkInThread(file: string): Promise<CheckResult> {
+  return onThread<CheckOutcome>({ op: 'check', file });
+}
+
+function onThread<Outcome>(request: SqliteRequest): Promise<Outcome | Stopped> {
   const worker = takeIdleThread() ?? startThread();
   return new Promise((resolve) => {
     let failure: string | undefined;
-    const onMessage = (outcome: CopyOutcome): void => {
+    const onMessage = (outcome: Outcome): void => {
       detach();
       keepIdle(worker);
       resolve(outcome);
@@ -45,20 +64,17 @@ export function copyInWorker(request: Omit<CopyRequest, 'cancel'>, signal: Abort
       detach();
       resolve({ result: 'stopped', why: failure ?? `exit code ${code}` });
     };
-    const onAbort = (): void => void Atomics.store(cancel, 0, 1);
     const detach = (): void => {
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-      signal.removeEventListener('abort', onAbort);
     };
     worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    signal.addEventListener('abort', onAbort, { once: true });
-    worker.postMessage({ ...request, cancel } satisfies CopyRequest);
+    worker.postMessage(request);
   });
 }
 
 function startThread(): Worker {
-  // No inherited node options: the worker only runs sqliteCopyWorker.js, whatever started the process.
-  const worker = new Worker(new URL('./sqliteCopyWorker.js', import.meta.url), { execArgv: [] });
+  // No inherited node options: the worker only runs sqliteWorker.js, whatever started the process.
+  const worker = new Worker(new URL('./sqliteWorker.js', import.meta.url), { execArgv: [] });
   // An idle thread that fails has nobody to tell; it is only forgotten.
   worker.on('error', () => undefined);
   worker.on('exit', () => forget(worker));
