@@ -3,8 +3,8 @@
  * main thread each stopped everything else the daemon does for as long as it ran.
  * - The database copy of a backup (see sqlite.ts for why it is one backup step inside one read
  *   transaction): every page in one call, ~0.25 s per 124 MB.
- * - The integrity check of a restored database: ~1.5 s for the bench's 124 MB Domain.db, during
- *   which the other roles' restores stood still.
+ * - The integrity check of a restored database: 1.9 s for the bench's two databases (147 MB) in
+ *   a profile of a restore, during which the other roles' restores and RPC calls stood still.
  * For each request it receives the thread posts one outcome; the main side turns outcomes into the
  * role's errors.
  */
