@@ -6,7 +6,8 @@
  * step needs no lock of its own and sees one moment of the database: in WAL mode writers go on
  * (their commits land after our snapshot), in rollback-journal mode they wait for it. A stepwise copy
  * would restart every time another connection writes and could run forever under a busy writer.
- * That step is one long synchronous call, so it runs in a worker thread (sqliteWorker.ts), as does the integrity check of a restored database.
+ * That step is one long synchronous call, so it runs in a worker thread (sqliteWorker.ts), as does
+ * the integrity check of a restored database.
  */
 import { createWriteStream } from 'node:fs';
 import { chmod, open, rm } from 'node:fs/promises';
