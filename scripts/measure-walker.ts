@@ -17,6 +17,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { openedEntry } from '../src/archive/entry.js';
 import { walkTree } from '../src/roles/treeWalker.js';
 import { MB } from './sizes.js';
 
@@ -61,7 +62,7 @@ async function timeWalk(root: string): Promise<Walk> {
   let files = 0;
   let bytes = 0;
   for await (const listed of walkTree(root)) {
-    const entry = listed.open ? listed.open() : listed;
+    const entry = openedEntry(listed);
     if (!entry?.readInto) continue;
     files += 1;
     for (let count = await entry.readInto(block); count > 0; count = await entry.readInto(block))

@@ -60,6 +60,11 @@ export interface ArchiveEntry extends EntryHeader {
   open?: () => ArchiveEntry | null;
 }
 
+/** The entry with its content at hand: opened if it was only listed; null when it went away since. */
+export function openedEntry(entry: ArchiveEntry): ArchiveEntry | null {
+  return entry.open ? entry.open() : entry;
+}
+
 /** An entry read back: a file's content stream yields its authenticated bytes, and fails on damage. */
 export interface ExtractedEntry extends EntryHeader {
   content?: Readable;

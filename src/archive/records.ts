@@ -7,7 +7,13 @@
 import { type Hash, createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
-import type { ArchiveEntry, EntryHeader, EntryType, ExtractedEntry } from './entry.js';
+import {
+  type ArchiveEntry,
+  type EntryHeader,
+  type EntryType,
+  type ExtractedEntry,
+  openedEntry,
+} from './entry.js';
 import { ByteReader } from './byteReader.js';
 import { BlockBuffers, BlockFiller, type PlainBlock, PlaintextBuffers } from './sealedBlocks.js';
 import { SymlinkGuard, entryPathProblem } from './entryPath.js';
@@ -189,7 +195,7 @@ class RecordWriter {
    * opening changed the header; alone, it is valid until the next call.
    */
   async *entry(listed: ArchiveEntry, listedRecord?: Buffer): AsyncGenerator<PlainBlock, SpanRecord | null> {
-    const entry = listed.open ? listed.open() : listed;
+    const entry = openedEntry(listed);
     if (!entry) return null;
     let record: Buffer;
     if (!listedRecord) record = this.encode(entry);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { ArchiveEntry, ExtractedEntry } from '../../src/archive/entry.js';
+import { type ArchiveEntry, type ExtractedEntry, openedEntry } from '../../src/archive/entry.js';
 import type { ProviderName, RoleRegistration } from '../../src/roles/provider.js';
 
 /** Entries as the archive layer would hand them back, each content read before the next entry. */
@@ -14,7 +14,7 @@ export async function* asExtracted(entries: AsyncIterable<ArchiveEntry>): AsyncG
 /** Entries opened as the archive layer opens them (ArchiveEntry.open); those gone since they were listed left out. */
 export async function* opened(entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ArchiveEntry> {
   for await (const listed of entries) {
-    const entry = listed.open ? listed.open() : listed;
+    const entry = openedEntry(listed);
     if (entry) yield entry;
   }
 }
