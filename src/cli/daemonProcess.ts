@@ -124,6 +124,18 @@ export const DAEMON_ENVIRONMENT: Readonly<Record<string, string>> = {
 export const DAEMON_V8_FLAGS = '--heap-growing-percent=50';
 
 /**
+ * Flags on the daemon's node command line, wherever it is started (`azsbackup start`, the systemd
+ * unit, the Windows service in docs/platforms.md): V8 reads them once, when it makes the heap, and
+ * Node refuses them in NODE_OPTIONS. With DAEMON_V8_FLAGS alone a small live heap (about 21 MB in a
+ * backup of 1 GiB) was collected whenever it grew by 12–14 MB: a full collection every 80–100 ms,
+ * 110 in a first backup, and V8's marking threads then spent about a third of the daemon's CPU.
+ * V8 never sets the old generation's limit below its initial size, so with 64 MB a small heap
+ * collects about a third as often, and a large one (the 4 GiB bench's) grows as DAEMON_V8_FLAGS says
+ * (docs/benchmarks.md, "Format 4: full collections").
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+
+/**
  * Starts the daemon for a state folder when none answers: a detached process in its own session,
  * holding none of our stdio, so that `out=$(pwsh -c …)` returns as soon as the cmdlet does, and
  * none of our environment but the allowlisted variables (no AZSBACKUP_PFX_PASSWORD or other secret).
@@ -141,6 +153,7 @@ export async function ensureRunning(
   const child = spawn(
     process.execPath,
     [
+      ...DAEMON_NODE_FLAGS,
       main,
       'serve',
       '--state-dir',
