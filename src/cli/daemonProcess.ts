@@ -127,13 +127,13 @@ export const DAEMON_V8_FLAGS = '--heap-growing-percent=50';
  * Flags on the daemon's node command line, wherever it is started (`azsbackup start`, the systemd
  * unit, the Windows service in docs/platforms.md): V8 reads them once, when it makes the heap, and
  * Node refuses them in NODE_OPTIONS. With DAEMON_V8_FLAGS alone a small live heap (about 21 MB in a
- * backup of 1 GiB) was collected whenever it grew by 12–14 MB: a full collection every 80–100 ms,
- * 110 in a first backup, and V8's marking threads then spent about a third of the daemon's CPU.
- * V8 never sets the old generation's limit below its initial size, so with 64 MB a small heap
- * collects about a third as often, and a large one (the 4 GiB bench's) grows as DAEMON_V8_FLAGS says
- * (docs/benchmarks.md, "Format 4: full collections").
+ * backup of 1 GiB) was collected whenever it grew by 12–14 MB: 84 full collections in a first
+ * backup, one every 120 ms. V8 never sets the old generation's limit below its initial size: with
+ * 48 MB, 54 collections and about 10 % less CPU for +10 MB of peak; a large heap (the 4 GiB bench's)
+ * still grows as DAEMON_V8_FLAGS says. 64 MB saved more CPU but took a restore's peak at 1 GiB to
+ * 292 MB (docs/benchmarks.md, "Format 4: full collections").
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=48'];
 
 /**
  * Starts the daemon for a state folder when none answers: a detached process in its own session,
