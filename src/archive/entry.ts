@@ -65,9 +65,10 @@ export function openedEntry(entry: ArchiveEntry): ArchiveEntry | null {
   return entry.open ? entry.open() : entry;
 }
 
-/** An entry read back: a file's content stream yields its authenticated bytes, and fails on damage. */
+/** An entry read back: a file's content yields its authenticated bytes, and fails on damage. */
 export interface ExtractedEntry extends EntryHeader {
-  content?: Readable;
+  /** Read once, before the next entry is asked for; what is left unread is read and checked then. */
+  content?: AsyncIterable<Buffer>;
   /**
    * Hands back a chunk read from `content` once nothing refers to it any more (no view of its bytes
    * either): the archive then reuses its memory for a later block, and any view still held would

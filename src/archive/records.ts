@@ -5,7 +5,6 @@
  * the stream.
  */
 import { type Hash, createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { AzsError } from '../protocol/errors.js';
 import {
   type ArchiveEntry,
@@ -338,11 +337,9 @@ async function* decodeEntries(
     counts.sourceBytes += entry.size;
     const hash = contentHashes() ? createHash('sha256') : null;
     const content = new FileContent(reader, entry, hash, (chunk) => buffers.lend(chunk));
-    // The stream is made only for a consumer that asks for it: a verification never does.
-    yield Object.defineProperties(entry, {
-      content: { get: () => content.stream, enumerable: true },
-      release: { value: release, enumerable: true },
-    });
+    entry.content = content;
+    entry.release = release;
+    yield entry;
     await content.finish();
   }
 }
@@ -394,11 +391,12 @@ function entryDamaged(path: string, detail: string): AzsError {
 }
 
 /**
- * One file's content as a stream. With a `hash` (format version 1) it ends only after the recorded
- * SHA-256 has matched, and fails with BackupCorrupt (target: the entry's path) when it does not.
+ * One file's content, pulled chunk by chunk (no stream: a restore of many small files made a
+ * Readable and its async iterator for each, garbage the daemon then collected). With a `hash`
+ * (format version 1) it ends only after the recorded SHA-256 has matched, and fails with
+ * BackupCorrupt (target: the entry's path) when it does not.
  */
-class FileContent {
-  private readable: Readable | undefined;
+class FileContent implements AsyncIterable<Buffer> {
   private remaining: number;
   private verified = false;
   private failure: Error | undefined;
@@ -408,40 +406,36 @@ class FileContent {
     private readonly reader: ByteReader,
     private readonly entry: ExtractedEntry,
     private readonly hash: Hash | null,
-    /** Told of every chunk handed to the stream's consumer (not of those read by finish()). */
+    /** Told of every chunk handed to the consumer (not of those read by finish()). */
     private readonly lend: (chunk: Buffer) => void,
   ) {
     this.remaining = entry.size;
   }
 
-  get stream(): Readable {
-    this.readable ??= new Readable({ read: () => this.pump() });
-    return this.readable;
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return {
+      next: async (): Promise<IteratorResult<Buffer>> => {
+        this.inFlight = this.next();
+        const chunk = await this.inFlight;
+        if (!chunk) return { done: true, value: undefined };
+        this.lend(chunk);
+        return { done: false, value: chunk };
+      },
+    };
   }
 
   /** Reads and checks whatever the consumer left unread; throws if the content is damaged. */
   async finish(): Promise<void> {
     if (!this.verified && !this.failure) {
-      this.readable?.destroy();
       await this.inFlight?.catch(() => undefined);
       while (!this.failure && (await this.next().catch(() => null)) !== null);
     }
     if (this.failure) throw this.failure;
   }
 
-  private pump(): void {
-    this.inFlight = this.next();
-    this.inFlight.then(
-      (chunk) => {
-        if (chunk) this.lend(chunk);
-        this.stream.push(chunk);
-      },
-      (error: Error) => this.stream.destroy(error),
-    );
-  }
-
   /** The next piece of content, or null once it is complete (and its hash, if any, checked). */
   private async next(): Promise<Buffer | null> {
+    if (this.failure) throw this.failure; // nothing more is read once the content proved damaged
     try {
       if (this.remaining > 0) return this.take(await this.reader.readSome(this.remaining));
       if (!this.verified) await this.verify();

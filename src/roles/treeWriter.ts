@@ -353,8 +353,7 @@ class FileWrite {
 async function* checkedContent(entry: ExtractedEntry): AsyncGenerator<Buffer> {
   if (!entry.content && entry.size > 0) throw corrupt(`the file '${entry.path}' has no content`, entry.path);
   let received = 0;
-  for await (const chunk of entry.content ?? []) {
-    const part = chunk as Buffer;
+  for await (const part of entry.content ?? []) {
     received += part.length;
     if (received > entry.size) break;
     yield part;
