@@ -124,18 +124,6 @@ export const DAEMON_ENVIRONMENT: Readonly<Record<string, string>> = {
 export const DAEMON_V8_FLAGS = '--heap-growing-percent=50';
 
 /**
- * Flags on the daemon's node command line, wherever it is started (`azsbackup start`, the systemd
- * unit, the Windows service in docs/platforms.md): V8 reads them once, when it makes the heap, and
- * Node refuses them in NODE_OPTIONS. With DAEMON_V8_FLAGS alone a small live heap (about 21 MB in a
- * backup of 1 GiB) was collected whenever it grew by 12–14 MB: 84 full collections in a first
- * backup, one every 120 ms. V8 never sets the old generation's limit below its initial size: with
- * 48 MB, 54 collections and about 10 % less CPU for +10 MB of peak; a large heap (the 4 GiB bench's)
- * still grows as DAEMON_V8_FLAGS says. 64 MB saved more CPU but took a restore's peak at 1 GiB to
- * 292 MB (docs/benchmarks.md, "Format 4: full collections").
- */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=48'];
-
-/**
  * Starts the daemon for a state folder when none answers: a detached process in its own session,
  * holding none of our stdio, so that `out=$(pwsh -c …)` returns as soon as the cmdlet does, and
  * none of our environment but the allowlisted variables (no AZSBACKUP_PFX_PASSWORD or other secret).
@@ -153,7 +141,6 @@ export async function ensureRunning(
   const child = spawn(
     process.execPath,
     [
-      ...DAEMON_NODE_FLAGS,
       main,
       'serve',
       '--state-dir',
