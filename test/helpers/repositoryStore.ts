@@ -43,7 +43,7 @@ export async function roleFiles(reader: RepositoryReader, list: string): Promise
   const files = new Map<string, Buffer>();
   for await (const entry of decodeRecords(new ByteReader(reader.roleStream(list)), 'test', () => false)) {
     const parts: Buffer[] = [];
-    for await (const part of entry.content ?? []) parts.push(Buffer.from(part as Buffer));
+    for await (const part of entry.content ?? []) parts.push(Buffer.from(part));
     if (entry.type === 'file') files.set(entry.path, Buffer.concat(parts));
   }
   return files;

@@ -142,7 +142,7 @@ describe('role archive round trip', () => {
         continue;
       }
       const parts: Buffer[] = [];
-      for await (const part of entry.content!) parts.push(part as Buffer);
+      for await (const part of entry.content!) parts.push(part);
       last = Buffer.concat(parts);
     }
     assert.deepEqual(seen, ['a.bin', 'b.txt']);

@@ -45,10 +45,10 @@ async function readReleasing(
   })) {
     const parts: Buffer[] = [];
     for await (const chunk of entry.content ?? []) {
-      parts.push(chunk as Buffer);
-      const copy = Buffer.from(chunk as Buffer);
+      parts.push(chunk);
+      const copy = Buffer.from(chunk);
       copies.set(entry.path, Buffer.concat([copies.get(entry.path) ?? Buffer.alloc(0), copy]));
-      if (!keep(entry.path)) entry.release?.(chunk as Buffer);
+      if (!keep(entry.path)) entry.release?.(chunk);
     }
     chunks.set(entry.path, parts);
   }

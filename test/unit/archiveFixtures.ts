@@ -94,7 +94,7 @@ export async function readAll(
       if (entry.content) {
         const parts: Buffer[] = [];
         try {
-          for await (const part of entry.content) parts.push(part as Buffer);
+          for await (const part of entry.content) parts.push(part);
         } finally {
           read.data = Buffer.concat(parts);
         }

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { sharedBlockPool } from '../../src/archive/blockPool.js';
-import { ROLE_FILE_VERSION, verifyRoleArchive } from '../../src/archive/index.js';
+import { ROLE_FILE_VERSION, readRoleArchive, verifyRoleArchive } from '../../src/archive/index.js';
 import { encodeFileHeader } from '../../src/archive/roleFileFormat.js';
 import { BlockBuffers, BlockFiller, sealBlocks } from '../../src/archive/sealedBlocks.js';
 import { FILE_SALT_BYTES, deriveFileKey } from '../../src/crypto/chunkCipher.js';
@@ -100,6 +100,32 @@ describe('tampered role files', () => {
     [swapped[1], swapped[2]] = [swapped[2]!, swapped[1]!];
     await assertRefused(Buffer.concat([header, ...swapped]));
     await assertRefused(Buffer.concat([header, frames[0]!, frames[1]!, ...frames.slice(1)]));
+  });
+
+  it('keeps refusing a file whose content proved damaged, reading nothing more after it', async () => {
+    const repeated = Buffer.concat([header, frames[0]!, frames[1]!, ...frames.slice(1)]);
+    const read = readRoleArchive(Readable.from([repeated]), {
+      key,
+      fileId: FILE_ID,
+      formatVersion: ROLE_FILE_VERSION,
+    });
+    for await (const entry of read) {
+      if (entry.path !== 'a.bin') continue;
+      const content = entry.content![Symbol.asyncIterator]();
+      let delivered = 0;
+      const failure = await (async () => {
+        for (let next = await content.next(); !next.done; next = await content.next())
+          delivered += next.value.length;
+      })().then(
+        () => null,
+        (error: unknown) => error,
+      );
+      assert.ok(isAzsError(failure, 'BackupCorrupt'), `expected BackupCorrupt, got ${String(failure)}`);
+      assert.ok(delivered < contents.get('a.bin')!.length, 'the content stopped at the damage');
+      await assert.rejects(content.next(), (error) => error === failure);
+      return;
+    }
+    assert.fail('a.bin was not read');
   });
 
   it('refuses a file cut short anywhere', async () => {
