@@ -13,15 +13,18 @@ export function entryPathProblem(path: string): string | null {
     return `the path is longer than ${MAX_ENTRY_PATH_LENGTH} characters`;
   if (path.includes('\0')) return 'the path contains a NUL character';
   if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path)) return 'the path is absolute';
-  const segments = path.split('/');
-  if (segments.some((segment) => segment === '' || segment === '.')) {
-    return "the path has an empty or '.' segment";
-  }
-  // A backslash is an ordinary character in a POSIX name but a separator on Windows: '..' between
-  // backslashes would climb out there, so it is refused everywhere.
-  if (path.split(/[\\/]/).some((segment) => segment === '..')) return "the path has a '..' segment";
+  if (EMPTY_OR_DOT_SEGMENT.test(path)) return "the path has an empty or '.' segment";
+  if (DOT_DOT_SEGMENT.test(path)) return "the path has a '..' segment";
   return null;
 }
+
+/** Tested, not split: every entry of every backup and restore is checked (no array per path). */
+const EMPTY_OR_DOT_SEGMENT = /(?:^|\/)\.?(?:\/|$)/;
+/**
+ * A backslash is an ordinary character in a POSIX name but a separator on Windows: '..' between
+ * backslashes would climb out there, so it is refused everywhere.
+ */
+const DOT_DOT_SEGMENT = /(?:^|[\\/])\.\.(?:[\\/]|$)/;
 
 /**
  * Remembers the symbolic links of an archive so that no later entry is placed through one

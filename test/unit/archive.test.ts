@@ -15,6 +15,7 @@ import {
   storedFileProblem,
   writeRoleArchive,
 } from '../../src/archive/index.js';
+import { entryPathProblem } from '../../src/archive/entryPath.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { digestStream } from '../../src/util/fileDigest.js';
 import {
@@ -287,6 +288,18 @@ describe('role archive writer refusals', () => {
     for (const path of ['../escape', '/absolute', 'a/../../b', 'a//b', 'C:/windows', 'nul\0byte', '']) {
       const error = await writeFails([file(path, Buffer.from('x'))]);
       assert.ok(isAzsError(error, 'RoleFailed'), `path ${JSON.stringify(path)}`);
+    }
+  });
+
+  it('tells an empty, a dot and a dot-dot segment from names that only hold dots', () => {
+    for (const path of ['a/', 'a//b', '.', './a', 'a/./b', 'a/.']) {
+      assert.equal(entryPathProblem(path), "the path has an empty or '.' segment", JSON.stringify(path));
+    }
+    for (const path of ['..', '../a', 'a/..', 'a/../b', 'a\\..\\b', '..\\a', 'a\\..']) {
+      assert.equal(entryPathProblem(path), "the path has a '..' segment", JSON.stringify(path));
+    }
+    for (const path of ['a', '.a', 'a.', '..a', 'a..', 'a/...', '.../b', 'a/.b/..c', 'a\\.\\b']) {
+      assert.equal(entryPathProblem(path), null, JSON.stringify(path));
     }
   });
 
