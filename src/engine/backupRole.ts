@@ -63,23 +63,23 @@ export async function backupRole(
   const stagingDir = deps.state.stagingFor(path.basename(folder), role.Name);
   await mkdir(stagingDir, { recursive: true, mode: 0o700 });
   let sourceBytes = 0;
-  report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, 0);
+  // One status for every report while the role runs (one per file): nothing changes it.
+  const running: RoleStatus = { RoleName: role.Name, Status: 'Running', ErrorMessage: null };
+  report(running, 0);
   const started = Date.now();
   try {
     signal.throwIfAborted();
     await checkPlacement();
-    const entries = countBytes(
-      asRoleFailures(
-        role,
-        providerFor(role.Provider).snapshot(role, {
-          stagingDir,
-          signal,
-          listSmallFiles: storage.cachesSmallFiles,
-        }),
-      ),
+    const entries = roleEntries(
+      role,
+      providerFor(role.Provider).snapshot(role, {
+        stagingDir,
+        signal,
+        listSmallFiles: storage.cachesSmallFiles,
+      }),
       (bytes) => {
         sourceBytes += bytes;
-        report({ RoleName: role.Name, Status: 'Running', ErrorMessage: null }, sourceBytes);
+        report(running, sourceBytes);
       },
     );
     const stored = await storage.store(role, entries, signal);
@@ -227,16 +227,21 @@ function isRoleFailure(error: unknown): boolean {
 }
 
 /**
- * The provider's entries, its failures made the role's: an error without a reason of its own (an
- * errno from a file, a SQLite error) becomes RoleFailed before the archive and the store see it, so
- * it can never be taken for the store's.
+ * The provider's entries, each file's size reported as it goes by, and its failures made the role's:
+ * an error without a reason of its own (an errno from a file, a SQLite error) becomes RoleFailed
+ * before the archive and the store see it, so it can never be taken for the store's. One generator
+ * for both: each level of async generators costs every entry a few promises.
  */
-async function* asRoleFailures(
+async function* roleEntries(
   role: Role,
   entries: AsyncIterable<ArchiveEntry>,
+  onBytes: (bytes: number) => void,
 ): AsyncIterable<ArchiveEntry> {
   try {
-    yield* entries;
+    for await (const entry of entries) {
+      yield entry;
+      if (entry.size) onBytes(entry.size);
+    }
   } catch (error) {
     if (error instanceof AzsError) throw error;
     throw new AzsError('RoleFailed', `Role '${role.Name}': ${(error as Error)?.message ?? error}`, {
@@ -259,15 +264,4 @@ async function settleUpload<T>(upload: Promise<number>, summary: Promise<T>): Pr
   if (summarized.status === 'rejected') throw summarized.reason;
   if (written.status === 'rejected') throw written.reason;
   return summarized.value;
-}
-
-/** Passes entries through, reporting each file's size as it goes by. */
-async function* countBytes(
-  entries: AsyncIterable<ArchiveEntry>,
-  onBytes: (bytes: number) => void,
-): AsyncIterable<ArchiveEntry> {
-  for await (const entry of entries) {
-    yield entry;
-    if (entry.size) onBytes(entry.size);
-  }
 }

@@ -69,52 +69,54 @@ export interface WalkOptions {
   listSmallFiles?: boolean;
 }
 
-export async function* walkTree(root: string, options: WalkOptions = {}): AsyncGenerator<ArchiveEntry> {
-  yield* paced(scanFolder(smallFileBuffer(), root, '', options), root);
+export function walkTree(root: string, options: WalkOptions = {}): AsyncGenerator<ArchiveEntry> {
+  return paced(scanFolder(smallFileBuffer(), path.normalize(root), '', options), root);
 }
 
 /**
  * One file as one entry (see the module comment for the descriptor's life). Yields nothing when the
  * path is gone or is a folder, FIFO or device; a link in its place is yielded as a link, not followed.
  */
-export async function* fileEntry(absolute: string, entryPath: string): AsyncGenerator<ArchiveEntry> {
-  yield* paced(scanFile(smallFileBuffer(), absolute, entryPath), absolute);
+export function fileEntry(absolute: string, entryPath: string): AsyncGenerator<ArchiveEntry> {
+  return paced(scanFile(smallFileBuffer(), absolute, entryPath), absolute);
 }
 
 /**
  * Hands out what `scan` of `root` finds, giving the event loop a turn after every slice of
- * synchronous work. A name it cannot read fails the walk with unreadable() (see there).
+ * synchronous work. A name it cannot read fails the walk with unreadable() (see there). One
+ * generator from the scan to the consumer: each level of async generators costs every entry a few
+ * promises (docs/benchmarks.md, "Format 4: a walk's garbage").
  */
 async function* paced(scan: Generator<Scanned>, root: string): AsyncGenerator<ArchiveEntry> {
   const opener = new Opener();
+  let entries = 0;
+  let bytes = 0;
   try {
-    yield* pacedItems(scan, opener);
+    for (const item of scan) {
+      if ('fd' in item) {
+        yield* largeFile(item);
+      } else if ('unopened' in item) {
+        const absolute = item.unopened;
+        yield {
+          ...item.header,
+          identity: item.identity,
+          open: () => opener.open(absolute, item.header.path),
+        };
+      } else {
+        yield inMemoryEntry(item);
+        bytes += item.header.size;
+      }
+      entries += 1;
+      if (entries >= SLICE_FILES || bytes >= SLICE_BYTES) {
+        await nextTurn();
+        entries = 0;
+        bytes = 0;
+      }
+    }
   } catch (error) {
     throw unreadable(error, root);
   } finally {
     opener.close();
-  }
-}
-
-async function* pacedItems(scan: Generator<Scanned>, opener: Opener): AsyncGenerator<ArchiveEntry> {
-  let entries = 0;
-  let bytes = 0;
-  for (const item of scan) {
-    if ('fd' in item) {
-      yield* largeFile(item);
-    } else if ('unopened' in item) {
-      const absolute = item.unopened;
-      yield { ...item.header, identity: item.identity, open: () => opener.open(absolute, item.header.path) };
-    } else {
-      yield inMemoryEntry(item);
-      bytes += item.header.size;
-    }
-    entries += 1;
-    if (entries >= SLICE_FILES || bytes >= SLICE_BYTES) {
-      await nextTurn();
-      entries = 0;
-      bytes = 0;
-    }
   }
 }
 
@@ -125,7 +127,7 @@ function* scanFolder(
   options: WalkOptions,
 ): Generator<Scanned> {
   for (const { name, dirent } of sortedEntries(folder)) {
-    const absolute = path.join(folder, name);
+    const absolute = childPath(folder, name);
     const entryPath = relative ? `${relative}/${name}` : name;
     if (dirent.isFile() && !options.listSmallFiles) yield* scanFile(buffer, absolute, entryPath);
     else if (!isRuntimeObject(dirent)) yield* scanByLstat(buffer, absolute, entryPath, options);
@@ -329,12 +331,20 @@ function sortedEntries(folder: string): Array<{ name: string; dirent: Dirent<Buf
       throw new AzsError(
         'RoleFailed',
         `The name '${name}' in '${folder}' is not valid UTF-8 and cannot be backed up faithfully. Rename it with UTF-8 characters.`,
-        { target: path.join(folder, name) },
+        { target: childPath(folder, name) },
       );
     }
     return { name, dirent };
   });
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * `name` in `folder`, as path.join would give it for a folder normalized once (at the walk's root),
+ * without normalizing the whole path again for every name of the tree.
+ */
+function childPath(folder: string, name: string): string {
+  return folder.endsWith(path.sep) ? folder + name : `${folder}${path.sep}${name}`;
 }
 
 function isRuntimeObject(dirent: Dirent<Buffer>): boolean {
