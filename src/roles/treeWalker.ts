@@ -85,7 +85,7 @@ export function fileEntry(absolute: string, entryPath: string): AsyncGenerator<A
  * Hands out what `scan` of `root` finds, giving the event loop a turn after every slice of
  * synchronous work. A name it cannot read fails the walk with unreadable() (see there). One
  * generator from the scan to the consumer: each level of async generators costs every entry a few
- * promises (docs/benchmarks.md, "Format 4: a walk's garbage").
+ * promises (docs/benchmarks.md, "Format 4: a walk's garbage, and what starts V8's full collections").
  */
 async function* paced(scan: Generator<Scanned>, root: string): AsyncGenerator<ArchiveEntry> {
   const opener = new Opener();
