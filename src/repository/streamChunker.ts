@@ -6,7 +6,7 @@
  * starts or ends) cut there too, and are reached in stream order between the chunks, without
  * waiting for the scans in flight.
  */
-import type { BlockBuffers } from '../archive/sealedBlocks.js';
+import type { ChunkBuffers } from './chunkBuffers.js';
 import type { ChunkPool } from './chunkPool.js';
 import { CutSelector, SCAN_CONTEXT_BYTES, cutMasks, type CutMasks } from './chunker.js';
 
@@ -38,8 +38,8 @@ export class StreamChunker {
     private readonly gear: Int32Array,
     private readonly onChunk: (chunk: Buffer) => void,
     private readonly release: (block: Buffer) => void,
-    /** Buffers of the largest chunk's size, each chunk a view of one (the caller gives them back). */
-    private readonly chunkBuffers: BlockBuffers,
+    /** Where chunks are cut into, each a view of a buffer of its own (the caller gives them back). */
+    private readonly chunkBuffers: ChunkBuffers,
   ) {}
 
   /** Takes a block of the stream over; returns once there is room for the next one. */
@@ -91,7 +91,7 @@ export class StreamChunker {
 
   /** Copies the chunk that ends at `end` out of the held blocks, and lets go of the blocks it finished. */
   private cut(end: number): void {
-    const chunk = this.chunkBuffers.take().subarray(0, end - this.chunkStart);
+    const chunk = this.chunkBuffers.take(end - this.chunkStart);
     for (const block of this.held) {
       const from = Math.max(this.chunkStart, block.start);
       const to = Math.min(end, block.start + block.data.length);

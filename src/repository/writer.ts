@@ -8,6 +8,7 @@
 import type { ArchiveEntry } from '../archive/entry.js';
 import { type RecordBounds, type RecordCounts, recordBlocks } from '../archive/records.js';
 import { BlockBuffers } from '../archive/sealedBlocks.js';
+import { ChunkBuffers } from './chunkBuffers.js';
 import type { EpochKeys } from '../crypto/epochKeys.js';
 import type { BackupStore } from '../storage/store.js';
 import {
@@ -84,7 +85,7 @@ export class RepositoryWriter {
   /** Blobs of this backup not yet in a written pack, by id: another role may refer to them. */
   private readonly fresh = new Set<string>();
   /** The buffers chunks are cut into, reused once their thread hands them back. */
-  private readonly chunkBuffers = new BlockBuffers(CHUNK_SIZES.max);
+  private readonly chunkBuffers = new ChunkBuffers(CHUNK_SIZES);
   /** Chunks being hashed or sealed at once: enough to keep every thread busy. */
   private readonly inFlightLimit: number;
 

@@ -11,7 +11,7 @@ import {
   type ChunkSizes,
   type CutMasks,
 } from '../../src/repository/chunker.js';
-import { BlockBuffers } from '../../src/archive/sealedBlocks.js';
+import { ChunkBuffers } from '../../src/repository/chunkBuffers.js';
 import { ChunkPool } from '../../src/repository/chunkPool.js';
 import { StreamChunker } from '../../src/repository/streamChunker.js';
 
@@ -157,7 +157,7 @@ test('in the worker threads (StreamChunker), the chunks are those of a scan in t
       gear,
       (chunk) => lengths.push(chunk.length),
       () => undefined,
-      new BlockBuffers(CHUNK_SIZES.max),
+      new ChunkBuffers(CHUNK_SIZES),
     );
     for (let start = 0; start < data.length; start += 1024 * 1024) {
       await chunker.push(Buffer.from(data.subarray(start, start + 1024 * 1024)));
@@ -182,7 +182,7 @@ test('a mark cuts where it says, inside a block or at its end, and is reached be
       gear,
       (chunk) => ends.push((ends.at(-1) ?? 0) + chunk.length),
       () => undefined,
-      new BlockBuffers(CHUNK_SIZES.max),
+      new ChunkBuffers(CHUNK_SIZES),
     );
     const pending = [...marks];
     for (let start = 0; start < data.length; start += 1024 * 1024) {
@@ -206,4 +206,23 @@ test('a mark cuts where it says, inside a block or at its end, and is reached be
   } finally {
     await pool.close();
   }
+});
+
+test('a chunk is cut into the smallest buffer that holds it (ChunkBuffers), and a buffer given back is reused', () => {
+  const buffers = new ChunkBuffers(CHUNK_SIZES);
+  const KiB = 1024;
+  const sizeFor = (length: number) => {
+    const chunk = buffers.take(length);
+    assert.equal(chunk.length, length);
+    assert.equal(chunk.byteOffset, 0);
+    return chunk.buffer.byteLength / KiB;
+  };
+  assert.deepEqual(
+    [1, 16 * KiB, 16 * KiB + 1, 64 * KiB, 100 * KiB, 129 * KiB, 256 * KiB].map(sizeFor),
+    [16, 16, 32, 64, 128, 256, 256],
+  );
+  const chunk = buffers.take(40 * KiB);
+  buffers.give(Buffer.from(chunk.buffer));
+  assert.equal(buffers.take(33 * KiB).buffer, chunk.buffer);
+  assert.notEqual(buffers.take(33 * KiB).buffer, chunk.buffer);
 });
