@@ -4,7 +4,9 @@
  * smallest chunk's size to the largest's. A chunk travels to a thread and back whole (chunkPool.ts),
  * and V8 counts every buffer that comes back as new memory outside its heap: after some tens of MB of
  * it, a full collection. In buffers of the largest chunk's size, a chunk of the average size counted
- * four times over (docs/benchmarks.md, "Format 4: chunks in buffers of their size").
+ * four times over (docs/benchmarks.md, "Format 4: chunks in buffers of their size"). The smallest
+ * size (the smallest chunk's, 16 KiB) is above Node's pool size, so every chunk is still transferred
+ * to its thread, not copied (chunkMessages.ts, ownMemory).
  */
 import { BlockBuffers } from '../archive/sealedBlocks.js';
 import type { ChunkSizes } from './chunker.js';
