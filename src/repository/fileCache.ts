@@ -24,7 +24,13 @@ export type FileCache = Map<string, CachedRecord>;
  * What a span is cached by. A large file's identity and record hash are those of its one record, as
  * they were when large files were the only spans (a cache from then still applies).
  */
-export function spanKey(span: readonly SpanRecord[]): { path: string; identity: string; record: string } {
+export interface SpanKey {
+  path: string;
+  identity: string;
+  record: string;
+}
+
+export function spanKey(span: readonly SpanRecord[]): SpanKey {
   const hash = createHash('sha256');
   for (const { record } of span) hash.update(record);
   return {

@@ -6,7 +6,7 @@
  * may a manifest refer to the roles.
  */
 import type { ArchiveEntry } from '../archive/entry.js';
-import { type RecordBounds, type RecordCounts, recordBlocks } from '../archive/records.js';
+import { type RecordBounds, type RecordCounts, type SpanRecord, recordBlocks } from '../archive/records.js';
 import { BlockBuffers } from '../archive/sealedBlocks.js';
 import { ChunkBuffers } from './chunkBuffers.js';
 import type { EpochKeys } from '../crypto/epochKeys.js';
@@ -27,7 +27,7 @@ import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
 import { CHUNK_SIZES, gearTable, keyedTextHash } from './chunker.js';
 import { PackWriter } from './packWriter.js';
 import { StreamChunker } from './streamChunker.js';
-import { type CachedRecord, type FileCache, spanKey } from './fileCache.js';
+import { type CachedRecord, type FileCache, type SpanKey, spanKey } from './fileCache.js';
 
 /** Plaintext bytes per record block handed to the chunker. */
 const RECORD_BLOCK_BYTES = 1024 * 1024;
@@ -190,6 +190,8 @@ export class RepositoryWriter {
     next: Map<string, PendingRecord>,
   ): RecordBounds {
     let first = 0;
+    /** The span `starting` last looked up, and its key. */
+    let listed: { span: readonly SpanRecord[]; key: SpanKey } | undefined;
     return {
       apart: (entry) =>
         entry.type === 'file' && entry.identity !== undefined && entry.size >= CACHED_FILE_BYTES,
@@ -197,7 +199,8 @@ export class RepositoryWriter {
         group.length >= GROUP_MAX_ENTRIES ||
         keyedTextHash(this.gear, group[group.length - 1]!.entry.path) % GROUP_AVERAGE_ENTRIES === 0,
       starting: (span, offset) => {
-        const { path, ...key } = spanKey(span);
+        listed = { span, key: spanKey(span) };
+        const { path, ...key } = listed.key;
         const cached = cache.get(path);
         const reusable =
           cached !== undefined &&
@@ -213,13 +216,14 @@ export class RepositoryWriter {
         return reusable;
       },
       ended: (span, offset) => {
+        if (!span.length) return;
+        // Most spans are written as they were listed: then their key is the one `starting` made.
+        const { path, ...key } = listed && sameRecords(span, listed.span) ? listed.key : spanKey(span);
         chunker.mark(offset, () => {
-          if (!span.length) return;
           const chunks = Promise.all(refs.slice(first)).then((own) =>
             own.map(({ id, length }): [string, number] => [id, length]),
           );
           chunks.catch(() => undefined); // awaited with the role's other chunks
-          const { path, ...key } = spanKey(span);
           next.set(path, { ...key, chunks });
         });
       },
@@ -290,6 +294,20 @@ export class RepositoryWriter {
     await this.packs.add(id, type, sealed.stored, length);
     return { id, length };
   }
+}
+
+/**
+ * Whether a span was written with the very records (and identities) it was listed with: a record
+ * the writer kept is the listed copy itself, so comparing the copies is enough.
+ */
+function sameRecords(written: readonly SpanRecord[], listed: readonly SpanRecord[]): boolean {
+  return (
+    written.length === listed.length &&
+    written.every(
+      ({ entry, record }, index) =>
+        record === listed[index]!.record && entry.identity === listed[index]!.entry.identity,
+    )
+  );
 }
 
 /** The packs in the epoch's packs folder, by name. */

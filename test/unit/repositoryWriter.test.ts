@@ -127,6 +127,16 @@ function fileEntry(file: SourceFile): ArchiveEntry {
   };
 }
 
+/** A backup of small files `listed` as they were, opened as they are `now`; which files were opened. */
+async function backupListed(listed: SourceFile[], now: SourceFile[], cache?: StoredRole['fileCache']) {
+  const writer = await RepositoryWriter.open(store, keys);
+  const opened = new Map<string, number>();
+  const current = new Map(now.map((file) => [file.path, file]));
+  const stored = await writer.storeRole(listedEntries(listed, current, opened), undefined, cache);
+  await writer.finish();
+  return { stored, opened, packs: writer.packsOf(stored) };
+}
+
 test('small files are cached in groups: an unchanged group is not opened, a changed one is read again', async () => {
   const files: SourceFile[] = Array.from({ length: 400 }, (_, index) => ({
     path: `folder${Math.floor(index / 100)}/config${index}.json`,
@@ -134,14 +144,6 @@ test('small files are cached in groups: an unchanged group is not opened, a chan
     identity: `2:${index}:1`,
     mtimeMs: 1000,
   }));
-  const backupListed = async (listed: SourceFile[], now: SourceFile[], cache?: StoredRole['fileCache']) => {
-    const writer = await RepositoryWriter.open(store, keys);
-    const opened = new Map<string, number>();
-    const current = new Map(now.map((file) => [file.path, file]));
-    const stored = await writer.storeRole(listedEntries(listed, current, opened), undefined, cache);
-    await writer.finish();
-    return { stored, opened, packs: writer.packsOf(stored) };
-  };
   const first = await backupListed(files, files);
   assert.equal(first.opened.size, files.length);
   const groups = first.stored.fileCache.size;
@@ -174,6 +176,22 @@ test('small files are cached in groups: an unchanged group is not opened, a chan
   const third = await backupListed(after, after, second.stored.fileCache);
   assert.equal(third.opened.get(changed[150]!.path), undefined, 'what the last backup stored is cached');
   assert.ok(third.opened.size <= 2 * 128, `${third.opened.size} files opened`);
+});
+
+test('a small file rewritten between its listing and its opening is cached as it was stored', async () => {
+  const files: SourceFile[] = Array.from({ length: 50 }, (_, index) => ({
+    path: `folder/config${index}.json`,
+    data: randomBytes(200),
+    identity: `3:${index}:1`,
+    mtimeMs: 1000,
+  }));
+  const rewritten = files.map((file, index) =>
+    index === 7 ? { ...file, data: randomBytes(300), identity: '3:7:2', mtimeMs: 2000 } : file,
+  );
+  const first = await backupListed(files, rewritten);
+  const second = await backupListed(rewritten, rewritten, first.stored.fileCache);
+  assert.equal(second.opened.size, 0, 'nothing changed since the backup read it');
+  assert.equal(second.stored.list, first.stored.list);
 });
 
 test('a cached file is read again when its identity changed, or when a chunk it lists is no longer stored', async () => {
