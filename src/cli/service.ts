@@ -14,7 +14,7 @@ import { StateLayout } from '../state/layout.js';
 import type { ServiceRecord } from '../state/stateDir.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
 import { isWindows } from '../util/platform.js';
-import { DAEMON_ENVIRONMENT } from './daemonProcess.js';
+import { DAEMON_ENVIRONMENT, DAEMON_NODE_ARGUMENTS } from './daemonProcess.js';
 
 export const DEFAULT_UNIT_DIR = '/etc/systemd/system';
 
@@ -34,7 +34,7 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=${process.execPath} ${main} serve --state-dir ${stateDir} --journal
+ExecStart=${[process.execPath, ...DAEMON_NODE_ARGUMENTS, main].join(' ')} serve --state-dir ${stateDir} --journal
 Restart=on-failure
 SyslogIdentifier=azsbackup
 RestartSec=5

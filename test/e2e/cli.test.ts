@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { removeDir, startDaemon, tempDir } from '../helpers/daemon.js';
 import { createDeployment } from '../helpers/deployment.js';
-import { DAEMON_ENVIRONMENT } from '../../src/cli/daemonProcess.js';
+import { DAEMON_ENVIRONMENT, DAEMON_NODE_ARGUMENTS } from '../../src/cli/daemonProcess.js';
 import { cliMain } from '../helpers/pwsh.js';
 
 function cli(...args: string[]) {
@@ -35,7 +35,7 @@ test('status exits 3 when no daemon runs and 0 when one does; stop stops it', ()
   }
 });
 
-test('start runs the daemon with DAEMON_ENVIRONMENT added to the caller environment, the caller winning', () => {
+test('start runs the daemon with DAEMON_NODE_ARGUMENTS, and DAEMON_ENVIRONMENT added to the caller environment, the caller winning', () => {
   for (const caller of [{}, { MALLOC_ARENA_MAX: '4' }] as Array<Record<string, string>>) {
     const stateDir = tempDir('cli-env');
     try {
@@ -46,6 +46,8 @@ test('start runs the daemon with DAEMON_ENVIRONMENT added to the caller environm
       });
       assert.equal(started.status, 0, started.stderr);
       const { pid } = JSON.parse(cli('status', '--json', '--state-dir', stateDir).stdout) as { pid: number };
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      assert.deepEqual(commandLine.slice(1, 1 + DAEMON_NODE_ARGUMENTS.length), DAEMON_NODE_ARGUMENTS);
       const environment = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT)) {
         const expected = `${name}=${caller[name] ?? value}`;
@@ -136,6 +138,10 @@ test('service install writes a unit for the state folder and silences the keep-a
     assert.equal(path.dirname(unit), units);
     const unitText = readFileSync(unit, 'utf8');
     assert.match(unitText, new RegExp(`serve --state-dir ${daemon.stateDir} --journal\n`));
+    assert.ok(
+      unitText.includes(`ExecStart=${[process.execPath, ...DAEMON_NODE_ARGUMENTS].join(' ')} `),
+      'the daemon node arguments in the unit',
+    );
     for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT))
       assert.ok(unitText.includes(`Environment=${name}=${value}\n`), `${name} in the unit`);
     assert.doesNotMatch(await warnings(), /azsbackup service install/);
