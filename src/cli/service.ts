@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { StateLayout } from '../state/layout.js';
 import type { ServiceRecord } from '../state/stateDir.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
+import { ENGINE_SETTINGS } from '../util/environment.js';
 import { isWindows } from '../util/platform.js';
 import { DAEMON_ENVIRONMENT, DAEMON_NODE_ARGUMENTS } from './daemonProcess.js';
 
@@ -24,7 +25,7 @@ export function unitName(stateDir: string): string {
 
 export function unitText(stateDir: string): string {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const daemonEnvironment = Object.entries(DAEMON_ENVIRONMENT)
+  const daemonEnvironment = Object.entries({ ...DAEMON_ENVIRONMENT, ...installersSettings() })
     .map(([name, value]) => `Environment=${name}=${value}\n`)
     .join('');
   return `[Unit]
@@ -45,6 +46,20 @@ UMask=0077
 [Install]
 WantedBy=multi-user.target
 `;
+}
+
+/**
+ * The engine's settings the installing shell has (AZSBACKUP_FORMAT, AZSBACKUP_LOG_LEVEL, …): the
+ * service runs as `azsbackup start` would have run the daemon from there. Its state folder is the
+ * unit's own.
+ */
+function installersSettings(): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const name of ENGINE_SETTINGS) {
+    const value = process.env[name];
+    if (name !== 'AZSBACKUP_HOME' && value) settings[name] = value;
+  }
+  return settings;
 }
 
 /** Runs systemctl when systemd runs this machine; says what to run otherwise. */

@@ -5,8 +5,22 @@
  * script as $env:. Everything the engine, pwsh and Samba's client need is named here.
  */
 
+/**
+ * The engine's own settings, which a daemon started by `azsbackup start` or installed as a service
+ * takes from the shell that started or installed it.
+ */
+export const ENGINE_SETTINGS = [
+  'AZSBACKUP_HOME',
+  'AZSBACKUP_SOCKET',
+  'AZSBACKUP_LOG_LEVEL',
+  // The format backups are written in: 4 for the deduplicating repository's preview (src/engine/backupRun.ts,
+  // writesRepository; `npm run bench -- --incremental` sets it).
+  'AZSBACKUP_FORMAT',
+] as const;
+
 /** Variables kept by name (compared in upper case: Windows names are case-insensitive). */
-const KEPT = new Set([
+const KEPT = new Set<string>([
+  ...ENGINE_SETTINGS,
   // Where things are and who runs them.
   'PATH',
   'HOME',
@@ -19,13 +33,7 @@ const KEPT = new Set([
   'LANG',
   'LANGUAGE',
   'TZ',
-  // The engine's own settings and tuning (daemonEnvironment in src/cli/daemonProcess.ts).
-  'AZSBACKUP_HOME',
-  'AZSBACKUP_SOCKET',
-  'AZSBACKUP_LOG_LEVEL',
-  // The format backups are written in: 4 for the deduplicating repository's preview (src/engine/backupRun.ts,
-  // writesRepository; `npm run bench -- --incremental` sets it).
-  'AZSBACKUP_FORMAT',
+  // The engine's tuning (DAEMON_ENVIRONMENT in src/cli/daemonProcess.ts).
   'NODE_OPTIONS',
   'MALLOC_ARENA_MAX',
   // A pointer to the Kerberos ticket cache (not a secret) for SMB stores (src/storage/smbClient.ts).

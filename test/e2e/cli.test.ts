@@ -124,14 +124,11 @@ test('service install writes a unit for the state folder and silences the keep-a
   try {
     const warnings = async () => (await daemon.call('config.get', {})).warnings.join(' ');
     assert.match(await warnings(), /azsbackup service install/);
-    const installed = cli(
-      'service',
-      'install',
-      '--json',
-      '--state-dir',
-      daemon.stateDir,
-      '--unit-dir',
-      units,
+    // The engine's settings of the installing shell go into the unit; its state folder does not.
+    const installed = spawnSync(
+      process.execPath,
+      [cliMain, 'service', 'install', '--json', '--state-dir', daemon.stateDir, '--unit-dir', units],
+      { encoding: 'utf8', env: { ...process.env, AZSBACKUP_FORMAT: '4', AZSBACKUP_HOME: '/elsewhere' } },
     );
     assert.equal(installed.status, 0, installed.stderr);
     const { unit } = JSON.parse(installed.stdout) as { unit: string };
@@ -144,6 +141,8 @@ test('service install writes a unit for the state folder and silences the keep-a
     );
     for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT))
       assert.ok(unitText.includes(`Environment=${name}=${value}\n`), `${name} in the unit`);
+    assert.ok(unitText.includes('Environment=AZSBACKUP_FORMAT=4\n'), "the installer's format in the unit");
+    assert.deepEqual(unitText.match(/AZSBACKUP_HOME=.*/g), [`AZSBACKUP_HOME=${daemon.stateDir}`]);
     assert.doesNotMatch(await warnings(), /azsbackup service install/);
     assert.equal(cli('service', 'uninstall', '--state-dir', daemon.stateDir).status, 0);
     assert.equal(existsSync(unit), false);
