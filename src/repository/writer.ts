@@ -216,14 +216,16 @@ export class RepositoryWriter {
         return reusable;
       },
       ended: (span, offset) => {
-        if (!span.length) return;
-        // Most spans are written as they were listed: then their key is the one `starting` made.
-        const { path, ...key } = listed && sameRecords(span, listed.span) ? listed.key : spanKey(span);
+        const lookedUp = listed;
         chunker.mark(offset, () => {
+          if (!span.length) return;
           const chunks = Promise.all(refs.slice(first)).then((own) =>
             own.map(({ id, length }): [string, number] => [id, length]),
           );
           chunks.catch(() => undefined); // awaited with the role's other chunks
+          // Most spans are written as they were listed: then their key is the one `starting` made.
+          const { path, ...key } =
+            lookedUp && sameRecords(span, lookedUp.span) ? lookedUp.key : spanKey(span);
           next.set(path, { ...key, chunks });
         });
       },
