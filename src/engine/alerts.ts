@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Alert } from '../protocol/objects.js';
 import type { StateDir } from '../state/stateDir.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
-import type { Clock } from '../util/clock.js';
+import { DAY_MS, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { ALERT_RULES, type AlertKind } from './alertRules.js';
 
@@ -13,7 +13,6 @@ interface StoredAlert extends Alert {
 
 /** Closed alerts are kept this many days after they closed (docs/state.md); active ones always. */
 export const KEPT_CLOSED_ALERT_DAYS = 90;
-const DAY_MS = 24 * 3600 * 1000;
 
 /** Told of each alert that opened or closed, once its change is saved. */
 export type AlertChangeListener = (type: 'alert.opened' | 'alert.closed', alert: Alert) => void;

@@ -11,7 +11,7 @@ import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import { probeStore } from '../storage/probe.js';
 import type { StoreSettings } from '../storage/store.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
-import type { Clock } from '../util/clock.js';
+import { DAY_MS, type Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
 import { hasControlCharacters } from '../util/text.js';
 import { shareTests } from './storeAdvice.js';
@@ -24,7 +24,6 @@ export const RANGES = {
 
 /** Certificates expiring sooner than this raise a warning (and the expiry alert). */
 export const CERT_EXPIRY_WARNING_DAYS = 30;
-const DAY_MS = 24 * 3600 * 1000;
 
 /** The settings to change (Set-AzsBackupConfiguration); a setting left out keeps its saved value. */
 export interface ConfigChange {

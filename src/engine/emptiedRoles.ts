@@ -7,8 +7,7 @@
  * a second empty backup does not close the alert; a role that never had data does not raise it.
  */
 import type { BackupManifest } from '../archive/manifest.js';
-
-const DAY_MS = 24 * 3600 * 1000;
+import { DAY_MS } from '../util/clock.js';
 
 /**
  * The alert's description, or null when the condition does not hold: `known` are the backups this

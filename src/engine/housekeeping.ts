@@ -10,7 +10,7 @@ import type { JobHistory, JobRecord } from '../state/jobHistory.js';
 import type { ManifestLedger } from '../state/manifestLedger.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
-import type { Clock } from '../util/clock.js';
+import { DAY_MS, type Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
 import type { Logger } from '../util/log.js';
 import { failureAlertOf, roleRemediation } from './alertRules.js';
@@ -27,7 +27,6 @@ import { withOperatorAdvice } from './storeAdvice.js';
 import type { Stores } from './stores.js';
 import type { RoleService } from './roles.js';
 
-const DAY_MS = 24 * 3600 * 1000;
 /** Errors that are the caller's doing, not a fault of the backup infrastructure: no alert. */
 const NOT_ALERTED = new Set(['JobCancelled', 'BackupAlreadyRunning', 'NotConfigured', 'CertificateExpired']);
 

@@ -3,6 +3,8 @@
  * policy and the time, which to keep and which to remove, with the reason for each. Backups older
  * than the retention period go, except the newest one that is ready for cloud recovery.
  */
+import { DAY_MS } from '../util/clock.js';
+
 export interface RetentionCandidate {
   BackupId: string;
   CreatedDateTime: string;
@@ -13,8 +15,6 @@ export interface RetentionDecision<T extends RetentionCandidate> {
   keep: Array<{ backup: T; reason: string }>;
   remove: Array<{ backup: T; reason: string }>;
 }
-
-const DAY_MS = 24 * 3600 * 1000;
 
 export function applyRetention<T extends RetentionCandidate>(
   backups: T[],

@@ -3,7 +3,8 @@
  * from a share, a ticket attachment or a browser without network. Every text in them is escaped.
  */
 import type { Job } from '../protocol/objects.js';
-import { DAY_MS, type CapacityPoint } from './reportData.js';
+import { DAY_MS } from '../util/clock.js';
+import type { CapacityPoint } from './reportData.js';
 import { esc, formatDay, formatTime } from './text.js';
 
 export type Outcome = Job['Outcome'];

@@ -4,6 +4,7 @@
  * banner gives from it.
  */
 import type { Alert, Job } from '../protocol/objects.js';
+import { DAY_MS } from '../util/clock.js';
 
 /** A free-space measurement of the store (the engine's capacity log). */
 export interface CapacityPoint {
@@ -50,7 +51,6 @@ export interface HealthVerdict {
   reasons: string[];
 }
 
-export const DAY_MS = 24 * 3600 * 1000;
 const HOUR_MS = 3600 * 1000;
 /** The certificate-expiry alert opens this many days before the end (engine/configuration.ts). */
 const CERT_WARNING_DAYS = 30;

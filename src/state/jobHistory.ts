@@ -8,14 +8,13 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job, RoleStatus } from '../protocol/objects.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import { DAY_MS, systemClock, type Clock } from '../util/clock.js';
 import { advance, marksOf, type JobRef, type LastGoodBackups } from './lastGoodBackup.js';
 import type { StateDir } from './stateDir.js';
 
 /** The history keeps the newest KEPT_JOBS jobs or those of the last KEPT_JOB_DAYS, whichever is more. */
 export const KEPT_JOBS = 1000;
 export const KEPT_JOB_DAYS = 90;
-const DAY_MS = 24 * 3600 * 1000;
 
 export type JobRecord = Job;
 

@@ -7,6 +7,9 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** Milliseconds in a day: retention periods, alert and report spans, certificate warnings. */
+export const DAY_MS = 24 * 3600 * 1000;
+
 /**
  * The system clock plus an offset that tests move forward (daemon started with --test-hooks; the
  * hook is an RPC method, so it needs the deployment token like every other). The offset is kept in

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Alert, Job } from '../../src/protocol/objects.js';
-import { DAY_MS, healthOf, type ReportData } from '../../src/report/reportData.js';
+import { healthOf, type ReportData } from '../../src/report/reportData.js';
+import { DAY_MS } from '../../src/util/clock.js';
 import { renderReport } from '../../src/report/render.js';
 
 const NOW = Date.parse('2026-12-05T03:00:00.000Z');
