@@ -43,7 +43,9 @@ export function createFileLogger(logFile: string, systemLog?: SystemLog): winsto
         maxsize: 10 * 1024 * 1024,
         maxFiles: 5,
         tailable: true,
-        options: { mode: 0o600 },
+        // Appended to: given `options`, winston opens the file as fs does by default, truncating it,
+        // and a restart would lose the log of what the stopped (or crashed) daemon did.
+        options: { flags: 'a', mode: 0o600 },
       }),
       ...(systemLog ? [systemLog.transport()] : []),
     ],

@@ -35,6 +35,20 @@ test('status exits 3 when no daemon runs and 0 when one does; stop stops it', ()
   }
 });
 
+test('a restarted daemon appends to daemon.log: what the daemon before it logged stays', () => {
+  const stateDir = tempDir('cli-log');
+  try {
+    for (let run = 0; run < 2; run += 1) {
+      startDaemon({ stateDir });
+      assert.equal(cli('stop', '--state-dir', stateDir).status, 0);
+    }
+    const logged = readFileSync(path.join(stateDir, 'logs', 'daemon.log'), 'utf8');
+    assert.equal(logged.match(/"message":"daemon started"/g)?.length, 2, logged);
+  } finally {
+    removeDir(stateDir);
+  }
+});
+
 test('start runs the daemon with DAEMON_NODE_ARGUMENTS, and DAEMON_ENVIRONMENT added to the caller environment, the caller winning', () => {
   for (const caller of [{}, { MALLOC_ARENA_MAX: '4' }] as Array<Record<string, string>>) {
     const stateDir = tempDir('cli-env');
