@@ -96,6 +96,8 @@ class CrashRun {
   readonly roles: RoleCheck[];
   readonly target: VerifyTarget;
   readonly leftovers: string[] = [];
+  /** Each kill so far: the operation and when. */
+  readonly kills: string[] = [];
 
   constructor(
     readonly daemon: TestDaemon,
@@ -189,6 +191,7 @@ class CrashRun {
     await sleep(delay);
     await this.kill();
     this.tally.injected += 1;
+    this.kills.push(`${operation} ${Math.round(delay)} ms`);
     this.options.log(
       `${this.format.name}: ${operation} killed after ${Math.round(delay)} ms (point ${point + 1})`,
     );
@@ -289,9 +292,23 @@ class CrashRun {
         continue;
       }
       const problem = await verifyCommitted(this.target, backup);
-      if (problem) this.tally.lose(problem);
+      if (problem) this.tally.lose(`${problem}${this.evidence(problem)}`);
       else this.tally.verified += 1;
     }
+  }
+
+  /**
+   * For a pack a lost backup needs: what the daemon logged of it (daemon.log outlives restarts),
+   * so that a loss the random kill points make once says which step removed the pack.
+   */
+  private evidence(problem: string): string {
+    const pack = /packs\/([0-9a-f]{64})\.pack/.exec(problem)?.[1];
+    if (!pack) return '';
+    const logs = path.join(this.daemon.stateDir, 'logs');
+    const lines = readdirSync(logs)
+      .flatMap((file) => readFileSync(path.join(logs, file), 'utf8').split('\n'))
+      .filter((line) => line.includes(pack));
+    return ` [daemon.log on ${pack.slice(0, 12)}: ${lines.length ? lines.join(' | ') : 'nothing'}; kills so far: ${this.kills.join(', ')}]`;
   }
 
   /**
