@@ -26,6 +26,7 @@ import { AzsError } from '../protocol/errors.js';
 import { type ChunkPool, sharedChunkPool } from './chunkPool.js';
 import { CHUNK_SIZES, gearTable, keyedTextHash } from './chunker.js';
 import { PackWriter } from './packWriter.js';
+import { Successions, readRepackRecords } from './repacks.js';
 import { StreamChunker } from './streamChunker.js';
 import { type CachedRecord, type FileCache, type SpanKey, spanKey } from './fileCache.js';
 
@@ -107,7 +108,8 @@ export class RepositoryWriter {
 
   /**
    * A writer for a backup into `keys`' epoch, deduplicating against every chunk in a stored pack
-   * but those of `damaged` (packs verification found damaged: their chunks are stored anew).
+   * but those of `damaged` (packs verification found damaged: their chunks are stored anew) and of
+   * packs a repack replaced.
    */
   static async open(
     store: BackupStore,
@@ -116,9 +118,11 @@ export class RepositoryWriter {
     damaged: ReadonlySet<string> = new Set(),
   ): Promise<RepositoryWriter> {
     // A chunk is only as good as its pack: an index file may name packs that are gone (pruned, or
-    // lost), and a backup must never refer to those.
+    // lost), and a backup must never refer to those. Nor to a replaced pack a stop left stored: a
+    // reader takes its moved blobs from its successors, which a prune may have removed already.
     const stored = await storedPacks(store, keys.epoch);
-    const usable = (pack: string) => stored.has(pack) && !damaged.has(pack);
+    const successions = new Successions((await readRepackRecords(store, keys.epoch, keys)).records);
+    const usable = (pack: string) => stored.has(pack) && !damaged.has(pack) && !successions.isReplaced(pack);
     return new RepositoryWriter(store, keys, await readIndex(store, keys, usable), pool);
   }
 

@@ -253,6 +253,36 @@ describe('a stop between the steps of a repack', () => {
   }
 });
 
+describe('a pack a repack replaced, left stored by a stop', () => {
+  test('is not deduplicated against: a later backup of the same data reads back, its successor gone too', async () => {
+    const repository = await Repository.withDeletedBackup();
+    const shared = repository.sharedPack();
+    // The repack stops before the old pack goes: the record leads from it to the new pack.
+    const stored = new Set(repository.storedPacks());
+    await assert.rejects(
+      repository.repack(
+        new Proxy(repository.store, {
+          get(target, property) {
+            if (property === 'remove') return () => Promise.reject(new Error('stopped before remove'));
+            const value = Reflect.get(target, property) as unknown;
+            return typeof value === 'function'
+              ? (value as (...args: unknown[]) => unknown).bind(target)
+              : value;
+          },
+        }),
+      ),
+      /stopped before remove/,
+    );
+    const [successor] = repository.storedPacks().filter((name) => !stored.has(name));
+    // Once no backup lists either pack, a prune stopped between the two removals leaves the old
+    // one: its successor (with the settings' blobs) is gone, its index file and the record stay.
+    rmSync(path.join(repository.root, epochFolder(repository.keys.epoch), 'packs', successor!));
+    const again = await repository.backUp(repository.deleted.files);
+    assert.ok(!again.packs.includes(shared), 'the replaced pack is not taken from');
+    assert.deepEqual(await repository.read(again), repository.deleted.files);
+  });
+});
+
 describe('a repack record planted by a share writer (no key)', () => {
   test('makes no live pack go and no reader leave the packs its manifest lists', async () => {
     const repository = await Repository.withDeletedBackup();
