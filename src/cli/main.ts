@@ -32,6 +32,12 @@ import {
 } from './commands/common.js';
 import { recoveryCommands } from './commands/recovery.js';
 import { statusCommands } from './commands/status.js';
+import { Job } from '../protocol/objects.js';
+
+/** The values of a union of literals in the protocol (a job's kinds, its outcomes): defined there once. */
+function literalsOf<T extends string>(union: { anyOf: { const: T }[] }): T[] {
+  return union.anyOf.map((member) => member.const);
+}
 
 const withDaemonOptions = <T>(args: Argv<T>) =>
   withStateDir(args)
@@ -164,13 +170,25 @@ await statusCommands(recoveryCommands(backupCommands(cli)))
   .command(
     'jobs',
     'List the job history (backup, restore, prune), newest first',
-    (args) => withStateDir(args).option('top', { type: 'number', describe: 'Only the newest N jobs' }),
+    (args) =>
+      withStateDir(args)
+        .option('top', { type: 'number', describe: 'Only the newest N jobs' })
+        .option('outcome', {
+          choices: literalsOf(Job.properties.Outcome),
+          array: true,
+          describe: 'Only the jobs of these outcomes',
+        })
+        .option('kind', {
+          choices: literalsOf(Job.properties.Kind),
+          array: true,
+          describe: 'Only the jobs of these kinds',
+        }),
     async (argv) => {
-      const { jobs } = await callDaemon(
-        argv.stateDir,
-        'job.list',
-        argv.top === undefined ? {} : { Top: argv.top },
-      );
+      const { jobs } = await callDaemon(argv.stateDir, 'job.list', {
+        ...(argv.top === undefined ? {} : { Top: argv.top }),
+        ...(argv.outcome?.length ? { Outcome: argv.outcome } : {}),
+        ...(argv.kind?.length ? { Kind: argv.kind } : {}),
+      });
       const lines = jobs.map(
         (job) =>
           `${job.StartTime}  ${job.Kind.padEnd(7)} ${job.Outcome.padEnd(16)} ${job.BackupId ?? ''}${job.ErrorMessage ? `  ${job.ErrorMessage}` : ''}`,

@@ -125,6 +125,20 @@ test('jobs --json lists the job history with per-role outcomes', async () => {
     assert.equal(job.Kind, 'Backup');
     assert.equal(job.Outcome, 'Succeeded');
     assert.deepEqual(job.Roles.map((role: { RoleName: string }) => role.RoleName).sort(), ['CA', 'WAS']);
+    await daemon.call('store.prune', { DryRun: false });
+    const kinds = (...filter: string[]) =>
+      (
+        JSON.parse(cli('jobs', '--json', '--state-dir', daemon.stateDir, ...filter).stdout) as {
+          jobs: { Kind: string }[];
+        }
+      ).jobs.map((listedJob) => listedJob.Kind);
+    assert.deepEqual(kinds(), ['Prune', 'Backup']);
+    assert.deepEqual(kinds('--kind', 'Backup'), ['Backup']);
+    assert.deepEqual(kinds('--kind', 'Backup', 'Prune', '--outcome', 'Succeeded'), ['Prune', 'Backup']);
+    assert.deepEqual(kinds('--outcome', 'Failed'), []);
+    const wrong = cli('jobs', '--outcome', 'Lost', '--state-dir', daemon.stateDir);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /outcome.*Lost/);
   } finally {
     daemon.stop();
     [daemon.stateDir, deployment.root].forEach(removeDir);
