@@ -191,10 +191,9 @@ class CrashRun {
     await sleep(delay);
     await this.kill();
     this.tally.injected += 1;
-    this.kills.push(`${operation} ${Math.round(delay)} ms`);
-    this.options.log(
-      `${this.format.name}: ${operation} killed after ${Math.round(delay)} ms (point ${point + 1})`,
-    );
+    const after = `${Math.round(delay)} ms`;
+    this.kills.push(`${operation} ${after}`);
+    this.options.log(`${this.format.name}: ${operation} killed after ${after} (point ${point + 1})`);
     await this.restart();
     if (started.backupId) await this.adoptIfListed(started.backupId, before);
     if (started.restoring) await this.checkRestoredRoles(before, started.restoring);

@@ -6,6 +6,7 @@ import { X509Certificate, createHash, generateKeyPairSync, randomBytes } from 'n
 import { writeFile } from 'node:fs/promises';
 import forge from 'node-forge';
 import { AzsError } from '../protocol/errors.js';
+import { DAY_MS } from '../util/clock.js';
 import { FileTooLarge, NotARegularFile, readBoundedFile } from '../util/regularFile.js';
 
 export interface PublicCertificate {
@@ -168,7 +169,7 @@ export async function createEncryptionCertificate(
   certificate.serialNumber = `01${randomBytes(15).toString('hex')}`;
   const now = new Date();
   certificate.validity.notBefore = new Date(now.getTime() - 5 * 60 * 1000);
-  certificate.validity.notAfter = new Date(now.getTime() + request.validityYears * 365.25 * 24 * 3600 * 1000);
+  certificate.validity.notAfter = new Date(now.getTime() + request.validityYears * 365.25 * DAY_MS);
   const attributes = parseDistinguishedName(request.subject);
   certificate.setSubject(attributes);
   certificate.setIssuer(attributes);

@@ -6,7 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Engine } from '../engine/engine.js';
 import { define } from '../protocol/methods.js';
-import type { MovableClock } from '../util/clock.js';
+import { HOUR_MS, type MovableClock } from '../util/clock.js';
 import { daemonMethods, type DaemonMethods } from './dispatch.js';
 
 export const TestHookMethods = {
@@ -23,7 +23,7 @@ export const TestHookMethods = {
 export function testHookMethods(engine: Engine, clock: MovableClock): DaemonMethods {
   return daemonMethods(TestHookMethods, {
     'test.advanceClock': async ({ Hours }) => {
-      const now = await clock.advance(Hours * 3600 * 1000);
+      const now = await clock.advance(Hours * HOUR_MS);
       await engine.catchUp();
       return { now: now.toISOString() };
     },

@@ -4,12 +4,12 @@
  * first enabled. A slot that passes while the daemon is down is caught up once at start, however
  * many were missed; an on-demand backup does not move the slots.
  */
+import { HOUR_MS } from '../util/clock.js';
+
 export interface ScheduleState {
   /** The latest slot that has been handled (run or skipped), or the enabling time before the first. */
   lastSlot: string;
 }
-
-const HOUR_MS = 3600 * 1000;
 
 export function nextSlot(schedule: ScheduleState, frequencyHours: number): Date {
   return new Date(Date.parse(schedule.lastSlot) + frequencyHours * HOUR_MS);

@@ -7,11 +7,10 @@
 import type { Alert, Job } from '../protocol/objects.js';
 import { formatCapacity } from '../util/format.js';
 import { barChartSvg, capacitySvg, OUTCOME_COLOURS, timelineSvg, type Bar, type Outcome } from './charts.js';
-import { DAY_MS } from '../util/clock.js';
+import { DAY_MS, HOUR_MS } from '../util/clock.js';
 import { durationSecondsOf, healthOf, type ReportData } from './reportData.js';
 import { esc, formatSeconds, formatSpan, formatTime } from './text.js';
 
-const HOUR_MS = 3600 * 1000;
 const LEGEND_ORDER: Outcome[] = [
   'Succeeded',
   'PartialSucceeded',

@@ -4,7 +4,7 @@
  * banner gives from it.
  */
 import type { Alert, Job } from '../protocol/objects.js';
-import { DAY_MS } from '../util/clock.js';
+import { DAY_MS, HOUR_MS } from '../util/clock.js';
 
 /** A free-space measurement of the store (the engine's capacity log). */
 export interface CapacityPoint {
@@ -51,7 +51,6 @@ export interface HealthVerdict {
   reasons: string[];
 }
 
-const HOUR_MS = 3600 * 1000;
 /** The certificate-expiry alert opens this many days before the end (engine/configuration.ts). */
 const CERT_WARNING_DAYS = 30;
 

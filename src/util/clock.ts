@@ -7,8 +7,10 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** Milliseconds in an hour: backup frequencies, the schedule's slots, the test clock's moves. */
+export const HOUR_MS = 3600 * 1000;
 /** Milliseconds in a day: retention periods, alert and report spans, certificate warnings. */
-export const DAY_MS = 24 * 3600 * 1000;
+export const DAY_MS = 24 * HOUR_MS;
 
 /**
  * The system clock plus an offset that tests move forward (daemon started with --test-hooks; the

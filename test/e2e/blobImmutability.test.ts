@@ -8,13 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { HOUR_MS } from '../../src/util/clock.js';
 import { AzuriteServer } from '../helpers/azurite.js';
 import { BlobWriteLog } from '../helpers/blobWriteLog.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { deploymentForSuite, PFX_PASSWORD, type Deployment } from '../helpers/deployment.js';
 
 const CONTAINER = 'worm';
-const HOUR_MS = 3_600_000;
 
 describe('a blob container under an immutability policy', () => {
   const suite = deploymentForSuite({ testHooks: true });

@@ -10,12 +10,11 @@ import { newEncryptionCertificate } from '../../src/engine/encryptionCertificate
 import { StateDir } from '../../src/state/stateDir.js';
 import type { BackupStore } from '../../src/storage/store.js';
 import { openStore } from '../../src/storage/openStore.js';
-import type { Clock } from '../../src/util/clock.js';
+import { HOUR_MS, type Clock } from '../../src/util/clock.js';
 import type { Logger } from '../../src/util/log.js';
 import { removeDir, tempDir } from './daemon.js';
 
 export const PFX_PASSWORD = 'Engine-Test-Pfx-1!';
-const HOUR_MS = 3600 * 1000;
 
 /** A clock that stands still until the test moves it. */
 export class FixedClock implements Clock {

@@ -8,8 +8,7 @@ import { AlertService, KEPT_CLOSED_ALERT_DAYS } from '../../src/engine/alerts.js
 import { StateDir } from '../../src/state/stateDir.js';
 import { silentLogger } from '../../src/util/log.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
-
-const DAY = 24 * 3600 * 1000;
+import { DAY_MS } from '../../src/util/clock.js';
 
 test(`closed alerts are dropped ${KEPT_CLOSED_ALERT_DAYS} days after they closed; active ones stay`, async () => {
   const folder = tempDir('alerts');
@@ -24,7 +23,7 @@ test(`closed alerts are dropped ${KEPT_CLOSED_ALERT_DAYS} days after they closed
     const before = await kinds();
     assert.equal(before.length, 2);
 
-    now = start + KEPT_CLOSED_ALERT_DAYS * DAY;
+    now = start + KEPT_CLOSED_ALERT_DAYS * DAY_MS;
     await alerts.raise('CertificateExpiring', 'The certificate expires sooner.');
     assert.deepEqual(await kinds(), before, 'closed exactly the bound ago: kept');
 

@@ -15,6 +15,7 @@ import {
 } from '../../src/state/jobHistory.js';
 import { StateDir } from '../../src/state/stateDir.js';
 import { removeDir, tempDir } from '../helpers/daemon.js';
+import { DAY_MS } from '../../src/util/clock.js';
 
 const job = (id: string, overrides: Partial<JobRecord> = {}): JobRecord => ({
   SourceBytes: null,
@@ -121,8 +122,6 @@ const clockAt = (time: string) => {
   return { now: () => now, set: (next: string) => (now = new Date(next)) };
 };
 
-const DAY = 24 * 3600 * 1000;
-
 /** Job `n`, ended with `outcome`, started `n` minutes after `start`. */
 const ended = (n: number, start: Date, outcome: JobRecord['Outcome'], kind: JobRecord['Kind'] = 'Backup') =>
   job(String(n), {
@@ -161,13 +160,13 @@ test(`trimming: jobs older than ${KEPT_JOB_DAYS} days go once more than ${KEPT_J
     assert.equal(await history.lastGoodBackupTime(), ended(1, longAgo, 'PartialSucceeded').StartTime);
 
     // Jobs of the last KEPT_JOB_DAYS all stay, however many.
-    clock.set(new Date(longAgo.getTime() + (KEPT_JOB_DAYS - 1) * DAY).toISOString());
-    const recent = new Date(clock.now().getTime() - DAY / 2);
+    clock.set(new Date(longAgo.getTime() + (KEPT_JOB_DAYS - 1) * DAY_MS).toISOString());
+    const recent = new Date(clock.now().getTime() - DAY_MS / 2);
     await history.save(ended(2001, recent, 'Succeeded'));
     assert.equal(jobFiles(state).length, KEPT_JOBS + 3);
 
     // A new good backup frees the old ones; the clock passing KEPT_JOB_DAYS lets them go.
-    clock.set(new Date(longAgo.getTime() + (KEPT_JOB_DAYS + 1) * DAY).toISOString());
+    clock.set(new Date(longAgo.getTime() + (KEPT_JOB_DAYS + 1) * DAY_MS).toISOString());
     await history.save(ended(2002, recent, 'Succeeded'));
     const left = (await history.list()).map((record) => record.JobId);
     assert.equal(left.length, KEPT_JOBS);
