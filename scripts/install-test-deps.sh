@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what the tests and benchmarks need on a fresh machine:
 # Debian packages (samba, smbclient, openssh-server, zstd, openssl, sqlite3; prometheus for promtool,
-# chromium to render the HTML report headless), pwsh 7.6.9 as a dotnet
+# chromium to render the HTML report headless, systemd for systemd-analyze to check the service's
+# unit), pwsh 7.6.9 as a dotnet
 # global tool, and Pester 5.7.1 from NuGet. Where it cannot install something (not root and no
 # password-less sudo, no package registry, no .NET SDK), it stops at once with one line naming what
 # is missing and the command that installs it. Prints where pwsh and Pester are.
@@ -9,7 +10,7 @@ set -euo pipefail
 
 PWSH_VERSION=7.6.9
 PESTER_VERSION=5.7.1
-DEBIAN_PACKAGES=(samba smbclient openssh-server zstd openssl sqlite3 prometheus chromium)
+DEBIAN_PACKAGES=(samba smbclient openssh-server zstd openssl sqlite3 prometheus chromium systemd)
 PWSH="$HOME/.dotnet/tools/pwsh"
 PESTER_DIR="$HOME/.nuget/packages/pester/$PESTER_VERSION"
 log=$(mktemp)

@@ -23,25 +23,61 @@ export function unitName(stateDir: string): string {
   return `azsbackup-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}.service`;
 }
 
+/**
+ * A value as a quoted word of a unit file must hold it (systemd.syntax(7)) to reach the daemon
+ * unchanged, whatever it is (a state folder `/srv/backup "night" 100%`, say): in a quoted word `\`
+ * and `"` are escaped and C escapes apply, so a control character is written as one; `%` starts a
+ * specifier, so it is doubled; in a command line `$` starts a variable, so it is doubled too.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/g;
+
+function unitValue(value: string, { command = false } = {}): string {
+  const escaped = value
+    .replace(/[\\"]/g, '\\$&')
+    .replace(CONTROL_CHARACTERS, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/%/g, '%%');
+  return command ? escaped.replace(/\$/g, '$$$$') : escaped;
+}
+
+/** One quoted word of a command line (ExecStart=). */
+const commandWord = (word: string) => `"${unitValue(word, { command: true })}"`;
+
+/** One quoted assignment of Environment=. */
+const environmentLine = (name: string, value: string) => `Environment="${unitValue(`${name}=${value}`)}"\n`;
+
 export function unitText(stateDir: string): string {
   const main = fileURLToPath(new URL('./main.js', import.meta.url));
-  const daemonEnvironment = Object.entries({ ...DAEMON_ENVIRONMENT, ...installersSettings() })
-    .map(([name, value]) => `Environment=${name}=${value}\n`)
-    .join('');
+  const command = [
+    process.execPath,
+    ...DAEMON_NODE_ARGUMENTS,
+    main,
+    'serve',
+    '--state-dir',
+    stateDir,
+    '--journal',
+  ];
+  const environment = {
+    AZSBACKUP_HOME: stateDir,
+    ...DAEMON_ENVIRONMENT,
+    ...installersSettings(),
+    ...(process.env.DOTNET_ROOT ? { DOTNET_ROOT: process.env.DOTNET_ROOT } : {}),
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+  };
   return `[Unit]
-Description=AzureStackBackup daemon for ${stateDir}
+Description=AzureStackBackup daemon for ${stateDir.replace(/%/g, '%%').replace(CONTROL_CHARACTERS, ' ')}
 After=network-online.target
 Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=${[process.execPath, ...DAEMON_NODE_ARGUMENTS, main].join(' ')} serve --state-dir ${stateDir} --journal
+ExecStart=${command.map(commandWord).join(' ')}
 Restart=on-failure
 SyslogIdentifier=azsbackup
 RestartSec=5
-Environment=AZSBACKUP_HOME=${stateDir}
-${daemonEnvironment}${process.env.DOTNET_ROOT ? `Environment=DOTNET_ROOT=${process.env.DOTNET_ROOT}\n` : ''}Environment=PATH=${process.env.PATH ?? '/usr/bin:/bin'}
-UMask=0077
+${Object.entries(environment)
+  .map(([name, value]) => environmentLine(name, value))
+  .join('')}UMask=0077
 
 [Install]
 WantedBy=multi-user.target

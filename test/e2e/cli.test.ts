@@ -162,15 +162,17 @@ test('service install writes a unit for the state folder and silences the keep-a
     const { unit } = JSON.parse(installed.stdout) as { unit: string };
     assert.equal(path.dirname(unit), units);
     const unitText = readFileSync(unit, 'utf8');
-    assert.match(unitText, new RegExp(`serve --state-dir ${daemon.stateDir} --journal\n`));
+    // Every value quoted (test/unit/serviceUnit.test.ts: what a quoted value may hold).
+    const quoted = (words: string[]) => words.map((word) => `"${word}"`).join(' ');
+    assert.ok(unitText.includes(` ${quoted(['serve', '--state-dir', daemon.stateDir, '--journal'])}\n`));
     assert.ok(
-      unitText.includes(`ExecStart=${[process.execPath, ...DAEMON_NODE_ARGUMENTS].join(' ')} `),
+      unitText.includes(`ExecStart=${quoted([process.execPath, ...DAEMON_NODE_ARGUMENTS])} `),
       'the daemon node arguments in the unit',
     );
     for (const [name, value] of Object.entries(DAEMON_ENVIRONMENT))
-      assert.ok(unitText.includes(`Environment=${name}=${value}\n`), `${name} in the unit`);
-    assert.ok(unitText.includes('Environment=AZSBACKUP_FORMAT=4\n'), "the installer's format in the unit");
-    assert.deepEqual(unitText.match(/AZSBACKUP_HOME=.*/g), [`AZSBACKUP_HOME=${daemon.stateDir}`]);
+      assert.ok(unitText.includes(`Environment="${name}=${value}"\n`), `${name} in the unit`);
+    assert.ok(unitText.includes('Environment="AZSBACKUP_FORMAT=4"\n'), "the installer's format in the unit");
+    assert.deepEqual(unitText.match(/AZSBACKUP_HOME=[^"]*/g), [`AZSBACKUP_HOME=${daemon.stateDir}`]);
     assert.doesNotMatch(await warnings(), /azsbackup service install/);
     assert.equal(cli('service', 'uninstall', '--state-dir', daemon.stateDir).status, 0);
     assert.equal(existsSync(unit), false);
