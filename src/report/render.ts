@@ -7,8 +7,8 @@
 import type { Alert, Job } from '../protocol/objects.js';
 import { formatCapacity } from '../util/format.js';
 import { barChartSvg, capacitySvg, OUTCOME_COLOURS, timelineSvg, type Bar, type Outcome } from './charts.js';
-import { DAY_MS, HOUR_MS } from '../util/clock.js';
-import { durationSecondsOf, healthOf, type ReportData } from './reportData.js';
+import { DAY_MS } from '../util/clock.js';
+import { durationSecondsOf, healthOf, overdueAfterMs, type ReportData } from './reportData.js';
 import { esc, formatSeconds, formatSpan, formatTime } from './text.js';
 
 const LEGEND_ORDER: Outcome[] = [
@@ -91,7 +91,7 @@ function summaryHtml(data: ReportData): string {
         'Last good backup',
         esc(formatTime(good.StartTime)),
         `${esc(relative(good.StartTime, now))} · ${esc(good.Outcome)}`,
-        now - Date.parse(good.StartTime) > 2 * data.BackupFrequencyInHours * HOUR_MS ? 'warn' : 'good',
+        now - Date.parse(good.StartTime) > overdueAfterMs(data) ? 'warn' : 'good',
       )
     : fact('Last good backup', 'None yet', 'no backup has succeeded', 'warn');
   const next = data.NextBackupTime
@@ -268,7 +268,7 @@ function capacityHtml(data: ReportData): string {
   const age = now - Date.parse(latest.Time);
   const percent = latest.TotalBytes > 0 ? Math.round((latest.AvailableBytes / latest.TotalBytes) * 100) : 0;
   const stale =
-    age > 2 * data.BackupFrequencyInHours * HOUR_MS
+    age > overdueAfterMs(data)
       ? `<p class="stale" id="capacity-stale">The newest sample is ${esc(formatSpan(age))} old: the store has not been measured since. If backups are failing, check the store with Test-AzsBackupShareAccessibility.</p>`
       : '';
   const summary = `<p id="capacity-latest">${esc(formatCapacity(latest.AvailableBytes))} free of ${esc(formatCapacity(latest.TotalBytes))} (${percent}%) at ${esc(formatTime(latest.Time))}, ${esc(formatSpan(age))} ago.</p>`;

@@ -59,6 +59,14 @@ function finishedBackups(data: ReportData): Job[] {
 }
 
 /**
+ * How long the report lets the last good backup (or the newest free-space sample) age before it says
+ * so: two backup intervals, one missed backup and the next one's time to run.
+ */
+export function overdueAfterMs(data: ReportData): number {
+  return 2 * data.BackupFrequencyInHours * HOUR_MS;
+}
+
+/**
  * Failing: a critical alert is open or the newest backup failed. Attention: a warning alert, a
  * partial newest backup, no good backup for two backup intervals, or no backup yet. Healthy otherwise.
  */
@@ -76,8 +84,8 @@ export function healthOf(data: ReportData): HealthVerdict {
   if (warnings.length) attention.push(`${warnings.length} warning${warnings.length > 1 ? 's' : ''} open`);
   const now = Date.parse(data.GeneratedTime);
   if (!data.LastGoodBackup) attention.push('no good backup yet');
-  else if (now - Date.parse(data.LastGoodBackup.StartTime) > 2 * data.BackupFrequencyInHours * HOUR_MS)
-    attention.push(`no good backup in ${2 * data.BackupFrequencyInHours} h`);
+  else if (now - Date.parse(data.LastGoodBackup.StartTime) > overdueAfterMs(data))
+    attention.push(`no good backup in ${overdueAfterMs(data) / HOUR_MS} h`);
   const certificateLeft = data.Certificate ? Date.parse(data.Certificate.NotAfter) - now : Infinity;
   if (certificateLeft <= 0) failing.push('the encryption certificate expired');
   else if (certificateLeft < CERT_WARNING_DAYS * DAY_MS)
