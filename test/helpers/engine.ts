@@ -40,6 +40,11 @@ export interface EngineFixture {
   decryption: { DecryptionCertPath: string; DecryptionCertPassword: string };
   /** The public certificate backups are encrypted for (its .pfx is `decryption`'s). */
   cerPath: string;
+  /**
+   * A new engine on the same state folder and store, started as a daemon starts: what follows a
+   * kill. The engine before it is left as it is (its store calls may never return).
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,9 +64,13 @@ export async function createEngine(
   writeFileSync(path.join(data, 'ca.log'), 'issued\n'.repeat(10_000));
   // Whole hours, so that schedule slots fall where a test expects them.
   const clock = new FixedClock(new Date(Math.floor(Date.now() / HOUR_MS) * HOUR_MS));
-  const state = await StateDir.open(path.join(root, 'state'));
+  const stateFolder = path.join(root, 'state');
   const wrap = options.wrapStore ?? ((store) => store);
-  const engine = new Engine(state, clock, quietLog, { openStore: (settings) => wrap(openStore(settings)) });
+  const newEngine = async () =>
+    new Engine(await StateDir.open(stateFolder), clock, quietLog, {
+      openStore: (settings) => wrap(openStore(settings)),
+    });
+  const engine = await newEngine();
   const certificate = {
     CerPath: path.join(root, 'backup.cer'),
     PfxPath: path.join(root, 'backup.pfx'),
@@ -78,16 +87,21 @@ export async function createEngine(
     IsBackupSchedulerEnabled: options.scheduler ?? false,
   });
   await engine.roles.register({ Name: 'CA', Provider: 'Directory', Path: data });
-  return {
+  const fixture: EngineFixture = {
     engine,
     clock,
     store,
     data,
     decryption: { DecryptionCertPath: certificate.PfxPath, DecryptionCertPassword: PFX_PASSWORD },
     cerPath: certificate.CerPath,
+    async restart() {
+      fixture.engine = await newEngine();
+      await fixture.engine.start();
+    },
     async close() {
-      await engine.stop();
+      await fixture.engine.stop();
       removeDir(root);
     },
   };
+  return fixture;
 }
