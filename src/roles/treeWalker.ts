@@ -216,7 +216,9 @@ class Opener {
   private readonly buffer = smallFileBuffer();
   /**
    * A file that grew past WHOLE_READ_LIMIT since it was listed keeps its descriptor until its content
-   * is read, the next open or the walk's end (opened after the end, until its content is read).
+   * is read, a read of it fails, the next open or the walk's end (opened after the end: until its
+   * content is read or a read fails; a consumer that stops between the open and the first read
+   * leaves it open).
    */
   private grown: Generator<ArchiveEntry> | undefined;
 
@@ -301,9 +303,7 @@ function* largeFile({
     if (open) closeSync(fd);
     open = false;
   };
-  const readInto = async (target: Buffer): Promise<number> => {
-    if (position === fileHeader.size) return 0;
-    if (!open) throw new Error(`The content of '${fileHeader.path}' was read after the next entry.`);
+  const readNext = async (target: Buffer): Promise<number> => {
     const wanted = Math.min(target.length, fileHeader.size - position);
     const { bytesRead: count } = await readAt(fd, target, 0, wanted, position).catch((error: unknown) => {
       throw unreadable(error, absolute);
@@ -315,6 +315,16 @@ function* largeFile({
       close();
     }
     return count;
+  };
+  const readInto = async (target: Buffer): Promise<number> => {
+    if (position === fileHeader.size) return 0;
+    if (!open) throw new Error(`The content of '${fileHeader.path}' was read after the next entry.`);
+    // A read that fails ends the entry: its descriptor goes now, since a file opened after the walk
+    // ended (a listed small file grown large, treeWalker's Opener) has no next entry to close it.
+    return readNext(target).catch((error: unknown) => {
+      close();
+      throw error;
+    });
   };
   try {
     yield { ...fileHeader, readInto, changedDuringCopy: () => changed, identity };

@@ -157,4 +157,21 @@ describe('Tree walker', () => {
     }
     assert.equal(await descriptorsSettleAt(before), before);
   });
+
+  it('closes the descriptor of a listed file opened after the walk, grown large, whose read fails', async () => {
+    const folder = path.join(work, 'grown');
+    await mkdir(folder);
+    await writeFile(path.join(folder, 'settings.json'), '{}');
+    const before = openDescriptors();
+    const walked: ArchiveEntry[] = [];
+    for await (const entry of walkTree(folder, { listSmallFiles: true })) walked.push(entry);
+    const [listed] = walked;
+    // The walk has ended: nothing will ask for a next entry, which is what closes a descriptor.
+    await writeFile(path.join(folder, 'settings.json'), Buffer.alloc(WHOLE_READ_LIMIT + 1, 1));
+    const opened = listed!.open!()!;
+    assert.equal(opened.size, WHOLE_READ_LIMIT + 1);
+    await writeFile(path.join(folder, 'settings.json'), '');
+    await assert.rejects(contentOf(opened), /shrank|fewer bytes/);
+    assert.equal(await descriptorsSettleAt(before), before);
+  });
 });
