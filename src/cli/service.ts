@@ -23,15 +23,15 @@ export function unitName(stateDir: string): string {
   return `azsbackup-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}.service`;
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/g;
+
 /**
  * A value as a quoted word of a unit file must hold it (systemd.syntax(7)) to reach the daemon
  * unchanged, whatever it is (a state folder `/srv/backup "night" 100%`, say): in a quoted word `\`
  * and `"` are escaped and C escapes apply, so a control character is written as one; `%` starts a
  * specifier, so it is doubled; in a command line `$` starts a variable, so it is doubled too.
  */
-// eslint-disable-next-line no-control-regex -- control characters are what it finds
-const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/g;
-
 function unitValue(value: string, { command = false } = {}): string {
   const escaped = value
     .replace(/[\\"]/g, '\\$&')
