@@ -30,18 +30,17 @@ const CONTROL_CHARACTERS = /[\x00-\x1f\x7f]/g;
  * A value as a quoted word of a unit file must hold it (systemd.syntax(7)) to reach the daemon
  * unchanged, whatever it is (a state folder `/srv/backup "night" 100%`, say): in a quoted word `\`
  * and `"` are escaped and C escapes apply, so a control character is written as one; `%` starts a
- * specifier, so it is doubled; in a command line `$` starts a variable, so it is doubled too.
+ * specifier, so it is doubled.
  */
-function unitValue(value: string, { command = false } = {}): string {
-  const escaped = value
+function unitValue(value: string): string {
+  return value
     .replace(/[\\"]/g, '\\$&')
     .replace(CONTROL_CHARACTERS, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`)
     .replace(/%/g, '%%');
-  return command ? escaped.replace(/\$/g, '$$$$') : escaped;
 }
 
-/** One quoted word of a command line (ExecStart=). */
-const commandWord = (word: string) => `"${unitValue(word, { command: true })}"`;
+/** One quoted word of a command line (ExecStart=), where `$` starts a variable: doubled too. */
+const commandWord = (word: string) => `"${unitValue(word).replace(/\$/g, '$$$$')}"`;
 
 /** One quoted assignment of Environment=. */
 const environmentLine = (name: string, value: string) => `Environment="${unitValue(`${name}=${value}`)}"\n`;
