@@ -2,7 +2,7 @@
  * From the blob service's answers to the store failure they stand for. Messages name the status and
  * the service's error code, never the service's own text or a URL: either may carry a SAS signature.
  */
-import { RestError } from '@azure/storage-blob';
+import type { RestError } from '@azure/storage-blob';
 import { AzsError } from '../protocol/errors.js';
 import type { BlobCredential, BlobLocation } from './blobLocation.js';
 import { StoreError } from './storeError.js';
@@ -33,13 +33,21 @@ const KEPT_BY_POLICY = /Immutab|LegalHold/i;
 /** Codes of a change refused because another client holds a lease on the blob. */
 const LEASED = /LeaseIdMissing|LeasePresent/i;
 
+/**
+ * The SDK's failure of a request. By name, as the SDK's own `isRestError` tells it: this module must
+ * not load the SDK (blobStore.ts loads it on first use).
+ */
+function isRestError(error: unknown): error is RestError {
+  return error instanceof Error && error.name === 'RestError';
+}
+
 export function blobFailure(error: unknown, context: BlobFailureContext): AzsError {
   if (error instanceof AzsError) return error;
   if (error instanceof Error && error.name === 'AbortError') {
     // The SDK aborts a request that met the store's deadline, and a download whose connection dropped.
     return unreachable('(no answer in time, or the connection dropped)', context, { target: where(context) });
   }
-  if (!(error instanceof RestError)) {
+  if (!isRestError(error)) {
     return new AzsError('StoreFault', `The blob operation on '${where(context)}' failed: ${String(error)}.`, {
       target: where(context),
       cause: error,
@@ -95,7 +103,7 @@ export function stalledDownload(context: BlobFailureContext, seconds: number): A
 
 /** True for the answer that means "no blob of that name". */
 export function isBlobNotFound(error: unknown): boolean {
-  return error instanceof RestError && error.statusCode === 404 && error.code !== 'ContainerNotFound';
+  return isRestError(error) && error.statusCode === 404 && error.code !== 'ContainerNotFound';
 }
 
 function where(context: BlobFailureContext): string {

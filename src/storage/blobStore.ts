@@ -11,14 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import {
-  AnonymousCredential,
-  type BlockBlobClient,
-  ContainerClient,
-  type RequestPolicyFactory,
-  StorageSharedKeyCredential,
-  newPipeline,
-} from '@azure/storage-blob';
+import type { BlockBlobClient, ContainerClient, RequestPolicyFactory } from '@azure/storage-blob';
 import { AzsError } from '../protocol/errors.js';
 import { type FileDigest, digestStream } from '../util/fileDigest.js';
 import { blobFailure, isBlobNotFound, stalledDownload } from './blobErrors.js';
@@ -59,7 +52,8 @@ export class BlobStore implements BackupStore {
   readonly location: string;
   private readonly blobLocation: BlobLocation;
   private readonly credential: BlobCredential;
-  private readonly container: ContainerClient;
+  /** Made on first use: loading the SDK takes 0.15 s, which no other store and no other command should pay. */
+  private container: Promise<ContainerClient> | undefined;
   private readonly blockBytes: number;
   private readonly blocksPerSize: number;
   private readonly parallelBlocks: number;
@@ -71,7 +65,6 @@ export class BlobStore implements BackupStore {
     this.blobLocation = blobLocationOf(settings);
     this.credential = parseBlobCredential(settings, this.blobLocation);
     this.timeoutMs = (options.timeoutSeconds ?? 60) * 1000;
-    this.container = containerClient(this.blobLocation, this.credential, this.timeoutMs);
     this.blockBytes = options.blockBytes ?? 2 * MiB;
     this.blocksPerSize = options.blocksPerSize ?? 10_000;
     this.parallelBlocks = options.parallelBlocks ?? 2;
@@ -80,8 +73,8 @@ export class BlobStore implements BackupStore {
 
   /** Lists (at most) one blob under the root: what a SAS limited to the container allows. */
   async checkRoot(): Promise<void> {
-    await this.guard('', () =>
-      this.container.listBlobsFlat({ prefix: this.blobLocation.prefix }).byPage({ maxPageSize: 1 }).next(),
+    await this.guard('', (container) =>
+      container.listBlobsFlat({ prefix: this.blobLocation.prefix }).byPage({ maxPageSize: 1 }).next(),
     );
   }
 
@@ -90,11 +83,11 @@ export class BlobStore implements BackupStore {
     const folder = this.folderPrefix(relativePath);
     if (folder === this.blobLocation.prefix) return this.checkRoot();
     if ((await this.stat(relativePath))?.type === 'directory') return;
-    await this.guard(relativePath, () => this.container.getBlockBlobClient(folder).upload('', 0));
+    await this.guard(relativePath, (container) => container.getBlockBlobClient(folder).upload('', 0));
   }
 
   async writeFile(relativePath: string, source: Readable): Promise<number> {
-    const blob = this.container.getBlockBlobClient(this.blobName(relativePath));
+    const blob = (await this.client()).getBlockBlobClient(this.blobName(relativePath));
     const { blockIds, bytes } = await this.stageAll(blob, source, relativePath);
     await this.guard(relativePath, () => blob.commitBlockList(blockIds));
     return bytes;
@@ -102,8 +95,8 @@ export class BlobStore implements BackupStore {
 
   async readFile(relativePath: string): Promise<Readable> {
     const name = this.blobName(relativePath);
-    const response = await this.guard(relativePath, () =>
-      this.container.getBlobClient(name).download(0, undefined, { maxRetryRequests: 0 }),
+    const response = await this.guard(relativePath, (container) =>
+      container.getBlobClient(name).download(0, undefined, { maxRetryRequests: 0 }),
     );
     const body = response.readableStreamBody as Readable | undefined;
     const data = new PassThrough({ highWaterMark: MiB });
@@ -125,8 +118,8 @@ export class BlobStore implements BackupStore {
   async list(relativePath: string): Promise<StoreEntry[]> {
     const folder = this.folderPrefix(relativePath);
     const entries: StoreEntry[] = [];
-    await this.guard(relativePath, async () => {
-      for await (const item of this.container.listBlobsByHierarchy('/', { prefix: folder })) {
+    await this.guard(relativePath, async (container) => {
+      for await (const item of container.listBlobsByHierarchy('/', { prefix: folder })) {
         const name = item.name.slice(folder.length).replace(/\/$/, '');
         if (!name) continue; // the folder's own marker
         entries.push(
@@ -150,8 +143,8 @@ export class BlobStore implements BackupStore {
       await this.checkRoot();
       return { name: '', type: 'directory', size: 0, modified: new Date(0) };
     }
-    const properties = await this.guard(relativePath, () =>
-      this.container
+    const properties = await this.guard(relativePath, (container) =>
+      container
         .getBlobClient(this.blobName(relativePath))
         .getProperties()
         .catch((error: unknown) => {
@@ -175,13 +168,13 @@ export class BlobStore implements BackupStore {
   /** The blob of that name and every blob below it as a folder, markers included. */
   async remove(relativePath: string): Promise<void> {
     const name = this.blobName(relativePath);
-    await this.guard(relativePath, async () => {
-      await this.container.getBlobClient(name).deleteIfExists();
-      for await (const page of this.container
+    await this.guard(relativePath, async (container) => {
+      await container.getBlobClient(name).deleteIfExists();
+      for await (const page of container
         .listBlobsFlat({ prefix: `${name}/` })
         .byPage({ maxPageSize: REMOVE_PARALLEL })) {
         await Promise.all(
-          page.segment.blobItems.map((blob) => this.container.getBlobClient(blob.name).deleteIfExists()),
+          page.segment.blobItems.map((blob) => container.getBlobClient(blob.name).deleteIfExists()),
         );
       }
     });
@@ -257,8 +250,8 @@ export class BlobStore implements BackupStore {
 
   private async firstBlobUnder(relativePath: string): Promise<boolean> {
     const folder = this.folderPrefix(relativePath);
-    const page = await this.guard(relativePath, () =>
-      this.container.listBlobsFlat({ prefix: folder }).byPage({ maxPageSize: 1 }).next(),
+    const page = await this.guard(relativePath, (container) =>
+      container.listBlobsFlat({ prefix: folder }).byPage({ maxPageSize: 1 }).next(),
     );
     return !page.done && page.value.segment.blobItems.length > 0;
   }
@@ -290,13 +283,18 @@ export class BlobStore implements BackupStore {
     );
   }
 
-  /** Runs a request and maps its failure to the store's reasons. */
-  private async guard<T>(target: string, request: () => Promise<T>): Promise<T> {
+  /** Runs a request on the container and maps its failure to the store's reasons. */
+  private async guard<T>(target: string, request: (container: ContainerClient) => Promise<T>): Promise<T> {
     try {
-      return await request();
+      return await request(await this.client());
     } catch (error) {
       throw blobFailure(error, this.context(target));
     }
+  }
+
+  private client(): Promise<ContainerClient> {
+    this.container ??= containerClient(this.blobLocation, this.credential, this.timeoutMs);
+    return this.container;
   }
 
   private context(target: string) {
@@ -304,11 +302,13 @@ export class BlobStore implements BackupStore {
   }
 }
 
-function containerClient(
+async function containerClient(
   location: BlobLocation,
   credential: BlobCredential,
   timeoutMs: number,
-): ContainerClient {
+): Promise<ContainerClient> {
+  const { AnonymousCredential, ContainerClient, StorageSharedKeyCredential, newPipeline } =
+    await import('@azure/storage-blob');
   const signer =
     credential.kind === 'key'
       ? new StorageSharedKeyCredential(credential.account, credential.key)
