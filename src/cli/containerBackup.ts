@@ -14,7 +14,7 @@ import { openStore } from '../storage/openStore.js';
 import type { StoreSettings } from '../storage/store.js';
 import { StoreError } from '../storage/storeError.js';
 import type { BackupSource } from './extract.js';
-import { readSecret } from './secretInput.js';
+import { STORE_SECRET_VARIABLE, readSecret } from './secretInput.js';
 
 /** The extract options that say where a backup in a container is and how to sign in to it. */
 export interface ContainerOptions {
@@ -33,7 +33,6 @@ export interface ContainerBackup {
   folder: string;
 }
 
-export const STORE_SECRET_VARIABLE = 'AZSBACKUP_STORE_PASSWORD';
 const STORE_SECRET = 'store-password';
 const URL_FORM =
   "Give --backup the backup folder's URL, https://<account>.blob.core.windows.net/<container>[/<prefix>]/MASBackup/<time>/<id>, without a query";

@@ -2,6 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { AzsError } from '../protocol/errors.js';
 
+/** The environment variable `azsbackup extract` reads a blob container's credential from. */
+export const STORE_SECRET_VARIABLE = 'AZSBACKUP_STORE_PASSWORD';
+
 export async function readSecret(options: {
   envVar: string;
   file?: string;
