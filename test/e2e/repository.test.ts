@@ -1,14 +1,15 @@
 /**
  * Format 4, the deduplicating repository, end to end: a daemon started with AZSBACKUP_FORMAT=4, a
  * Directory role and a Sqlite role, driven through the cmdlets in real pwsh. Seven backups with about
- * 1 % of the data changed between them take little more room than one; Get-AzsBackup lists them as
- * before; the newest restores exactly (Restore-AzsBackup) and `azsbackup extract` reads it with only
+ * 1 % of the data changed between them take little more room than one (a small file among them
+ * rewritten with its times kept, which the file cache must not take for unchanged); Get-AzsBackup
+ * lists them as before; the newest restores exactly (Restore-AzsBackup) and `azsbackup extract` reads it with only
  * its folder and the .pfx. The same run on a local folder and on a real Samba share.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -30,6 +31,13 @@ const BACKUPS = 7;
  */
 const FILES = 96;
 const FILE_BYTES = 256 * 1024;
+/**
+ * Small files (under the walk's WHOLE_READ_LIMIT), which format 4 caches in groups: at each change one
+ * is rewritten in place with as many bytes and the same modification time (NOTE_TIME), so that only
+ * its change time tells that it changed (docs/format.md, "The file cache").
+ */
+const NOTES = 48;
+const NOTE_BYTES = 2048;
 /**
  * Room over 1.5 × the first backup: a changed spot costs the chunks that hold it, about an average
  * chunk (256 KiB, src/repository/chunker.ts) beyond its own bytes, and the database's one
@@ -106,9 +114,22 @@ function writeDataFile(data: RoleData, index: number): void {
   );
 }
 
-/** About 1 % of the data: one file rewritten, one batch of KEPT_BATCHES in and one out of the database. */
+/** Every small file's modification and access time, whatever its content. */
+const NOTE_TIME = new Date('2026-01-01T00:00:00Z');
+
+function writeNote(data: RoleData, index: number): void {
+  const note = path.join(data.folder, 'notes', `note-${index % NOTES}.txt`);
+  writeFileSync(note, randomBytes(NOTE_BYTES / 2).toString('hex'));
+  utimesSync(note, NOTE_TIME, NOTE_TIME);
+}
+
+/**
+ * About 1 % of the data: one file rewritten, one small file rewritten (same size, same times), one
+ * batch of KEPT_BATCHES in and one out of the database.
+ */
 function change(data: RoleData, round: number): void {
   writeDataFile(data, round);
+  writeNote(data, round * 7);
   commitBatches(data.database, 1);
 }
 
@@ -119,7 +140,7 @@ interface Deployment extends RoleData {
 
 const PFX_PASSWORD_ARGUMENT = '(ConvertTo-SecureString $env:AZS_PFX_PASSWORD -AsPlainText -Force)';
 
-/** The roles' data: the Directory role's tree with FILES more files, a database of KEPT_BATCHES batches. */
+/** The roles' data: the Directory role's tree with FILES more files and NOTES small ones, a database of KEPT_BATCHES batches. */
 function createData(): Deployment {
   const work = tempDir('repository');
   const deployment = {
@@ -129,8 +150,10 @@ function createData(): Deployment {
     pfx: path.join(work, 'backup.pfx'),
   };
   mkdirSync(path.join(deployment.folder, 'files'), { recursive: true });
+  mkdirSync(path.join(deployment.folder, 'notes'));
   createDirectoryRoleData(deployment.folder);
   for (let index = 0; index < FILES; index += 1) writeDataFile(deployment, index);
+  for (let index = 0; index < NOTES; index += 1) writeNote(deployment, index);
   commitBatches(deployment.database, KEPT_BATCHES);
   return deployment;
 }
