@@ -35,13 +35,17 @@ const RECORD_BLOCK_BYTES = 1024 * 1024;
 /** Files from this size on are kept apart in chunks of their own and cached one by one. */
 export const CACHED_FILE_BYTES = CHUNK_SIZES.average;
 /**
- * Smaller files (and folders, and links) are cached in groups: a group ends after an entry whose
- * path's keyed hash is a multiple of this (so about this many entries), or at GROUP_MAX_ENTRIES.
- * A change dirties its group only: measured on the bench's data (docs/benchmarks.md, "Format 4:
- * groups of small files").
+ * Smaller files (and folders, and links) are cached in groups of about 15 entries: a group ends no
+ * sooner than its GROUP_MIN_ENTRIES-th entry, then after an entry whose path's keyed hash is a
+ * multiple of GROUP_END_MODULUS, or at GROUP_MAX_ENTRIES. A change dirties its group only. The
+ * floor keeps groups near their average: ended by the hash alone (a multiple of 16 from the first
+ * entry on) the group of a changed file held 31 entries on average, twice the average group, since a
+ * file is likelier to sit in a long group than in a short one (docs/benchmarks.md, "Format 4: groups
+ * of small files").
  */
-const GROUP_AVERAGE_ENTRIES = 16;
-const GROUP_MAX_ENTRIES = 8 * GROUP_AVERAGE_ENTRIES;
+const GROUP_MIN_ENTRIES = 8;
+const GROUP_END_MODULUS = 8;
+const GROUP_MAX_ENTRIES = 64;
 /** About how many bytes of chunks keep a thread busy between two replies. */
 const CHUNK_BYTES_PER_JOB = 256 * 1024;
 /** Bytes of a role's list per chunk: its id and its length (4 bytes, big-endian). */
@@ -201,7 +205,8 @@ export class RepositoryWriter {
         entry.type === 'file' && entry.identity !== undefined && entry.size >= CACHED_FILE_BYTES,
       groupEnds: (group) =>
         group.length >= GROUP_MAX_ENTRIES ||
-        keyedTextHash(this.gear, group[group.length - 1]!.entry.path) % GROUP_AVERAGE_ENTRIES === 0,
+        (group.length >= GROUP_MIN_ENTRIES &&
+          keyedTextHash(this.gear, group[group.length - 1]!.entry.path) % GROUP_END_MODULUS === 0),
       starting: (span, offset) => {
         listed = { span, key: spanKey(span) };
         const { path, ...key } = listed.key;
