@@ -20,12 +20,12 @@ export { DaemonAlreadyRunning } from '../daemon/server.js';
  * V8 flags the daemon sets on itself as it starts, whoever started it (Node refuses them in
  * NODE_OPTIONS). V8 lets its old generation grow to up to four times what the last full collection
  * kept before it collects again; a backup promotes many short-lived objects (each chunk's promise and
- * reference outlive the small young generation of DAEMON_ENVIRONMENT), so on a second backup of 4 GiB the old
- * generation reached 128 MB of which 56 were live, and the daemon peaked at 381 MB. Growing by at
- * most half took `npm run bench -- --incremental --size 4GiB` to 285.7 MB backing up and 266.6
- * restoring (by at most a factor of two: 303.6 and 282.3), at the cost of more full collections
- * (docs/benchmarks.md, "Format 4: the daemon's heap growth"). V8 reads it at each collection, so
- * setting it at run time takes effect.
+ * reference outlive the small young generation DAEMON_ENVIRONMENT sets), so on a second backup of
+ * 4 GiB the old generation reached 128 MB of which 56 were live, and the daemon peaked at 381 MB.
+ * Growing by at most half took `npm run bench -- --incremental --size 4GiB` to 285.7 MB backing up
+ * and 266.6 restoring (by at most a factor of two: 303.6 and 282.3), at the cost of more full
+ * collections (docs/benchmarks.md, "Format 4: the daemon's heap growth"). V8 reads it at each
+ * collection, so setting it at run time takes effect.
  */
 export const DAEMON_V8_FLAGS = '--heap-growing-percent=50';
 

@@ -41,7 +41,7 @@ export const CACHED_FILE_BYTES = CHUNK_SIZES.average;
  * floor keeps groups near their average: ended by the hash alone (a multiple of 16 from the first
  * entry on) the group of a changed file held 31 entries on average, twice the average group, since a
  * file is likelier to sit in a long group than in a short one (docs/benchmarks.md, "Format 4: groups
- * of small files").
+ * with a floor").
  */
 const GROUP_MIN_ENTRIES = 8;
 const GROUP_END_MODULUS = 8;

@@ -52,7 +52,10 @@ export class BlobStore implements BackupStore {
   readonly location: string;
   private readonly blobLocation: BlobLocation;
   private readonly credential: BlobCredential;
-  /** Made on first use: loading the SDK takes 0.15 s, which no other store and no other command should pay. */
+  /**
+   * Made at the first request: loading the SDK takes 0.15 s, which a daemon or command that never
+   * talks to a container should not pay.
+   */
   private container: Promise<ContainerClient> | undefined;
   private readonly blockBytes: number;
   private readonly blocksPerSize: number;

@@ -3,8 +3,9 @@
  * Directory role and a Sqlite role, driven through the cmdlets in real pwsh. Seven backups with about
  * 1 % of the data changed between them take little more room than one (a small file among them
  * rewritten with its times kept, which the file cache must not take for unchanged); Get-AzsBackup
- * lists them as before; the newest restores exactly (Restore-AzsBackup) and `azsbackup extract` reads it with only
- * its folder and the .pfx. The same run on a local folder and on a real Samba share.
+ * lists them as before; the newest restores exactly (Restore-AzsBackup) and `azsbackup extract`
+ * reads it with only its folder and the .pfx. The same run on a local folder and on a real Samba
+ * share.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -140,7 +141,10 @@ interface Deployment extends RoleData {
 
 const PFX_PASSWORD_ARGUMENT = '(ConvertTo-SecureString $env:AZS_PFX_PASSWORD -AsPlainText -Force)';
 
-/** The roles' data: the Directory role's tree with FILES more files and NOTES small ones, a database of KEPT_BATCHES batches. */
+/**
+ * The roles' data: the Directory role's tree with FILES more files and NOTES small ones, a database
+ * of KEPT_BATCHES batches.
+ */
 function createData(): Deployment {
   const work = tempDir('repository');
   const deployment = {
