@@ -20,6 +20,7 @@ import { Successions, readRepackRecords } from '../../src/repository/repacks.js'
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import { applyRetention } from '../../src/engine/retention.js';
 import { isProcessAlive } from '../../src/util/platform.js';
+import type { CallParams, CallableName } from '../../src/daemon/client.js';
 import type { TestDaemon } from '../../test/helpers/daemon.js';
 import { PFX_PASSWORD, type Deployment } from '../../test/helpers/deployment.js';
 import {
@@ -201,28 +202,38 @@ class CrashRun {
   }
 
   private async start(operation: Operation): Promise<{ backupId?: string; restoring?: Committed }> {
-    const ignore = () => undefined;
     switch (operation) {
       case 'backup':
       case 'retention':
         return { backupId: (await this.daemon.call('backup.start', { Wait: false })).BackupId };
       case 'prune':
         makeOrphans(this.deployment.store, 40);
-        this.daemon.call('store.prune', { DryRun: false }).catch(ignore);
+        await this.send('store.prune', { DryRun: false });
         return {};
       case 'restore': {
         const restoring = this.committed.at(-1)!;
-        this.daemon
-          .call('backup.restore', {
-            Name: restoring.backupId,
-            DecryptionCertPath: this.deployment.pfxPath,
-            DecryptionCertPassword: PFX_PASSWORD,
-            Wait: false,
-          })
-          .catch(ignore);
+        await this.send('backup.restore', {
+          Name: restoring.backupId,
+          DecryptionCertPath: this.deployment.pfxPath,
+          DecryptionCertPassword: PFX_PASSWORD,
+          Wait: false,
+        });
         return { restoring };
       }
     }
+  }
+
+  /**
+   * Sends a call on a connection already open to this daemon, without waiting for its answer. A call
+   * still connecting when the daemon is killed would reach the restarted one (restart() blocks this
+   * process until the new daemon answers, and the connection is made after it) and run there.
+   */
+  private async send<M extends CallableName>(method: M, params: CallParams<M>): Promise<void> {
+    const client = await this.daemon.connect();
+    client
+      .call(method, params)
+      .catch(() => undefined)
+      .finally(() => client.close());
   }
 
   private async kill(): Promise<void> {
