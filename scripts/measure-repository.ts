@@ -16,6 +16,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { epochKeys, newEpochId } from '../src/crypto/epochKeys.js';
+import { newEpochChunkIdFunction } from '../src/crypto/chunkId.js';
 import { REPOSITORY_ROOT, epochFolder } from '../src/repository/layout.js';
 import { RepositoryWriter } from '../src/repository/writer.js';
 import { walkTree } from '../src/roles/treeWalker.js';
@@ -74,7 +75,7 @@ try {
   const source = treeBytes(tree);
   mkdirSync(path.join(work, 'store'));
   const store = new LocalFolderStore(path.join(work, 'store'));
-  const keys = epochKeys(newEpochId(), randomBytes(32));
+  const keys = epochKeys(newEpochId(), randomBytes(32), newEpochChunkIdFunction());
   for (const folder of ['MASBackup', REPOSITORY_ROOT, epochFolder(keys.epoch)]) await store.mkdir(folder);
   let cache: FileCache = new Map();
   for (let backup = 1; backup <= argv.backups; backup += 1) {

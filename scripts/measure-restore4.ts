@@ -28,6 +28,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { type EpochKeys, epochKeys, newEpochId } from '../src/crypto/epochKeys.js';
+import { type ChunkIdFunction, newEpochChunkIdFunction } from '../src/crypto/chunkId.js';
 import type { FileCache } from '../src/repository/fileCache.js';
 import { REPOSITORY_ROOT, epochFolder, packPath } from '../src/repository/layout.js';
 import { RepositoryReader } from '../src/repository/reader.js';
@@ -68,6 +69,8 @@ const argv = await yargs(hideBin(process.argv))
 interface Backup {
   epoch: string;
   dataKey: string;
+  /** Absent in a repository kept from before BLAKE3 ids: HMAC-SHA256. */
+  chunkIdFunction?: ChunkIdFunction;
   /** Each role's list id. */
   lists: string[];
   packs: string[];
@@ -88,10 +91,10 @@ async function writeBackups(
   store: LocalFolderStore,
   tree: string,
   keys: EpochKeys,
-): Promise<Omit<Backup, 'dataKey'>> {
+): Promise<Omit<Backup, 'dataKey' | 'chunkIdFunction'>> {
   for (const folder of ['MASBackup', REPOSITORY_ROOT, epochFolder(keys.epoch)]) await store.mkdir(folder);
   const caches = new Map<string, FileCache>();
-  let newest: Omit<Backup, 'dataKey'> | undefined;
+  let newest: Omit<Backup, 'dataKey' | 'chunkIdFunction'> | undefined;
   for (let backup = 1; backup <= argv.backups; backup += 1) {
     if (backup > 1) changeSampleTree(tree, `step ${backup}`);
     const writer = await RepositoryWriter.open(store, keys);
@@ -121,8 +124,9 @@ async function prepare(storeFolder: string, tree: string): Promise<Backup> {
   mkdirSync(storeFolder, { recursive: true });
   const dataKey = randomBytes(32);
   const store = new LocalFolderStore(storeFolder);
-  const written = await writeBackups(store, tree, epochKeys(newEpochId(), dataKey));
-  const backup = { ...written, dataKey: dataKey.toString('hex') };
+  const chunkIdFunction = newEpochChunkIdFunction();
+  const written = await writeBackups(store, tree, epochKeys(newEpochId(), dataKey, chunkIdFunction));
+  const backup = { ...written, dataKey: dataKey.toString('hex'), chunkIdFunction };
   writeFileSync(saved, JSON.stringify(backup));
   return backup;
 }
@@ -136,7 +140,11 @@ async function readBackup(
   backup: Backup,
   output?: string,
 ): Promise<{ packBytes: number; streamBytes: number }> {
-  const keys = epochKeys(backup.epoch, Buffer.from(backup.dataKey, 'hex'));
+  const keys = epochKeys(
+    backup.epoch,
+    Buffer.from(backup.dataKey, 'hex'),
+    backup.chunkIdFunction ?? 'HMAC-SHA256',
+  );
   const reader = await RepositoryReader.open(store, keys, new Set(backup.packs));
   let packBytes = 0;
   let streamBytes = 0;

@@ -9,6 +9,7 @@ import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typeb
 import { Value } from '@sinclair/typebox/value';
 import { deriveManifestKey } from '../crypto/chunkCipher.js';
 import { manifestKeyOf } from '../crypto/epochKeys.js';
+import type { ChunkIdFunction } from '../crypto/chunkId.js';
 import { AzsError } from '../protocol/errors.js';
 import { BackupRecord, ProviderName } from '../protocol/objects.js';
 import { hasControlCharacters } from '../util/text.js';
@@ -107,6 +108,8 @@ const ManifestEncryption = Type.Object({
   BlockSize: Type.Optional(Type.Integer({ minimum: MIN_BLOCK_SIZE, maximum: MAX_BLOCK_SIZE })),
   /** Format 4: the repository epoch whose data key `WrappedKey` is. */
   Epoch: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
+  /** Format 4: what the epoch's chunk ids are made with (crypto/chunkId.ts); chunkIdFunctionOf. */
+  ChunkId: Type.Optional(Type.Union([Type.Literal('HMAC-SHA256'), Type.Literal('BLAKE3')])),
 });
 
 const ManifestAuthentication = Type.Object({
@@ -292,10 +295,19 @@ function consistencyProblem(manifest: BackupManifest): string | null {
   );
 }
 
+/**
+ * The function a format 4 backup's chunk ids are made with: its manifest says so (authenticated, like
+ * every field), or says nothing when the backup is older than BLAKE3 ids, whose epochs all use HMAC-SHA256.
+ */
+export function chunkIdFunctionOf(manifest: BackupManifest): ChunkIdFunction {
+  return manifest.Encryption.ChunkId ?? 'HMAC-SHA256';
+}
+
 /** The fields that only some versions have. */
 function versionProblem(manifest: BackupManifest): string | null {
   const repository = manifest.FormatVersion >= REPOSITORY_FORMAT_VERSION;
   if (repository && !manifest.Encryption.Epoch) return 'Encryption.Epoch is missing, and format 4 needs it';
+  if (!repository && manifest.Encryption.ChunkId) return 'Encryption.ChunkId is set, which only format 4 has';
   if (!repository && manifest.Encryption.BlockSize === undefined)
     return `Encryption.BlockSize is missing, and format ${manifest.FormatVersion} needs it`;
   for (const role of manifest.Roles) {

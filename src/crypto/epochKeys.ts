@@ -4,14 +4,17 @@
  * wrapped with the certificate's public key (keyWrap.ts) and never stored in clear.
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
+import { type ChunkIdFunction, requireChunkIdFunction } from './chunkId.js';
 
 export const EPOCH_ID_BYTES = 16;
 
 export interface EpochKeys {
   /** 32 lower-case hex digits naming the epoch (its folder in the repository). */
   epoch: string;
-  /** HMAC-SHA256 key of chunk ids: the share never learns a content hash. */
+  /** Key of chunk ids (chunkId.ts): the share never learns a content hash. */
   chunkId: Buffer;
+  /** What the epoch's chunk ids are made with, fixed when it started. */
+  chunkIdFunction: ChunkIdFunction;
   /** Seeds the chunker's gear table, so that chunk sizes do not fingerprint content. */
   gear: Buffer;
   /** AES-256-GCM key of every blob (a chunk, or a role's list of chunks). */
@@ -34,10 +37,16 @@ function derive(dataKey: Buffer, epoch: string, purpose: string, suffix = ''): B
   return Buffer.from(hkdfSync('sha256', dataKey, Buffer.from(epoch, 'hex'), info, 32));
 }
 
-export function epochKeys(epoch: string, dataKey: Buffer): EpochKeys {
+/**
+ * The keys of `epoch`, whose ids are made with `chunkIdFunction`; throws (saying what to do) when this
+ * machine cannot make them. A BLAKE3 epoch's chunk-id key has an info of its own.
+ */
+export function epochKeys(epoch: string, dataKey: Buffer, chunkIdFunction: ChunkIdFunction): EpochKeys {
+  requireChunkIdFunction(chunkIdFunction);
   return {
     epoch,
-    chunkId: derive(dataKey, epoch, 'chunk id'),
+    chunkId: derive(dataKey, epoch, 'chunk id', chunkIdFunction === 'BLAKE3' ? ' BLAKE3' : ''),
+    chunkIdFunction,
     gear: derive(dataKey, epoch, 'gear'),
     blob: derive(dataKey, epoch, 'blob'),
     index: derive(dataKey, epoch, 'index'),

@@ -16,6 +16,7 @@ import {
 } from '../archive/manifest.js';
 import { BLOCK_SIZE } from '../archive/index.js';
 import { epochKeys } from '../crypto/epochKeys.js';
+import type { ChunkIdFunction } from '../crypto/chunkId.js';
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
 import { RepositoryWriter, type StoredRole } from '../repository/writer.js';
 import { currentEpoch } from '../state/repositoryEpoch.js';
@@ -64,17 +65,17 @@ export async function runBackup(
   const created = new Date(backup.CreatedDateTime);
   const folder = backupFolder(created, backup.BackupId);
   const format = await keysFor(deps, store, storePath, certificate);
-  const { key } = format;
+  const { key, repository } = format;
   let writer: RepositoryWriter | null = null;
   try {
     await store.checkRoot();
     await store.mkdir(folder);
-    writer = format.epoch
+    writer = repository
       ? await RepositoryWriter.open(
           store,
-          epochKeys(format.epoch, key),
+          epochKeys(repository.epoch, key, repository.chunkIdFunction),
           undefined,
-          await damagedPacks(deps.state, format.epoch),
+          await damagedPacks(deps.state, repository.epoch),
         )
       : null;
     const storage: RoleStorage = writer
@@ -189,14 +190,16 @@ function manifestOf(
 ): UnsealedManifest {
   return {
     ...backup,
-    FormatVersion: format.epoch ? REPOSITORY_FORMAT_VERSION : FORMAT_VERSION,
+    FormatVersion: format.repository ? REPOSITORY_FORMAT_VERSION : FORMAT_VERSION,
     Location: state.identity.Location,
     Encryption: {
       Algorithm: 'AES-256-GCM',
       KeyWrap: 'RSA-OAEP-SHA256',
       WrappedKey: format.wrappedKey,
       CertificateThumbprint: certificate.thumbprint,
-      ...(format.epoch ? { Epoch: format.epoch } : { BlockSize: BLOCK_SIZE }),
+      ...(format.repository
+        ? { Epoch: format.repository.epoch, ChunkId: format.repository.chunkIdFunction }
+        : { BlockSize: BLOCK_SIZE }),
     },
     Compression: 'zstd',
     Roles: roles.map((role, index) => {
@@ -223,11 +226,12 @@ function contentOf(stored: StoredRole, writer: RepositoryWriter): ManifestConten
   };
 }
 
-/** The key a backup is written with, and (format 4) the epoch it belongs to. */
+/** The key a backup is written with. */
 interface BackupKeys {
   key: Buffer;
   wrappedKey: string;
-  epoch: string | null;
+  /** Format 4: the epoch the backup belongs to, and what its chunk ids are made with. */
+  repository: { epoch: string; chunkIdFunction: ChunkIdFunction } | null;
 }
 
 /**
@@ -242,12 +246,20 @@ async function keysFor(
 ): Promise<BackupKeys> {
   if (!writesRepository()) {
     const key = generateBackupKey();
-    return { key, wrappedKey: wrapKey(key, certificate.pem), epoch: null };
+    return { key, wrappedKey: wrapKey(key, certificate.pem), repository: null };
   }
   const current = await currentEpoch(deps.state, certificate, storePath);
   if (current.started)
-    deps.log.info('repository epoch started', { epoch: current.epoch, store: store.location });
-  return { key: current.dataKey, wrappedKey: current.wrappedKey, epoch: current.epoch };
+    deps.log.info('repository epoch started', {
+      epoch: current.epoch,
+      chunkIds: current.chunkIdFunction,
+      store: store.location,
+    });
+  return {
+    key: current.dataKey,
+    wrappedKey: current.wrappedKey,
+    repository: { epoch: current.epoch, chunkIdFunction: current.chunkIdFunction },
+  };
 }
 
 /** Whether backups go to the deduplicating repository (format 4), a preview for now. */

@@ -12,7 +12,12 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ExtractedEntry } from '../archive/entry.js';
 import { readRoleArchive, storedFileProblem } from '../archive/index.js';
-import { fileIdOf, type BackupManifest, type ManifestContent } from '../archive/manifest.js';
+import {
+  chunkIdFunctionOf,
+  fileIdOf,
+  type BackupManifest,
+  type ManifestContent,
+} from '../archive/manifest.js';
 import { ByteReader } from '../archive/byteReader.js';
 import { decodeRecords } from '../archive/records.js';
 import { type EpochKeys, epochKeys } from '../crypto/epochKeys.js';
@@ -94,7 +99,8 @@ async function readRepositoryRole<T>(
   const fileId = fileIdOf(backup.manifest.BackupId, role.Registration.Name);
   let read = 0;
   try {
-    const repository = await repositoryReaderOf(backup, epochKeys(epoch, key));
+    const keys = epochKeys(epoch, key, chunkIdFunctionOf(backup.manifest));
+    const repository = await repositoryReaderOf(backup, keys);
     const stream = repository.roleStream(content.List, (bytes) => onBytes((read += bytes)));
     return await consume(decodeRecords(new ByteReader(stream), fileId, () => false));
   } catch (error) {

@@ -56,5 +56,5 @@ export async function currentEpochKeys(state: StateDir): Promise<EpochKeys | nul
   const config = await state.readConfig();
   if (!config.certificate || !config.path) return null;
   const current = await savedEpoch(state, config.certificate, config.path);
-  return current && epochKeys(current.epoch, current.dataKey);
+  return current && epochKeys(current.epoch, current.dataKey, current.chunkIdFunction);
 }

@@ -1,12 +1,13 @@
 /**
  * One blob, both ways (docs/format.md, "Blobs"): a chunk of a role's record stream, or a role's list
- * of chunks. Its id is HMAC-SHA256 of its plaintext under the epoch's chunk-id key; it is stored as
- * nonce ‖ AES-256-GCM(flag ‖ payload) ‖ tag, the payload zstd-compressed (flag 1) or raw (flag 0)
- * when that is not smaller, authenticated with the type and id. A reader recomputes the id from the
- * plaintext: a blob cannot be served in place of another.
+ * of chunks. Its id is its plaintext's keyed hash (crypto/chunkId.ts, the epoch's function); it is
+ * stored as nonce ‖ AES-256-GCM(flag ‖ payload) ‖ tag, the payload zstd-compressed (flag 1) or raw
+ * (flag 0) when that is not smaller, authenticated with the type and id. A reader recomputes the id
+ * from the plaintext: a blob cannot be served in place of another.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import zstd from 'zstd-napi/binding.js';
+import { type ChunkIdFunction, chunkIdWith } from '../crypto/chunkId.js';
 
 export const BLOB_NONCE_BYTES = 12;
 export const BLOB_TAG_BYTES = 16;
@@ -29,12 +30,17 @@ export interface PackedBlob {
 
 export interface BlobKeys {
   chunkId: Uint8Array;
+  chunkIdFunction: ChunkIdFunction;
   blob: Uint8Array;
 }
 
 /** The keys a thread needs, copied into memory of their own: only these reach the threads. */
 export function blobKeysOf(keys: BlobKeys): BlobKeys {
-  return { chunkId: new Uint8Array(keys.chunkId), blob: new Uint8Array(keys.blob) };
+  return {
+    chunkId: new Uint8Array(keys.chunkId),
+    chunkIdFunction: keys.chunkIdFunction,
+    blob: new Uint8Array(keys.blob),
+  };
 }
 
 /** A blob that fails to open: the message says how. */
@@ -50,7 +56,7 @@ export function storedLength(parts: readonly Uint8Array[]): number {
 }
 
 export function chunkIdOf(keys: BlobKeys, plaintext: Uint8Array): Buffer {
-  return createHmac('sha256', keys.chunkId).update(plaintext).digest();
+  return chunkIdWith(keys.chunkIdFunction, keys.chunkId, plaintext);
 }
 
 export class BlobCodec {

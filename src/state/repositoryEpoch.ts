@@ -6,6 +6,7 @@
  */
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
 import { newEpochId } from '../crypto/epochKeys.js';
+import { type ChunkIdFunction, newEpochChunkIdFunction } from '../crypto/chunkId.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
 import type { SavedCertificate, StateDir } from './stateDir.js';
 
@@ -17,6 +18,8 @@ interface SavedEpoch {
   /** The data key wrapped with the certificate, as every manifest of the epoch records it. */
   WrappedKey: string;
   SealedKey: string;
+  /** What the epoch's chunk ids are made with; absent in epochs saved before BLAKE3: HMAC-SHA256. */
+  ChunkId?: ChunkIdFunction;
 }
 
 export interface CurrentEpoch {
@@ -24,6 +27,7 @@ export interface CurrentEpoch {
   /** A copy of the data key: the caller wipes it after use. */
   dataKey: Buffer;
   wrappedKey: string;
+  chunkIdFunction: ChunkIdFunction;
   /** True when this epoch was started just now: its first backup is a full one. */
   started: boolean;
 }
@@ -40,7 +44,13 @@ export async function savedEpoch(
   const saved = await readJsonIfExists<SavedEpoch>(state.repositoryEpochFile);
   if (!saved || saved.CertificateThumbprint !== certificate.thumbprint || saved.Store !== store) return null;
   const dataKey = Buffer.from(await state.open(saved.SealedKey), 'base64');
-  return { epoch: saved.Epoch, dataKey, wrappedKey: saved.WrappedKey, started: false };
+  return {
+    epoch: saved.Epoch,
+    dataKey,
+    wrappedKey: saved.WrappedKey,
+    chunkIdFunction: saved.ChunkId ?? 'HMAC-SHA256',
+    started: false,
+  };
 }
 
 /** The epoch for backups of `certificate` to `store`: the saved one, or a new one saved first. */
@@ -52,13 +62,21 @@ export async function currentEpoch(
   const saved = await savedEpoch(state, certificate, store);
   if (saved) return saved;
   const dataKey = generateBackupKey();
+  const chunkIdFunction = newEpochChunkIdFunction();
   const epoch: SavedEpoch = {
     Epoch: newEpochId(),
     CertificateThumbprint: certificate.thumbprint,
     Store: store,
     WrappedKey: wrapKey(dataKey, certificate.pem),
     SealedKey: await state.seal(dataKey.toString('base64')),
+    ChunkId: chunkIdFunction,
   };
   await writeJsonAtomic(state.repositoryEpochFile, epoch);
-  return { epoch: epoch.Epoch, dataKey, wrappedKey: epoch.WrappedKey, started: true };
+  return {
+    epoch: epoch.Epoch,
+    dataKey,
+    wrappedKey: epoch.WrappedKey,
+    chunkIdFunction,
+    started: true,
+  };
 }

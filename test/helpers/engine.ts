@@ -35,6 +35,8 @@ export interface EngineFixture {
   engine: Engine;
   clock: FixedClock;
   store: string;
+  /** The engine's state folder. */
+  state: string;
   /** The Directory role's folder (role CA). */
   data: string;
   decryption: { DecryptionCertPath: string; DecryptionCertPassword: string };
@@ -91,6 +93,7 @@ export async function createEngine(
     engine,
     clock,
     store,
+    state: stateFolder,
     data,
     decryption: { DecryptionCertPath: certificate.PfxPath, DecryptionCertPassword: PFX_PASSWORD },
     cerPath: certificate.CerPath,

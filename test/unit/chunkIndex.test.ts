@@ -59,7 +59,7 @@ function assertHolds(index: ChunkIndex, listed: ReturnType<typeof packs>): void 
 
 test('an index file reads back into every blob it lists, where it is', async () => {
   const store = new LocalFolderStore(root);
-  const keys = epochKeys(newEpochId(), randomBytes(32));
+  const keys = epochKeys(newEpochId(), randomBytes(32), 'BLAKE3');
   for (const folder of ['MASBackup', REPOSITORY_ROOT, epochFolder(keys.epoch)]) await store.mkdir(folder);
   const listed = packs(40);
   await writeIndexFile(store, keys, listed);

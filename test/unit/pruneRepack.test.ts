@@ -211,11 +211,15 @@ describe('a repack record planted by a share writer', () => {
   /** A record in our format under a key guessed for the backup's epoch (the share writer has no other). */
   async function plant(fixture: EngineFixture, backupId: string, old: string[], next: string[]) {
     const epoch = manifestOf(fixture.store, backupId).manifest.Encryption.Epoch!;
-    await writeRepackRecord(new LocalFolderStore(fixture.store), epochKeys(epoch, randomBytes(32)), {
-      Old: old,
-      New: next,
-      Index: null,
-    });
+    await writeRepackRecord(
+      new LocalFolderStore(fixture.store),
+      epochKeys(epoch, randomBytes(32), 'BLAKE3'),
+      {
+        Old: old,
+        New: next,
+        Index: null,
+      },
+    );
   }
   const namesOf = (files: string[]) => files.map((file) => path.basename(file, '.pack'));
 

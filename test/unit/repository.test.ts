@@ -5,10 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { authenticateManifest, type UnsealedManifest } from '../../src/archive/manifest.js';
 import { extractBackup } from '../../src/cli/extract.js';
+import { isAzsError } from '../../src/protocol/errors.js';
+import { StateDir } from '../../src/state/stateDir.js';
+import { currentEpoch, savedEpoch } from '../../src/state/repositoryEpoch.js';
 import { REPOSITORY_ROOT } from '../../src/repository/layout.js';
 import { createEngine, type EngineFixture } from '../helpers/engine.js';
 import { tempDir } from '../helpers/daemon.js';
@@ -44,6 +48,7 @@ describe('format 4: the deduplicating repository', () => {
     const { manifest } = manifestOf(fixture.store, second.id);
     assert.equal(manifest.FormatVersion, 4);
     assert.match(manifest.Encryption.Epoch ?? '', /^[0-9a-f]{32}$/);
+    assert.equal(manifest.Encryption.ChunkId, 'BLAKE3', "a new epoch's chunk ids are keyed BLAKE3");
     const role = manifest.Roles[0]!;
     assert.deepEqual(role.Files, []);
     assert.ok(role.Content!.Packs.length > 0);
@@ -97,5 +102,73 @@ describe('format 4: the deduplicating repository', () => {
       ['CA'],
     );
     assert.deepEqual(treeOf(path.join(out, 'CA')), first.tree);
+  });
+});
+
+describe('format 4: an epoch started before keyed BLAKE3 chunk ids', () => {
+  let fixture: EngineFixture;
+  let state: StateDir;
+  let first = '';
+
+  before(async () => {
+    fixture = await createEngine();
+    // The epoch as a daemon from before BLAKE3 ids saved it: no ChunkId.
+    state = await StateDir.open(fixture.state);
+    const config = await state.readConfig();
+    (await currentEpoch(state, config.certificate!, config.path!)).dataKey.fill(0);
+    const saved = JSON.parse(readFileSync(state.repositoryEpochFile, 'utf8')) as { ChunkId?: string };
+    assert.equal(saved.ChunkId, 'BLAKE3');
+    delete saved.ChunkId;
+    writeFileSync(state.repositoryEpochFile, JSON.stringify(saved));
+  });
+  after(() => fixture.close());
+
+  /** The backup's manifest rewritten by `change`, authenticated again with the epoch's key when `remac`. */
+  async function rewriteManifest(id: string, change: (manifest: UnsealedManifest) => void, remac: boolean) {
+    const { folder, manifest } = manifestOf(fixture.store, id);
+    const { Authentication, ...unsealed } = manifest;
+    change(unsealed);
+    const config = await state.readConfig();
+    const epoch = (await savedEpoch(state, config.certificate!, config.path!))!;
+    const written = remac ? authenticateManifest(unsealed, epoch.dataKey) : { ...unsealed, Authentication };
+    epoch.dataKey.fill(0);
+    writeFileSync(path.join(folder, 'BackupInfo.json'), JSON.stringify(written));
+  }
+
+  test('keeps HMAC-SHA256 ids: its backups deduplicate against the older ones and restore', async () => {
+    first = (await fixture.engine.startBackup().done).BackupId;
+    const tree = treeOf(fixture.data);
+    assert.equal(manifestOf(fixture.store, first).manifest.Encryption.ChunkId, 'HMAC-SHA256');
+    fixture.clock.advanceHours(1);
+    const second = (await fixture.engine.startBackup().done).BackupId;
+    const { manifest } = manifestOf(fixture.store, second);
+    assert.equal(manifest.Encryption.ChunkId, 'HMAC-SHA256');
+    assert.equal(manifest.Roles[0]!.Content!.AddedBytes, 0, 'the unchanged role stores nothing new');
+    writeFileSync(path.join(fixture.data, 'settings.json'), 'overwritten');
+    await fixture.engine.restore({ Name: second, ...fixture.decryption }).done;
+    assert.deepEqual(treeOf(fixture.data), tree);
+  });
+
+  test('a manifest that names no function (written before BLAKE3 ids) reads as HMAC-SHA256', async () => {
+    await rewriteManifest(first, (manifest) => delete manifest.Encryption.ChunkId, true);
+    const tree = treeOf(fixture.data);
+    writeFileSync(path.join(fixture.data, 'settings.json'), 'overwritten');
+    await fixture.engine.restore({ Name: first, ...fixture.decryption }).done;
+    assert.deepEqual(treeOf(fixture.data), tree);
+  });
+
+  test('a share writer cannot change the function a manifest names', async () => {
+    await rewriteManifest(first, (manifest) => (manifest.Encryption.ChunkId = 'BLAKE3'), false);
+    await assert.rejects(fixture.engine.restore({ Name: first, ...fixture.decryption }).done, (error) => {
+      assert.ok(isAzsError(error, 'BackupCorrupt'), String(error));
+      return true;
+    });
+    // Authenticated again (only the key's holder can), the ids no longer match the named function.
+    await rewriteManifest(first, (manifest) => (manifest.Encryption.ChunkId = 'BLAKE3'), true);
+    await assert.rejects(fixture.engine.restore({ Name: first, ...fixture.decryption }).done, (error) => {
+      assert.ok(isAzsError(error, 'BackupCorrupt'), String(error));
+      assert.match(error.message, /does not match its id/);
+      return true;
+    });
   });
 });

@@ -22,7 +22,7 @@ import { roleFiles } from '../helpers/repositoryStore.js';
 
 const root = tempDir('repository-reader');
 after(() => removeDir(root));
-const keys = epochKeys(newEpochId(), randomBytes(32));
+const keys = epochKeys(newEpochId(), randomBytes(32), 'BLAKE3');
 const MiB = 1024 * 1024;
 
 function newStore(name: string): LocalFolderStore {

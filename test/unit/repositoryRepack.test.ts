@@ -52,7 +52,7 @@ async function* entriesOf(files: Files): AsyncGenerator<ArchiveEntry> {
 class Repository {
   readonly root = tempDir('repack');
   readonly store = new LocalFolderStore(this.root);
-  readonly keys: EpochKeys = epochKeys(newEpochId(), randomBytes(32));
+  readonly keys: EpochKeys = epochKeys(newEpochId(), randomBytes(32), 'BLAKE3');
   retained: Backup[] = [];
   /** The backup retention deleted. */
   deleted!: Backup;
@@ -139,7 +139,7 @@ class Repository {
 
 /** The store, but a share writer's forgery: a record in our format under a key guessed for our epoch. */
 function plantRecord(repository: Repository, old: string[], next: string[]): Promise<string> {
-  const guessed = epochKeys(repository.keys.epoch, randomBytes(32));
+  const guessed = epochKeys(repository.keys.epoch, randomBytes(32), 'BLAKE3');
   return writeRepackRecord(repository.store, guessed, { Old: old, New: next, Index: null });
 }
 
@@ -318,7 +318,7 @@ describe('a repack record planted by a share writer (no key)', () => {
     );
     writeFileSync(path.join(ours, `${sha256(changed)}.repack`), changed);
     // A record another epoch's key holder wrote, copied in.
-    const other = epochKeys(newEpochId(), repository.keys.data);
+    const other = epochKeys(newEpochId(), repository.keys.data, 'BLAKE3');
     const replayed = await writeRepackRecord(repository.store, other, {
       Old: repository.retained[0]!.packs,
       New: [],

@@ -20,7 +20,7 @@ import { roleFiles } from '../helpers/repositoryStore.js';
 const root = tempDir('file-cache');
 after(() => removeDir(root));
 const store = new LocalFolderStore(root);
-const keys = epochKeys(newEpochId(), randomBytes(32));
+const keys = epochKeys(newEpochId(), randomBytes(32), 'BLAKE3');
 
 interface SourceFile {
   path: string;
