@@ -6,6 +6,7 @@
  * filed under the wrong time.
  */
 import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import os from 'node:os';
 import type { EngineEvent } from '../protocol/events.js';
@@ -38,11 +39,23 @@ export function octetCountedFrame(message: string): Buffer {
   return Buffer.concat([Buffer.from(`${body.length} `, 'ascii'), body]);
 }
 
-function sendDatagram(address: SyslogAddress, message: string): Promise<void> {
-  const socket = dgram.createSocket(net.isIPv6(address.host) ? 'udp6' : 'udp4');
+/** How a host name becomes an address: the system's resolver (hosts file, DNS) by default. */
+export type HostLookup = (host: string) => Promise<{ address: string; family: number }>;
+
+/**
+ * One datagram to the target, from a socket of the family of the address its host resolves to: a
+ * udp4 socket cannot send to a name that resolves only to IPv6 (an IP literal resolves to itself).
+ */
+export async function sendDatagram(
+  address: SyslogAddress,
+  message: string,
+  lookupHost: HostLookup = lookup,
+): Promise<void> {
+  const resolved = await lookupHost(address.host);
+  const socket = dgram.createSocket(resolved.family === 6 ? 'udp6' : 'udp4');
   return new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.send(Buffer.from(message, 'utf8'), address.port, address.host, (error) =>
+    socket.send(Buffer.from(message, 'utf8'), address.port, resolved.address, (error) =>
       error ? reject(error) : resolve(),
     );
   }).finally(() => socket.close());

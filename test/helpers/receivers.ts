@@ -33,11 +33,12 @@ export async function startHttpReceiver(
   };
 }
 
-export async function startUdpReceiver(): Promise<Receiver<string>> {
+/** A UDP listener on `host` (an IPv4 or IPv6 address) keeping each datagram as text. */
+export async function startUdpReceiver(host = '127.0.0.1'): Promise<Receiver<string>> {
   const received: string[] = [];
-  const socket = dgram.createSocket('udp4');
+  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   socket.on('message', (message) => received.push(message.toString('utf8')));
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
   return {
     received,
     port: socket.address().port,
