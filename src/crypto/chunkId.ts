@@ -2,8 +2,8 @@
  * Chunk ids (format 4, docs/format.md "Chunks"): a keyed hash of a chunk's plaintext, so that the
  * share never learns a content hash. Every id of an epoch is made by one function, chosen when the
  * epoch starts and named in its manifests:
- * - `BLAKE3`, keyed BLAKE3 through @napi-rs/blake-hash (a native binding; Node's crypto has no
- *   BLAKE3): 3.9 GB/s on 64 KiB chunks on one core of the test machine against HMAC-SHA256's 1.6, so
+ * - `BLAKE3`, keyed BLAKE3 through @napi-rs/blake-hash (a native binding with prebuilt binaries;
+ *   Node's crypto has no BLAKE3): 3.9 GB/s on 64 KiB chunks on one core of the test machine against HMAC-SHA256's 1.6, so
  *   about 0.5 CPU-s less for each GiB a backup stores and 0.35 for each GiB a restore reads
  *   (docs/benchmarks.md, "Format 4: keyed BLAKE3 chunk ids"). New epochs use it;
  * - `HMAC-SHA256`, the epochs started before it, and new ones where the binding cannot be loaded
@@ -56,7 +56,7 @@ export function requireChunkIdFunction(fn: ChunkIdFunction): void {
 
 /**
  * The last keyed hasher made, by its key: a thread makes ids under one epoch's key at a time, and
- * making a hasher costs about as much as hashing 16 KiB.
+ * making a hasher costs as much as hashing 10–20 KiB.
  */
 let lastHasher: { key: Buffer; hasher: Blake3Hasher } | undefined;
 
