@@ -3,9 +3,10 @@
  * share never learns a content hash. Every id of an epoch is made by one function, chosen when the
  * epoch starts and named in its manifests:
  * - `BLAKE3`, keyed BLAKE3 through @napi-rs/blake-hash (a native binding with prebuilt binaries;
- *   Node's crypto has no BLAKE3): 3.9 GB/s on 64 KiB chunks on one core of the test machine against HMAC-SHA256's 1.6, so
- *   about 0.5 CPU-s less for each GiB a backup stores and 0.35 for each GiB a restore reads
- *   (docs/benchmarks.md, "Format 4: keyed BLAKE3 chunk ids"). New epochs use it;
+ *   Node's crypto has no BLAKE3): 3.9 GB/s on 64 KiB chunks on one core of the test machine
+ *   against HMAC-SHA256's 1.6, so about 0.5 CPU-s less for each GiB a backup stores and 0.35 for
+ *   each GiB a restore reads (docs/benchmarks.md, "Format 4: keyed BLAKE3 chunk ids"). New epochs
+ *   use it;
  * - `HMAC-SHA256`, the epochs started before it, and new ones where the binding cannot be loaded
  *   (a platform it ships no binary for): slower, never wrong.
  */
