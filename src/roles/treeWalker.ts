@@ -53,6 +53,8 @@ export const WHOLE_READ_LIMIT = 64 * 1024;
 const SLICE_FILES = 64;
 const SLICE_BYTES = 1024 * 1024;
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** What a name's bytes that are not UTF-8 read as. */
+const REPLACEMENT_CHARACTER = '\uFFFD';
 /** A read in libuv's thread pool. */
 const readAt = promisify(read);
 
@@ -126,9 +128,9 @@ function* scanFolder(
   relative: string,
   options: WalkOptions,
 ): Generator<Scanned> {
-  for (const { name, dirent } of sortedEntries(folder)) {
-    const absolute = childPath(folder, name);
-    const entryPath = relative ? `${relative}/${name}` : name;
+  for (const dirent of sortedEntries(folder)) {
+    const absolute = childPath(folder, dirent.name);
+    const entryPath = relative ? `${relative}/${dirent.name}` : dirent.name;
     if (dirent.isFile() && !options.listSmallFiles) yield* scanFile(buffer, absolute, entryPath);
     else if (!isRuntimeObject(dirent)) yield* scanByLstat(buffer, absolute, entryPath, options);
   }
@@ -333,20 +335,30 @@ function* largeFile({
   }
 }
 
-/** Names in sorted order; a name that is not valid UTF-8 cannot be stored faithfully, so it fails. */
-function sortedEntries(folder: string): Array<{ name: string; dirent: Dirent<Buffer> }> {
-  const entries = readdirSync(folder, { withFileTypes: true, encoding: 'buffer' }).map((dirent) => {
-    const name = dirent.name.toString('utf8');
-    if (!Buffer.from(name, 'utf8').equals(dirent.name)) {
+/**
+ * The folder's entries, sorted by name. A name that is not valid UTF-8 cannot be stored faithfully,
+ * so it fails: listed as UTF-8, such a name reads with U+FFFD in it, and only a folder with that
+ * character in a name is listed again as bytes to tell a bad name from a good one that holds it.
+ * Listing every folder as bytes (two Buffers a name) cost about a tenth of a walk that only lists
+ * small files: the bench's ECE folder, 26,940 entries, in 168–177 ms against 183–207 (best of 15).
+ */
+function sortedEntries(folder: string): Dirent[] {
+  const entries = readdirSync(folder, { withFileTypes: true });
+  if (entries.some((dirent) => dirent.name.includes(REPLACEMENT_CHARACTER))) checkNamesAreUtf8(folder);
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function checkNamesAreUtf8(folder: string): void {
+  for (const raw of readdirSync(folder, { encoding: 'buffer' })) {
+    const name = raw.toString('utf8');
+    if (!Buffer.from(name, 'utf8').equals(raw)) {
       throw new AzsError(
         'RoleFailed',
         `The name '${name}' in '${folder}' is not valid UTF-8 and cannot be backed up faithfully. Rename it with UTF-8 characters.`,
         { target: childPath(folder, name) },
       );
     }
-    return { name, dirent };
-  });
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
 }
 
 /**
@@ -357,7 +369,7 @@ function childPath(folder: string, name: string): string {
   return folder.endsWith(path.sep) ? folder + name : `${folder}${path.sep}${name}`;
 }
 
-function isRuntimeObject(dirent: Dirent<Buffer>): boolean {
+function isRuntimeObject(dirent: Dirent): boolean {
   return dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice();
 }
 

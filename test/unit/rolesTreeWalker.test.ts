@@ -72,6 +72,33 @@ describe('Tree walker', () => {
     assert.deepEqual(walked, await describeTree(root));
   });
 
+  for (const listSmallFiles of [false, true]) {
+    it(`fails a name not in UTF-8, keeps one with U+FFFD (listSmallFiles ${listSmallFiles})`, async () => {
+      const root = path.join(work, `names-${listSmallFiles}`);
+      await mkdir(path.join(root, 'inner'), { recursive: true });
+      // A valid name holding the character that bytes which are not UTF-8 read as.
+      await writeFile(path.join(root, 'inner', 'r\uFFFDsum\u00e9.txt'), 'kept');
+      const walked = await collect(walkTree(root, { listSmallFiles }));
+      assert.deepEqual(
+        walked.map((entry) => entry.path),
+        ['inner', 'inner/r\uFFFDsum\u00e9.txt'],
+      );
+
+      const badName = Buffer.concat([
+        Buffer.from(path.join(root, 'inner', 'caf')),
+        Buffer.from([0xe9, 0x2e, 0x74]),
+      ]);
+      await writeFile(badName, 'latin-1');
+      await assert.rejects(
+        collect(walkTree(root, { listSmallFiles })),
+        (error) =>
+          isAzsError(error, 'RoleFailed') &&
+          error.message.includes(`in '${path.join(root, 'inner')}' is not valid UTF-8`) &&
+          error.message.includes("'caf\uFFFD.t'"),
+      );
+    });
+  }
+
   it('fails a file that gives fewer bytes than its fstat said', async (context) => {
     const folder = sysfsFolder();
     if (!folder) return context.skip('no sysfs on this machine');
