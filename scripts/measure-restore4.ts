@@ -28,7 +28,11 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { type EpochKeys, epochKeys, newEpochId } from '../src/crypto/epochKeys.js';
-import { type ChunkIdFunction, newEpochChunkIdFunction } from '../src/crypto/chunkId.js';
+import {
+  type ChunkIdFunction,
+  UNNAMED_CHUNK_ID_FUNCTION,
+  newEpochChunkIdFunction,
+} from '../src/crypto/chunkId.js';
 import type { FileCache } from '../src/repository/fileCache.js';
 import { REPOSITORY_ROOT, epochFolder, packPath } from '../src/repository/layout.js';
 import { RepositoryReader } from '../src/repository/reader.js';
@@ -69,7 +73,7 @@ const argv = await yargs(hideBin(process.argv))
 interface Backup {
   epoch: string;
   dataKey: string;
-  /** Absent in a repository kept from before BLAKE3 ids: HMAC-SHA256. */
+  /** Absent in a repository kept from before BLAKE3 ids (UNNAMED_CHUNK_ID_FUNCTION). */
   chunkIdFunction?: ChunkIdFunction;
   /** Each role's list id. */
   lists: string[];
@@ -143,7 +147,7 @@ async function readBackup(
   const keys = epochKeys(
     backup.epoch,
     Buffer.from(backup.dataKey, 'hex'),
-    backup.chunkIdFunction ?? 'HMAC-SHA256',
+    backup.chunkIdFunction ?? UNNAMED_CHUNK_ID_FUNCTION,
   );
   const reader = await RepositoryReader.open(store, keys, new Set(backup.packs));
   let packBytes = 0;

@@ -9,7 +9,7 @@ import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typeb
 import { Value } from '@sinclair/typebox/value';
 import { deriveManifestKey } from '../crypto/chunkCipher.js';
 import { manifestKeyOf } from '../crypto/epochKeys.js';
-import type { ChunkIdFunction } from '../crypto/chunkId.js';
+import { type ChunkIdFunction, UNNAMED_CHUNK_ID_FUNCTION } from '../crypto/chunkId.js';
 import { AzsError } from '../protocol/errors.js';
 import { BackupRecord, ProviderName } from '../protocol/objects.js';
 import { hasControlCharacters } from '../util/text.js';
@@ -300,7 +300,7 @@ function consistencyProblem(manifest: BackupManifest): string | null {
  * every field), or says nothing when the backup is older than BLAKE3 ids, whose epochs all use HMAC-SHA256.
  */
 export function chunkIdFunctionOf(manifest: BackupManifest): ChunkIdFunction {
-  return manifest.Encryption.ChunkId ?? 'HMAC-SHA256';
+  return manifest.Encryption.ChunkId ?? UNNAMED_CHUNK_ID_FUNCTION;
 }
 
 /** The fields that only some versions have. */

@@ -16,6 +16,12 @@ import { AzsError } from '../protocol/errors.js';
 
 export type ChunkIdFunction = 'HMAC-SHA256' | 'BLAKE3';
 
+/**
+ * The function of an epoch that names none: every epoch started before BLAKE3 ids (its saved state
+ * and its manifests say nothing of the function) makes its ids with HMAC-SHA256.
+ */
+export const UNNAMED_CHUNK_ID_FUNCTION: ChunkIdFunction = 'HMAC-SHA256';
+
 interface Blake3Hasher {
   reset(): void;
   update(input: Uint8Array): unknown;

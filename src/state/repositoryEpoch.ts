@@ -6,7 +6,11 @@
  */
 import { generateBackupKey, wrapKey } from '../crypto/keyWrap.js';
 import { newEpochId } from '../crypto/epochKeys.js';
-import { type ChunkIdFunction, newEpochChunkIdFunction } from '../crypto/chunkId.js';
+import {
+  type ChunkIdFunction,
+  UNNAMED_CHUNK_ID_FUNCTION,
+  newEpochChunkIdFunction,
+} from '../crypto/chunkId.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomicFile.js';
 import type { SavedCertificate, StateDir } from './stateDir.js';
 
@@ -18,7 +22,7 @@ interface SavedEpoch {
   /** The data key wrapped with the certificate, as every manifest of the epoch records it. */
   WrappedKey: string;
   SealedKey: string;
-  /** What the epoch's chunk ids are made with; absent in epochs saved before BLAKE3: HMAC-SHA256. */
+  /** What the epoch's chunk ids are made with; absent in an epoch saved before BLAKE3 ids. */
   ChunkId?: ChunkIdFunction;
 }
 
@@ -48,7 +52,7 @@ export async function savedEpoch(
     epoch: saved.Epoch,
     dataKey,
     wrappedKey: saved.WrappedKey,
-    chunkIdFunction: saved.ChunkId ?? 'HMAC-SHA256',
+    chunkIdFunction: saved.ChunkId ?? UNNAMED_CHUNK_ID_FUNCTION,
     started: false,
   };
 }
