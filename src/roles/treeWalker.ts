@@ -348,6 +348,7 @@ function sortedEntries(folder: string): Dirent[] {
   return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** Fails (RoleFailed) on the first name in `folder` whose bytes are not UTF-8, naming it. */
 function checkNamesAreUtf8(folder: string): void {
   for (const raw of readdirSync(folder, { encoding: 'buffer' })) {
     const name = raw.toString('utf8');
