@@ -297,7 +297,7 @@ function consistencyProblem(manifest: BackupManifest): string | null {
 
 /**
  * The function a format 4 backup's chunk ids are made with: its manifest says so (authenticated, like
- * every field), or says nothing when the backup is older than BLAKE3 ids, whose epochs all use HMAC-SHA256.
+ * every field), or says nothing when the backup is older than BLAKE3 ids (UNNAMED_CHUNK_ID_FUNCTION).
  */
 export function chunkIdFunctionOf(manifest: BackupManifest): ChunkIdFunction {
   return manifest.Encryption.ChunkId ?? UNNAMED_CHUNK_ID_FUNCTION;

@@ -40,6 +40,7 @@ import {
   readdirSync,
   readlinkSync,
 } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -351,8 +352,8 @@ function sortedEntries(folder: string): Dirent[] {
 /** Fails (RoleFailed) on the first name in `folder` whose bytes are not UTF-8, naming it. */
 function checkNamesAreUtf8(folder: string): void {
   for (const raw of readdirSync(folder, { encoding: 'buffer' })) {
-    const name = raw.toString('utf8');
-    if (!Buffer.from(name, 'utf8').equals(raw)) {
+    if (!isUtf8(raw)) {
+      const name = raw.toString('utf8');
       throw new AzsError(
         'RoleFailed',
         `The name '${name}' in '${folder}' is not valid UTF-8 and cannot be backed up faithfully. Rename it with UTF-8 characters.`,
