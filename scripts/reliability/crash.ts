@@ -1,7 +1,7 @@
 /**
  * Scenario 1, crash anywhere: kill -9 of the daemon at random points of a backup, of retention (at
- * the end of a backup, after the clock has moved past the retention period), of prune and of a
- * restore. After each kill the daemon restarts on the same state folder, and every committed backup
+ * the end of a backup whose retention deletes older backups and, in format 4, repacks), of prune and
+ * of a restore. After each kill the daemon restarts on the same state folder, and every committed backup
  * that retention has no right to delete must still be listed, pass Test-AzsBackup with the .pfx and
  * extract byte for byte; every listed backup must be one of those (no half-written backup listed);
  * a killed restore leaves each role's data either as it was or as the backup has it. It runs twice:
@@ -60,8 +60,9 @@ interface CrashFormat {
   /** More environment for the daemon. */
   env: Record<string, string>;
   /**
-   * Rewrite part of the Directory role's bulk data before each operation, so that each backup adds
-   * chunks and retention frees packs for prune to delete (format 4; format 3 runs as it always did).
+   * Rewrite most of the Directory role's bulk data before each operation, so that each backup adds
+   * chunks and retention leaves packs dead (deleted) or mostly dead (repacked) (format 4; format 3
+   * runs as it always did).
    */
   churn: boolean;
 }
@@ -82,8 +83,13 @@ const FORMAT_4: CrashFormat = {
 };
 
 const BULK_BYTES = 24 * 1024 * 1024;
-/** Bytes of the bulk data rewritten before each operation with churn: about 8 % of it. */
-const CHURN_BYTES = 2 * 1024 * 1024;
+/**
+ * The bulk data is rewritten in runs this long, 60 % of the runs chosen at random before each
+ * operation with churn: a pack written before it then keeps less than half of its bytes in use
+ * once retention deletes its backup, so it is repacked (src/repository/repack.ts).
+ */
+const CHURN_RUN_BYTES = 256 * 1024;
+const CHURN_RUNS = Math.round((0.6 * BULK_BYTES) / CHURN_RUN_BYTES);
 
 interface Durations {
   backup: number;
@@ -137,18 +143,16 @@ class CrashRun {
     this.tally.committed += 1;
   }
 
-  /** A new 2 MiB stretch of the bulk data, rewritten in place at a random offset. */
+  /** CHURN_RUNS runs of the bulk data, chosen at random, rewritten in place with new bytes. */
   churn(): void {
     if (!this.format.churn) return;
+    const runs = Array.from({ length: BULK_BYTES / CHURN_RUN_BYTES }, (_, run) => run);
     const file = openSync(path.join(this.deployment.folder, 'bulk.bin'), 'r+');
     try {
-      writeSync(
-        file,
-        randomBytes(CHURN_BYTES),
-        0,
-        CHURN_BYTES,
-        Math.floor(random(0, BULK_BYTES - CHURN_BYTES)),
-      );
+      for (let chosen = 0; chosen < CHURN_RUNS; chosen += 1) {
+        const [run] = runs.splice(Math.floor(random(0, runs.length)), 1);
+        writeSync(file, randomBytes(CHURN_RUN_BYTES), 0, CHURN_RUN_BYTES, run! * CHURN_RUN_BYTES);
+      }
     } finally {
       closeSync(file);
     }
@@ -156,7 +160,7 @@ class CrashRun {
 
   async measure(): Promise<Durations> {
     const backup = await this.backupToEnd();
-    await this.advance(RETENTION_DAYS * 24 + 1);
+    await this.beforeRetention();
     const retention = await this.backupToEnd();
     makeOrphans(this.deployment.store, 40);
     let started = Date.now();
@@ -173,13 +177,26 @@ class CrashRun {
     return { backup, retention, prune, restore };
   }
 
+  /**
+   * Sets up a retention that deletes and repacks: most backups here are killed, so a backup is
+   * run to its end half a retention period before the next one. That next backup's retention keeps
+   * it and deletes every backup before it, whose packs it still uses a little of (the churn between
+   * them): those packs are left mostly dead, and are repacked (src/repository/repack.ts).
+   */
+  async beforeRetention(): Promise<void> {
+    await this.advance(RETENTION_DAYS * 12 + 1);
+    await this.backupToEnd();
+    await this.advance(RETENTION_DAYS * 12);
+  }
+
   async advance(hours: number): Promise<Date> {
     return new Date((await this.daemon.call('test.advanceClock', { Hours: hours })).now);
   }
 
   /** Starts the operation, waits a random part of its typical duration, and kills the daemon. */
   async crashDuring(operation: Operation, durations: Durations, point: number): Promise<void> {
-    await this.advance(HOURS_BETWEEN_OPERATIONS);
+    if (operation === 'retention') await this.beforeRetention();
+    else await this.advance(HOURS_BETWEEN_OPERATIONS);
     if (operation === 'restore')
       writeFileSync(path.join(this.deployment.folder, `changed-after-backup-${point}.txt`), randomBytes(64));
     this.churn();
@@ -314,11 +331,14 @@ class CrashRun {
   private evidence(problem: string): string {
     const pack = /packs\/([0-9a-f]{64})\.pack/.exec(problem)?.[1];
     if (!pack) return '';
-    const logs = path.join(this.daemon.stateDir, 'logs');
-    const lines = readdirSync(logs)
-      .flatMap((file) => readFileSync(path.join(logs, file), 'utf8').split('\n'))
-      .filter((line) => line.includes(pack));
+    const lines = this.daemonLog().filter((line) => line.includes(pack));
     return ` [daemon.log on ${pack.slice(0, 12)}: ${lines.length ? lines.join(' | ') : 'nothing'}; kills so far: ${this.kills.join(', ')}]`;
+  }
+
+  /** The daemon's log lines so far: daemon.log outlives the restarts. */
+  private daemonLog(): string[] {
+    const logs = path.join(this.daemon.stateDir, 'logs');
+    return readdirSync(logs).flatMap((file) => readFileSync(path.join(logs, file), 'utf8').split('\n'));
   }
 
   /**
@@ -349,8 +369,12 @@ class CrashRun {
       !unreferred.length,
       `prune left ${unreferred.length} pack(s) no listed backup refers to (directly or through a repack record)`,
     );
+    const logged = (message: string) => this.daemonLog().filter((line) => line.includes(message)).length;
+    const deleted = logged('backup deleted by retention');
+    const repacked = logged('pack repacked after retention');
     this.options.log(
-      `${this.format.name}: repository: ${before} packs after the kills, ${stored.size} after a prune to the end, ${referred.size} referred to`,
+      `${this.format.name}: repository: ${before} packs after the kills, ${stored.size} after a prune to the end, ${referred.size} referred to;` +
+        ` retention deleted ${deleted} backup(s) and repacked ${repacked} pack(s) in all`,
     );
     await this.checkStore();
   }
