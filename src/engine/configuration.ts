@@ -9,7 +9,7 @@ import { AzsError } from '../protocol/errors.js';
 import type { BackupLocation, ShareTest } from '../protocol/objects.js';
 import type { SavedConfig, StateDir } from '../state/stateDir.js';
 import { probeStore } from '../storage/probe.js';
-import type { StoreSettings } from '../storage/store.js';
+import type { BackupStore, StoreSettings } from '../storage/store.js';
 import { writeFileAtomic } from '../util/atomicFile.js';
 import { DAY_MS, type Clock } from '../util/clock.js';
 import { formatCapacity } from '../util/format.js';
@@ -136,9 +136,10 @@ export class ConfigurationService {
     private readonly scheduleTimes: ScheduleTimes,
   ) {}
 
-  async get(): Promise<ConfigResult> {
+  /** The configuration; its store's free space read over `open` when given (else opened for it). */
+  async get(open: BackupStore | null = null): Promise<ConfigResult> {
     const config = await this.state.readConfig();
-    const capacity = await this.availableCapacity(config);
+    const capacity = await this.availableCapacity(config, open);
     return {
       location: await this.describe(config, capacity.value),
       warnings: [
@@ -269,11 +270,16 @@ export class ConfigurationService {
    * object keeps the shape of Azs.Backup.Admin's BackupLocation and the reason still reaches the
    * console, -WarningVariable and a remote session (the warning stream is forwarded by remoting).
    */
-  private async availableCapacity(config: SavedConfig): Promise<{ value: string | null; warning?: string }> {
+  private async availableCapacity(
+    config: SavedConfig,
+    open: BackupStore | null,
+  ): Promise<{ value: string | null; warning?: string }> {
     const settings = await this.stores.settingsOf(config);
     if (!settings) return { value: null };
     try {
-      const capacity = await this.stores.with(settings, (store) => store.capacity());
+      const capacity = await (open
+        ? open.capacity()
+        : this.stores.with(settings, (store) => store.capacity()));
       return { value: capacity && formatCapacity(capacity.availableBytes) };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -190,9 +190,13 @@ export class Engine {
     const previousMetricsPath = (await this.state.readConfig()).metricsPath;
     const { config, warnings } = await this.configuration.set(change);
     await this.scheduler.onConfigChanged(config);
-    await this.housekeeping.evaluateConditions();
-    await this.metrics.configurationChanged(previousMetricsPath);
-    return { location: (await this.configuration.get()).location, warnings };
+    // One connection for what follows (the set opened the store only to check new settings).
+    const location = await this.stores.withConfiguredIfOpens(async (store) => {
+      await this.housekeeping.evaluateConditions(store);
+      await this.metrics.configurationChanged(previousMetricsPath);
+      return (await this.configuration.get(store)).location;
+    });
+    return { location, warnings };
   }
 
   /** Runs the scheduler's due slot and the condition checks now (after the clock moved). */

@@ -46,15 +46,11 @@ export class Stores {
 
   /**
    * Runs `action` against the store of `settings`, closed afterwards. The store's errors state facts;
-   * the operator's advice (which cmdlet, which parameter) is added here, above the store.
+   * the operator's advice (which cmdlet, which parameter) is added here, above the store. (An open
+   * that fails is a rejected promise, not a throw: callers chain .catch on it.)
    */
   async with<T>(settings: StoreSettings, action: (store: BackupStore) => Promise<T>): Promise<T> {
-    const store = this.open(settings);
-    try {
-      return await action(store);
-    } finally {
-      await store.close();
-    }
+    return closedAfter(this.open(settings), action);
   }
 
   private open(settings: StoreSettings): BackupStore {
@@ -68,5 +64,25 @@ export class Stores {
   /** Runs `action` against the configured store. */
   async withConfigured<T>(action: (store: BackupStore) => Promise<T>): Promise<T> {
     return this.with(await this.configured(), action);
+  }
+
+  /**
+   * Runs `action` with the configured store open for all of its steps, or with null when none is
+   * configured or it cannot be opened (the password does not unseal, …): each step then opens it on
+   * its own and says why it cannot, as when called alone.
+   */
+  async withConfiguredIfOpens<T>(action: (store: BackupStore | null) => Promise<T>): Promise<T> {
+    const store = await this.configured()
+      .then((settings) => this.open(settings))
+      .catch(() => null);
+    return store ? closedAfter(store, action) : action(null);
+  }
+}
+
+async function closedAfter<T>(store: BackupStore, action: (store: BackupStore) => Promise<T>): Promise<T> {
+  try {
+    return await action(store);
+  } finally {
+    await store.close();
   }
 }

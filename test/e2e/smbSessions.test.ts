@@ -5,7 +5,9 @@
  * open one session per stream that truly runs in parallel, never one per role, file or call; what
  * follows it (retention, failed uploads, the store conditions: src/engine/housekeeping.ts) runs over
  * the backup's own store. (Before one session a call, smbd counted 26, 47 and 68 sessions for backups
- * of 2, 5 and 8 roles; before housekeeping shared the backup's store, 4, 5 and 5.)
+ * of 2, 5 and 8 roles; before housekeeping shared the backup's store, 4, 5 and 5.) A configuration
+ * change opens one for what follows it, besides the probe of new store settings (before, one for
+ * the alerts' conditions and one for the free space shown: 2, and 4 with new store settings).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -85,12 +87,14 @@ describe('SMB sessions per job, as the file server counts them', () => {
     assert.ok(counts[8]! <= counts[5]!, `8 roles: ${counts[8]} sessions, 5 roles: ${counts[5]}`);
   });
 
+  /** The sessions `call` opened. */
+  async function sessionsOf(call: () => Promise<unknown>): Promise<number> {
+    const before = sessionsLogged(server);
+    await call();
+    return sessionsLogged(server) - before;
+  }
+
   test('a listing, a prune, a Test-AzsBackup and a restore each open one session (one per parallel stream at most)', async (t) => {
-    const sessionsOf = async (call: () => Promise<unknown>): Promise<number> => {
-      const before = sessionsLogged(server);
-      await call();
-      return sessionsLogged(server) - before;
-    };
     let latest = '';
     const counts = {
       list: await sessionsOf(async () => {
@@ -112,5 +116,18 @@ describe('SMB sessions per job, as the file server counts them', () => {
     assert.equal(counts.prune, 1, 'store.prune');
     assert.ok(counts.test >= 1 && counts.test <= PARALLEL_STREAMS, `backup.test: ${counts.test}`);
     assert.ok(counts.restore >= 1 && counts.restore <= PARALLEL_STREAMS, `backup.restore: ${counts.restore}`);
+  });
+
+  test('Set-AzsBackupConfiguration opens one session for what follows a change, besides the probe of new store settings', async (t) => {
+    const counts = {
+      get: await sessionsOf(() => daemon.call('config.get', {})),
+      schedule: await sessionsOf(() => daemon.call('config.set', { BackupFrequencyInHours: 12 })),
+      store: await sessionsOf(() => daemon.call('config.set', { Password: server.password })),
+      // What Set-AzsBackupConfiguration probes new store settings with (Test-AzsBackupShareAccessibility's checks).
+      probe: await sessionsOf(() => daemon.call('store.test', {})),
+    };
+    t.diagnostic(`sessions per call: ${JSON.stringify(counts)}`);
+    assert.ok(counts.probe >= 1, 'the count must see the probe');
+    assert.deepEqual(counts, { get: 1, schedule: 1, store: counts.probe + 1, probe: counts.probe });
   });
 });
