@@ -125,7 +125,7 @@ interface ScriptOutput {
 interface StoredBackup {
   id: string;
   compressedBytes: number;
-  /** The daemon's own span of it (TimeTakenToCreate): without the cmdlet's shell around it. */
+  /** The daemon's own span of it (TimeTakenToCreate, until its roles' content is stored). */
   daemonSeconds: number;
 }
 
