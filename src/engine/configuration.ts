@@ -277,9 +277,7 @@ export class ConfigurationService {
     const settings = await this.stores.settingsOf(config);
     if (!settings) return { value: null };
     try {
-      const capacity = await (open
-        ? open.capacity()
-        : this.stores.with(settings, (store) => store.capacity()));
+      const capacity = await this.stores.withOpenOrConfigured(open, (store) => store.capacity());
       return { value: capacity && formatCapacity(capacity.availableBytes) };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

@@ -61,7 +61,7 @@ export class Housekeeping {
       // A backup with a failed role is a failure for alerting: every failure alert stays open.
       if (job.Outcome === 'Succeeded') await this.deps.alerts.closeFailures();
       else await this.raiseRolesFailed(job);
-      await this.withStore(store, async (store) => {
+      await this.deps.stores.withOpenOrConfigured(store, async (store) => {
         await this.retentionFollowed(store);
         await this.removeFailedUploads(store, job.BackupId).catch((error: unknown) =>
           this.deps.log.warn('failed uploads not removed', {
@@ -208,14 +208,16 @@ export class Housekeeping {
   private async evaluateStoreConditions(config: SavedConfig, open: BackupStore | null): Promise<void> {
     const { alerts, log } = this.deps;
     if (!config.path) return alerts.setCondition('StoreAlmostFull', null);
-    await this.withStore(open, async (store) => {
-      await alerts.setCondition('StoreAlmostFull', await this.almostFull(store));
-      await this.evaluateEmptiedRoles(config, store);
-    }).catch(async (error: unknown) => {
-      // The store's settings cannot be read (the password does not unseal): as a failed check.
-      log.warn('free-space check failed', { error: String((error as Error).message ?? error) });
-      await alerts.setCondition('StoreAlmostFull', null);
-    });
+    await this.deps.stores
+      .withOpenOrConfigured(open, async (store) => {
+        await alerts.setCondition('StoreAlmostFull', await this.almostFull(store));
+        await this.evaluateEmptiedRoles(config, store);
+      })
+      .catch(async (error: unknown) => {
+        // The store's settings cannot be read (the password does not unseal): as a failed check.
+        log.warn('free-space check failed', { error: String((error as Error).message ?? error) });
+        await alerts.setCondition('StoreAlmostFull', null);
+      });
   }
 
   /** Opens or closes the RoleStoredNothing alert from the backups this deployment wrote. */
@@ -275,11 +277,6 @@ export class Housekeeping {
       this.deps.log.warn('free-space check failed', { error: String((error as Error).message ?? error) });
       return null;
     }
-  }
-
-  /** Runs `action` against `open`, or against the configured store opened for it. */
-  private withStore<T>(open: BackupStore | null, action: (store: BackupStore) => Promise<T>): Promise<T> {
-    return open ? action(open) : this.deps.stores.withConfigured(action);
   }
 }
 

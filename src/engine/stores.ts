@@ -66,6 +66,14 @@ export class Stores {
     return this.with(await this.configured(), action);
   }
 
+  /** Runs `action` against `open`, or against the configured store opened for it. */
+  async withOpenOrConfigured<T>(
+    open: BackupStore | null,
+    action: (store: BackupStore) => Promise<T>,
+  ): Promise<T> {
+    return open ? action(open) : this.withConfigured(action);
+  }
+
   /**
    * Runs `action` with the configured store open for all of its steps, or with null when none is
    * configured or it cannot be opened (the password does not unseal, …): each step then opens it on
