@@ -58,6 +58,13 @@ export interface ArchiveEntry extends EntryHeader {
    * entry returned must be consumed before another entry is opened or the next one asked for.
    */
   open?: () => ArchiveEntry | null;
+  /**
+   * Lets go of what the entry holds for its content (an open descriptor) at once, read to its end
+   * or not: the consumer calls it when it is done with the entry, so that one it stops reading
+   * halfway (a failed or cancelled backup) is not left holding it. Never while a read of the
+   * content is under way; a no-op after the first call.
+   */
+  close?: () => void;
 }
 
 /** The entry with its content at hand: opened if it was only listed; null when it went away since. */

@@ -197,15 +197,19 @@ class RecordWriter {
     const entry = openedEntry(listed);
     if (!entry) return null;
     let record: Buffer;
-    if (!listedRecord) record = this.encode(entry);
-    else if (entry === listed || sameHeader(entry, listed)) record = listedRecord;
-    else record = Buffer.from(this.encode(entry));
-    this.filler.write(record);
-    if (entry.type === 'file') {
-      yield* fileContent(entry, this.filler, this.signal);
-      if (entry.changedDuringCopy?.()) this.changed.push(entry.path);
+    try {
+      if (!listedRecord) record = this.encode(entry);
+      else if (entry === listed || sameHeader(entry, listed)) record = listedRecord;
+      else record = Buffer.from(this.encode(entry));
+      this.filler.write(record);
+      if (entry.type === 'file') {
+        yield* fileContent(entry, this.filler, this.signal);
+        if (entry.changedDuringCopy?.()) this.changed.push(entry.path);
+      }
+      countFile(entry, this.counts);
+    } finally {
+      entry.close?.();
     }
-    countFile(entry, this.counts);
     for (const block of this.filler.takeReady()) yield block;
     return { entry, record };
   }

@@ -20,9 +20,10 @@
  * consumer which already holds an unchanged file's bytes never reads it (the header stored is still
  * the open descriptor's). A larger file keeps its descriptor, and the archive reads it straight into its
  * blocks (`readInto`, a block at a time, in libuv's thread pool: no stream, no copy in between);
- * that descriptor is closed once the content has been read or when the consumer asks for the next
- * entry (or stops iterating), whichever comes first. Either way an entry's content must be consumed
- * before the next entry is asked for (or opened). Measured with scripts/measure-walker.ts.
+ * that descriptor is closed once the content has been read, when the consumer closes the entry
+ * (ArchiveEntry.close) or when it asks for the next entry (or stops iterating), whichever comes
+ * first. Either way an entry's content must be consumed before the next entry is asked for (or
+ * opened). Measured with scripts/measure-walker.ts.
  *
  * A name the system refuses to read fails the walk with RoleFailed naming it: the role's failure,
  * never mistaken for the store's.
@@ -219,9 +220,8 @@ class Opener {
   private readonly buffer = smallFileBuffer();
   /**
    * A file that grew past WHOLE_READ_LIMIT since it was listed keeps its descriptor until its content
-   * is read, a read of it fails, the next open or the walk's end (opened after the end: until its
-   * content is read or a read fails; a consumer that stops between the open and the first read
-   * leaves it open).
+   * is read, a read of it fails, the consumer closes its entry, the next open or the walk's end
+   * (opened after the end: one of the first three).
    */
   private grown: Generator<ArchiveEntry> | undefined;
 
@@ -321,7 +321,11 @@ function* largeFile({
   };
   const readInto = async (target: Buffer): Promise<number> => {
     if (position === fileHeader.size) return 0;
-    if (!open) throw new Error(`The content of '${fileHeader.path}' was read after the next entry.`);
+    if (!open) {
+      throw new Error(
+        `The content of '${fileHeader.path}' was read after its entry was closed (or the next one asked for).`,
+      );
+    }
     // A read that fails ends the entry: its descriptor goes now, since a file opened after the walk
     // ended (a listed small file grown large, treeWalker's Opener) has no next entry to close it.
     return readNext(target).catch((error: unknown) => {
@@ -330,7 +334,7 @@ function* largeFile({
     });
   };
   try {
-    yield { ...fileHeader, readInto, changedDuringCopy: () => changed, identity };
+    yield { ...fileHeader, readInto, changedDuringCopy: () => changed, identity, close };
   } finally {
     close();
   }

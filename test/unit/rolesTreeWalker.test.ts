@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { ArchiveEntry } from '../../src/archive/entry.js';
+import { recordBlocks } from '../../src/archive/records.js';
+import { BlockBuffers } from '../../src/archive/sealedBlocks.js';
 import { isAzsError } from '../../src/protocol/errors.js';
 import { WHOLE_READ_LIMIT, walkTree } from '../../src/roles/treeWalker.js';
 import { collect, contentOf, describeTree, type TreeRecord } from '../helpers/roleEntries.js';
@@ -42,6 +44,24 @@ async function descriptorsSettleAt(expected: number): Promise<number> {
 function sysfsFolder(): string | undefined {
   const candidates = ['/sys/kernel/mm/transparent_hugepage', '/sys/kernel/mm/ksm', '/sys/power'];
   return candidates.find((folder) => existsSync(folder) && statSync(folder).isDirectory());
+}
+
+/** The entries as the walk gives them, none opened. */
+async function listedEntries(entries: AsyncIterable<ArchiveEntry>): Promise<ArchiveEntry[]> {
+  const all: ArchiveEntry[] = [];
+  for await (const entry of entries) all.push(entry);
+  return all;
+}
+
+/** The walk's entries (small files listed); once it has ended, `name` grows to 3 MiB and `then` runs. */
+async function* grownAfterTheWalk(
+  folder: string,
+  name: string,
+  then = () => {},
+): AsyncGenerator<ArchiveEntry> {
+  yield* walkTree(folder, { listSmallFiles: true });
+  writeFileSync(path.join(folder, name), Buffer.alloc(3 * 1024 * 1024, 1));
+  then();
 }
 
 describe('Tree walker', () => {
@@ -169,7 +189,7 @@ describe('Tree walker', () => {
       if (entry.size > WHOLE_READ_LIMIT) assert.deepEqual(content, large);
     }
     assert.equal(await descriptorsSettleAt(before), before);
-    await assert.rejects(async () => partly!.readInto!(target), /was read after the next entry/);
+    await assert.rejects(async () => partly!.readInto!(target), /was read after its entry was closed/);
   });
 
   it('closes the descriptor of a large file when the consumer stops iterating', async () => {
@@ -199,6 +219,50 @@ describe('Tree walker', () => {
     assert.equal(opened.size, WHOLE_READ_LIMIT + 1);
     await writeFile(path.join(folder, 'settings.json'), '');
     await assert.rejects(contentOf(opened), /shrank|fewer bytes/);
+    assert.equal(await descriptorsSettleAt(before), before);
+  });
+
+  it('closes the descriptor of a listed file opened after the walk, grown large, when its entry is closed unread', async () => {
+    const folder = path.join(work, 'grown-closed');
+    await mkdir(folder);
+    await writeFile(path.join(folder, 'settings.json'), '{}');
+    const before = openDescriptors();
+    const [listed] = await listedEntries(grownAfterTheWalk(folder, 'settings.json'));
+    const opened = listed!.open!()!;
+    assert.equal(opened.size, 3 * 1024 * 1024);
+    assert.notEqual(openDescriptors(), before, 'the grown file is read from a descriptor of its own');
+    opened.close!();
+    opened.close!();
+    assert.equal(await descriptorsSettleAt(before), before);
+    await assert.rejects(
+      async () => opened.readInto!(Buffer.alloc(16)),
+      /was read after its entry was closed/,
+    );
+  });
+
+  it('lets go of a grown file opened after the walk when the backup stops in the middle of it', async () => {
+    // The record stream opens a group's small files when the group ends: the last group after the
+    // walk, so no next entry will close what a file grown large holds.
+    const folder = path.join(work, 'grown-cancelled');
+    await mkdir(folder);
+    await writeFile(path.join(folder, 'settings.json'), '{}');
+    const before = openDescriptors();
+    const cancel = new AbortController();
+    const counts = { entries: 0, files: 0, sourceBytes: 0 };
+    const blocks = recordBlocks(
+      grownAfterTheWalk(folder, 'settings.json', () => cancel.abort()),
+      new BlockBuffers(64 * 1024),
+      counts,
+      cancel.signal,
+      [],
+      { apart: () => false, groupEnds: () => false, starting: () => false, ended: () => undefined },
+    );
+    await assert.rejects(
+      async () => {
+        for await (const block of blocks) assert.ok(block);
+      },
+      { name: 'AbortError' },
+    );
     assert.equal(await descriptorsSettleAt(before), before);
   });
 });
