@@ -219,8 +219,8 @@ async function checkBackups(fixture: EngineFixture, kept: string[], where: strin
 /**
  * Two backups a day and a half apart, the image rewritten whole between them, and a day and a half
  * later a third (a few runs of the image changed) whose retention deletes the first: its pack, the
- * image dead and the small files alive, is repacked. Returns the fixture, the second backup's id and
- * the image, with a kill armed at `kill` (a change of the third backup's job, or none).
+ * image dead and the small files alive, is repacked. Returns the fixture, the first two backups' ids
+ * and the image, with a kill armed at `kill` (a change of the third backup's job, or none).
  */
 async function upToTheThirdBackup(kill: number | null) {
   life = new Life();
@@ -232,11 +232,11 @@ async function upToTheThirdBackup(kill: number | null) {
   fixture.clock.advanceHours(36);
   const image = writeImage(fixture);
   const second = await backupOrKill(fixture);
+  assert.ok(first && second, 'the first two backups are made whole');
   fixture.clock.advanceHours(36);
   for (const offset of [0, IMAGE_BYTES / 2]) randomBytes(65536).copy(image, offset);
   writeImage(fixture, image);
   life.arm(kill);
-  assert.ok(first && second, 'the first two backups are made whole');
   return { fixture, first, second, image };
 }
 
