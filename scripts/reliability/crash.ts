@@ -369,7 +369,8 @@ class CrashRun {
       !unreferred.length,
       `prune left ${unreferred.length} pack(s) no listed backup refers to (directly or through a repack record)`,
     );
-    const logged = (message: string) => this.daemonLog().filter((line) => line.includes(message)).length;
+    const log = this.daemonLog();
+    const logged = (message: string) => log.filter((line) => line.includes(message)).length;
     const deleted = logged('backup deleted by retention');
     const repacked = logged('pack repacked after retention');
     this.options.log(
