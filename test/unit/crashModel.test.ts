@@ -9,7 +9,8 @@
  * decrypted and checked), and no backup a finished job committed is missing while retention must
  * keep it. It fails within a few steps when a repack removes the old packs before it stores their
  * index file and record (tried); a window of one call, such as the record written after the
- * removals, it hits only now and then: the second test kills every change of one such job in turn.
+ * removals, it hits only now and then: the second test kills every change of one such job in turn,
+ * the third every change of a prune of its own.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -21,7 +22,8 @@ import type { BackupStore } from '../../src/storage/store.js';
 import { DAY_MS, HOUR_MS } from '../../src/util/clock.js';
 import { createEngine, type EngineFixture } from '../helpers/engine.js';
 import { IMAGE_BYTES, writeImage } from '../helpers/engineBackups.js';
-import { PACK_SUFFIX, REPACK_SUFFIX } from '../../src/repository/layout.js';
+import { MANIFEST_NAME } from '../../src/engine/layout.js';
+import { PACK_SUFFIX, REPACK_SUFFIX, isRepositoryPath } from '../../src/repository/layout.js';
 
 process.env.AZSBACKUP_FORMAT = '4';
 
@@ -56,15 +58,16 @@ class Life {
   changes = 0;
   /** The changes since the last arm(), as `<call> <path>`. */
   readonly changed: string[] = [];
-  private killAt = Infinity;
+  private killAt: Kill | null = null;
   private dead = false;
   private markKilled!: () => void;
   readonly killed = new Promise<void>((resolve) => (this.markKilled = resolve));
 
-  arm(change: number | null): void {
+  /** The kill falls before the change of that number (from 0) or the first change `kill` picks. */
+  arm(kill: Kill | null): void {
     this.changes = 0;
     this.changed.length = 0;
-    this.killAt = change ?? Infinity;
+    this.killAt = kill;
   }
 
   get isDead(): boolean {
@@ -73,12 +76,23 @@ class Life {
 
   /** Whether the call (on `path`) goes through; false from the kill on. */
   enter(call: string | symbol, path: unknown): boolean {
-    if (CHANGES.has(call) && this.changes++ === this.killAt) this.dead = true;
+    if (CHANGES.has(call)) {
+      const change = `${String(call)} ${String(path)}`;
+      const number = this.changes++;
+      if (
+        this.killAt !== null &&
+        (typeof this.killAt === 'number' ? number === this.killAt : this.killAt(change))
+      )
+        this.dead = true;
+      if (!this.dead) this.changed.push(change);
+    }
     if (this.dead) this.markKilled();
-    else if (CHANGES.has(call)) this.changed.push(`${String(call)} ${String(path)}`);
     return !this.dead;
   }
 }
+
+/** A change's number, or what picks the change (`<call> <path>`) a kill falls before. */
+type Kill = number | ((change: string) => boolean);
 
 let life = new Life();
 
@@ -222,7 +236,7 @@ async function checkBackups(fixture: EngineFixture, kept: string[], where: strin
  * image dead and the small files alive, is repacked. Returns the fixture, the first two backups' ids
  * and the image, with a kill armed at `kill` (a change of the third backup's job, or none).
  */
-async function upToTheThirdBackup(kill: number | null) {
+async function upToTheThirdBackup(kill: Kill | null) {
   life = new Life();
   const fixture = await createEngine({ wrapStore: killable });
   fixtures.push(fixture);
@@ -274,6 +288,66 @@ test('a kill before any one store change of a backup whose retention deletes and
     await fixture.engine.prune(false).done;
     const kept = afterKill.filter((id) => id !== first);
     await checkBackups(fixture, [...kept, next!], `${where}, then a backup and a prune`);
+    await closeFixture(fixture);
+  }
+});
+
+/** The first pack written after a removal: in a backup whose retention deletes, its repack's. */
+function theRepacksPack(): Kill {
+  let removed = false;
+  return (change) => {
+    removed ||= change.startsWith('remove ');
+    return removed && change.startsWith('writeFile ') && change.endsWith(PACK_SUFFIX);
+  };
+}
+
+/**
+ * What a prune of its own finds to do: the third backup killed just before its repack (its
+ * retention has deleted the first, whose pack is left mostly dead), then a fourth killed before its
+ * manifest (its folder, pack and index file left behind; index files stay, docs/format.md). Returns the fixture and the second
+ * backup's id (the one backup listed), with a kill armed at `kill` (a change of the prune, or none).
+ */
+async function upToAPrune(kill: Kill | null) {
+  const { fixture, second, image } = await upToTheThirdBackup(theRepacksPack());
+  assert.equal(await backupOrKill(fixture), null, 'the third backup is killed before its repack');
+  randomBytes(65536).copy(image, IMAGE_BYTES / 4);
+  writeImage(fixture, image);
+  fixture.clock.advanceHours(1);
+  life.arm((change) => change.endsWith(`/${MANIFEST_NAME}`));
+  assert.equal(await backupOrKill(fixture), null, 'the fourth backup is killed before its manifest');
+  life.arm(kill);
+  return { fixture, second };
+}
+
+test('a kill before any one store change of a prune that removes a killed backup and repacks loses nothing and leaks nothing', async () => {
+  // Invoke-AzsPruneBackupLocationExternalStore's own job: what a killed backup left, removed, and
+  // the repack its killed retention did not do, done; every change of it is the kill's, in turn.
+  const whole = await upToAPrune(null);
+  const found = await whole.fixture.engine.prune(false).done;
+  const changes = [...life.changed];
+  const removes = (picks: (path: string) => boolean) =>
+    changes.some((change) => change.startsWith('remove ') && picks(change.slice('remove '.length)));
+  assert.ok(
+    removes((path) => !isRepositoryPath(path)) &&
+      removes((path) => path.endsWith(PACK_SUFFIX)) &&
+      changes.some((change) => change.endsWith(REPACK_SUFFIX)) &&
+      found.PathsToDelete.length > 0,
+    `the prune removes the fourth backup's folder and pack, and repacks: ${changes.join(', ')}`,
+  );
+  await checkBackups(whole.fixture, [whole.second], 'no kill');
+  await closeFixture(whole.fixture);
+
+  for (let kill = 0; kill < changes.length; kill += 1) {
+    const where = `killed before change ${kill}, ${changes[kill]}`;
+    const { fixture, second } = await upToAPrune(kill);
+    const outcome = await runOrKill(fixture, () => fixture.engine.prune(false).done);
+    assert.ok('killed' in outcome, `the kill came (${where})`);
+    await checkBackups(fixture, [second], where);
+    // The next prune finishes what the killed one left, and leaves nothing for a third to find.
+    await fixture.engine.prune(false).done;
+    const left = await fixture.engine.prune(true).done;
+    assert.deepEqual(left.PathsToDelete, [], `a prune after it leaves nothing behind (${where})`);
+    await checkBackups(fixture, [second], `${where}, then a prune`);
     await closeFixture(fixture);
   }
 });
