@@ -251,22 +251,25 @@ export class Engine {
   private async removeOrphans(dryRun: boolean, found: () => void): Promise<{ PathsToDelete: string[] }> {
     const started = this.clock.now();
     // A backup that starts meanwhile may take chunks from a repository pack found orphaned or
-    // repacked: those stay (the next prune removes what is still unused).
-    const backupRuns = () => this.jobs.current?.kind === 'Backup';
+    // repacked: those stay (the next prune removes what is still unused). One that started and
+    // ended meanwhile counts too: its manifest may list such a pack.
+    const backupsBefore = this.jobs.backupsStarted;
+    const backupCame = () =>
+      this.jobs.current?.kind === 'Backup' || this.jobs.backupsStarted !== backupsBefore;
     const orphans = await this.stores.withConfigured(async (store) => {
       const orphaned = await findOrphans(store, this.catalog, this.jobs.current?.backupId ?? null);
       found();
       if (!dryRun) {
         for (const orphan of orphaned) {
-          if (backupRuns() && isRepositoryPath(orphan)) continue;
+          if (backupCame() && isRepositoryPath(orphan)) continue;
           await store.remove(orphan);
         }
       }
-      const repacked = backupRuns()
+      const repacked = backupCame()
         ? []
         : await repackCurrentEpoch(this.state, store, this.catalog, {
             dryRun,
-            mayRemove: () => !backupRuns(),
+            mayRemove: () => !backupCame(),
           });
       return [...orphaned, ...repacked].map((orphan) => displayPath(store, orphan));
     });

@@ -12,9 +12,15 @@ export class ExclusiveJobs {
   /** Resolves when the active job is released. */
   private released: () => void = () => undefined;
   private idle: Promise<void> = Promise.resolve();
+  private backupsClaimed = 0;
 
   get current(): ActiveJob | null {
     return this.active;
+  }
+
+  /** How many backups have claimed the slot since the daemon started: one that came and went shows. */
+  get backupsStarted(): number {
+    return this.backupsClaimed;
   }
 
   /** Claims the slot or fails at once naming the job that holds it. */
@@ -28,6 +34,7 @@ export class ExclusiveJobs {
       );
     }
     this.active = { kind, backupId, abort: new AbortController() };
+    if (kind === 'Backup') this.backupsClaimed += 1;
     this.idle = new Promise((resolve) => (this.released = resolve));
     return this.active;
   }

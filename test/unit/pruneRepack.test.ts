@@ -6,7 +6,7 @@
  * backup restorable; Invoke-AzsPruneBackupLocationExternalStore's dry run then lists the pack and
  * changes nothing, and the prune finishes. A repack record planted by a share writer makes the prune
  * remove no live pack, and Test-AzsBackup (without the .pfx too) and a restore fail clearly rather
- * than read elsewhere.
+ * than read elsewhere. A backup that comes and goes while a prune runs keeps every pack it lists.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,7 +17,7 @@ import { after, describe, test } from 'node:test';
 import { epochKeys } from '../../src/crypto/epochKeys.js';
 import { ALERT_RULES } from '../../src/engine/alertRules.js';
 import { isAzsError } from '../../src/protocol/errors.js';
-import { repackPath } from '../../src/repository/layout.js';
+import { PACK_SUFFIX, repackPath } from '../../src/repository/layout.js';
 import { writeRepackRecord } from '../../src/repository/repacks.js';
 import { LocalFolderStore } from '../../src/storage/localStore.js';
 import type { BackupStore } from '../../src/storage/store.js';
@@ -38,35 +38,51 @@ process.env.AZSBACKUP_FORMAT = '4';
 const fixtures: EngineFixture[] = [];
 after(() => Promise.all(fixtures.map((fixture) => fixture.close())));
 
-/** Which store operation a stop comes before, and on what path. */
+/** A store operation a test picks out, and its path. */
 type Stop = (operation: 'writeFile' | 'remove', target: string) => boolean;
+
+/** An operation held back once done, until released: what a slow share does to the job making it. */
+interface Hold {
+  /** Settles once the operation is done, with its path. */
+  reached: Promise<string>;
+  release(): void;
+}
 
 /**
  * An engine whose store stops (fails, as a crash there would) before the first operation `stop`
- * names once a backup has written its manifest: the repack after retention stops there.
+ * names once a backup has written its manifest (the repack after retention stops there), and holds
+ * the job that makes the next operation `holdAfter` names until released.
  */
-async function engineStopping(): Promise<{ fixture: EngineFixture; stopAt(stop: Stop | null): void }> {
+async function engineStopping(): Promise<{
+  fixture: EngineFixture;
+  stopAt(stop: Stop | null): void;
+  holdAfter(operation: Stop): Hold;
+}> {
   let stop: Stop | null = null;
   let manifestWritten = false;
-  const check = (operation: 'writeFile' | 'remove', target: string) => {
+  let hold: { picks: Stop; reached(target: string): void; released: Promise<void> } | null = null;
+  const around = async <T>(operation: 'writeFile' | 'remove', target: string, run: () => Promise<T>) => {
     if (stop && manifestWritten && stop(operation, target))
       throw new Error(`stopped before ${operation} ${target}`);
+    const done = await run();
+    const held = hold?.picks(operation, target) ? hold : null;
+    if (held) {
+      hold = null;
+      held.reached(target);
+      await held.released;
+    }
+    return done;
   };
   const stopping = (store: BackupStore): BackupStore =>
     new Proxy(store, {
       get(target, property) {
         if (property === 'writeFile')
           return async (file: string, source: Readable) => {
-            check('writeFile', file);
-            const written = await target.writeFile(file, source);
+            const written = await around('writeFile', file, () => target.writeFile(file, source));
             if (file.endsWith('/BackupInfo.json')) manifestWritten = true;
             return written;
           };
-        if (property === 'remove')
-          return (file: string) => {
-            check('remove', file);
-            return target.remove(file);
-          };
+        if (property === 'remove') return (file: string) => around('remove', file, () => target.remove(file));
         const value = Reflect.get(target, property) as unknown;
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
@@ -79,8 +95,17 @@ async function engineStopping(): Promise<{ fixture: EngineFixture; stopAt(stop: 
       stop = next;
       manifestWritten = false;
     },
+    holdAfter(picks) {
+      let reached!: (target: string) => void;
+      let release!: () => void;
+      const reachedNow = new Promise<string>((resolve) => (reached = resolve));
+      hold = { picks, reached, released: new Promise<void>((resolve) => (release = resolve)) };
+      return { reached: reachedNow, release };
+    },
   };
 }
+
+const packWrite: Stop = (operation, target) => operation === 'writeFile' && target.includes('/packs/');
 
 interface Retained {
   /** Newest first. */
@@ -182,7 +207,7 @@ describe('repacking after retention', () => {
   });
 
   const steps: [string, Stop][] = [
-    ['before the new pack', (operation, target) => operation === 'writeFile' && target.includes('/packs/')],
+    ['before the new pack', packWrite],
     ['before the index file', (operation, target) => operation === 'writeFile' && target.includes('/index/')],
     ['before the record', (operation, target) => operation === 'writeFile' && target.includes('/repacks/')],
     ['before the old pack goes', (operation, target) => operation === 'remove' && target.includes('/packs/')],
@@ -273,4 +298,37 @@ describe('a repack record planted by a share writer', () => {
       return true;
     });
   });
+});
+
+test('a backup that comes and goes while a prune removes packs keeps every pack it takes chunks from', async () => {
+  const { fixture, holdAfter } = await engineStopping();
+  writeImage(fixture);
+  const first = await backUp(fixture);
+  // Two more backups, each of an image of its own, whose folders then go (as a share writer or a
+  // killed retention might leave them): each image's pack is an orphan, still indexed.
+  const orphans = new Map<string, Buffer>();
+  for (let made = 0; made < 2; made += 1) {
+    fixture.clock.advanceHours(1);
+    const image = writeImage(fixture);
+    const { id } = await backUp(fixture);
+    const own = packFiles(fixture, id).filter((pack) => !packFiles(fixture, first.id).includes(pack));
+    assert.equal(own.length, 1, 'a backup of a new image writes one pack of its own');
+    orphans.set(own[0]!, image);
+    rmSync(manifestOf(fixture.store, id).folder, { recursive: true });
+  }
+
+  const held = holdAfter((operation, target) => operation === 'remove' && target.endsWith(PACK_SUFFIX));
+  const prune = fixture.engine.prune(false).done;
+  const removed = await held.reached;
+  const [left, image] = [...orphans].find(([pack]) => !pack.endsWith(removed))!;
+  // Between two of the prune's removals a backup of the other image starts and ends: it takes
+  // its chunks from the orphan the prune has not removed yet.
+  writeImage(fixture, image);
+  fixture.clock.advanceHours(1);
+  const last = await backUp(fixture);
+  assert.ok(packFiles(fixture, last.id).includes(left), 'the last backup uses the orphan left');
+  held.release();
+  await prune;
+  assert.ok(existsSync(left), 'the pack the last backup uses stays');
+  await assertAllRecoverable(fixture, [last, first]);
 });
