@@ -17,7 +17,7 @@ import { BackupService } from './backupJob.js';
 import { BackupCatalog, backupOf, matchesName } from './catalog.js';
 import { ConfigurationService, type ConfigChange, type ConfigResult } from './configuration.js';
 import { EngineEvents } from './events.js';
-import { ExclusiveJobs } from './exclusive.js';
+import { ExclusiveJobs, RepositoryChanges } from './exclusive.js';
 import { Housekeeping } from './housekeeping.js';
 import { repackCurrentEpoch } from './repacking.js';
 import { jobHandle, jobRecord, type JobHandle, type JobRunOptions } from './job.js';
@@ -53,6 +53,7 @@ export class Engine {
   readonly catalog: BackupCatalog;
   readonly ledger: ManifestLedger;
   readonly jobs = new ExclusiveJobs();
+  private readonly repositoryChanges = new RepositoryChanges();
   readonly alerts: AlertService;
   readonly housekeeping: Housekeeping;
   readonly backups: BackupService;
@@ -99,6 +100,7 @@ export class Engine {
       roles: this.roles,
       capacity: this.capacity,
       stores,
+      repositoryChanges: this.repositoryChanges,
     });
     this.backups = new BackupService({
       state,
@@ -256,23 +258,25 @@ export class Engine {
     const backupsBefore = this.jobs.backupsStarted;
     const backupCame = () =>
       this.jobs.current?.kind === 'Backup' || this.jobs.backupsStarted !== backupsBefore;
-    const orphans = await this.stores.withConfigured(async (store) => {
-      const orphaned = await findOrphans(store, this.catalog, this.jobs.current?.backupId ?? null);
-      found();
-      if (!dryRun) {
-        for (const orphan of orphaned) {
-          if (backupCame() && isRepositoryPath(orphan)) continue;
-          await store.remove(orphan);
+    const orphans = await this.stores.withConfigured((store) =>
+      this.repositoryChanges.run(async () => {
+        const orphaned = await findOrphans(store, this.catalog, this.jobs.current?.backupId ?? null);
+        found();
+        if (!dryRun) {
+          for (const orphan of orphaned) {
+            if (backupCame() && isRepositoryPath(orphan)) continue;
+            await store.remove(orphan);
+          }
         }
-      }
-      const repacked = backupCame()
-        ? []
-        : await repackCurrentEpoch(this.state, store, this.catalog, {
-            dryRun,
-            mayRemove: () => !backupCame(),
-          });
-      return [...orphaned, ...repacked].map((orphan) => displayPath(store, orphan));
-    });
+        const repacked = backupCame()
+          ? []
+          : await repackCurrentEpoch(this.state, store, this.catalog, {
+              dryRun,
+              mayRemove: () => !backupCame(),
+            });
+        return [...orphaned, ...repacked].map((orphan) => displayPath(store, orphan));
+      }),
+    );
     this.log.info(dryRun ? 'prune dry run' : 'pruned', { paths: orphans });
     if (!dryRun) {
       await this.history.save(

@@ -1,4 +1,7 @@
-/** One backup or restore job at a time per deployment (SPEC §4 "One job at a time"). */
+/**
+ * One backup or restore job at a time per deployment (SPEC §4 "One job at a time"), and one change
+ * of a format 4 repository's packs at a time.
+ */
 import { AzsError } from '../protocol/errors.js';
 
 export interface ActiveJob {
@@ -55,5 +58,27 @@ export class ExclusiveJobs {
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([this.idle, grace]);
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The repository's packs changed by one job at a time: the removals and repacks after a backup's
+ * retention, and a prune's. A prune runs beside a backup, and a repack's new pack is an orphan until
+ * its record is stored, so the other's search for orphans would remove it and leave the record
+ * naming a pack that is gone. Whoever comes second waits.
+ */
+export class RepositoryChanges {
+  private last: Promise<void> = Promise.resolve();
+
+  async run<T>(change: () => Promise<T>): Promise<T> {
+    const before = this.last;
+    let done!: () => void;
+    this.last = new Promise((resolve) => (done = resolve));
+    try {
+      await before;
+      return await change();
+    } finally {
+      done();
+    }
   }
 }

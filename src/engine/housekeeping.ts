@@ -18,6 +18,7 @@ import type { AlertService } from './alerts.js';
 import type { BackupCatalog } from './catalog.js';
 import { CERT_EXPIRY_WARNING_DAYS } from './configuration.js';
 import { emptiedRolesCondition } from './emptiedRoles.js';
+import type { RepositoryChanges } from './exclusive.js';
 import { BACKUP_ROOT } from './layout.js';
 import { displayPath, findFailedUploads, findRepositoryOrphans } from './prune.js';
 import { applyRetention } from './retention.js';
@@ -41,6 +42,7 @@ export interface HousekeepingDeps {
   roles: RoleService;
   capacity: CapacityLog;
   stores: Stores;
+  repositoryChanges: RepositoryChanges;
 }
 
 export class Housekeeping {
@@ -160,11 +162,13 @@ export class Housekeeping {
     // Format 4: the packs only the deleted backups used go too (prune by reachability), and those
     // the deletes left mostly dead are repacked.
     if (removed.length) {
-      for (const orphan of await findRepositoryOrphans(store, this.deps.catalog)) {
-        await store.remove(orphan);
-        this.deps.log.info('repository file removed after retention', { path: displayPath(store, orphan) });
-      }
-      await this.repackAfterRetention(store);
+      await this.deps.repositoryChanges.run(async () => {
+        for (const orphan of await findRepositoryOrphans(store, this.deps.catalog)) {
+          await store.remove(orphan);
+          this.deps.log.info('repository file removed after retention', { path: displayPath(store, orphan) });
+        }
+        await this.repackAfterRetention(store);
+      });
     }
     return removed;
   }

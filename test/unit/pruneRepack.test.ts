@@ -6,7 +6,8 @@
  * backup restorable; Invoke-AzsPruneBackupLocationExternalStore's dry run then lists the pack and
  * changes nothing, and the prune finishes. A repack record planted by a share writer makes the prune
  * remove no live pack, and Test-AzsBackup (without the .pfx too) and a restore fail clearly rather
- * than read elsewhere. A backup that comes and goes while a prune runs keeps every pack it lists.
+ * than read elsewhere. A backup that comes and goes while a prune runs keeps every pack it lists, and
+ * the repository changes after its retention wait for the prune's.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { epochKeys } from '../../src/crypto/epochKeys.js';
 import { ALERT_RULES } from '../../src/engine/alertRules.js';
 import { isAzsError } from '../../src/protocol/errors.js';
@@ -331,4 +333,24 @@ test('a backup that comes and goes while a prune removes packs keeps every pack 
   await prune;
   assert.ok(existsSync(left), 'the pack the last backup uses stays');
   await assertAllRecoverable(fixture, [last, first]);
+});
+
+test("a backup whose retention deletes while a prune repacks waits: the repack's new pack is no orphan to it", async () => {
+  const { fixture, stopAt, holdAfter } = await engineStopping();
+  // The third backup's retention deletes the first; its repack stops before the new pack.
+  const { backups } = await retainTwo(fixture, () => stopAt(packWrite));
+  stopAt(null);
+  const held = holdAfter(packWrite);
+  const prune = fixture.engine.prune(false).done;
+  await held.reached;
+  // The prune's new pack is stored, its record not yet. A backup whose retention deletes the
+  // other two now must not search for orphans until the prune is done, or it removes that pack.
+  fixture.clock.advanceHours(49);
+  const last = backUp(fixture);
+  await Promise.race([last, sleep(2000)]);
+  held.release();
+  const [newest] = await Promise.all([last, prune]);
+  const listed = (await fixture.engine.listBackups({})).map((backup) => backup.BackupId);
+  assert.deepEqual(listed, [newest.id], `retention deleted ${backups.map((backup) => backup.id).join(', ')}`);
+  await assertAllRecoverable(fixture, [newest]);
 });
