@@ -5,6 +5,7 @@
  * to date.
  */
 import { AzsError } from '../protocol/errors.js';
+import { INDEX_SUFFIX } from '../repository/layout.js';
 import type { CapacityLog } from '../state/capacityLog.js';
 import type { JobHistory, JobRecord } from '../state/jobHistory.js';
 import type { ManifestLedger } from '../state/manifestLedger.js';
@@ -185,8 +186,10 @@ export class Housekeeping {
         dryRun: false,
         mayRemove: () => true,
       });
-      for (const pack of repacked)
-        this.deps.log.info('pack repacked after retention', { path: displayPath(store, pack) });
+      for (const path of repacked) {
+        const what = path.endsWith(INDEX_SUFFIX) ? 'stale index file removed' : 'pack repacked';
+        this.deps.log.info(`${what} after retention`, { path: displayPath(store, path) });
+      }
     } catch (error) {
       this.deps.log.warn('repack failed', { error: String((error as Error).message ?? error) });
     }

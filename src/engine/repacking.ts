@@ -5,8 +5,7 @@
  * are left as they are: their packs go whole, once no retained backup lists them.
  */
 import { type EpochKeys, epochKeys } from '../crypto/epochKeys.js';
-import { type RepositoryBackup, planRepack, repack } from '../repository/repack.js';
-import { packPath } from '../repository/layout.js';
+import { type RepositoryBackup, planRepack, removalsOf, repack } from '../repository/repack.js';
 import { savedEpoch } from '../state/repositoryEpoch.js';
 import type { StateDir } from '../state/stateDir.js';
 import type { BackupStore } from '../storage/store.js';
@@ -20,9 +19,9 @@ export interface RepackOptions {
 }
 
 /**
- * Repacks the current epoch's mostly dead packs; returns the store paths of the old packs removed
- * (or, in a dry run, that a repack would remove). Nothing when the daemon holds no epoch's key for
- * the configured certificate and store.
+ * Repacks the current epoch's mostly dead packs and removes its stale index files; returns the
+ * store paths removed (or, in a dry run, that it would remove). Nothing when the daemon holds no
+ * epoch's key for the configured certificate and store.
  */
 export async function repackCurrentEpoch(
   state: StateDir,
@@ -41,8 +40,7 @@ export async function repackCurrentEpoch(
         lists: manifest.Roles.flatMap((role) => (role.Content ? [role.Content.List] : [])),
       }));
     const plan = await planRepack(store, keys, backups);
-    const removed = dryRun ? plan.packs.map((pack) => pack.name) : await repack(store, keys, plan, mayRemove);
-    return removed.map((pack) => packPath(keys.epoch, pack));
+    return dryRun ? removalsOf(keys.epoch, plan) : await repack(store, keys, plan, mayRemove);
   } finally {
     keys.data.fill(0);
   }

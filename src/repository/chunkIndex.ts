@@ -180,6 +180,13 @@ function aad(epoch: string): Buffer {
 export interface IndexFiles {
   packs: PackRecord[];
   refused: AzsError[];
+  /** Each index file that opened, by name (its SHA-256), and the packs it names. */
+  files: IndexFile[];
+}
+
+export interface IndexFile {
+  name: string;
+  packs: string[];
 }
 
 /**
@@ -187,14 +194,18 @@ export interface IndexFiles {
  * (one that fails its checks) its error. A damaged or planted file hides only what it lists, and
  * cannot stop a backup.
  */
-async function* indexFiles(files: RepositoryFiles, keys: EpochKeys): AsyncGenerator<PackRecord[] | AzsError> {
+async function* indexFiles(
+  files: RepositoryFiles,
+  keys: EpochKeys,
+): AsyncGenerator<{ name: string; packs: PackRecord[] } | AzsError> {
   for (const entry of await files.list(indexFolder(keys.epoch))) {
     const hash = nameHash(entry.name, INDEX_SUFFIX);
     if (entry.type !== 'file' || !hash) continue;
     const path = indexPath(keys.epoch, hash);
-    let opened: PackRecord[] | AzsError;
+    let opened: { name: string; packs: PackRecord[] } | AzsError;
     try {
-      opened = openIndexFile(await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES), keys, path);
+      const packs = openIndexFile(await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES), keys, path);
+      opened = { name: hash, packs };
     } catch (error) {
       if (!isAzsError(error, 'BackupCorrupt')) throw error;
       opened = error;
@@ -205,16 +216,22 @@ async function* indexFiles(files: RepositoryFiles, keys: EpochKeys): AsyncGenera
 
 /** Reads every index file of the epoch; those that do not open are kept in `refused`. */
 export async function readIndexFiles(files: RepositoryFiles, keys: EpochKeys): Promise<IndexFiles> {
-  const read: IndexFiles = { packs: [], refused: [] };
+  const read: IndexFiles = { packs: [], refused: [], files: [] };
   for await (const file of indexFiles(files, keys)) {
-    if (Array.isArray(file)) read.packs.push(...file);
-    else read.refused.push(file);
+    if (!('packs' in file)) read.refused.push(file);
+    else {
+      read.packs.push(...file.packs);
+      read.files.push({ name: file.name, packs: file.packs.map((pack) => pack.Name) });
+    }
   }
   return read;
 }
 
 /** One index of `read`'s packs that `keep` accepts, in `read`'s order: the first pack naming a blob wins. */
-export function indexOf(read: IndexFiles, keep: (pack: string) => boolean = () => true): ChunkIndex {
+export function indexOf(
+  read: Pick<IndexFiles, 'packs' | 'refused'>,
+  keep: (pack: string) => boolean = () => true,
+): ChunkIndex {
   const index = new ChunkIndex();
   index.refused.push(...read.refused);
   for (const pack of read.packs) if (keep(pack.Name)) index.addPack(pack);
@@ -233,8 +250,8 @@ export async function readIndex(
 ): Promise<ChunkIndex> {
   const index = new ChunkIndex();
   for await (const file of indexFiles(files, keys)) {
-    if (!Array.isArray(file)) index.refused.push(file);
-    else for (const pack of file) if (keep(pack.Name)) index.addPack(pack);
+    if (!('packs' in file)) index.refused.push(file);
+    else for (const pack of file.packs) if (keep(pack.Name)) index.addPack(pack);
   }
   return index;
 }

@@ -52,6 +52,13 @@ export interface RepackPlan {
   packs: PackToRepack[];
   /** Whether a record must say where the packs' blobs went (not when an earlier one says so). */
   needsRecord: boolean;
+  /**
+   * The index files that name no pack a backup of the epoch leads to (that of a pruned or killed
+   * backup's packs, of packs a repack replaced and removed): removed, so that the epoch's index
+   * files, which every backup, repack and restore reads whole, do not grow with every backup ever
+   * made in it.
+   */
+  staleIndexFiles: string[];
 }
 
 /**
@@ -81,13 +88,25 @@ export async function planRepack(
       packs.push({ name: pack.Name, used: blobs });
   }
   const needsRecord = packs.some((pack) => pack.used.length > 0 || !successions.isReplaced(pack.name));
-  return { packs, needsRecord };
+  const live = successions.reach(backups.flatMap((backup) => backup.packs));
+  const staleIndexFiles = read.files
+    .filter((file) => !file.packs.some((pack) => live.has(pack)))
+    .map((file) => file.name);
+  return { packs, needsRecord, staleIndexFiles };
+}
+
+/** The store paths `plan` removes: the packs repacked, then the stale index files. */
+export function removalsOf(epoch: string, plan: RepackPlan): string[] {
+  return [
+    ...plan.packs.map((pack) => packPath(epoch, pack.name)),
+    ...plan.staleIndexFiles.map((name) => indexPath(epoch, name)),
+  ];
 }
 
 /**
- * Carries out `plan` (planRepack) and returns the packs removed. `mayRemove` is asked before each
- * removal: a backup that started meanwhile may have taken chunks from an old pack, which then
- * stays for the next repack to judge.
+ * Carries out `plan` (planRepack) and returns the store paths removed (removalsOf). `mayRemove` is
+ * asked before each removal: a backup that started meanwhile may have taken chunks from an old
+ * pack, which then stays for the next repack to judge.
  */
 export async function repack(
   store: BackupStore,
@@ -95,7 +114,18 @@ export async function repack(
   plan: RepackPlan,
   mayRemove: () => boolean,
 ): Promise<string[]> {
-  if (!plan.packs.length) return [];
+  if (plan.packs.length) await copyAndRecord(store, keys, plan);
+  const removed: string[] = [];
+  for (const path of removalsOf(keys.epoch, plan)) {
+    if (!mayRemove()) break;
+    await store.remove(path);
+    removed.push(path);
+  }
+  return removed;
+}
+
+/** The plan's used blobs copied into new packs, their index file, and the record that leads there. */
+async function copyAndRecord(store: BackupStore, keys: EpochKeys, plan: RepackPlan): Promise<void> {
   const written = await copyUsedBlobs(store, keys, plan.packs);
   const index = written.length ? await writeCheckedIndex(store, keys, written) : null;
   if (plan.needsRecord) {
@@ -105,13 +135,6 @@ export async function repack(
       Index: index,
     });
   }
-  const removed: string[] = [];
-  for (const pack of plan.packs) {
-    if (!mayRemove()) break;
-    await store.remove(packPath(keys.epoch, pack.name));
-    removed.push(pack.name);
-  }
-  return removed;
 }
 
 /** The used blobs of `packs`, each once, copied as stored into new packs (read back by PackWriter). */

@@ -23,7 +23,7 @@ import { DAY_MS, HOUR_MS } from '../../src/util/clock.js';
 import { createEngine, type EngineFixture } from '../helpers/engine.js';
 import { IMAGE_BYTES, writeImage } from '../helpers/engineBackups.js';
 import { MANIFEST_NAME } from '../../src/engine/layout.js';
-import { PACK_SUFFIX, REPACK_SUFFIX, isRepositoryPath } from '../../src/repository/layout.js';
+import { INDEX_SUFFIX, PACK_SUFFIX, REPACK_SUFFIX, isRepositoryPath } from '../../src/repository/layout.js';
 
 process.env.AZSBACKUP_FORMAT = '4';
 
@@ -304,7 +304,7 @@ function theRepacksPack(): Kill {
 /**
  * What a prune of its own finds to do: the third backup killed just before its repack (its
  * retention has deleted the first, whose pack is left mostly dead), then a fourth killed before its
- * manifest (its folder, pack and index file left behind; index files stay, docs/format.md). Returns the fixture and the second
+ * manifest (its folder, pack and index file left behind). Returns the fixture and the second
  * backup's id (the one backup listed), with a kill armed at `kill` (a change of the prune, or none).
  */
 async function upToAPrune(kill: Kill | null) {
@@ -330,9 +330,10 @@ test('a kill before any one store change of a prune that removes a killed backup
   assert.ok(
     removes((path) => !isRepositoryPath(path)) &&
       removes((path) => path.endsWith(PACK_SUFFIX)) &&
+      removes((path) => path.endsWith(INDEX_SUFFIX)) &&
       changes.some((change) => change.endsWith(REPACK_SUFFIX)) &&
       found.PathsToDelete.length > 0,
-    `the prune removes the fourth backup's folder and pack, and repacks: ${changes.join(', ')}`,
+    `the prune removes the fourth backup's folder, pack and index file, and repacks: ${changes.join(', ')}`,
   );
   await checkBackups(whole.fixture, [whole.second], 'no kill');
   await closeFixture(whole.fixture);

@@ -170,10 +170,11 @@ async function assertAllRecoverable(fixture: EngineFixture, backups: TakenBackup
 }
 
 /** Every pack file in the store's epoch folders. */
-function storedPacks(fixture: EngineFixture): string[] {
+/** The repository's packs (or index files) on the store, every epoch's. */
+function storedPacks(fixture: EngineFixture, folder: 'packs' | 'index' = 'packs'): string[] {
   const root = path.join(fixture.store, 'MASBackup', 'Repository');
   return readdirSync(root).flatMap((epoch) =>
-    readdirSync(path.join(root, epoch, 'packs')).map((name) => path.join(root, epoch, 'packs', name)),
+    readdirSync(path.join(root, epoch, folder)).map((name) => path.join(root, epoch, folder, name)),
   );
 }
 
@@ -353,4 +354,29 @@ test("a backup whose retention deletes while a prune repacks waits: the repack's
   const listed = (await fixture.engine.listBackups({})).map((backup) => backup.BackupId);
   assert.deepEqual(listed, [newest.id], `retention deleted ${backups.map((backup) => backup.id).join(', ')}`);
   await assertAllRecoverable(fixture, [newest]);
+});
+
+test('index files do not grow with the backups: those naming no pack a backup leads to go', async () => {
+  const fixture = await createEngine();
+  fixtures.push(fixture);
+  await fixture.engine.setConfiguration({ BackupRetentionPeriodInDays: 2 });
+  const taken: TakenBackup[] = [];
+  const indexFiles: number[] = [];
+  for (let day = 0; day < 8; day += 1) {
+    fixture.clock.advanceHours(24);
+    writeImage(fixture);
+    taken.push(await backUp(fixture));
+    indexFiles.push(storedPacks(fixture, 'index').length);
+  }
+  // One index file a backup (and a repack's now and then), while retention keeps three backups.
+  assert.ok(
+    indexFiles.slice(4).every((count) => count <= indexFiles[3]!),
+    `after the fourth backup the index files are no more: ${indexFiles.join(', ')}`,
+  );
+  assert.deepEqual((await fixture.engine.prune(true).done).PathsToDelete, []);
+  const listed = new Set((await fixture.engine.listBackups({})).map((backup) => backup.BackupId));
+  await assertAllRecoverable(
+    fixture,
+    taken.filter((backup) => listed.has(backup.id)),
+  );
 });

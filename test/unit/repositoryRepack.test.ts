@@ -14,7 +14,13 @@ import { after, describe, test } from 'node:test';
 import type { ArchiveEntry } from '../../src/archive/entry.js';
 import { type EpochKeys, epochKeys, newEpochId } from '../../src/crypto/epochKeys.js';
 import { isAzsError } from '../../src/protocol/errors.js';
-import { epochFolder, packPath, repacksFolder } from '../../src/repository/layout.js';
+import {
+  INDEX_SUFFIX,
+  PACK_SUFFIX,
+  epochFolder,
+  packPath,
+  repacksFolder,
+} from '../../src/repository/layout.js';
 import { RepositoryReader } from '../../src/repository/reader.js';
 import { type RepositoryBackup, planRepack, repack } from '../../src/repository/repack.js';
 import { Successions, readRepackRecords, writeRepackRecord } from '../../src/repository/repacks.js';
@@ -158,7 +164,7 @@ describe('repacking a mostly dead pack', () => {
     );
     assert.deepEqual(treeOf(repository.root), tree, 'planning (a dry run) changes nothing');
 
-    assert.deepEqual(await repository.repack(), [shared]);
+    assert.deepEqual(await repository.repack(), [packPath(repository.keys.epoch, shared)]);
     assert.equal(existsSync(repository.packFile(shared)), false, 'the old pack is gone');
     const freed = before - repository.repositoryBytes();
     assert.ok(freed > 3.9 * 1024 * 1024, `the first image's bytes are freed (${freed} bytes)`);
@@ -244,7 +250,17 @@ describe('a stop between the steps of a repack', () => {
       assert.ok(existsSync(repository.packFile(shared)), 'the old pack is still stored');
       await repository.assertReadsBack();
 
-      assert.deepEqual(await repository.repack(), [shared]);
+      const removed = await repository.repack();
+      assert.deepEqual(
+        removed.filter((file) => file.endsWith(PACK_SUFFIX)),
+        [packPath(repository.keys.epoch, shared)],
+      );
+      // The stopped repack's index file, stored without its record, names only a pack no backup
+      // leads to: the next repack removes it too.
+      assert.equal(
+        removed.filter((file) => file.endsWith(INDEX_SUFFIX)).length,
+        when === 'after the index file, before the record' ? 1 : 0,
+      );
       assert.equal(existsSync(repository.packFile(shared)), false);
       await repository.assertReadsBack();
       const { records } = await readRepackRecords(repository.store, repository.keys.epoch, repository.keys);
