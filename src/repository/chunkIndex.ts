@@ -189,6 +189,12 @@ export interface IndexFile {
   packs: string[];
 }
 
+/** An index file that opened: its name and what it lists. */
+interface OpenedIndexFile {
+  name: string;
+  packs: PackRecord[];
+}
+
 /**
  * Each index file of the epoch in turn, checked against its name and key: the packs it lists, or
  * (one that fails its checks) its error. A damaged or planted file hides only what it lists, and
@@ -197,12 +203,12 @@ export interface IndexFile {
 async function* indexFiles(
   files: RepositoryFiles,
   keys: EpochKeys,
-): AsyncGenerator<{ name: string; packs: PackRecord[] } | AzsError> {
+): AsyncGenerator<OpenedIndexFile | AzsError> {
   for (const entry of await files.list(indexFolder(keys.epoch))) {
     const hash = nameHash(entry.name, INDEX_SUFFIX);
     if (entry.type !== 'file' || !hash) continue;
     const path = indexPath(keys.epoch, hash);
-    let opened: { name: string; packs: PackRecord[] } | AzsError;
+    let opened: OpenedIndexFile | AzsError;
     try {
       const packs = openIndexFile(await readWhole(files, path, hash, MAX_INDEX_FILE_BYTES), keys, path);
       opened = { name: hash, packs };
