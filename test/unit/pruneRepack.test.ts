@@ -169,7 +169,6 @@ async function assertAllRecoverable(fixture: EngineFixture, backups: TakenBackup
   }
 }
 
-/** Every pack file in the store's epoch folders. */
 /** The repository's packs (or index files) on the store, every epoch's. */
 function storedPacks(fixture: EngineFixture, folder: 'packs' | 'index' = 'packs'): string[] {
   const root = path.join(fixture.store, 'MASBackup', 'Repository');
@@ -348,6 +347,7 @@ test("a backup whose retention deletes while a prune repacks waits: the repack's
   // other two now must not search for orphans until the prune is done, or it removes that pack.
   fixture.clock.advanceHours(49);
   const last = backUp(fixture);
+  // It waits for the prune; without the lock it would end meanwhile, having removed the pack.
   await Promise.race([last, sleep(2000)]);
   held.release();
   const [newest] = await Promise.all([last, prune]);
