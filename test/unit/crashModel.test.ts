@@ -58,7 +58,8 @@ class Life {
   changes = 0;
   /** The changes since the last arm(), as `<call> <path>`. */
   readonly changed: string[] = [];
-  private killAt: Kill | null = null;
+  /** Whether the kill falls before this change (`<call> <path>`, its number since arm()). */
+  private killsAt: (change: string, number: number) => boolean = () => false;
   private dead = false;
   private markKilled!: () => void;
   readonly killed = new Promise<void>((resolve) => (this.markKilled = resolve));
@@ -67,7 +68,8 @@ class Life {
   arm(kill: Kill | null): void {
     this.changes = 0;
     this.changed.length = 0;
-    this.killAt = kill;
+    this.killsAt =
+      kill === null ? () => false : typeof kill === 'number' ? (_, number) => number === kill : kill;
   }
 
   get isDead(): boolean {
@@ -78,12 +80,7 @@ class Life {
   enter(call: string | symbol, path: unknown): boolean {
     if (CHANGES.has(call)) {
       const change = `${String(call)} ${String(path)}`;
-      const number = this.changes++;
-      if (
-        this.killAt !== null &&
-        (typeof this.killAt === 'number' ? number === this.killAt : this.killAt(change))
-      )
-        this.dead = true;
+      if (this.killsAt(change, this.changes++)) this.dead = true;
       if (!this.dead) this.changed.push(change);
     }
     if (this.dead) this.markKilled();
